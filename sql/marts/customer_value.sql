@@ -1,0 +1,100 @@
+-- customer_value: value, tenure and usage of every subscriber known at T.
+-- grain: one row per subscriber known at T (activation_date <= T, ended lines included).
+-- partitioning: snapshot_date=T
+-- inputs: stg_subscribers, int_tenure_computed, int_revenue_windows, int_usage_windows,
+--   int_complaints_counted
+-- Money is exact: Decimal128(18,4); ARPU is rounded to 4 decimals, half away from zero.
+-- Empty sums are 0; only recency_days, arpu_3m, arpu_12m and arpu_trend may be null.
+-- columns:
+--   subscriber_id          Utf8              the subscriber
+--   plan_type              Utf8              prepaid or postpaid
+--   segment                Utf8              marketing segment
+--   region                 Utf8              home region
+--   is_active              Boolean           in service at the end of T
+--   tenure_days            Int32             days from activation_date to min(T, deactivation_date)
+--   tenure_months          Int32             whole calendar months in that span (age style)
+--   months_in_service_3m   Int32             months of L-2 .. L overlapping [activation, deactivation)
+--   months_in_service_12m  Int32             months of L-11 .. L overlapping [activation, deactivation)
+--   revenue_1m             Decimal128(18,4)  net revenue billed for L
+--   revenue_3m             Decimal128(18,4)  net revenue billed for L-2 .. L
+--   revenue_12m            Decimal128(18,4)  net revenue billed for L-11 .. L
+--   arpu_3m                Decimal128(18,4)  revenue_3m / months_in_service_3m; null when 0 months
+--   arpu_12m               Decimal128(18,4)  revenue_12m / months_in_service_12m; null when 0 months
+--   arpu_trend             Float64           ARPU of L-2 .. L over ARPU of L-5 .. L-3; null when undefined
+--   historical_value       Decimal128(18,4)  net revenue billed for every month up to L
+--   recency_days           Int32             days since the last usage event; null with none
+--   active_days_30d        Int32             UTC days with a usage event in the last 30 days
+--   mou_30d                Float64           voice minutes, last 30 days
+--   mou_90d                Float64           voice minutes, last 90 days
+--   data_mb_30d            Float64           data MiB, last 30 days
+--   sms_30d                Int64             sms sent and received, last 30 days
+--   complaints_90d         Int64             complaints opened in the last 90 days
+WITH subscribers AS (
+    SELECT subscriber_id, plan_type, segment, region FROM stg_subscribers
+),
+
+joined AS (
+    SELECT
+        s.subscriber_id,
+        s.plan_type,
+        s.segment,
+        s.region,
+        t.is_active,
+        t.tenure_days,
+        t.tenure_months,
+        t.months_in_service_3m,
+        t.months_in_service_12m,
+        t.months_in_service_prior_3m,
+        COALESCE(r.revenue_1m, CAST(0 AS DECIMAL(18, 4))) AS revenue_1m,
+        COALESCE(r.revenue_3m, CAST(0 AS DECIMAL(18, 4))) AS revenue_3m,
+        COALESCE(r.revenue_12m, CAST(0 AS DECIMAL(18, 4))) AS revenue_12m,
+        COALESCE(r.revenue_prior_3m, CAST(0 AS DECIMAL(18, 4))) AS revenue_prior_3m,
+        COALESCE(r.historical_value, CAST(0 AS DECIMAL(18, 4))) AS historical_value,
+        u.recency_days,
+        COALESCE(u.active_days_30d, 0) AS active_days_30d,
+        COALESCE(u.mou_30d, 0.0) AS mou_30d,
+        COALESCE(u.mou_90d, 0.0) AS mou_90d,
+        COALESCE(u.data_mb_30d, 0.0) AS data_mb_30d,
+        COALESCE(u.sms_30d, 0) AS sms_30d,
+        COALESCE(c.complaints_90d, 0) AS complaints_90d
+    FROM subscribers AS s
+    INNER JOIN int_tenure_computed AS t ON t.subscriber_id = s.subscriber_id
+    LEFT JOIN int_revenue_windows AS r ON r.subscriber_id = s.subscriber_id
+    LEFT JOIN int_usage_windows AS u ON u.subscriber_id = s.subscriber_id
+    LEFT JOIN int_complaints_counted AS c ON c.subscriber_id = s.subscriber_id
+)
+
+SELECT
+    subscriber_id,
+    plan_type,
+    segment,
+    region,
+    is_active,
+    tenure_days,
+    tenure_months,
+    months_in_service_3m,
+    months_in_service_12m,
+    revenue_1m,
+    revenue_3m,
+    revenue_12m,
+    CASE WHEN months_in_service_3m > 0
+        THEN CAST(revenue_3m / CAST(months_in_service_3m AS DECIMAL(18, 0)) AS DECIMAL(18, 4))
+    END AS arpu_3m,
+    CASE WHEN months_in_service_12m > 0
+        THEN CAST(revenue_12m / CAST(months_in_service_12m AS DECIMAL(18, 0)) AS DECIMAL(18, 4))
+    END AS arpu_12m,
+    -- (revenue_3m / months_3m) / (revenue_prior / months_prior), with a single rounding
+    CASE WHEN months_in_service_3m > 0 AND months_in_service_prior_3m > 0 AND revenue_prior_3m <> 0
+        THEN CAST(revenue_3m * months_in_service_prior_3m AS DOUBLE)
+            / CAST(revenue_prior_3m * months_in_service_3m AS DOUBLE)
+    END AS arpu_trend,
+    historical_value,
+    recency_days,
+    CAST(active_days_30d AS INT) AS active_days_30d,
+    mou_30d,
+    mou_90d,
+    data_mb_30d,
+    CAST(sms_30d AS BIGINT) AS sms_30d,
+    CAST(complaints_90d AS BIGINT) AS complaints_90d
+FROM joined
+ORDER BY subscriber_id

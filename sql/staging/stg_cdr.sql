@@ -1,0 +1,78 @@
+-- stg_cdr: usage events, typed and checked; times in UTC. other_party is never read.
+-- grain: one row per usage event as extracted.
+-- inputs: raw_cdr, stg_subscribers (for the subscriber rule)
+-- params: $timestamp_format, $timezone
+-- rejects: subscriber_id_missing, event_time_missing, event_time_invalid,
+--   event_type_missing, event_type_invalid, duration_s_invalid, volume_bytes_invalid
+--   (present but not a whole number >= 0), unknown_subscriber.
+-- warnings: direction_invalid, charged_amount_invalid, roaming_invalid.
+-- columns:
+--   subscriber_id   Utf8                 the subscriber whose line made or received the event
+--   event_time      Timestamp(us, UTC)   when the event happened
+--   event_type      Utf8                 voice, sms, data, mms
+--   direction       Utf8                 out, in
+--   duration_s      Int64                seconds (voice calls and data sessions)
+--   volume_bytes    Int64                bytes (data)
+--   charged_amount  Decimal128(18,4)     rated charge
+--   roaming         Boolean              event while roaming
+WITH params AS (
+    SELECT CAST($timestamp_format AS VARCHAR) AS timestamp_format, CAST($timezone AS VARCHAR) AS timezone
+),
+
+typed AS (
+    SELECT
+        r._file,
+        r._row,
+        r._raw,
+        r._parse_error,
+        r.subscriber_id,
+        r.event_time AS event_time_text,
+        cvm_to_timestamp(r.event_time, p.timestamp_format, p.timezone) AS event_time,
+        lower(r.event_type) AS event_type,
+        lower(r.direction) AS direction_text,
+        r.duration_s AS duration_s_text,
+        CASE WHEN regexp_like(r.duration_s, '^[0-9]{1,15}$') THEN CAST(r.duration_s AS BIGINT) END AS duration_s,
+        r.volume_bytes AS volume_bytes_text,
+        CASE WHEN regexp_like(r.volume_bytes, '^[0-9]{1,18}$') THEN CAST(r.volume_bytes AS BIGINT) END AS volume_bytes,
+        r.charged_amount AS charged_amount_text,
+        CASE
+            WHEN regexp_like(r.charged_amount, '^[+-]?[0-9]{1,14}(\.[0-9]{1,4})?$')
+                THEN TRY_CAST(r.charged_amount AS DECIMAL(18, 4))
+        END AS charged_amount,
+        r.roaming AS roaming_text,
+        TRY_CAST(r.roaming AS BOOLEAN) AS roaming,
+        s.subscriber_id IS NOT NULL AS subscriber_known
+    FROM raw_cdr AS r
+    CROSS JOIN params AS p
+    LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
+)
+
+SELECT
+    _file,
+    _row,
+    _raw,
+    CASE
+        WHEN _parse_error IS NOT NULL THEN _parse_error
+        WHEN subscriber_id IS NULL THEN 'subscriber_id_missing'
+        WHEN event_time_text IS NULL THEN 'event_time_missing'
+        WHEN event_time IS NULL THEN 'event_time_invalid'
+        WHEN event_type IS NULL THEN 'event_type_missing'
+        WHEN event_type NOT IN ('voice', 'sms', 'data', 'mms') THEN 'event_type_invalid'
+        WHEN duration_s_text IS NOT NULL AND duration_s IS NULL THEN 'duration_s_invalid'
+        WHEN volume_bytes_text IS NOT NULL AND volume_bytes IS NULL THEN 'volume_bytes_invalid'
+        WHEN NOT subscriber_known THEN 'unknown_subscriber'
+    END AS _reject_rule,
+    concat_ws(',',
+        CASE WHEN direction_text IS NOT NULL AND direction_text NOT IN ('out', 'in') THEN 'direction_invalid' END,
+        CASE WHEN charged_amount_text IS NOT NULL AND charged_amount IS NULL THEN 'charged_amount_invalid' END,
+        CASE WHEN roaming_text IS NOT NULL AND roaming IS NULL THEN 'roaming_invalid' END
+    ) AS _warnings,
+    subscriber_id,
+    event_time,
+    event_type,
+    CASE WHEN direction_text IN ('out', 'in') THEN direction_text END AS direction,
+    duration_s,
+    volume_bytes,
+    charged_amount,
+    roaming
+FROM typed

@@ -1,0 +1,45 @@
+-- stg_optouts: do-not-contact requests, typed and checked.
+-- grain: one row per opt-out as extracted.
+-- inputs: raw_optouts, stg_subscribers (for the subscriber rule)
+-- params: $date_format
+-- rejects: subscriber_id_missing, unknown_subscriber.
+-- warnings: since_invalid (the opt-out then holds from the beginning: an opt-out is never
+--   dropped for a bad date, since contacting an opted-out subscriber is the worse error).
+-- columns:
+--   subscriber_id  Utf8    the subscriber who opted out
+--   channel        Utf8    the channel refused (sms, email, call, ...); null = every channel
+--   since          Date32  first day of the opt-out; null = always
+WITH params AS (
+    SELECT CAST($date_format AS VARCHAR) AS date_format
+),
+
+typed AS (
+    SELECT
+        r._file,
+        r._row,
+        r._raw,
+        r._parse_error,
+        r.subscriber_id,
+        lower(r.channel) AS channel,
+        r.since AS since_text,
+        cvm_to_date(r.since, p.date_format) AS since,
+        s.subscriber_id IS NOT NULL AS subscriber_known
+    FROM raw_optouts AS r
+    CROSS JOIN params AS p
+    LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
+)
+
+SELECT
+    _file,
+    _row,
+    _raw,
+    CASE
+        WHEN _parse_error IS NOT NULL THEN _parse_error
+        WHEN subscriber_id IS NULL THEN 'subscriber_id_missing'
+        WHEN NOT subscriber_known THEN 'unknown_subscriber'
+    END AS _reject_rule,
+    CASE WHEN since_text IS NOT NULL AND since IS NULL THEN 'since_invalid' ELSE '' END AS _warnings,
+    subscriber_id,
+    channel,
+    since
+FROM typed

@@ -1,0 +1,56 @@
+-- stg_recharges: prepaid top-ups, typed and checked; times in UTC.
+-- grain: one row per recharge as extracted.
+-- inputs: raw_recharges, stg_subscribers (for the subscriber rule)
+-- params: $timestamp_format, $timezone
+-- rejects: subscriber_id_missing, recharge_time_missing, recharge_time_invalid,
+--   amount_missing, amount_invalid (not a decimal with at most 4 fractional digits, or not > 0),
+--   unknown_subscriber.
+-- columns:
+--   subscriber_id  Utf8                the subscriber topped up
+--   recharge_time  Timestamp(us, UTC)  when
+--   amount         Decimal128(18,4)    amount topped up, > 0
+--   channel        Utf8                where (app, shop, voucher, ...)
+WITH params AS (
+    SELECT CAST($timestamp_format AS VARCHAR) AS timestamp_format, CAST($timezone AS VARCHAR) AS timezone
+),
+
+typed AS (
+    SELECT
+        r._file,
+        r._row,
+        r._raw,
+        r._parse_error,
+        r.subscriber_id,
+        r.recharge_time AS recharge_time_text,
+        cvm_to_timestamp(r.recharge_time, p.timestamp_format, p.timezone) AS recharge_time,
+        r.amount AS amount_text,
+        CASE
+            WHEN regexp_like(r.amount, '^[+-]?[0-9]{1,14}(\.[0-9]{1,4})?$')
+                THEN TRY_CAST(r.amount AS DECIMAL(18, 4))
+        END AS amount,
+        lower(r.channel) AS channel,
+        s.subscriber_id IS NOT NULL AS subscriber_known
+    FROM raw_recharges AS r
+    CROSS JOIN params AS p
+    LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
+)
+
+SELECT
+    _file,
+    _row,
+    _raw,
+    CASE
+        WHEN _parse_error IS NOT NULL THEN _parse_error
+        WHEN subscriber_id IS NULL THEN 'subscriber_id_missing'
+        WHEN recharge_time_text IS NULL THEN 'recharge_time_missing'
+        WHEN recharge_time IS NULL THEN 'recharge_time_invalid'
+        WHEN amount_text IS NULL THEN 'amount_missing'
+        WHEN amount IS NULL OR amount <= 0 THEN 'amount_invalid'
+        WHEN NOT subscriber_known THEN 'unknown_subscriber'
+    END AS _reject_rule,
+    '' AS _warnings,
+    subscriber_id,
+    recharge_time,
+    amount,
+    channel
+FROM typed

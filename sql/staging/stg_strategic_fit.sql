@@ -1,0 +1,40 @@
+-- stg_strategic_fit: strategic-fit scores per subscriber or per segment.
+-- grain: one row per score as extracted (a subscriber's own score, or a segment's).
+-- inputs: raw_strategic_fit, stg_subscribers (for the subscriber rule)
+-- rejects: subscriber_id_or_segment_missing, score_missing, score_invalid (not a number
+--   in [0, 1]), unknown_subscriber (only when a subscriber_id is given).
+-- columns:
+--   subscriber_id  Utf8     the subscriber scored; null for a segment's score
+--   segment        Utf8     the segment scored; used when the subscriber has no own score
+--   score          Float64  strategic fit in [0, 1]
+WITH typed AS (
+    SELECT
+        r._file,
+        r._row,
+        r._raw,
+        r._parse_error,
+        r.subscriber_id,
+        r.segment,
+        r.score AS score_text,
+        TRY_CAST(r.score AS DOUBLE) AS score,
+        s.subscriber_id IS NOT NULL AS subscriber_known
+    FROM raw_strategic_fit AS r
+    LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
+)
+
+SELECT
+    _file,
+    _row,
+    _raw,
+    CASE
+        WHEN _parse_error IS NOT NULL THEN _parse_error
+        WHEN subscriber_id IS NULL AND segment IS NULL THEN 'subscriber_id_or_segment_missing'
+        WHEN score_text IS NULL THEN 'score_missing'
+        WHEN score IS NULL OR NOT (score BETWEEN 0 AND 1) THEN 'score_invalid'
+        WHEN subscriber_id IS NOT NULL AND NOT subscriber_known THEN 'unknown_subscriber'
+    END AS _reject_rule,
+    '' AS _warnings,
+    subscriber_id,
+    segment,
+    score
+FROM typed

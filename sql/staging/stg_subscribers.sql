@@ -1,0 +1,104 @@
+-- stg_subscribers: the subscribers extract, typed and checked.
+-- grain: one row per subscriber (subscriber_id unique).
+-- inputs: raw_subscribers (every column as text, with _file, _row, _raw, _parse_error)
+-- params: $as_of, $date_format
+-- rejects: subscriber_id_missing, activation_date_missing, activation_date_invalid,
+--   activation_after_snapshot, deactivation_date_invalid, deactivation_before_activation,
+--   plan_type_missing, plan_type_invalid, subscriber_id_duplicate (the last row of an id,
+--   in file and line order, is kept; the earlier ones are rejected).
+-- warnings (value set to null, row kept): deactivation_reason_invalid, birth_year_invalid.
+-- columns:
+--   subscriber_id        Utf8     the subscriber's key
+--   msisdn               Utf8     personal: kept for contact exports, never published in clear
+--   activation_date      Date32   first day in service
+--   deactivation_date    Date32   first day out of service; null while in service
+--   deactivation_reason  Utf8     voluntary, involuntary, port_out, other
+--   plan_type            Utf8     prepaid or postpaid
+--   plan_id              Utf8     tariff plan
+--   segment              Utf8     marketing segment
+--   region               Utf8     home region
+--   channel              Utf8     sales channel
+--   birth_year           Int32    1900 .. year(T)
+WITH params AS (
+    SELECT CAST($as_of AS DATE) AS as_of, CAST($date_format AS VARCHAR) AS date_format
+),
+
+typed AS (
+    SELECT
+        r._file,
+        r._row,
+        r._raw,
+        r._parse_error,
+        r.subscriber_id,
+        r.msisdn,
+        r.activation_date AS activation_date_text,
+        cvm_to_date(r.activation_date, p.date_format) AS activation_date,
+        r.deactivation_date AS deactivation_date_text,
+        cvm_to_date(r.deactivation_date, p.date_format) AS deactivation_date,
+        lower(r.deactivation_reason) AS deactivation_reason_text,
+        lower(r.plan_type) AS plan_type,
+        r.plan_id,
+        r.segment,
+        r.region,
+        r.channel,
+        r.birth_year AS birth_year_text,
+        TRY_CAST(r.birth_year AS INT) AS birth_year,
+        p.as_of
+    FROM raw_subscribers AS r
+    CROSS JOIN params AS p
+),
+
+checked AS (
+    SELECT
+        *,
+        CASE
+            WHEN _parse_error IS NOT NULL THEN _parse_error
+            WHEN subscriber_id IS NULL THEN 'subscriber_id_missing'
+            WHEN activation_date_text IS NULL THEN 'activation_date_missing'
+            WHEN activation_date IS NULL THEN 'activation_date_invalid'
+            WHEN activation_date > as_of THEN 'activation_after_snapshot'
+            WHEN deactivation_date_text IS NOT NULL AND deactivation_date IS NULL THEN 'deactivation_date_invalid'
+            WHEN deactivation_date < activation_date THEN 'deactivation_before_activation'
+            WHEN plan_type IS NULL THEN 'plan_type_missing'
+            WHEN plan_type NOT IN ('prepaid', 'postpaid') THEN 'plan_type_invalid'
+        END AS row_rule,
+        deactivation_reason_text IN ('voluntary', 'involuntary', 'port_out', 'other') AS reason_ok,
+        birth_year BETWEEN 1900 AND CAST(date_part('year', as_of) AS INT) AS birth_year_ok
+    FROM typed
+),
+
+ranked AS (
+    SELECT
+        *,
+        -- among the rows that pass every other rule, the latest row of an id wins
+        ROW_NUMBER() OVER (
+            PARTITION BY subscriber_id, row_rule IS NULL
+            ORDER BY _file DESC, _row DESC
+        ) AS recency_rank
+    FROM checked
+)
+
+SELECT
+    _file,
+    _row,
+    _raw,
+    CASE
+        WHEN row_rule IS NOT NULL THEN row_rule
+        WHEN recency_rank > 1 THEN 'subscriber_id_duplicate'
+    END AS _reject_rule,
+    concat_ws(',',
+        CASE WHEN deactivation_reason_text IS NOT NULL AND NOT reason_ok THEN 'deactivation_reason_invalid' END,
+        CASE WHEN birth_year_text IS NOT NULL AND NOT coalesce(birth_year_ok, false) THEN 'birth_year_invalid' END
+    ) AS _warnings,
+    subscriber_id,
+    msisdn,
+    activation_date,
+    deactivation_date,
+    CASE WHEN reason_ok THEN deactivation_reason_text END AS deactivation_reason,
+    plan_type,
+    plan_id,
+    segment,
+    region,
+    channel,
+    CASE WHEN birth_year_ok THEN birth_year END AS birth_year
+FROM ranked

@@ -1,0 +1,53 @@
+-- stg_tickets: customer-service contacts, typed and checked; times in UTC.
+-- grain: one row per ticket as extracted.
+-- inputs: raw_tickets, stg_subscribers (for the subscriber rule)
+-- params: $timestamp_format, $timezone
+-- rejects: subscriber_id_missing, opened_at_missing, opened_at_invalid,
+--   category_missing, category_invalid, unknown_subscriber.
+-- warnings: resolved_at_invalid.
+-- columns:
+--   subscriber_id  Utf8                the subscriber who made contact
+--   opened_at      Timestamp(us, UTC)  when the ticket was opened
+--   category       Utf8                complaint, fault, inquiry, other
+--   resolved_at    Timestamp(us, UTC)  when it was resolved; null while open
+WITH params AS (
+    SELECT CAST($timestamp_format AS VARCHAR) AS timestamp_format, CAST($timezone AS VARCHAR) AS timezone
+),
+
+typed AS (
+    SELECT
+        r._file,
+        r._row,
+        r._raw,
+        r._parse_error,
+        r.subscriber_id,
+        r.opened_at AS opened_at_text,
+        cvm_to_timestamp(r.opened_at, p.timestamp_format, p.timezone) AS opened_at,
+        lower(r.category) AS category,
+        r.resolved_at AS resolved_at_text,
+        cvm_to_timestamp(r.resolved_at, p.timestamp_format, p.timezone) AS resolved_at,
+        s.subscriber_id IS NOT NULL AS subscriber_known
+    FROM raw_tickets AS r
+    CROSS JOIN params AS p
+    LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
+)
+
+SELECT
+    _file,
+    _row,
+    _raw,
+    CASE
+        WHEN _parse_error IS NOT NULL THEN _parse_error
+        WHEN subscriber_id IS NULL THEN 'subscriber_id_missing'
+        WHEN opened_at_text IS NULL THEN 'opened_at_missing'
+        WHEN opened_at IS NULL THEN 'opened_at_invalid'
+        WHEN category IS NULL THEN 'category_missing'
+        WHEN category NOT IN ('complaint', 'fault', 'inquiry', 'other') THEN 'category_invalid'
+        WHEN NOT subscriber_known THEN 'unknown_subscriber'
+    END AS _reject_rule,
+    CASE WHEN resolved_at_text IS NOT NULL AND resolved_at IS NULL THEN 'resolved_at_invalid' ELSE '' END AS _warnings,
+    subscriber_id,
+    opened_at,
+    category,
+    resolved_at
+FROM typed

@@ -1,0 +1,135 @@
+//! The query engine: building the DataFusion session every command uses,
+//! and running cvm's SQL files in it with bound parameters.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use datafusion::common::ScalarValue;
+use datafusion::dataframe::DataFrame;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
+
+use crate::sqlfiles::SqlFile;
+use crate::storage::{StorageError, StoreUrl};
+
+/// A SQL file that failed to plan or run.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {source}")]
+pub struct SqlError {
+    pub file: String,
+    #[source]
+    pub source: DataFusionError,
+}
+
+/// Settings of the session.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    pub target_partitions: Option<usize>,
+}
+
+/// A DataFusion session for cvm: UTC session time zone, cvm's functions,
+/// no cached file listings (cvm writes and re-reads tables in one process).
+pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionError> {
+    let mut config = SessionConfig::new().with_information_schema(true);
+    config.options_mut().execution.time_zone = Some("UTC".to_string());
+    if let Some(n) = options.target_partitions {
+        config = config.with_target_partitions(n);
+    }
+    let runtime = RuntimeEnvBuilder::new().with_object_list_cache_limit(0).build_arc()?;
+    let mut state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .build();
+    crate::udf::register(&mut state)?;
+    Ok(SessionContext::new_with_state(state))
+}
+
+/// Makes the store behind `url` reachable from SQL.
+pub fn register_store(ctx: &SessionContext, url: &StoreUrl) -> Result<(), StorageError> {
+    let store = url.build_store()?;
+    ctx.register_object_store(&url.store_root(), store);
+    Ok(())
+}
+
+/// Parameters bound to `$name` placeholders.
+#[derive(Debug, Clone, Default)]
+pub struct Params(BTreeMap<String, ScalarValue>);
+
+impl Params {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with(mut self, name: &str, value: ScalarValue) -> Self {
+        self.0.insert(name.to_string(), value);
+        self
+    }
+
+    pub fn date(self, name: &str, date: chrono::NaiveDate) -> Self {
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+        self.with(name, ScalarValue::Date32(Some((date - epoch).num_days() as i32)))
+    }
+
+    pub fn text(self, name: &str, text: &str) -> Self {
+        self.with(name, ScalarValue::Utf8(Some(text.to_string())))
+    }
+}
+
+/// Plans a SQL file with its parameters bound. DDL, DML and statements are
+/// refused: a SQL file only reads.
+pub async fn plan(ctx: &SessionContext, file: &SqlFile, params: &Params) -> Result<DataFrame, SqlError> {
+    let err = |source| SqlError { file: file.path(), source };
+    let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+    let df = ctx.sql_with_options(file.text, options).await.map_err(err)?;
+    // bind only the parameters this file uses
+    let used: BTreeSet<String> = placeholders(file.text);
+    let values: Vec<(String, ScalarValue)> =
+        params.0.iter().filter(|(k, _)| used.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if let Some(missing) = used.iter().find(|name| !params.0.contains_key(*name)) {
+        return Err(err(DataFusionError::Plan(format!("no value for parameter ${missing}"))));
+    }
+    if values.is_empty() { Ok(df) } else { df.with_param_values(values).map_err(err) }
+}
+
+/// Names of the `$name` placeholders in a SQL text (comments excluded).
+fn placeholders(sql: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for line in sql.lines() {
+        let code = line.split("--").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(at) = rest.find('$') {
+            let tail = &rest[at + 1..];
+            let name: String = tail.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            if !name.is_empty() && !name.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+                names.insert(name.clone());
+            }
+            rest = &tail[name.len()..];
+        }
+    }
+    names
+}
+
+/// Registers a SQL file's result as a view named after the file.
+pub async fn register_view(ctx: &SessionContext, file: &SqlFile, params: &Params) -> Result<(), SqlError> {
+    let df = plan(ctx, file, params).await?;
+    ctx.register_table(file.name, df.into_view())
+        .map_err(|source| SqlError { file: file.path(), source })?;
+    Ok(())
+}
+
+/// Shared pointer to a session, for tasks that outlive a borrow.
+pub type Session = Arc<SessionContext>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_skip_comments() {
+        let names = placeholders("-- uses $nothing\nSELECT CAST($as_of AS DATE), $date_format -- $not\n");
+        assert_eq!(names.into_iter().collect::<Vec<_>>(), vec!["as_of", "date_format"]);
+    }
+}

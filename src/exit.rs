@@ -1,0 +1,30 @@
+//! Exit codes, the contract with schedulers (cron, Airflow, Kubernetes).
+//!
+//! | code | meaning | what a scheduler should do |
+//! |---|---|---|
+//! | 0 | success | nothing |
+//! | 1 | the run failed (unreadable input, engine or storage error) | retry later, then alert |
+//! | 2 | bad job file or command line | alert; retrying cannot help |
+//! | 3 | rejects over the job's threshold | alert the data owners; fix the extract, then re-run |
+
+use std::process::ExitCode;
+
+use crate::ingest::IngestError;
+use crate::run::RunError;
+
+pub const SUCCESS: u8 = 0;
+pub const RUN_FAILED: u8 = 1;
+pub const BAD_USAGE: u8 = 2;
+pub const REJECTS_OVER_THRESHOLD: u8 = 3;
+
+/// The exit code a failed run ends with.
+pub fn for_run_error(error: &RunError) -> u8 {
+    match error {
+        RunError::Ingest(IngestError::OverThreshold { .. }) => REJECTS_OVER_THRESHOLD,
+        _ => RUN_FAILED,
+    }
+}
+
+pub fn code(c: u8) -> ExitCode {
+    ExitCode::from(c)
+}

@@ -1,0 +1,315 @@
+//! Ingest: every source's extracts -> checked, typed staging tables, and the
+//! rows that break a rule -> rejects.
+//!
+//! Per source: list its files, expose them as the raw table `raw_<source>`,
+//! run `sql/staging/stg_<source>.sql` over it, and split the result: rows with
+//! a `_reject_rule` are rejects, the rest (without the `_` columns) are the
+//! staging table `stg_<source>`, written to the run's scratch folder as
+//! Parquet and registered under that name. Subscribers come first, since
+//! every other source is checked against them.
+
+pub mod raw;
+mod stream;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::array::{AsArray, BooleanArray, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::compute::{filter_record_batch, is_not_null, is_null};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::error::DataFusionError;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::contract::SourceKind;
+use crate::engine::{self, Params, SqlError};
+use crate::job::{Job, Source};
+use crate::sqlfiles;
+use crate::storage::{Location, StorageError};
+
+/// Why ingest stopped the run.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("source {input}: no files under {url} (a required source)")]
+    NoFiles { input: &'static str, url: String },
+    #[error("source {input}: {error}")]
+    Storage { input: &'static str, error: StorageError },
+    #[error("source {input}: {message}")]
+    File { input: &'static str, message: String },
+    #[error("source {input}: {error}")]
+    Sql { input: &'static str, error: SqlError },
+    #[error(
+        "source {input}: {rejected} of {read} rows rejected ({:.2}%), over the job's limit of {:.2}% \
+         (rejects.max_rate); most rejected: {worst}",
+        100.0 * *.rejected as f64 / *.read as f64,
+        100.0 * .max_rate
+    )]
+    OverThreshold { input: &'static str, rejected: u64, read: u64, max_rate: f64, worst: String },
+    #[error("source {input}: cannot write staging table {path}: {message}")]
+    Scratch { input: &'static str, path: String, message: String },
+}
+
+/// One file read, for the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    pub url: String,
+    pub size: u64,
+    pub etag: Option<String>,
+    pub last_modified: String,
+}
+
+/// What ingest did with one source.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SourceReport {
+    pub files: Vec<InputFile>,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub rows_staged: u64,
+    pub rejects_by_rule: BTreeMap<String, u64>,
+    pub warnings_by_rule: BTreeMap<String, u64>,
+    pub seconds: f64,
+}
+
+/// The result of ingest: per-source reports and the rejected rows.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    pub sources: BTreeMap<&'static str, SourceReport>,
+    pub rejects: Vec<RecordBatch>,
+}
+
+/// Schema of the `rejects` table (without its snapshot_date partition).
+pub fn rejects_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("source", DataType::Utf8, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("row_number", DataType::Int64, false),
+        Field::new("rule", DataType::Utf8, false),
+        Field::new("raw_record", DataType::Utf8, true),
+    ]))
+}
+
+/// The parameters the staging SQL of `source` binds.
+fn staging_params(job: &Job, source: &Source, as_of: chrono::NaiveDate) -> Params {
+    Params::new()
+        .date("as_of", as_of)
+        .text("currency", &job.currency)
+        .text("date_format", &source.date_format)
+        .text("timestamp_format", &source.timestamp_format)
+        .text("timezone", &source.timezone)
+}
+
+/// Ingests every enabled source, registering `stg_<source>` tables on `ctx`.
+pub async fn ingest(
+    ctx: &SessionContext,
+    job: &Job,
+    as_of: chrono::NaiveDate,
+    scratch: &std::path::Path,
+) -> Result<Ingested, IngestError> {
+    let mut out = Ingested::default();
+    for source in &job.sources {
+        let span = tracing::info_span!("ingest", source = source.kind.name());
+        let _entered = span.enter();
+        let started = Instant::now();
+        let mut report = ingest_source(ctx, job, source, as_of, scratch, &mut out.rejects).await?;
+        report.seconds = started.elapsed().as_secs_f64();
+        tracing::info!(
+            files = report.files.len(),
+            rows_read = report.rows_read,
+            rows_rejected = report.rows_rejected,
+            rows_staged = report.rows_staged,
+            seconds = report.seconds,
+            "ingested {}",
+            source.kind.name()
+        );
+        if report.rows_read > 0 {
+            let rate = report.rows_rejected as f64 / report.rows_read as f64;
+            if rate > job.max_reject_rate {
+                let worst = report
+                    .rejects_by_rule
+                    .iter()
+                    .max_by_key(|(_, n)| **n)
+                    .map(|(rule, n)| format!("{rule} ({n} rows)"))
+                    .unwrap_or_default();
+                return Err(IngestError::OverThreshold {
+                    input: source.kind.name(),
+                    rejected: report.rows_rejected,
+                    read: report.rows_read,
+                    max_rate: job.max_reject_rate,
+                    worst: format!("{worst}; see the rejects listed in the run manifest"),
+                });
+            }
+        }
+        out.sources.insert(source.kind.name(), report);
+    }
+    Ok(out)
+}
+
+async fn ingest_source(
+    ctx: &SessionContext,
+    job: &Job,
+    source: &Source,
+    as_of: chrono::NaiveDate,
+    scratch: &std::path::Path,
+    rejects: &mut Vec<RecordBatch>,
+) -> Result<SourceReport, IngestError> {
+    let name = source.kind.name();
+    let mut report = SourceReport::default();
+    let files = if source.enabled {
+        let location =
+            Location::open(&source.url).map_err(|error| IngestError::Storage { input: name, error })?;
+        let metas = location.list_files().await.map_err(|error| IngestError::Storage { input: name, error })?;
+        if metas.is_empty() && source.kind.required() {
+            return Err(IngestError::NoFiles { input: name, url: source.url.to_string() });
+        }
+        if metas.is_empty() {
+            tracing::info!("optional source {name} has no files under {}", source.url);
+        }
+        report.files = metas
+            .iter()
+            .map(|m| InputFile {
+                url: location.url.url_of(&m.location),
+                size: m.size,
+                etag: m.e_tag.clone(),
+                last_modified: m.last_modified.to_rfc3339(),
+            })
+            .collect();
+        let paths: Vec<_> = metas.into_iter().map(|m| m.location).collect();
+        stream::raw_table(source, &location, &paths)
+    } else {
+        stream::raw_table(source, &Location::open(&source.url).map_err(|error| IngestError::Storage { input: name, error })?, &[])
+    }
+    .map_err(|e| IngestError::File { input: name, message: e.to_string() })?;
+
+    let raw_name = source.kind.raw_table();
+    let _ = ctx.deregister_table(raw_name.as_str());
+    ctx.register_table(raw_name.as_str(), Arc::new(files))
+        .map_err(|e| IngestError::File { input: name, message: e.to_string() })?;
+
+    let file = sqlfiles::find(&source.kind.staging_table()).expect("every source has a staging SQL file");
+    let sql_err = |source_err: DataFusionError| IngestError::Sql {
+        input: name,
+        error: SqlError { file: file.path(), source: source_err },
+    };
+    let df = engine::plan(ctx, file, &staging_params(job, source, as_of))
+        .await
+        .map_err(|error| IngestError::Sql { input: name, error })?;
+    let full_schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+    let keep: Vec<usize> =
+        (0..full_schema.fields().len()).filter(|i| !full_schema.field(*i).name().starts_with('_')).collect();
+    let staged_schema = Arc::new(full_schema.project(&keep).map_err(|e| sql_err(e.into()))?);
+    let column = |n: &str| full_schema.index_of(n).map_err(|e| sql_err(e.into()));
+    let (file_i, row_i, raw_i, rule_i, warn_i) =
+        (column("_file")?, column("_row")?, column("_raw")?, column("_reject_rule")?, column("_warnings")?);
+
+    let path = scratch.join(format!("{}.parquet", source.kind.staging_table()));
+    let scratch_err = |message: String| IngestError::Scratch { input: name, path: path.display().to_string(), message };
+    let out = std::fs::File::create(&path).map_err(|e| scratch_err(e.to_string()))?;
+    let mut writer = ArrowWriter::try_new(out, staged_schema.clone(), None).map_err(|e| scratch_err(e.to_string()))?;
+
+    let mut batches = df.execute_stream().await.map_err(sql_err)?;
+    while let Some(batch) = batches.next().await {
+        let batch = batch.map_err(|e| match file_error(&e) {
+            Some(message) => IngestError::File { input: name, message },
+            None => sql_err(e),
+        })?;
+        report.rows_read += batch.num_rows() as u64;
+        let rule = batch.column(rule_i);
+        let valid_mask = is_null(rule).map_err(|e| sql_err(e.into()))?;
+        let valid = filter_record_batch(&batch, &valid_mask).map_err(|e| sql_err(e.into()))?;
+        count_warnings(valid.column(warn_i).as_string::<i32>(), &mut report.warnings_by_rule);
+        let staged = valid.project(&keep).map_err(|e| sql_err(e.into()))?;
+        report.rows_staged += staged.num_rows() as u64;
+        writer.write(&staged).map_err(|e| scratch_err(e.to_string()))?;
+
+        let reject_mask: BooleanArray = is_not_null(rule).map_err(|e| sql_err(e.into()))?;
+        if reject_mask.true_count() > 0 {
+            let bad = filter_record_batch(&batch, &reject_mask).map_err(|e| sql_err(e.into()))?;
+            let rules = bad.column(rule_i).as_string::<i32>();
+            for r in rules.iter().flatten() {
+                *report.rejects_by_rule.entry(r.to_string()).or_default() += 1;
+            }
+            report.rows_rejected += bad.num_rows() as u64;
+            let n = bad.num_rows();
+            let reject_batch = RecordBatch::try_new(
+                rejects_schema(),
+                vec![
+                    Arc::new(StringArray::from(vec![name; n])),
+                    bad.column(file_i).clone(),
+                    Arc::new(Int64Array::from(bad.column(row_i).as_primitive::<datafusion::arrow::datatypes::Int64Type>().clone())),
+                    bad.column(rule_i).clone(),
+                    bad.column(raw_i).clone(),
+                ],
+            )
+            .map_err(|e| sql_err(e.into()))?;
+            rejects.push(reject_batch);
+        }
+    }
+    writer.close().map_err(|e| scratch_err(e.to_string()))?;
+
+    let staging_name = source.kind.staging_table();
+    let _ = ctx.deregister_table(staging_name.as_str());
+    ctx.register_parquet(staging_name.as_str(), path.to_string_lossy().as_ref(), ParquetReadOptions::default())
+        .await
+        .map_err(sql_err)?;
+    Ok(report)
+}
+
+fn count_warnings(warnings: &StringArray, counts: &mut BTreeMap<String, u64>) {
+    for text in warnings.iter().flatten() {
+        for rule in text.split(',').filter(|r| !r.is_empty()) {
+            *counts.entry(rule.to_string()).or_default() += 1;
+        }
+    }
+}
+
+/// The message of a file-level failure buried in an engine error, if any.
+fn file_error(e: &DataFusionError) -> Option<String> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if let Some(file) = err.downcast_ref::<raw::FileError>() {
+            return Some(file.to_string());
+        }
+        if let Some(DataFusionError::External(inner)) = err.downcast_ref::<DataFusionError>() {
+            if let Some(file) = inner.downcast_ref::<raw::FileError>() {
+                return Some(file.to_string());
+            }
+        }
+        current = err.source();
+    }
+    None
+}
+
+/// Checks a source without ingesting it: its files are listed and each one's
+/// header (or Parquet schema) must map onto the contract.
+pub async fn check_source(source: &Source) -> Result<usize, IngestError> {
+    let name = source.kind.name();
+    if !source.enabled {
+        return Ok(0);
+    }
+    let location = Location::open(&source.url).map_err(|error| IngestError::Storage { input: name, error })?;
+    let files = location.list_files().await.map_err(|error| IngestError::Storage { input: name, error })?;
+    if files.is_empty() && source.kind.required() {
+        return Err(IngestError::NoFiles { input: name, url: source.url.to_string() });
+    }
+    for meta in &files {
+        let url = location.url.url_of(&meta.location);
+        let bytes = location
+            .get_bytes(&meta.location)
+            .await
+            .map_err(|error| IngestError::Storage { input: name, error })?;
+        let src = source.clone();
+        tokio::task::spawn_blocking(move || raw::check_header(&src, &url, bytes))
+            .await
+            .map_err(|e| IngestError::File { input: name, message: e.to_string() })?
+            .map_err(|e| IngestError::File { input: name, message: e.to_string() })?;
+    }
+    Ok(files.len())
+}
+
+/// The staging table names every run registers, in ingest order.
+pub fn staging_tables() -> Vec<String> {
+    SourceKind::ALL.iter().map(|k| k.staging_table()).collect()
+}

@@ -1,0 +1,433 @@
+//! Reading extracts into raw rows: every contract column as text, plus where
+//! each row came from.
+//!
+//! DataFusion's CSV reader stops at the first bad value and knows no line
+//! numbers, so cvm parses extracts itself and lets the staging SQL judge the
+//! values. Each row keeps `_file`, `_row` (the line number in the
+//! decompressed file, header = line 1; for Parquet the 1-based row), `_raw`
+//! (the record as read, personal fields redacted) and `_parse_error` (a rule
+//! name when the record itself is broken, e.g. `field_count_mismatch`).
+
+use std::io::Read;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, Int64Builder, RecordBatch, StringBuilder};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use crate::contract::{self, Column, SourceKind};
+use crate::job::{Compression, Format, Source};
+
+/// Rows per raw batch.
+pub const BATCH_ROWS: usize = 32 * 1024;
+/// What a personal value is replaced with in `_raw`.
+pub const REDACTED: &str = "<redacted>";
+
+/// A file that cannot be ingested at all.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{file}: missing required column '{column}'{}", mapped_note(.column, .source_column))]
+    MissingColumn { file: String, column: String, source_column: String },
+    #[error("{file}: unreadable: {message}")]
+    Unreadable { file: String, message: String },
+}
+
+fn mapped_note(column: &str, source_column: &str) -> String {
+    if column == source_column { String::new() } else { format!(" (mapped from '{source_column}')") }
+}
+
+/// The schema of a source's raw table.
+pub fn raw_schema(kind: SourceKind) -> SchemaRef {
+    let mut fields = vec![
+        Field::new("_file", DataType::Utf8, false),
+        Field::new("_row", DataType::Int64, false),
+        Field::new("_raw", DataType::Utf8, true),
+        Field::new("_parse_error", DataType::Utf8, true),
+    ];
+    fields.extend(contract::staged_columns(kind).map(|c| Field::new(c.name, DataType::Utf8, true)));
+    Arc::new(Schema::new(fields))
+}
+
+/// Accumulates raw rows into batches.
+struct BatchBuilder {
+    schema: SchemaRef,
+    file: String,
+    rows: Int64Builder,
+    raw: StringBuilder,
+    parse_error: StringBuilder,
+    values: Vec<StringBuilder>,
+    len: usize,
+}
+
+impl BatchBuilder {
+    fn new(schema: SchemaRef, file: &str) -> Self {
+        let n = schema.fields().len() - 4;
+        BatchBuilder {
+            schema,
+            file: file.to_string(),
+            rows: Int64Builder::with_capacity(BATCH_ROWS),
+            raw: StringBuilder::new(),
+            parse_error: StringBuilder::new(),
+            values: (0..n).map(|_| StringBuilder::new()).collect(),
+            len: 0,
+        }
+    }
+
+    /// Adds one row; `values` in staged-column order.
+    fn push<'a>(&mut self, row: i64, raw: &str, parse_error: Option<&str>, values: impl Iterator<Item = Option<&'a str>>) {
+        self.rows.append_value(row);
+        self.raw.append_value(raw);
+        self.parse_error.append_option(parse_error);
+        for (builder, value) in self.values.iter_mut().zip(values) {
+            builder.append_option(value);
+        }
+        self.len += 1;
+    }
+
+    fn finish(&mut self) -> Option<RecordBatch> {
+        if self.len == 0 {
+            return None;
+        }
+        let n = self.len;
+        self.len = 0;
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(datafusion::arrow::array::StringArray::from(vec![self.file.as_str(); n])),
+            Arc::new(self.rows.finish()),
+            Arc::new(self.raw.finish()),
+            Arc::new(self.parse_error.finish()),
+        ];
+        columns.extend(self.values.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        Some(RecordBatch::try_new(self.schema.clone(), columns).expect("raw batch matches its schema"))
+    }
+}
+
+/// Reads one extract file and hands its raw batches to `emit`.
+/// `file` is the URL used in messages and in the `_file` column.
+pub fn read_file(
+    source: &Source,
+    file: &str,
+    bytes: bytes::Bytes,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<(), FileError> {
+    let schema = raw_schema(source.kind);
+    match source.format {
+        Format::Csv => {
+            let reader = decompress(source.compression, file, bytes)?;
+            read_csv(source, file, reader, schema, emit)
+        }
+        Format::Ndjson => {
+            let reader = decompress(source.compression, file, bytes)?;
+            read_ndjson(source, file, reader, schema, emit)
+        }
+        Format::Parquet => read_parquet(source, file, bytes, schema, emit),
+    }
+}
+
+/// Checks that an extract can be opened and has every required column,
+/// reading no more than its header (CSV) or footer (Parquet).
+pub fn check_header(source: &Source, file: &str, bytes: bytes::Bytes) -> Result<(), FileError> {
+    match source.format {
+        Format::Csv => {
+            let reader = decompress(source.compression, file, bytes)?;
+            let mut csv = csv_reader(source, reader);
+            let header = read_header(&mut csv, file)?;
+            column_indexes(source, file, &header).map(|_| ())
+        }
+        Format::Parquet => {
+            let builder = parquet_builder(file, bytes)?;
+            let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+            column_indexes(source, file, &names).map(|_| ())
+        }
+        // NDJSON has no header: a missing field is a missing value, judged per row.
+        Format::Ndjson => {
+            let mut reader = decompress(source.compression, file, bytes)?;
+            let mut first = [0u8; 1];
+            reader.read(&mut first).map_err(|e| unreadable(file, e))?;
+            Ok(())
+        }
+    }
+}
+
+fn unreadable(file: &str, e: impl std::fmt::Display) -> FileError {
+    FileError::Unreadable { file: file.to_string(), message: e.to_string() }
+}
+
+fn decompress(compression: Compression, file: &str, bytes: bytes::Bytes) -> Result<Box<dyn Read + Send>, FileError> {
+    let by_name = file.rsplit('/').next().unwrap_or(file).to_ascii_lowercase();
+    let compression = match compression {
+        Compression::Auto if by_name.ends_with(".gz") || by_name.ends_with(".gzip") => Compression::Gzip,
+        Compression::Auto if by_name.ends_with(".zst") || by_name.ends_with(".zstd") => Compression::Zstd,
+        Compression::Auto => Compression::None,
+        other => other,
+    };
+    let plain = std::io::Cursor::new(bytes);
+    Ok(match compression {
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(plain)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(plain).map_err(|e| unreadable(file, e))?),
+        _ => Box::new(plain),
+    })
+}
+
+fn csv_reader(source: &Source, reader: Box<dyn Read + Send>) -> csv::Reader<Box<dyn Read + Send>> {
+    csv::ReaderBuilder::new()
+        .delimiter(source.delimiter)
+        .quote(source.quote)
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(reader)
+}
+
+fn read_header(csv: &mut csv::Reader<Box<dyn Read + Send>>, file: &str) -> Result<Vec<String>, FileError> {
+    let mut record = csv::ByteRecord::new();
+    match csv.read_byte_record(&mut record) {
+        Ok(true) => {}
+        Ok(false) => return Err(unreadable(file, "empty file: no header row")),
+        Err(e) => return Err(unreadable(file, e)),
+    }
+    Ok(record
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let name = String::from_utf8_lossy(f);
+            // a UTF-8 byte-order mark is not part of the first name
+            let name = if i == 0 { name.trim_start_matches('\u{feff}') } else { &name };
+            name.trim().to_string()
+        })
+        .collect())
+}
+
+/// Where each staged contract column sits in the extract, and which
+/// positions hold personal data.
+struct ColumnIndexes {
+    staged: Vec<Option<usize>>,
+    personal: Vec<usize>,
+}
+
+fn column_indexes(source: &Source, file: &str, header: &[String]) -> Result<ColumnIndexes, FileError> {
+    let position = |column: &Column| {
+        let name = source.source_column(column.name);
+        header.iter().position(|h| h == name)
+    };
+    let mut staged = Vec::new();
+    for column in contract::staged_columns(source.kind) {
+        let index = position(column);
+        if index.is_none() && column.required {
+            return Err(FileError::MissingColumn {
+                file: file.to_string(),
+                column: column.name.to_string(),
+                source_column: source.source_column(column.name).to_string(),
+            });
+        }
+        staged.push(index);
+    }
+    let personal = contract::columns(source.kind).iter().filter(|c| c.personal).filter_map(position).collect();
+    Ok(ColumnIndexes { staged, personal })
+}
+
+fn read_csv(
+    source: &Source,
+    file: &str,
+    reader: Box<dyn Read + Send>,
+    schema: SchemaRef,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<(), FileError> {
+    let mut csv = csv_reader(source, reader);
+    let header = read_header(&mut csv, file)?;
+    let indexes = column_indexes(source, file, &header)?;
+    let is_null = |v: &str| source.null_markers.iter().any(|m| m == v);
+    let mut batch = BatchBuilder::new(schema, file);
+    let mut record = csv::ByteRecord::new();
+    let mut fields: Vec<String> = Vec::with_capacity(header.len());
+    let mut raw = String::new();
+    loop {
+        match csv.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(unreadable(file, e)),
+        }
+        let line = record.position().map(|p| p.line() as i64).unwrap_or(0);
+        if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
+            continue; // a blank line is no record
+        }
+        fields.clear();
+        let mut bad_utf8 = false;
+        for field in record.iter() {
+            match std::str::from_utf8(field) {
+                Ok(s) => fields.push(s.to_string()),
+                Err(_) => {
+                    bad_utf8 = true;
+                    fields.push(String::from_utf8_lossy(field).into_owned());
+                }
+            }
+        }
+        raw.clear();
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                raw.push(source.delimiter as char);
+            }
+            let value = if indexes.personal.contains(&i) && !f.is_empty() { REDACTED } else { f.as_str() };
+            push_csv_field(&mut raw, value, source.delimiter as char, source.quote as char);
+        }
+        let parse_error = if fields.len() != header.len() {
+            Some("field_count_mismatch")
+        } else if bad_utf8 {
+            Some("invalid_utf8")
+        } else {
+            None
+        };
+        let values = indexes.staged.iter().map(|index| match (parse_error, index) {
+            (None, Some(i)) => Some(fields[*i].as_str()).filter(|v| !is_null(v)),
+            _ => None,
+        });
+        batch.push(line, &raw, parse_error, values);
+        if batch.len >= BATCH_ROWS {
+            if let Some(b) = batch.finish() {
+                if !emit(b) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    if let Some(b) = batch.finish() {
+        emit(b);
+    }
+    Ok(())
+}
+
+fn push_csv_field(out: &mut String, value: &str, delimiter: char, quote: char) {
+    if value.contains([delimiter, quote, '\n', '\r']) {
+        out.push(quote);
+        for c in value.chars() {
+            if c == quote {
+                out.push(quote);
+            }
+            out.push(c);
+        }
+        out.push(quote);
+    } else {
+        out.push_str(value);
+    }
+}
+
+fn read_ndjson(
+    source: &Source,
+    file: &str,
+    reader: Box<dyn Read + Send>,
+    schema: SchemaRef,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<(), FileError> {
+    use std::io::BufRead;
+    let staged: Vec<&str> = contract::staged_columns(source.kind).map(|c| source.source_column(c.name)).collect();
+    let personal: Vec<&str> =
+        contract::columns(source.kind).iter().filter(|c| c.personal).map(|c| source.source_column(c.name)).collect();
+    let is_null = |v: &str| source.null_markers.iter().any(|m| m == v);
+    let mut batch = BatchBuilder::new(schema, file);
+    for (i, line) in std::io::BufReader::new(reader).lines().enumerate() {
+        let line = line.map_err(|e| unreadable(file, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let row = i as i64 + 1;
+        match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&line) {
+            Ok(mut object) => {
+                let values: Vec<Option<String>> = staged
+                    .iter()
+                    .map(|key| match object.get(*key) {
+                        None | Some(serde_json::Value::Null) => None,
+                        Some(serde_json::Value::String(s)) => Some(s.trim().to_string()).filter(|v| !is_null(v)),
+                        Some(other) => Some(other.to_string()),
+                    })
+                    .collect();
+                for key in &personal {
+                    if let Some(v) = object.get_mut(*key) {
+                        if !v.is_null() {
+                            *v = serde_json::Value::String(REDACTED.into());
+                        }
+                    }
+                }
+                let raw = serde_json::Value::Object(object).to_string();
+                batch.push(row, &raw, None, values.iter().map(|v| v.as_deref()));
+            }
+            Err(_) => {
+                // the raw text may hold personal data we cannot locate: keep its shape only
+                let raw = format!("<{} bytes of invalid JSON>", line.len());
+                batch.push(row, &raw, Some("invalid_json"), staged.iter().map(|_| None));
+            }
+        }
+        if batch.len >= BATCH_ROWS {
+            if let Some(b) = batch.finish() {
+                if !emit(b) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    if let Some(b) = batch.finish() {
+        emit(b);
+    }
+    Ok(())
+}
+
+fn parquet_builder(
+    file: &str,
+    bytes: bytes::Bytes,
+) -> Result<datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<bytes::Bytes>, FileError> {
+    datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(|e| unreadable(file, e))
+}
+
+fn read_parquet(
+    source: &Source,
+    file: &str,
+    bytes: bytes::Bytes,
+    schema: SchemaRef,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<(), FileError> {
+    use datafusion::arrow::array::{Array, AsArray};
+    let builder = parquet_builder(file, bytes)?;
+    let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let indexes = column_indexes(source, file, &names)?;
+    let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| unreadable(file, e))?;
+    let mut batch = BatchBuilder::new(schema, file);
+    let mut row: i64 = 0;
+    for input in reader {
+        let input = input.map_err(|e| unreadable(file, e))?;
+        // every column as text, the way a CSV extract would carry it
+        let mut text: Vec<Option<ArrayRef>> = Vec::with_capacity(names.len());
+        for column in input.columns() {
+            let cast = datafusion::arrow::compute::cast(column, &DataType::Utf8).ok();
+            text.push(cast);
+        }
+        for r in 0..input.num_rows() {
+            row += 1;
+            let value = |i: usize| -> Option<&str> {
+                let array = text[i].as_ref()?;
+                let strings = array.as_string::<i32>();
+                (!strings.is_null(r)).then(|| strings.value(r).trim())
+            };
+            let mut object = serde_json::Map::new();
+            for (i, name) in names.iter().enumerate() {
+                let v = match value(i) {
+                    None => serde_json::Value::Null,
+                    Some(_) if indexes.personal.contains(&i) => serde_json::Value::String(REDACTED.into()),
+                    Some(s) => serde_json::Value::String(s.to_string()),
+                };
+                object.insert(name.clone(), v);
+            }
+            let raw = serde_json::Value::Object(object).to_string();
+            let values: Vec<Option<&str>> = indexes.staged.iter().map(|i| i.and_then(value)).collect();
+            batch.push(row, &raw, None, values.into_iter());
+            if batch.len >= BATCH_ROWS {
+                if let Some(b) = batch.finish() {
+                    if !emit(b) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+    if let Some(b) = batch.finish() {
+        emit(b);
+    }
+    Ok(())
+}

@@ -1,0 +1,398 @@
+//! The job file: its TOML shape, and its validation into a [`Job`] the rest
+//! of cvm trusts.
+//!
+//! A job file is parsed with unknown keys denied, then checked once; every
+//! error names the key it is about. Relative paths in a job file are read
+//! relative to the job file's own folder, so a job runs the same from any
+//! working directory; paths given on the command line are relative to the
+//! working directory, as usual for command-line arguments.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::contract::{self, SourceKind};
+use crate::storage::StoreUrl;
+
+/// A job file that could not be read or does not make sense.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("cannot read job file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("job file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("job file {path}: `{key}`: {message}")]
+    Invalid { path: PathBuf, key: String, message: String },
+}
+
+/// The job file as written (strict: unknown keys are errors).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobFile {
+    name: String,
+    input_root: String,
+    warehouse: String,
+    #[serde(default = "default_currency")]
+    currency: String,
+    #[serde(default)]
+    rejects: RejectsFile,
+    #[serde(default)]
+    engine: EngineFile,
+    #[serde(default)]
+    sources: BTreeMap<String, SourceFile>,
+}
+
+fn default_currency() -> String {
+    "EUR".to_string()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RejectsFile {
+    #[serde(default = "default_max_rate")]
+    max_rate: f64,
+}
+
+impl Default for RejectsFile {
+    fn default() -> Self {
+        Self { max_rate: default_max_rate() }
+    }
+}
+
+fn default_max_rate() -> f64 {
+    0.01
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EngineFile {
+    target_partitions: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceFile {
+    path: Option<String>,
+    enabled: Option<bool>,
+    format: Option<String>,
+    compression: Option<String>,
+    delimiter: Option<String>,
+    quote: Option<String>,
+    null_markers: Option<Vec<String>>,
+    date_format: Option<String>,
+    timestamp_format: Option<String>,
+    timezone: Option<String>,
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+}
+
+/// A validated job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub name: String,
+    /// Where the job file was read from.
+    pub path: PathBuf,
+    /// SHA-256 of the job file's bytes, hex: identifies the configuration in manifests.
+    pub config_hash: String,
+    pub input_root: StoreUrl,
+    pub warehouse: StoreUrl,
+    /// ISO 4217 code, upper case.
+    pub currency: String,
+    /// Largest share of a source's rows that may be rejected before the run fails.
+    pub max_reject_rate: f64,
+    pub target_partitions: Option<usize>,
+    /// Every source of the contract, in the order they are ingested.
+    pub sources: Vec<Source>,
+}
+
+/// File format of a source's extracts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Parquet,
+    Ndjson,
+}
+
+/// Compression of text extracts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// By file extension: `.gz` gzip, `.zst` zstd, anything else none.
+    Auto,
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// One input source as the job reads it.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub kind: SourceKind,
+    pub enabled: bool,
+    /// Folder (or single file) holding the source's extracts.
+    pub url: StoreUrl,
+    pub format: Format,
+    pub compression: Compression,
+    pub delimiter: u8,
+    pub quote: u8,
+    pub null_markers: Vec<String>,
+    /// chrono format of dates; `iso` = `%Y-%m-%d`.
+    pub date_format: String,
+    /// chrono format of timestamps; `iso` = ISO 8601 / RFC 3339, offset optional.
+    pub timestamp_format: String,
+    /// Time zone of timestamps written without an offset (IANA name or `UTC`).
+    pub timezone: String,
+    /// Contract column -> column name in the extract.
+    pub columns: BTreeMap<String, String>,
+}
+
+impl Source {
+    /// The extract's name for a contract column.
+    pub fn source_column<'a>(&'a self, contract_column: &'a str) -> &'a str {
+        self.columns.get(contract_column).map(String::as_str).unwrap_or(contract_column)
+    }
+}
+
+/// Values given on the command line that replace the job file's.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub input_root: Option<String>,
+    pub warehouse: Option<String>,
+}
+
+impl Job {
+    /// Reads, parses and validates a job file.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Job, JobError> {
+        let bytes = std::fs::read(path).map_err(|source| JobError::Read { path: path.to_path_buf(), source })?;
+        let text = String::from_utf8(bytes.clone()).map_err(|_| JobError::Parse {
+            path: path.to_path_buf(),
+            message: "not UTF-8 text".to_string(),
+        })?;
+        let file: JobFile = toml::from_str(&text).map_err(|e| JobError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let hash = hex(&Sha256::digest(&bytes));
+        validate(file, path, hash, overrides)
+    }
+
+    pub fn source(&self, kind: SourceKind) -> &Source {
+        self.sources.iter().find(|s| s.kind == kind).expect("every source kind is present")
+    }
+}
+
+fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrides) -> Result<Job, JobError> {
+    let invalid = |key: &str, message: String| JobError::Invalid {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        message,
+    };
+    let job_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let job_dir = if job_dir.as_os_str().is_empty() { PathBuf::from(".") } else { job_dir };
+    let cwd = PathBuf::from(".");
+
+    if file.name.trim().is_empty()
+        || !file.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(invalid("name", format!("'{}' must be non-empty and use only letters, digits, _ and -", file.name)));
+    }
+    let input_root = match &overrides.input_root {
+        Some(u) => StoreUrl::parse(u, &cwd).map_err(|m| invalid("--input-root", m))?,
+        None => StoreUrl::parse(&file.input_root, &job_dir).map_err(|m| invalid("input_root", m))?,
+    };
+    let warehouse = match &overrides.warehouse {
+        Some(u) => StoreUrl::parse(u, &cwd).map_err(|m| invalid("--warehouse", m))?,
+        None => StoreUrl::parse(&file.warehouse, &job_dir).map_err(|m| invalid("warehouse", m))?,
+    };
+    let currency = file.currency.trim().to_ascii_uppercase();
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(invalid("currency", format!("'{}' is not a three-letter ISO 4217 code", file.currency)));
+    }
+    if !(0.0..=1.0).contains(&file.rejects.max_rate) || file.rejects.max_rate.is_nan() {
+        return Err(invalid("rejects.max_rate", format!("{} is not a share between 0 and 1", file.rejects.max_rate)));
+    }
+    if file.engine.target_partitions == Some(0) {
+        return Err(invalid("engine.target_partitions", "must be at least 1".to_string()));
+    }
+
+    for name in file.sources.keys() {
+        if SourceKind::from_name(name).is_none() {
+            return Err(invalid(
+                &format!("sources.{name}"),
+                format!("unknown source; the contract's sources are {}", SourceKind::names().join(", ")),
+            ));
+        }
+    }
+    let mut sources = Vec::new();
+    let mut files = file.sources;
+    for kind in SourceKind::ALL {
+        let spec = files.remove(kind.name()).unwrap_or_default();
+        sources.push(validate_source(kind, spec, &input_root, &invalid)?);
+    }
+    Ok(Job {
+        name: file.name,
+        path: path.to_path_buf(),
+        config_hash,
+        input_root,
+        warehouse,
+        currency,
+        max_reject_rate: file.rejects.max_rate,
+        target_partitions: file.engine.target_partitions,
+        sources,
+    })
+}
+
+fn validate_source(
+    kind: SourceKind,
+    spec: SourceFile,
+    input_root: &StoreUrl,
+    invalid: &dyn Fn(&str, String) -> JobError,
+) -> Result<Source, JobError> {
+    let key = |k: &str| format!("sources.{}.{k}", kind.name());
+    let enabled = spec.enabled.unwrap_or(true);
+    if !enabled && kind.required() {
+        return Err(invalid(&key("enabled"), format!("{} is a required source and cannot be disabled", kind.name())));
+    }
+    let rel = spec.path.unwrap_or_else(|| format!("{}/", kind.name()));
+    let url = input_root.join(&rel).map_err(|m| invalid(&key("path"), m))?;
+    let format = match spec.format.as_deref().unwrap_or("csv") {
+        "csv" => Format::Csv,
+        "parquet" => Format::Parquet,
+        "ndjson" | "json" => Format::Ndjson,
+        other => return Err(invalid(&key("format"), format!("'{other}' is not one of csv, parquet, ndjson"))),
+    };
+    let compression = match spec.compression.as_deref().unwrap_or("auto") {
+        "auto" => Compression::Auto,
+        "none" => Compression::None,
+        "gzip" | "gz" => Compression::Gzip,
+        "zstd" | "zst" => Compression::Zstd,
+        other => return Err(invalid(&key("compression"), format!("'{other}' is not one of auto, none, gzip, zstd"))),
+    };
+    let delimiter = single_byte(spec.delimiter.as_deref().unwrap_or(","))
+        .ok_or_else(|| invalid(&key("delimiter"), "must be exactly one ASCII character (use \"\\t\" for tab)".into()))?;
+    let quote = single_byte(spec.quote.as_deref().unwrap_or("\""))
+        .ok_or_else(|| invalid(&key("quote"), "must be exactly one ASCII character".into()))?;
+    if quote == delimiter {
+        return Err(invalid(&key("quote"), "must differ from the delimiter".into()));
+    }
+    let null_markers = spec.null_markers.unwrap_or_else(|| vec![String::new(), "NULL".into(), "\\N".into()]);
+    let date_format = spec.date_format.unwrap_or_else(|| "iso".into());
+    check_chrono_format(&date_format).map_err(|m| invalid(&key("date_format"), m))?;
+    let timestamp_format = spec.timestamp_format.unwrap_or_else(|| "iso".into());
+    check_chrono_format(&timestamp_format).map_err(|m| invalid(&key("timestamp_format"), m))?;
+    let timezone = spec.timezone.unwrap_or_else(|| "UTC".into());
+    if timezone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(invalid(&key("timezone"), format!("'{timezone}' is not an IANA time zone name (e.g. UTC, Europe/Paris)")));
+    }
+    let known = contract::columns(kind);
+    for (contract_column, source_column) in &spec.columns {
+        if !known.iter().any(|c| c.name == contract_column) {
+            let names: Vec<&str> = known.iter().map(|c| c.name).collect();
+            return Err(invalid(
+                &format!("sources.{}.columns.{contract_column}", kind.name()),
+                format!("not a column of {} (its columns: {})", kind.name(), names.join(", ")),
+            ));
+        }
+        if source_column.trim().is_empty() {
+            return Err(invalid(&format!("sources.{}.columns.{contract_column}", kind.name()), "empty column name".into()));
+        }
+    }
+    Ok(Source {
+        kind,
+        enabled,
+        url,
+        format,
+        compression,
+        delimiter,
+        quote,
+        null_markers,
+        date_format,
+        timestamp_format,
+        timezone,
+        columns: spec.columns,
+    })
+}
+
+fn single_byte(s: &str) -> Option<u8> {
+    let s = if s == "\\t" { "\t" } else { s };
+    (s.len() == 1 && s.is_ascii()).then(|| s.as_bytes()[0])
+}
+
+/// Rejects chrono format strings with unknown specifiers up front.
+fn check_chrono_format(format: &str) -> Result<(), String> {
+    if format == "iso" {
+        return Ok(());
+    }
+    use chrono::format::{Item, StrftimeItems};
+    if StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
+        return Err(format!("'{format}' is not a valid chrono format (or 'iso')"));
+    }
+    Ok(())
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str) -> Result<Job, JobError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        std::fs::write(&path, text).unwrap();
+        Job::load(&path, &Overrides::default())
+    }
+
+    const MINIMAL: &str = "name = \"t\"\ninput_root = \"in\"\nwarehouse = \"wh\"\n";
+
+    #[test]
+    fn minimal_job_gets_the_contract_defaults() {
+        let job = load_str(MINIMAL).unwrap();
+        assert_eq!(job.currency, "EUR");
+        assert_eq!(job.max_reject_rate, 0.01);
+        let cdr = job.source(SourceKind::Cdr);
+        assert_eq!(cdr.format, Format::Csv);
+        assert!(cdr.url.as_str().ends_with("/in/cdr/"), "{}", cdr.url.as_str());
+        assert_eq!(cdr.delimiter, b',');
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = load_str(&format!("{MINIMAL}colour = \"blue\"\n")).unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn unknown_source_key_is_named() {
+        let err = load_str(&format!("{MINIMAL}[sources.cdr]\nformat = \"csv\"\nspeed = 3\n")).unwrap_err().to_string();
+        assert!(err.contains("speed"), "{err}");
+    }
+
+    #[test]
+    fn impossible_values_name_their_key() {
+        for (extra, key) in [
+            ("[rejects]\nmax_rate = 1.5\n", "rejects.max_rate"),
+            ("[sources.cdr]\nformat = \"xml\"\n", "sources.cdr.format"),
+            ("[sources.cdr]\ndelimiter = \";;\"\n", "sources.cdr.delimiter"),
+            ("[sources.cdr]\ntimezone = \"Mars/Olympus\"\n", "sources.cdr.timezone"),
+            ("[sources.cdr.columns]\nweight = \"W\"\n", "sources.cdr.columns.weight"),
+            ("[sources.billing]\nenabled = false\n", "sources.billing.enabled"),
+            ("[sources.weather]\n", "sources.weather"),
+            ("[sources.cdr]\ndate_format = \"%Q\"\n", "sources.cdr.date_format"),
+        ] {
+            let err = load_str(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")), "expected {key} in: {err}");
+        }
+    }
+
+    #[test]
+    fn config_hash_changes_with_the_file() {
+        let a = load_str(MINIMAL).unwrap().config_hash;
+        let b = load_str(&format!("{MINIMAL}currency = \"USD\"\n")).unwrap().config_hash;
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+    }
+}

@@ -1,0 +1,22 @@
+//! cvm: customer value management for telecom operators.
+//!
+//! Reads billing, usage (CDR), recharge and customer-service extracts from
+//! object storage, checks them against the data contract, computes each
+//! subscriber's ARPU, tenure and usage in DataFusion SQL (`sql/`), and writes
+//! hive-partitioned Parquet to a warehouse. See README.md for the commands
+//! and CONTRACT.md (in the project's shared docs) for every definition.
+
+pub mod contract;
+pub mod engine;
+pub mod exit;
+pub mod ingest;
+pub mod job;
+pub mod logging;
+pub mod manifest;
+pub mod publish;
+pub mod query;
+pub mod run;
+pub mod sqlfiles;
+pub mod storage;
+pub mod udf;
+pub mod validate;

@@ -1,0 +1,171 @@
+//! The `cvm` command line. Parsing and dispatch only; the work lives in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+
+use cvm::exit;
+use cvm::job::{Job, Overrides};
+use cvm::logging::{self, LogFormat};
+use cvm::query::OutputFormat;
+use cvm::storage::StoreUrl;
+
+/// Customer value management for telecom operators: ARPU, tenure, usage and
+/// value per subscriber, from billing, CDR, recharge and customer-service
+/// extracts, as hive-partitioned Parquet.
+#[derive(Debug, Parser)]
+#[command(name = "cvm", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// Log format: `text` for people, `json` (one object per line) for schedulers.
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    log_format: LogFormat,
+    /// Only warnings and errors.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Debug logging.
+    #[arg(long, short, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 success, 1 run failed, 2 bad job file or usage, 3 rejects over the job's threshold.";
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the nightly job for snapshot T: ingest, transform, publish.
+    Run {
+        /// The job file (TOML), e.g. jobs/demo.toml.
+        job: PathBuf,
+        /// The snapshot date T (YYYY-MM-DD): the run describes the end of this UTC day.
+        #[arg(long, value_parser = parse_date)]
+        as_of: NaiveDate,
+        /// Read the extracts from here instead of the job's input_root (a path or URL).
+        #[arg(long)]
+        input_root: Option<String>,
+        /// Write the outputs here instead of the job's warehouse (a path or URL).
+        #[arg(long)]
+        warehouse: Option<String>,
+    },
+    /// Check the job file and that every source is reachable and maps onto the contract. Writes nothing.
+    Validate {
+        /// The job file (TOML).
+        job: PathBuf,
+        /// Check the extracts here instead of the job's input_root.
+        #[arg(long)]
+        input_root: Option<String>,
+    },
+    /// Query the output tables with SQL (every table registered by name).
+    Query {
+        /// One read-only SQL statement, e.g. "SELECT value_tier, count(*) FROM customer_value GROUP BY 1".
+        sql: String,
+        /// The warehouse to read (a path or URL); defaults to the demo job's.
+        #[arg(long, default_value = "warehouse/demo")]
+        warehouse: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+        /// Write the result to this path or URL (csv, json, parquet) instead of standard output.
+        #[arg(long)]
+        output: Option<String>,
+    },
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("'{text}' is not a date in YYYY-MM-DD form"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = if cli.quiet {
+        "warn"
+    } else if cli.verbose {
+        "cvm=debug,info"
+    } else {
+        "info"
+    };
+    logging::init(cli.log_format, level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::code(exit::RUN_FAILED);
+        }
+    };
+    exit::code(runtime.block_on(dispatch(cli.command)))
+}
+
+async fn dispatch(command: Command) -> u8 {
+    match command {
+        Command::Run { job, as_of, input_root, warehouse } => {
+            let Some(job) = load_job(&job, Overrides { input_root, warehouse }) else {
+                return exit::BAD_USAGE;
+            };
+            tracing::info!(job = %job.name, snapshot = %as_of, "run started");
+            match cvm::run::run(&job, as_of).await {
+                Ok(summary) => {
+                    for (table, report) in &summary.tables {
+                        println!("{table:<16} {:>10} rows  {}", report.rows, job.warehouse.join(table).map(|u| u.to_string()).unwrap_or_default());
+                    }
+                    println!("manifest         {}", summary.manifest_url);
+                    exit::SUCCESS
+                }
+                Err(e) => {
+                    tracing::error!("run failed: {e}");
+                    eprintln!("error: {e}");
+                    exit::for_run_error(&e)
+                }
+            }
+        }
+        Command::Validate { job, input_root } => {
+            let Some(job) = load_job(&job, Overrides { input_root, warehouse: None }) else {
+                return exit::BAD_USAGE;
+            };
+            match cvm::validate::validate(&job).await {
+                Ok(checks) => {
+                    for c in checks {
+                        println!("{:<14} {:>5} files  {}", c.source, c.files, c.url);
+                    }
+                    println!("job {} is valid", job.name);
+                    exit::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::RUN_FAILED
+                }
+            }
+        }
+        Command::Query { sql, warehouse, format, output } => {
+            let warehouse = match StoreUrl::parse(&warehouse, std::path::Path::new(".")) {
+                Ok(w) => w,
+                Err(m) => {
+                    eprintln!("error: --warehouse: {m}");
+                    return exit::BAD_USAGE;
+                }
+            };
+            match cvm::query::query(&warehouse, &sql, format, output.as_deref()).await {
+                Ok(Some(text)) => {
+                    println!("{}", text.trim_end());
+                    exit::SUCCESS
+                }
+                Ok(None) => exit::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::RUN_FAILED
+                }
+            }
+        }
+    }
+}
+
+fn load_job(path: &std::path::Path, overrides: Overrides) -> Option<Job> {
+    match Job::load(path, &overrides) {
+        Ok(job) => Some(job),
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The run manifest: one JSON document per run, written last, saying what
+//! the run read, what it wrote, how long each step took and how it ended.
+//!
+//! Stored at `<warehouse>/_manifests/<job>/snapshot_date=T/<run_id>.json`.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ingest::SourceReport;
+use crate::job::Job;
+use crate::storage::{Location, StorageError, StoreUrl};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub cvm_version: &'static str,
+    pub run_id: String,
+    pub job: JobInfo,
+    pub snapshot_date: NaiveDate,
+    pub status: Status,
+    pub error: Option<String>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub seconds: Option<f64>,
+    pub sources: BTreeMap<&'static str, SourceReport>,
+    pub outputs: BTreeMap<String, TableReport>,
+    pub steps: Vec<StepReport>,
+    #[serde(skip)]
+    started: Option<std::time::Instant>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobInfo {
+    pub name: String,
+    pub path: String,
+    pub config_hash: String,
+    pub input_root: String,
+    pub warehouse: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TableReport {
+    pub rows: u64,
+    pub partitions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub name: String,
+    pub seconds: f64,
+    pub rows_in: u64,
+    pub rows_out: u64,
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl Manifest {
+    pub fn start(job: &Job, snapshot_date: NaiveDate, run_id: &str) -> Manifest {
+        Manifest {
+            cvm_version: env!("CARGO_PKG_VERSION"),
+            run_id: run_id.to_string(),
+            job: JobInfo {
+                name: job.name.clone(),
+                path: job.path.display().to_string(),
+                config_hash: job.config_hash.clone(),
+                input_root: job.input_root.to_string(),
+                warehouse: job.warehouse.to_string(),
+            },
+            snapshot_date,
+            status: Status::Running,
+            error: None,
+            started_at: now(),
+            finished_at: None,
+            seconds: None,
+            sources: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            steps: Vec::new(),
+            started: Some(std::time::Instant::now()),
+        }
+    }
+
+    pub fn output(&mut self, table: &str, rows: u64) {
+        self.outputs.entry(table.to_string()).or_default().rows = rows;
+    }
+
+    pub fn set_partitions(&mut self, table: &str, partitions: Vec<String>) {
+        self.outputs.entry(table.to_string()).or_default().partitions = partitions;
+    }
+
+    fn finish(&mut self, status: Status) {
+        self.status = status;
+        self.finished_at = Some(now());
+        self.seconds = self.started.map(|s| s.elapsed().as_secs_f64());
+    }
+
+    pub fn finish_ok(&mut self) {
+        self.finish(Status::Succeeded);
+    }
+
+    pub fn finish_failed(&mut self, error: &str) {
+        self.error = Some(error.to_string());
+        self.finish(Status::Failed);
+    }
+
+    /// Writes the manifest; returns its URL.
+    pub async fn write(&self, warehouse: &StoreUrl) -> Result<String, StorageError> {
+        let location = Location::open(warehouse)?;
+        let path = warehouse
+            .store_path()
+            .join("_manifests")
+            .join(self.job.name.as_str())
+            .join(format!("snapshot_date={}", self.snapshot_date).as_str())
+            .join(format!("{}.json", self.run_id).as_str());
+        let json = serde_json::to_vec_pretty(self).expect("a manifest serialises");
+        location.put_bytes(&path, json.into()).await?;
+        Ok(warehouse.url_of(&path))
+    }
+}

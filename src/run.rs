@@ -1,0 +1,294 @@
+//! `cvm run`: the nightly job for one snapshot T, from extracts to published
+//! tables and a run manifest.
+//!
+//! ingest -> usage_daily -> intermediate views -> customer_value -> rejects
+//! -> publish -> manifest. Everything is written under the run's staging
+//! prefix first and published only when every step has succeeded.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::{Datelike, NaiveDate};
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, UInt64Type};
+use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::error::DataFusionError;
+use datafusion::prelude::{DataFrame, SessionContext};
+use serde::Serialize;
+
+use crate::engine::{self, EngineOptions, Params, SqlError};
+use crate::ingest::{self, IngestError, SourceReport};
+use crate::job::Job;
+use crate::manifest::{Manifest, StepReport, TableReport};
+use crate::publish::RunStaging;
+use crate::sqlfiles::{self, Layer};
+use crate::storage::StorageError;
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("{step}: {source}")]
+    Engine { step: String, source: DataFusionError },
+    #[error("cannot create scratch folder {path}: {source}")]
+    Scratch { path: String, source: std::io::Error },
+}
+
+impl RunError {
+    fn engine(step: &str) -> impl Fn(DataFusionError) -> RunError + '_ {
+        move |source| RunError::Engine { step: step.to_string(), source }
+    }
+}
+
+/// The month L: the calendar month before the month that contains T, as its first day.
+pub fn window_end_month(as_of: NaiveDate) -> NaiveDate {
+    let first = as_of.with_day(1).expect("day 1 exists");
+    (first - chrono::Duration::days(1)).with_day(1).expect("day 1 exists")
+}
+
+/// What a successful run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub manifest_url: String,
+    pub tables: BTreeMap<String, TableReport>,
+    pub sources: BTreeMap<&'static str, SourceReport>,
+}
+
+/// Runs the job for snapshot `as_of`. On failure nothing is published; a
+/// manifest with status `failed` is still written.
+pub async fn run(job: &Job, as_of: NaiveDate) -> Result<RunSummary, RunError> {
+    let run_id = new_run_id();
+    let mut manifest = Manifest::start(job, as_of, &run_id);
+    let staging = RunStaging::new(&job.warehouse, &run_id)?;
+    let result = run_steps(job, as_of, &staging, &mut manifest).await;
+    // whatever happened, the staging prefix goes (on success it is empty but for folders)
+    if let Err(e) = staging.clean_up().await {
+        tracing::warn!("could not clean up the run's staging prefix: {e}");
+    }
+    match result {
+        Ok(()) => {
+            manifest.finish_ok();
+            let manifest_url = manifest.write(&job.warehouse).await?;
+            Ok(RunSummary {
+                run_id,
+                manifest_url,
+                tables: manifest.outputs.clone(),
+                sources: manifest.sources.clone(),
+            })
+        }
+        Err(e) => {
+            manifest.finish_failed(&e.to_string());
+            if let Err(write_err) = manifest.write(&job.warehouse).await {
+                tracing::warn!("could not write the failed run's manifest: {write_err}");
+            }
+            Err(e)
+        }
+    }
+}
+
+fn new_run_id() -> String {
+    let now = chrono::Utc::now();
+    let nanos = now.timestamp_subsec_nanos() ^ std::process::id().rotate_left(16);
+    format!("{}-{:08x}", now.format("%Y%m%dT%H%M%SZ"), nanos)
+}
+
+async fn run_steps(job: &Job, as_of: NaiveDate, staging: &RunStaging, manifest: &mut Manifest) -> Result<(), RunError> {
+    let ctx = engine::session(&EngineOptions { target_partitions: job.target_partitions })
+        .map_err(RunError::engine("session"))?;
+    engine::register_store(&ctx, &job.warehouse)?;
+    engine::register_store(&ctx, &job.input_root)?;
+    for source in &job.sources {
+        engine::register_store(&ctx, &source.url)?;
+    }
+    let scratch = tempdir_for(&manifest.run_id)?;
+    let params = Params::new().date("as_of", as_of).date("window_end_month", window_end_month(as_of));
+    let snapshot = format!("snapshot_date={as_of}");
+
+    // 1. ingest
+    let started = Instant::now();
+    let ingested = ingest::ingest(&ctx, job, as_of, scratch.path()).await?;
+    let rows_in: u64 = ingested.sources.values().map(|s| s.rows_read).sum();
+    let rows_out: u64 = ingested.sources.values().map(|s| s.rows_staged).sum();
+    manifest.sources = ingested.sources.clone();
+    manifest.step("ingest", started, rows_in, rows_out);
+
+    // 2. usage_daily: written first, then read back by the usage windows
+    let started = Instant::now();
+    let usage = sqlfiles::find("usage_daily").expect("usage_daily.sql exists");
+    let df = engine::plan(&ctx, usage, &params).await?;
+    let usage_schema = df.schema().as_arrow().clone();
+    let rows = write_parquet(df, &staging.table_url("usage_daily"), &["event_date"]).await?;
+    register_partitioned(&ctx, "usage_daily", &staging.table_url("usage_daily"), &usage_schema, "event_date").await?;
+    manifest.step("usage_daily", started, rows_out, rows);
+    manifest.output("usage_daily", rows);
+
+    // 3. intermediate views, in the order their references impose
+    let started = Instant::now();
+    let intermediate: Vec<&sqlfiles::SqlFile> = sqlfiles::layer(Layer::Intermediate).collect();
+    let references = table_references(&ctx, &intermediate)?;
+    for file in sqlfiles::dependency_order(&intermediate, &references).map_err(|m| RunError::Engine {
+        step: "intermediate".into(),
+        source: DataFusionError::Plan(m),
+    })? {
+        engine::register_view(&ctx, file, &params).await?;
+    }
+    manifest.step("intermediate", started, 0, 0);
+
+    // 4. customer_value
+    let started = Instant::now();
+    let cv = sqlfiles::find("customer_value").expect("customer_value.sql exists");
+    let df = engine::plan(&ctx, cv, &params).await?;
+    let rows = write_parquet(df, &staging.partition_url("customer_value", &snapshot), &[]).await?;
+    manifest.step("customer_value", started, 0, rows);
+    manifest.output("customer_value", rows);
+
+    // 5. rejects
+    let started = Instant::now();
+    let rows = write_rejects(&ctx, ingested.rejects, &staging.partition_url("rejects", &snapshot)).await?;
+    manifest.step("rejects", started, rows, rows);
+    manifest.output("rejects", rows);
+
+    // 6. publish: every table's partitions replace the published ones
+    let started = Instant::now();
+    for table in ["usage_daily", "customer_value", "rejects"] {
+        let expected = if table == "usage_daily" { vec![] } else { vec![snapshot.clone()] };
+        let partitions = staging.publish(table, &expected).await?;
+        manifest.set_partitions(table, partitions);
+    }
+    manifest.step("publish", started, 0, 0);
+    Ok(())
+}
+
+/// A local scratch folder for the run's staging tables, removed when dropped.
+fn tempdir_for(run_id: &str) -> Result<tempfile_lite::TempDir, RunError> {
+    tempfile_lite::TempDir::new(&format!("cvm-{run_id}"))
+        .map_err(|(path, source)| RunError::Scratch { path, source })
+}
+
+/// The table names each file references (CTE names excluded).
+fn table_references(
+    ctx: &SessionContext,
+    files: &[&'static sqlfiles::SqlFile],
+) -> Result<BTreeMap<&'static str, std::collections::BTreeSet<String>>, RunError> {
+    let state = ctx.state();
+    let mut out = BTreeMap::new();
+    for file in files {
+        let err = |source| RunError::Sql(SqlError { file: file.path(), source });
+        let statement = state.sql_to_statement(file.text, &datafusion::common::config::Dialect::Generic).map_err(err)?;
+        let refs = state.resolve_table_references(&statement).map_err(err)?;
+        out.insert(file.name, refs.into_iter().map(|r| r.table().to_string()).collect());
+    }
+    Ok(out)
+}
+
+/// Writes a query's result as Parquet under `url`, hive-partitioned by
+/// `partition_by`; returns the rows written.
+async fn write_parquet(df: DataFrame, url: &str, partition_by: &[&str]) -> Result<u64, RunError> {
+    let options = DataFrameWriteOptions::new()
+        .with_single_file_output(false)
+        .with_partition_by(partition_by.iter().map(|s| s.to_string()).collect());
+    let result = df.write_parquet(url, options, None).await.map_err(RunError::engine(url))?;
+    Ok(count_rows(&result))
+}
+
+fn count_rows(result: &[RecordBatch]) -> u64 {
+    result
+        .iter()
+        .filter(|b| b.num_columns() > 0)
+        .map(|b| b.column(0).as_primitive::<UInt64Type>().iter().flatten().sum::<u64>())
+        .sum()
+}
+
+async fn write_rejects(ctx: &SessionContext, batches: Vec<RecordBatch>, url: &str) -> Result<u64, RunError> {
+    if batches.iter().all(|b| b.num_rows() == 0) {
+        return Ok(0);
+    }
+    let df = ctx.read_batches(batches).map_err(RunError::engine("rejects"))?;
+    let df = df
+        .sort(vec![
+            datafusion::prelude::col("source").sort(true, false),
+            datafusion::prelude::col("file").sort(true, false),
+            datafusion::prelude::col("row_number").sort(true, false),
+        ])
+        .map_err(RunError::engine("rejects"))?;
+    write_parquet(df, url, &[]).await
+}
+
+/// Registers a hive-partitioned Parquet folder as a table.
+async fn register_partitioned(
+    ctx: &SessionContext,
+    name: &str,
+    url: &str,
+    schema: &datafusion::arrow::datatypes::Schema,
+    partition_column: &str,
+) -> Result<(), RunError> {
+    let err = RunError::engine(name);
+    let table_url = ListingTableUrl::parse(url).map_err(&err)?;
+    let options = ListingOptions::new(std::sync::Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(vec![(partition_column.to_string(), DataType::Date32)]);
+    let file_schema = {
+        let fields: Vec<_> =
+            schema.fields().iter().filter(|f| f.name() != partition_column).cloned().collect();
+        std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(fields))
+    };
+    let config = ListingTableConfig::new(table_url).with_listing_options(options).with_schema(file_schema);
+    let table = ListingTable::try_new(config).map_err(&err)?;
+    let _ = ctx.deregister_table(name);
+    ctx.register_table(name, std::sync::Arc::new(table)).map_err(&err)?;
+    Ok(())
+}
+
+impl Manifest {
+    fn step(&mut self, name: &str, started: Instant, rows_in: u64, rows_out: u64) {
+        let seconds = started.elapsed().as_secs_f64();
+        tracing::info!(step = name, rows_in, rows_out, seconds, "step done");
+        self.steps.push(StepReport { name: name.to_string(), seconds, rows_in, rows_out });
+    }
+}
+
+/// A minimal self-removing temporary folder (std only).
+mod tempfile_lite {
+    use std::path::{Path, PathBuf};
+
+    pub struct TempDir(PathBuf);
+
+    impl TempDir {
+        pub fn new(name: &str) -> Result<TempDir, (String, std::io::Error)> {
+            let path = std::env::temp_dir().join(name);
+            std::fs::create_dir_all(&path).map_err(|e| (path.display().to_string(), e))?;
+            Ok(TempDir(path))
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_end_month_is_the_month_before_t() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(window_end_month(d("2026-11-22")), d("2026-10-01"));
+        assert_eq!(window_end_month(d("2026-01-01")), d("2025-12-01"));
+        assert_eq!(window_end_month(d("2026-03-31")), d("2026-02-01"));
+    }
+}

@@ -1,0 +1,209 @@
+//! cvm's SQL files (sql/), compiled into the binary, with their header docs
+//! and the order the tables they reference impose.
+//!
+//! Each file is one SELECT named by its stem; its opening comment states the
+//! grain, inputs and one line per output column. [`SqlFile::columns`] reads
+//! those column lines back: tests compare them with the real output schema,
+//! and the README's data dictionary is generated from them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The layers of sql/, in data-flow order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Layer {
+    Staging,
+    Intermediate,
+    Marts,
+}
+
+impl Layer {
+    pub fn folder(self) -> &'static str {
+        match self {
+            Layer::Staging => "staging",
+            Layer::Intermediate => "intermediate",
+            Layer::Marts => "marts",
+        }
+    }
+}
+
+/// One SQL file.
+#[derive(Debug, Clone, Copy)]
+pub struct SqlFile {
+    pub layer: Layer,
+    /// The file's stem: the name of the table it defines.
+    pub name: &'static str,
+    pub text: &'static str,
+}
+
+macro_rules! sql_file {
+    ($layer:ident, $folder:literal, $name:literal) => {
+        SqlFile { layer: Layer::$layer, name: $name, text: include_str!(concat!("../sql/", $folder, "/", $name, ".sql")) }
+    };
+}
+
+/// Every SQL file cvm runs.
+pub const ALL: &[SqlFile] = &[
+    sql_file!(Staging, "staging", "stg_subscribers"),
+    sql_file!(Staging, "staging", "stg_billing"),
+    sql_file!(Staging, "staging", "stg_cdr"),
+    sql_file!(Staging, "staging", "stg_recharges"),
+    sql_file!(Staging, "staging", "stg_tickets"),
+    sql_file!(Staging, "staging", "stg_optouts"),
+    sql_file!(Staging, "staging", "stg_strategic_fit"),
+    sql_file!(Intermediate, "intermediate", "int_billing_monthly"),
+    sql_file!(Intermediate, "intermediate", "int_revenue_windows"),
+    sql_file!(Intermediate, "intermediate", "int_tenure_computed"),
+    sql_file!(Intermediate, "intermediate", "int_usage_windows"),
+    sql_file!(Intermediate, "intermediate", "int_complaints_counted"),
+    sql_file!(Marts, "marts", "usage_daily"),
+    sql_file!(Marts, "marts", "customer_value"),
+];
+
+/// A column line of a header: `--   name   Type   meaning`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDoc {
+    pub name: String,
+    pub data_type: String,
+    pub meaning: String,
+}
+
+impl SqlFile {
+    /// Repository path, for messages.
+    pub fn path(&self) -> String {
+        format!("sql/{}/{}.sql", self.layer.folder(), self.name)
+    }
+
+    /// The opening comment block, without the `-- ` markers.
+    pub fn header(&self) -> Vec<&'static str> {
+        self.text
+            .lines()
+            .take_while(|l| l.starts_with("--"))
+            .map(|l| l.trim_start_matches("--").strip_prefix(' ').unwrap_or(l.trim_start_matches("--")))
+            .collect()
+    }
+
+    /// The first header line: what the table is.
+    pub fn summary(&self) -> &'static str {
+        self.header().first().copied().unwrap_or("")
+    }
+
+    /// The header's value for `key:` (e.g. grain), joined over continuation lines.
+    pub fn header_field(&self, key: &str) -> Option<String> {
+        let header = self.header();
+        let prefix = format!("{key}:");
+        let start = header.iter().position(|l| l.starts_with(&prefix))?;
+        let mut text = header[start][prefix.len()..].trim().to_string();
+        for line in &header[start + 1..] {
+            if !line.starts_with("  ") || line.trim().is_empty() {
+                break;
+            }
+            text.push(' ');
+            text.push_str(line.trim());
+        }
+        Some(text)
+    }
+
+    /// The documented output columns, in order.
+    pub fn columns(&self) -> Vec<ColumnDoc> {
+        let header = self.header();
+        let Some(start) = header.iter().position(|l| l.trim() == "columns:") else {
+            return Vec::new();
+        };
+        let mut out: Vec<ColumnDoc> = Vec::new();
+        for line in &header[start + 1..] {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            // a column line is indented two spaces; deeper indentation continues the meaning
+            if line.starts_with("    ") {
+                if let Some(last) = out.last_mut() {
+                    last.meaning.push(' ');
+                    last.meaning.push_str(line.trim());
+                }
+                continue;
+            }
+            if parts.len() < 2 {
+                continue;
+            }
+            let meaning = line
+                .trim()
+                .splitn(3, char::is_whitespace)
+                .nth(2)
+                .map(|rest| rest.trim_start().splitn(2, char::is_whitespace).nth(1).unwrap_or("").trim().to_string())
+                .unwrap_or_default();
+            out.push(ColumnDoc { name: parts[0].to_string(), data_type: parts[1].to_string(), meaning });
+        }
+        out
+    }
+}
+
+pub fn find(name: &str) -> Option<&'static SqlFile> {
+    ALL.iter().find(|f| f.name == name)
+}
+
+pub fn layer(layer: Layer) -> impl Iterator<Item = &'static SqlFile> {
+    ALL.iter().filter(move |f| f.layer == layer)
+}
+
+/// Orders files so that each comes after the files whose tables it reads.
+/// `references` gives each file's referenced table names; names that are no
+/// file (sources, raw tables) impose no order.
+pub fn dependency_order<'a>(
+    files: &[&'a SqlFile],
+    references: &BTreeMap<&str, BTreeSet<String>>,
+) -> Result<Vec<&'a SqlFile>, String> {
+    let names: BTreeSet<&str> = files.iter().map(|f| f.name).collect();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    let mut order = Vec::new();
+    while order.len() < files.len() {
+        let ready = files.iter().find(|f| {
+            !done.contains(f.name)
+                && references
+                    .get(f.name)
+                    .map(|refs| refs.iter().all(|r| !names.contains(r.as_str()) || done.contains(r.as_str()) || r == f.name))
+                    .unwrap_or(true)
+        });
+        match ready {
+            Some(f) => {
+                done.insert(f.name);
+                order.push(*f);
+            }
+            None => {
+                let stuck: Vec<&str> = files.iter().filter(|f| !done.contains(f.name)).map(|f| f.name).collect();
+                return Err(format!("SQL files reference each other in a cycle: {}", stuck.join(", ")));
+            }
+        }
+    }
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_documents_grain_and_columns() {
+        for file in ALL {
+            assert!(file.header_field("grain").is_some(), "{} has no grain", file.path());
+            assert!(!file.columns().is_empty(), "{} documents no columns", file.path());
+        }
+    }
+
+    #[test]
+    fn column_docs_are_parsed() {
+        let cols = find("customer_value").unwrap().columns();
+        assert_eq!(cols[0].name, "subscriber_id");
+        assert_eq!(cols[0].data_type, "Utf8");
+        let trend = cols.iter().find(|c| c.name == "arpu_trend").unwrap();
+        assert_eq!(trend.data_type, "Float64");
+        assert!(trend.meaning.starts_with("ARPU of L-2"), "{}", trend.meaning);
+    }
+
+    #[test]
+    fn cycles_are_reported() {
+        let a = SqlFile { layer: Layer::Intermediate, name: "a", text: "" };
+        let b = SqlFile { layer: Layer::Intermediate, name: "b", text: "" };
+        let mut refs = BTreeMap::new();
+        refs.insert("a", BTreeSet::from(["b".to_string()]));
+        refs.insert("b", BTreeSet::from(["a".to_string()]));
+        assert!(dependency_order(&[&a, &b], &refs).unwrap_err().contains("cycle"));
+    }
+}

@@ -1,0 +1,270 @@
+//! Object-store URLs: parsing what users write (a local path or a
+//! `file://`, `s3://`, `gs://`, `az://`, `http(s)://` URL), building the
+//! store behind it with credentials from the environment, and listing,
+//! reading and replacing objects.
+
+use std::path::{Component, Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use url::Url;
+
+/// A location in an object store, always absolute, folders ending in `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreUrl(Url);
+
+/// An object-store call that failed, with the URL it was about.
+#[derive(Debug, thiserror::Error)]
+#[error("{url}: {source}")]
+pub struct StorageError {
+    pub url: String,
+    #[source]
+    pub source: object_store::Error,
+}
+
+impl StoreUrl {
+    /// Parses a URL, or a local path relative to `base` (a folder).
+    pub fn parse(text: &str, base: &FsPath) -> Result<StoreUrl, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("empty location".into());
+        }
+        if text.contains("://") {
+            let url = Url::parse(text).map_err(|e| format!("'{text}' is not a valid URL: {e}"))?;
+            match url.scheme() {
+                "file" | "s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "http" | "https" => {}
+                other => return Err(format!("'{text}': unsupported scheme '{other}' (use file, s3, gs, az or http(s))")),
+            }
+            return Ok(StoreUrl(url));
+        }
+        let path = FsPath::new(text);
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            let base = std::path::absolute(base).map_err(|e| format!("cannot resolve '{text}': {e}"))?;
+            base.join(path)
+        };
+        let mut url = Url::from_file_path(normalize(&absolute))
+            .map_err(|_| format!("'{text}' is not a usable local path"))?;
+        if text.ends_with('/') && !url.path().ends_with('/') {
+            url.set_path(&format!("{}/", url.path()));
+        }
+        Ok(StoreUrl(url))
+    }
+
+    /// A location below this one; a full URL stands for itself.
+    pub fn join(&self, rel: &str) -> Result<StoreUrl, String> {
+        if rel.contains("://") || rel.starts_with('/') {
+            return StoreUrl::parse(rel, FsPath::new("/"));
+        }
+        let base = self.as_folder();
+        base.0.join(rel).map(StoreUrl).map_err(|e| format!("cannot join '{rel}' to {}: {e}", self.0))
+    }
+
+    /// The same location with a trailing `/`.
+    pub fn as_folder(&self) -> StoreUrl {
+        let mut url = self.0.clone();
+        if !url.path().ends_with('/') {
+            url.set_path(&format!("{}/", url.path()));
+        }
+        StoreUrl(url)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
+    /// `scheme://authority/`: the key DataFusion registers a store under.
+    pub fn store_root(&self) -> Url {
+        let mut root = self.0.clone();
+        root.set_path("/");
+        root.set_query(None);
+        root.set_fragment(None);
+        root
+    }
+
+    /// The path of this location inside its store.
+    pub fn store_path(&self) -> Path {
+        if self.0.scheme() == "file" {
+            let fs = self.0.to_file_path().unwrap_or_default();
+            Path::from_absolute_path(&fs).unwrap_or_else(|_| Path::from(self.0.path()))
+        } else {
+            Path::from_url_path(self.0.path()).unwrap_or_else(|_| Path::from(self.0.path()))
+        }
+    }
+
+    /// The URL of an object path in the same store.
+    pub fn url_of(&self, path: &Path) -> String {
+        format!("{}{}", self.store_root(), path)
+    }
+
+    /// Builds the object store for this URL; cloud credentials come from the
+    /// environment exactly as object_store reads them (AWS_*, GOOGLE_*, AZURE_*).
+    pub fn build_store(&self) -> Result<Arc<dyn ObjectStore>, StorageError> {
+        let url = &self.0;
+        let err = |source| StorageError { url: url.to_string(), source };
+        let store: Arc<dyn ObjectStore> = match url.scheme() {
+            "file" => Arc::new(object_store::local::LocalFileSystem::new()),
+            "s3" | "s3a" => Arc::new(
+                object_store::aws::AmazonS3Builder::from_env().with_url(url.as_str()).build().map_err(err)?,
+            ),
+            "gs" => Arc::new(
+                object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                    .with_url(url.as_str())
+                    .build()
+                    .map_err(err)?,
+            ),
+            "az" | "abfs" | "abfss" => Arc::new(
+                object_store::azure::MicrosoftAzureBuilder::from_env()
+                    .with_url(url.as_str())
+                    .build()
+                    .map_err(err)?,
+            ),
+            "http" | "https" => Arc::new(
+                object_store::http::HttpBuilder::new().with_url(self.store_root().as_str()).build().map_err(err)?,
+            ),
+            other => {
+                return Err(err(object_store::Error::Generic {
+                    store: "cvm",
+                    source: format!("unsupported scheme {other}").into(),
+                }));
+            }
+        };
+        Ok(store)
+    }
+}
+
+impl std::fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+/// Removes `.` and `..` from a path without touching the filesystem.
+fn normalize(path: &FsPath) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A store with the URL it was opened for.
+#[derive(Clone)]
+pub struct Location {
+    pub url: StoreUrl,
+    pub store: Arc<dyn ObjectStore>,
+}
+
+impl Location {
+    pub fn open(url: &StoreUrl) -> Result<Location, StorageError> {
+        Ok(Location { url: url.clone(), store: url.build_store()? })
+    }
+
+    fn err(&self, path: &Path) -> impl Fn(object_store::Error) -> StorageError + '_ {
+        let url = self.url.url_of(path);
+        move |source| StorageError { url: url.clone(), source }
+    }
+
+    /// Every data file below this location (or the object itself), sorted by
+    /// path. Names starting with `.` or `_` (markers such as `_SUCCESS`) are skipped.
+    pub async fn list_files(&self) -> Result<Vec<ObjectMeta>, StorageError> {
+        let prefix = self.url.store_path();
+        // A URL naming one object lists as that object.
+        if !self.url.as_str().ends_with('/') {
+            if let Ok(meta) = self.store.head(&prefix).await {
+                return Ok(vec![meta]);
+            }
+        }
+        let mut files: Vec<ObjectMeta> = match self.store.list(Some(&prefix)).try_collect().await {
+            Ok(files) => files,
+            Err(object_store::Error::NotFound { .. }) => Vec::new(),
+            Err(e) => return Err(self.err(&prefix)(e)),
+        };
+        files.retain(|m| {
+            let rel = m.location.as_ref().strip_prefix(prefix.as_ref()).unwrap_or(m.location.as_ref());
+            !rel.split('/').any(|part| part.starts_with('.') || part.starts_with('_'))
+        });
+        files.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok(files)
+    }
+
+    pub async fn get_bytes(&self, path: &Path) -> Result<bytes::Bytes, StorageError> {
+        let result = self.store.get(path).await.map_err(self.err(path))?;
+        result.bytes().await.map_err(self.err(path))
+    }
+
+    pub async fn put_bytes(&self, path: &Path, bytes: bytes::Bytes) -> Result<(), StorageError> {
+        self.store.put(path, bytes.into()).await.map_err(self.err(path))?;
+        Ok(())
+    }
+
+    /// Deletes every object under `prefix` (a folder path).
+    pub async fn delete_prefix(&self, prefix: &Path) -> Result<usize, StorageError> {
+        let objects: Vec<ObjectMeta> = match self.store.list(Some(prefix)).try_collect().await {
+            Ok(v) => v,
+            Err(object_store::Error::NotFound { .. }) => return Ok(0),
+            Err(e) => return Err(self.err(prefix)(e)),
+        };
+        for meta in &objects {
+            match self.store.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.err(&meta.location)(e)),
+            }
+        }
+        Ok(objects.len())
+    }
+
+    /// Lists the objects under `prefix` (a folder path), recursively.
+    pub async fn list_under(&self, prefix: &Path) -> Result<Vec<ObjectMeta>, StorageError> {
+        match self.store.list(Some(prefix)).try_collect().await {
+            Ok(v) => Ok(v),
+            Err(object_store::Error::NotFound { .. }) => Ok(Vec::new()),
+            Err(e) => Err(self.err(prefix)(e)),
+        }
+    }
+
+    /// Moves an object (rename where the store can, copy and delete where it cannot).
+    pub async fn rename(&self, from: &Path, to: &Path) -> Result<(), StorageError> {
+        self.store.rename(from, to).await.map_err(self.err(from))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_paths_become_absolute_file_urls() {
+        let u = StoreUrl::parse("../fixtures/demo/input", FsPath::new("/work/main/jobs")).unwrap();
+        assert_eq!(u.as_str(), "file:///work/main/fixtures/demo/input");
+        let cdr = u.join("cdr/").unwrap();
+        assert_eq!(cdr.as_str(), "file:///work/main/fixtures/demo/input/cdr/");
+    }
+
+    #[test]
+    fn absolute_urls_stand_for_themselves() {
+        let u = StoreUrl::parse("s3://landing/telco/", FsPath::new("/")).unwrap();
+        assert_eq!(u.join("cdr/").unwrap().as_str(), "s3://landing/telco/cdr/");
+        assert_eq!(u.join("s3://other/x/").unwrap().as_str(), "s3://other/x/");
+        assert_eq!(u.store_root().as_str(), "s3://landing/");
+        assert_eq!(u.store_path().as_ref(), "telco");
+    }
+
+    #[test]
+    fn unsupported_schemes_are_refused() {
+        assert!(StoreUrl::parse("ftp://x/y", FsPath::new("/")).unwrap_err().contains("ftp"));
+    }
+}

@@ -1,0 +1,209 @@
+//! The two SQL functions cvm adds to DataFusion: lenient date and timestamp
+//! parsing that returns null instead of failing the query, so the staging
+//! SQL can route unparseable values to rejects.
+//!
+//! - `cvm_to_date(text, format)` -> DATE
+//! - `cvm_to_timestamp(text, format, time_zone)` -> TIMESTAMP(us, UTC)
+//!
+//! `format` is a chrono format or `iso`. For `iso`, dates are `YYYY-MM-DD` and
+//! timestamps are ISO 8601 / RFC 3339 with `T` or a space, optional
+//! fractional seconds and an optional offset (`Z`, `+02:00`, `+0200`).
+//! A timestamp without an offset is read in `time_zone` (an IANA name); a
+//! local time that does not exist there (a DST gap) is null, an ambiguous one
+//! takes the earlier instant.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Array, TimestampMicrosecondArray};
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::{Result, exec_err};
+use datafusion::execution::FunctionRegistry;
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+
+/// Registers cvm's functions on a session (or any function registry).
+pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    registry.register_udf(Arc::new(ScalarUDF::from(ToDate::new())))?;
+    registry.register_udf(Arc::new(ScalarUDF::from(ToTimestamp::new())))?;
+    Ok(())
+}
+
+const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+
+/// Parses a date; `None` when it is not a real date in that format.
+pub fn parse_date(text: &str, format: &str) -> Option<NaiveDate> {
+    let format = if format == "iso" { "%Y-%m-%d" } else { format };
+    NaiveDate::parse_from_str(text.trim(), format).ok()
+}
+
+const ISO_WITH_OFFSET: &[&str] =
+    &["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"];
+const ISO_NAIVE: &[&str] = &["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"];
+
+/// Parses a timestamp to microseconds since the epoch, UTC.
+pub fn parse_timestamp(text: &str, format: &str, zone: &chrono_tz::Tz) -> Option<i64> {
+    let text = text.trim();
+    let instant = if format == "iso" {
+        let with_z = text.strip_suffix(['Z', 'z']).map(|t| format!("{t}+00:00"));
+        let offset_text = with_z.as_deref().unwrap_or(text);
+        ISO_WITH_OFFSET
+            .iter()
+            .find_map(|f| DateTime::parse_from_str(offset_text, f).ok())
+            .map(|dt| dt.to_utc())
+            .or_else(|| {
+                let naive = ISO_NAIVE.iter().find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())?;
+                zone.from_local_datetime(&naive).earliest().map(|dt| dt.to_utc())
+            })?
+    } else if let Ok(dt) = DateTime::parse_from_str(text, format) {
+        dt.to_utc()
+    } else {
+        let naive = NaiveDateTime::parse_from_str(text, format).ok()?;
+        zone.from_local_datetime(&naive).earliest()?.to_utc()
+    };
+    Some(instant.timestamp_micros())
+}
+
+/// The argument at `i` as one string per row.
+fn strings(args: &ScalarFunctionArgs, i: usize) -> Result<ArrayRef> {
+    let array = args.args[i].to_array(args.number_rows)?;
+    match array.data_type() {
+        DataType::Utf8 => Ok(array),
+        DataType::Null | DataType::LargeUtf8 | DataType::Utf8View => {
+            Ok(datafusion::arrow::compute::cast(&array, &DataType::Utf8)?)
+        }
+        other => exec_err!("expected text, got {other}"),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ToDate {
+    signature: Signature,
+}
+
+impl ToDate {
+    fn new() -> Self {
+        Self { signature: Signature::string(2, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for ToDate {
+    fn name(&self) -> &str {
+        "cvm_to_date"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Date32)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let text = strings(&args, 0)?;
+        let format = strings(&args, 1)?;
+        let (text, format) = (text.as_string::<i32>(), format.as_string::<i32>());
+        let out: Date32Array = (0..args.number_rows)
+            .map(|i| {
+                if text.is_null(i) || format.is_null(i) {
+                    return None;
+                }
+                let date = parse_date(text.value(i), format.value(i))?;
+                Some((date - EPOCH).num_days() as i32)
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ToTimestamp {
+    signature: Signature,
+}
+
+impl ToTimestamp {
+    fn new() -> Self {
+        Self { signature: Signature::string(3, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for ToTimestamp {
+    fn name(&self) -> &str {
+        "cvm_to_timestamp"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let text = strings(&args, 0)?;
+        let format = strings(&args, 1)?;
+        let zone = strings(&args, 2)?;
+        let (text, format, zone) = (text.as_string::<i32>(), format.as_string::<i32>(), zone.as_string::<i32>());
+        let mut cached: Option<(String, chrono_tz::Tz)> = None;
+        let mut out = Vec::with_capacity(args.number_rows);
+        for i in 0..args.number_rows {
+            if text.is_null(i) || format.is_null(i) || zone.is_null(i) {
+                out.push(None);
+                continue;
+            }
+            let name = zone.value(i);
+            let tz = match &cached {
+                Some((n, tz)) if n == name => *tz,
+                _ => {
+                    let Ok(tz) = name.parse::<chrono_tz::Tz>() else {
+                        return exec_err!("cvm_to_timestamp: unknown time zone '{name}'");
+                    };
+                    cached = Some((name.to_string(), tz));
+                    tz
+                }
+            };
+            out.push(parse_timestamp(text.value(i), format.value(i), &tz));
+        }
+        let array = TimestampMicrosecondArray::from(out).with_timezone("UTC");
+        Ok(ColumnarValue::Array(Arc::new(array)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> Option<String> {
+        let micros = parse_timestamp(text, "iso", &chrono_tz::UTC)?;
+        Some(DateTime::from_timestamp_micros(micros)?.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+    }
+
+    #[test]
+    fn iso_timestamps_honour_offsets() {
+        assert_eq!(utc("2026-11-23T01:30:00+02:00").unwrap(), "2026-11-22T23:30:00.000000Z");
+        assert_eq!(utc("2026-11-22T23:30:00-05:00").unwrap(), "2026-11-23T04:30:00.000000Z");
+        assert_eq!(utc("2026-10-24T00:30:00Z").unwrap(), "2026-10-24T00:30:00.000000Z");
+        assert_eq!(utc("2026-10-24 00:30:00.25+0100").unwrap(), "2026-10-23T23:30:00.250000Z");
+        assert_eq!(utc("2026-11-20 10:00:00").unwrap(), "2026-11-20T10:00:00.000000Z");
+    }
+
+    #[test]
+    fn broken_timestamps_are_none() {
+        assert_eq!(utc("2026-11-21 25:00:00"), None);
+        assert_eq!(utc("yesterday"), None);
+        assert_eq!(utc("2026-02-30T10:00:00Z"), None);
+    }
+
+    #[test]
+    fn naive_timestamps_use_the_zone() {
+        let paris: chrono_tz::Tz = "Europe/Paris".parse().unwrap();
+        let micros = parse_timestamp("2026-07-01 12:00:00", "iso", &paris).unwrap();
+        assert_eq!(DateTime::from_timestamp_micros(micros).unwrap().to_rfc3339(), "2026-07-01T10:00:00+00:00");
+        // 02:30 does not exist in Paris on the spring-forward night
+        assert_eq!(parse_timestamp("2026-03-29 02:30:00", "iso", &paris), None);
+    }
+
+    #[test]
+    fn custom_formats() {
+        let d = parse_date("22/11/2026", "%d/%m/%Y").unwrap();
+        assert_eq!(d.to_string(), "2026-11-22");
+        assert_eq!(parse_date("2026-13-01", "iso"), None);
+        let micros = parse_timestamp("22/11/2026 10:00", "%d/%m/%Y %H:%M", &chrono_tz::UTC).unwrap();
+        assert_eq!(DateTime::from_timestamp_micros(micros).unwrap().to_rfc3339(), "2026-11-22T10:00:00+00:00");
+    }
+}
