@@ -36,6 +36,12 @@ impl RunStaging {
         format!("{}/", self.warehouse.url.url_of(&self.prefix.clone().join(table).join(partition)))
     }
 
+    /// Writes one small file of a table's partition directly.
+    pub async fn put(&self, table: &str, partition: &str, name: &str, bytes: bytes::Bytes) -> Result<(), StorageError> {
+        let path = join_rel(&self.prefix.clone().join(table), partition).join(name);
+        self.warehouse.put_bytes(&path, bytes).await
+    }
+
     /// Moves a table's staged partitions into place. `expected` names
     /// partitions (`key=value`) that must be replaced even when the run wrote
     /// nothing for them (e.g. a snapshot that now has no rejects).
@@ -66,7 +72,14 @@ impl RunStaging {
 
     /// Removes what is left of the staging prefix.
     pub async fn clean_up(&self) -> Result<(), StorageError> {
-        self.warehouse.delete_prefix(&self.prefix).await.map(|_| ())
+        self.warehouse.delete_prefix(&self.prefix).await?;
+        // a local filesystem keeps the emptied folders
+        if let Ok(dir) = self.warehouse.url.join(&format!("_staging/{}/", self.prefix.filename().unwrap_or(""))) {
+            if let Ok(path) = dir.url().to_file_path() {
+                let _ = std::fs::remove_dir_all(path);
+            }
+        }
+        Ok(())
     }
 }
 

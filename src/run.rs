@@ -15,6 +15,7 @@ use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
+use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::prelude::{DataFrame, SessionContext};
 use serde::Serialize;
 
@@ -114,10 +115,9 @@ async fn run_steps(job: &Job, as_of: NaiveDate, staging: &RunStaging, manifest: 
 
     // 1. ingest
     let started = Instant::now();
-    let ingested = ingest::ingest(&ctx, job, as_of, scratch.path()).await?;
-    let rows_in: u64 = ingested.sources.values().map(|s| s.rows_read).sum();
-    let rows_out: u64 = ingested.sources.values().map(|s| s.rows_staged).sum();
-    manifest.sources = ingested.sources.clone();
+    let ingested = ingest::ingest(&ctx, job, as_of, scratch.path(), &mut manifest.sources).await?;
+    let rows_in: u64 = manifest.sources.values().map(|s| s.rows_read).sum();
+    let rows_out: u64 = manifest.sources.values().map(|s| s.rows_staged).sum();
     manifest.step("ingest", started, rows_in, rows_out);
 
     // 2. usage_daily: written first, then read back by the usage windows
@@ -152,7 +152,7 @@ async fn run_steps(job: &Job, as_of: NaiveDate, staging: &RunStaging, manifest: 
 
     // 5. rejects
     let started = Instant::now();
-    let rows = write_rejects(&ctx, ingested.rejects, &staging.partition_url("rejects", &snapshot)).await?;
+    let rows = write_rejects(&ctx, ingested.rejects, staging, &snapshot).await?;
     manifest.step("rejects", started, rows, rows);
     manifest.output("rejects", rows);
 
@@ -207,19 +207,41 @@ fn count_rows(result: &[RecordBatch]) -> u64 {
         .sum()
 }
 
-async fn write_rejects(ctx: &SessionContext, batches: Vec<RecordBatch>, url: &str) -> Result<u64, RunError> {
-    if batches.iter().all(|b| b.num_rows() == 0) {
-        return Ok(0);
-    }
-    let df = ctx.read_batches(batches).map_err(RunError::engine("rejects"))?;
-    let df = df
+/// Writes the rejects, sorted by source, file and row, as one Parquet file;
+/// an empty file when there are none, so every snapshot has its partition.
+async fn write_rejects(
+    ctx: &SessionContext,
+    batches: Vec<RecordBatch>,
+    staging: &RunStaging,
+    partition: &str,
+) -> Result<u64, RunError> {
+    let err = RunError::engine("rejects");
+    let schema = ingest::rejects_schema();
+    let df = if batches.is_empty() {
+        ctx.read_batch(RecordBatch::new_empty(schema.clone())).map_err(&err)?
+    } else {
+        ctx.read_batches(batches).map_err(&err)?
+    };
+    let sorted = df
         .sort(vec![
             datafusion::prelude::col("source").sort(true, false),
             datafusion::prelude::col("file").sort(true, false),
             datafusion::prelude::col("row_number").sort(true, false),
         ])
-        .map_err(RunError::engine("rejects"))?;
-    write_parquet(df, url, &[]).await
+        .map_err(&err)?
+        .collect()
+        .await
+        .map_err(&err)?;
+    let mut buf = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut buf, schema, None).map_err(|e| err(e.into()))?;
+    let mut rows = 0;
+    for batch in &sorted {
+        rows += batch.num_rows() as u64;
+        writer.write(batch).map_err(|e| err(e.into()))?;
+    }
+    writer.close().map_err(|e| err(e.into()))?;
+    staging.put("rejects", partition, "part-0.parquet", buf.into()).await?;
+    Ok(rows)
 }
 
 /// Registers a hive-partitioned Parquet folder as a table.

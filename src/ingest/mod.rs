@@ -73,10 +73,9 @@ pub struct SourceReport {
     pub seconds: f64,
 }
 
-/// The result of ingest: per-source reports and the rejected rows.
+/// The result of ingest: the rejected rows (the reports go to the caller's map).
 #[derive(Debug, Default)]
 pub struct Ingested {
-    pub sources: BTreeMap<&'static str, SourceReport>,
     pub rejects: Vec<RecordBatch>,
 }
 
@@ -102,11 +101,14 @@ fn staging_params(job: &Job, source: &Source, as_of: chrono::NaiveDate) -> Param
 }
 
 /// Ingests every enabled source, registering `stg_<source>` tables on `ctx`.
+/// Each source's report lands in `reports` as soon as it is read, so a
+/// failed run's manifest still says what was read before the failure.
 pub async fn ingest(
     ctx: &SessionContext,
     job: &Job,
     as_of: chrono::NaiveDate,
     scratch: &std::path::Path,
+    reports: &mut BTreeMap<&'static str, SourceReport>,
 ) -> Result<Ingested, IngestError> {
     let mut out = Ingested::default();
     for source in &job.sources {
@@ -124,6 +126,7 @@ pub async fn ingest(
             "ingested {}",
             source.kind.name()
         );
+        reports.insert(source.kind.name(), report.clone());
         if report.rows_read > 0 {
             let rate = report.rows_rejected as f64 / report.rows_read as f64;
             if rate > job.max_reject_rate {
@@ -138,11 +141,10 @@ pub async fn ingest(
                     rejected: report.rows_rejected,
                     read: report.rows_read,
                     max_rate: job.max_reject_rate,
-                    worst: format!("{worst}; see the rejects listed in the run manifest"),
+                    worst,
                 });
             }
         }
-        out.sources.insert(source.kind.name(), report);
     }
     Ok(out)
 }

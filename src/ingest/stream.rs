@@ -74,9 +74,27 @@ impl PartitionStream for FilePartition {
     }
 }
 
+/// The partition of a source without files: no rows. (A streaming table
+/// needs at least one partition to plan joins over it.)
+#[derive(Debug)]
+struct NoFiles(SchemaRef);
+
+impl PartitionStream for NoFiles {
+    fn schema(&self) -> &SchemaRef {
+        &self.0
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        Box::pin(RecordBatchStreamAdapter::new(self.0.clone(), futures::stream::empty()))
+    }
+}
+
 /// The raw table of a source over the given files (possibly none).
 pub fn raw_table(source: &Source, location: &Location, files: &[Path]) -> DfResult<StreamingTable> {
     let schema = raw::raw_schema(source.kind);
+    if files.is_empty() {
+        return StreamingTable::try_new(schema.clone(), vec![Arc::new(NoFiles(schema))]);
+    }
     let shared = Arc::new(source.clone());
     let partitions: Vec<Arc<dyn PartitionStream>> = files
         .iter()

@@ -1,0 +1,141 @@
+//! The command line: run, validate and query, and how they fail.
+
+use predicates::prelude::*;
+
+use crate::support::*;
+
+#[test]
+fn run_prints_where_the_outputs_are() {
+    let w = tempfile::tempdir().unwrap();
+    cvm()
+        .arg("run")
+        .arg(demo_job())
+        .args(["--as-of", AS_OF, "--warehouse"])
+        .arg(w.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("customer_value").and(predicate::str::contains("28 rows")))
+        .stdout(predicate::str::contains("manifest"));
+}
+
+#[test]
+fn a_bad_as_of_is_a_usage_error() {
+    cvm()
+        .arg("run")
+        .arg(demo_job())
+        .args(["--as-of", "2026-02-30"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("'2026-02-30' is not a date in YYYY-MM-DD form"));
+}
+
+#[test]
+fn an_unknown_job_key_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = job_file(dir.path(), "[rejects]\nmax_rate = 0.1\nmax_rows = 5\n");
+    cvm().arg("run").arg(&job).args(["--as-of", AS_OF]).assert().code(2).stderr(predicate::str::contains("max_rows"));
+    cvm().arg("validate").arg(&job).assert().code(2).stderr(predicate::str::contains("max_rows"));
+}
+
+#[test]
+fn validate_accepts_the_demo_and_writes_nothing() {
+    let landing = Landing::new();
+    let dir = tempfile::tempdir().unwrap();
+    let job = job_file(dir.path(), "");
+    cvm()
+        .arg("validate")
+        .arg(&job)
+        .arg("--input-root")
+        .arg(landing.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("job t is valid").and(predicate::str::contains("cdr")));
+    assert!(!dir.path().join("warehouse").exists(), "validate wrote something");
+    cvm().arg("validate").arg(demo_job()).assert().success();
+}
+
+#[test]
+fn validate_names_a_file_with_a_missing_column() {
+    let landing = Landing::new();
+    landing.write("billing/dt=2026-11-06/part-0.csv", "subscriber_id,amount\nA1,3\n");
+    let dir = tempfile::tempdir().unwrap();
+    let job = job_file(dir.path(), "");
+    cvm()
+        .arg("validate")
+        .arg(&job)
+        .arg("--input-root")
+        .arg(landing.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("billing/dt=2026-11-06/part-0.csv").and(predicate::str::contains("bill_month")));
+}
+
+#[test]
+fn query_prints_an_aligned_table_and_exports() {
+    let w = tempfile::tempdir().unwrap();
+    assert!(run_job(&demo_job(), None, w.path()).status.success());
+    cvm()
+        .args(["query", "--warehouse"])
+        .arg(w.path())
+        .arg("SELECT subscriber_id, revenue_3m, snapshot_date FROM customer_value WHERE subscriber_id = 'S013'")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("| S013          | -40.0000   | 2026-11-22    |"));
+    // partition columns are typed: snapshot_date is a date
+    let text = query_csv(w.path(), "SELECT arrow_typeof(snapshot_date) AS t FROM customer_value LIMIT 1");
+    assert_eq!(text.lines().nth(1), Some("Date32"));
+    let text = query_csv(w.path(), "SELECT count(DISTINCT event_date) AS days, arrow_typeof(min(event_date)) AS t FROM usage_daily");
+    assert!(text.lines().nth(1).unwrap().ends_with(",Date32"), "{text}");
+    // export to parquet, read back
+    let out = w.path().join("export/top.parquet");
+    cvm()
+        .args(["query", "--format", "parquet", "--output"])
+        .arg(&out)
+        .arg("--warehouse")
+        .arg(w.path())
+        .arg("SELECT subscriber_id, historical_value FROM customer_value ORDER BY historical_value DESC LIMIT 3")
+        .assert()
+        .success();
+    assert!(std::fs::metadata(&out).unwrap().len() > 0);
+    cvm()
+        .args(["query", "--format", "json", "--warehouse"])
+        .arg(w.path())
+        .arg("SELECT subscriber_id FROM customer_value WHERE subscriber_id = 'S001'")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(r#"{"subscriber_id":"S001"}"#));
+}
+
+#[test]
+fn query_refuses_writes() {
+    let w = tempfile::tempdir().unwrap();
+    assert!(run_job(&demo_job(), None, w.path()).status.success());
+    cvm()
+        .args(["query", "--warehouse"])
+        .arg(w.path())
+        .arg("DROP TABLE customer_value")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not allowed").or(predicate::str::contains("DDL")));
+}
+
+#[test]
+fn json_logs_for_schedulers() {
+    let w = tempfile::tempdir().unwrap();
+    let out = cvm()
+        .args(["--log-format", "json", "run"])
+        .arg(demo_job())
+        .args(["--as-of", AS_OF, "--warehouse"])
+        .arg(w.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let steps: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("every log line is JSON"))
+        .filter(|v| v["fields"]["message"] == "step done")
+        .collect();
+    let names: Vec<&str> = steps.iter().map(|v| v["fields"]["step"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ingest", "usage_daily", "intermediate", "customer_value", "rejects", "publish"]);
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real `cvm` binary on real files in temporary folders.
+//! One test binary (modules below) so DataFusion is linked once.
+
+mod support;
+
+mod cli;
+mod determinism;
+mod file_failures;
+mod formats;
+mod golden;
+mod row_rules;

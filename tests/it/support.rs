@@ -1,0 +1,134 @@
+//! Shared helpers: running the binary, building small landing folders,
+//! reading tables back.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub const AS_OF: &str = "2026-11-22";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn demo_job() -> PathBuf {
+    repo().join("jobs/demo.toml")
+}
+
+pub fn cvm() -> Command {
+    let mut cmd = Command::cargo_bin("cvm").expect("the cvm binary is built");
+    cmd.env_remove("CVM_LOG");
+    cmd
+}
+
+/// Runs `cvm run JOB --as-of T` with the given roots; returns the finished command's output.
+pub fn run_job(job: &Path, input_root: Option<&Path>, warehouse: &Path) -> std::process::Output {
+    let mut cmd = cvm();
+    cmd.arg("run").arg(job).args(["--as-of", AS_OF]).arg("--warehouse").arg(warehouse);
+    if let Some(input) = input_root {
+        cmd.arg("--input-root").arg(input);
+    }
+    cmd.output().expect("cvm runs")
+}
+
+/// `cvm query` as CSV text.
+pub fn query_csv(warehouse: &Path, sql: &str) -> String {
+    let out = cvm()
+        .args(["query", "--format", "csv", "--warehouse"])
+        .arg(warehouse)
+        .arg(sql)
+        .output()
+        .expect("cvm query runs");
+    assert!(out.status.success(), "query failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Parses CSV text into a header and rows of fields.
+pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+    let header = reader.headers().expect("header").iter().map(str::to_string).collect();
+    let rows = reader.records().map(|r| r.expect("record").iter().map(str::to_string).collect()).collect();
+    (header, rows)
+}
+
+/// A small, valid landing folder (three subscribers, their bills and calls)
+/// that a test can spoil one row at a time.
+pub struct Landing {
+    pub dir: tempfile::TempDir,
+}
+
+pub const SUBSCRIBERS: &str = "subscriber_id,msisdn,activation_date,deactivation_date,deactivation_reason,plan_type,plan_id,segment,region,channel,birth_year
+A1,+331,2024-01-10,,,postpaid,P1,consumer,north,store,1980
+A2,+332,2025-05-01,,,prepaid,P2,youth,south,dealer,2001
+A3,+333,2023-03-03,2026-10-01,voluntary,postpaid,P1,business,east,store,1970
+";
+pub const BILLING: &str = "subscriber_id,bill_month,invoice_id,charge_type,net_amount,currency
+A1,2026-08,I1,recurring,30.00,EUR
+A1,2026-09,I2,recurring,30.00,EUR
+A1,2026-10,I3,recurring,30.00,EUR
+A2,2026-10,I4,recurring,10.00,EUR
+A3,2026-09,I5,recurring,45.00,EUR
+";
+pub const CDR: &str = "subscriber_id,event_time,event_type,direction,duration_s,volume_bytes,charged_amount,other_party,roaming
+A1,2026-11-20T10:00:00Z,voice,out,120,,,+339999,false
+A1,2026-11-21T10:00:00Z,data,out,60,1048576,,,false
+A2,2026-11-22T10:00:00Z,sms,out,,,,+338888,false
+";
+
+impl Landing {
+    pub fn new() -> Landing {
+        let landing = Landing { dir: tempfile::tempdir().expect("temp dir") };
+        landing.write("subscribers/dt=2026-11-22/part-0.csv", SUBSCRIBERS);
+        landing.write("billing/dt=2026-11-05/part-0.csv", BILLING);
+        landing.write("cdr/dt=2026-11-22/part-0.csv", CDR);
+        landing
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        self.write_bytes(rel, text.as_bytes());
+    }
+
+    pub fn write_bytes(&self, rel: &str, bytes: &[u8]) {
+        let path = self.dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, bytes).expect("write");
+    }
+
+    /// Appends one line to a CSV file written before.
+    pub fn append(&self, rel: &str, line: &str) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(self.dir.path().join(rel)).expect("open");
+        writeln!(f, "{line}").expect("append");
+    }
+}
+
+/// A job file in its own temp folder; `extra` is appended TOML.
+pub fn job_file(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("job.toml");
+    let text = format!("name = \"t\"\ninput_root = \"landing\"\nwarehouse = \"warehouse\"\n{extra}");
+    std::fs::write(&path, text).expect("write job");
+    path
+}
+
+/// Every file under `dir` with its bytes, sorted by path.
+pub fn snapshot_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
