@@ -34,6 +34,8 @@ pub struct EngineOptions {
 pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionError> {
     let mut config = SessionConfig::new().with_information_schema(true);
     config.options_mut().execution.time_zone = Some("UTC".to_string());
+    // plain Utf8 strings everywhere: stable output schemas for every reader
+    config.options_mut().execution.parquet.schema_force_view_types = false;
     if let Some(n) = options.target_partitions {
         config = config.with_target_partitions(n);
     }
@@ -91,7 +93,10 @@ pub async fn plan(ctx: &SessionContext, file: &SqlFile, params: &Params) -> Resu
     if let Some(missing) = used.iter().find(|name| !params.0.contains_key(*name)) {
         return Err(err(DataFusionError::Plan(format!("no value for parameter ${missing}"))));
     }
-    if values.is_empty() { Ok(df) } else { df.with_param_values(values).map_err(err) }
+    let df = if values.is_empty() { df } else { df.with_param_values(values).map_err(err)? };
+    // the header is the table's documentation: it must say what the query returns
+    file.check_schema(df.schema().as_arrow()).map_err(|m| err(DataFusionError::Plan(m)))?;
+    Ok(df)
 }
 
 /// Names of the `$name` placeholders in a SQL text (comments excluded).

@@ -389,6 +389,15 @@ mod tests {
     }
 
     #[test]
+    fn shipped_jobs_are_valid() {
+        for name in ["demo", "nightly"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs").join(format!("{name}.toml"));
+            let job = Job::load(&path, &Overrides::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(job.name, name);
+        }
+    }
+
+    #[test]
     fn config_hash_changes_with_the_file() {
         let a = load_str(MINIMAL).unwrap().config_hash;
         let b = load_str(&format!("{MINIMAL}currency = \"USD\"\n")).unwrap().config_hash;

@@ -104,7 +104,9 @@ async fn dispatch(command: Command) -> u8 {
                 return exit::BAD_USAGE;
             };
             tracing::info!(job = %job.name, snapshot = %as_of, "run started");
-            match cvm::run::run(&job, as_of).await {
+            let result = cvm::run::run(&job, as_of).await;
+            cvm::progress::finish();
+            match result {
                 Ok(summary) => {
                     for (table, report) in &summary.tables {
                         println!("{table:<16} {:>10} rows  {}", report.rows, job.warehouse.join(table).map(|u| u.to_string()).unwrap_or_default());

@@ -122,6 +122,7 @@ async fn run_steps(job: &Job, as_of: NaiveDate, staging: &RunStaging, manifest: 
 
     // 2. usage_daily: written first, then read back by the usage windows
     let started = Instant::now();
+    crate::progress::step("usage_daily");
     let usage = sqlfiles::find("usage_daily").expect("usage_daily.sql exists");
     let df = engine::plan(&ctx, usage, &params).await?;
     let usage_schema = df.schema().as_arrow().clone();
@@ -144,6 +145,7 @@ async fn run_steps(job: &Job, as_of: NaiveDate, staging: &RunStaging, manifest: 
 
     // 4. customer_value
     let started = Instant::now();
+    crate::progress::step("customer_value");
     let cv = sqlfiles::find("customer_value").expect("customer_value.sql exists");
     let df = engine::plan(&ctx, cv, &params).await?;
     let rows = write_parquet(df, &staging.partition_url("customer_value", &snapshot), &[]).await?;
@@ -158,6 +160,7 @@ async fn run_steps(job: &Job, as_of: NaiveDate, staging: &RunStaging, manifest: 
 
     // 6. publish: every table's partitions replace the published ones
     let started = Instant::now();
+    crate::progress::step("publish");
     for table in ["usage_daily", "customer_value", "rejects"] {
         let expected = if table == "usage_daily" { vec![] } else { vec![snapshot.clone()] };
         let partitions = staging.publish(table, &expected).await?;

@@ -135,6 +135,92 @@ impl SqlFile {
     }
 }
 
+/// A data type as SQL headers write it: `Utf8`, `Date32`, `Decimal128(18,4)`,
+/// `Timestamp(us,UTC)`.
+pub fn type_name(data_type: &datafusion::arrow::datatypes::DataType) -> String {
+    use datafusion::arrow::datatypes::{DataType, TimeUnit};
+    match data_type {
+        DataType::Decimal128(p, s) => format!("Decimal128({p},{s})"),
+        DataType::Timestamp(unit, tz) => {
+            let unit = match unit {
+                TimeUnit::Second => "s",
+                TimeUnit::Millisecond => "ms",
+                TimeUnit::Microsecond => "us",
+                TimeUnit::Nanosecond => "ns",
+            };
+            match tz {
+                Some(tz) => format!("Timestamp({unit},{tz})"),
+                None => format!("Timestamp({unit})"),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+impl SqlFile {
+    /// Checks that the documented columns are exactly the output's (names,
+    /// order and types); columns starting with `_` are cvm's bookkeeping and
+    /// are not documented.
+    pub fn check_schema(&self, schema: &datafusion::arrow::datatypes::Schema) -> Result<(), String> {
+        let actual: Vec<(String, String)> = schema
+            .fields()
+            .iter()
+            .filter(|f| !f.name().starts_with('_'))
+            .map(|f| (f.name().clone(), type_name(f.data_type())))
+            .collect();
+        let documented: Vec<(String, String)> =
+            self.columns().into_iter().map(|c| (c.name, c.data_type.replace(", ", ","))).collect();
+        let actual_cmp: Vec<(String, String)> =
+            actual.iter().map(|(n, t)| (n.clone(), t.replace(", ", ","))).collect();
+        if documented == actual_cmp {
+            return Ok(());
+        }
+        let show = |cols: &[(String, String)]| cols.iter().map(|(n, t)| format!("{n} {t}")).collect::<Vec<_>>().join(", ");
+        Err(format!(
+            "{}: the header documents [{}] but the query returns [{}]",
+            self.path(),
+            show(&documented),
+            show(&actual)
+        ))
+    }
+}
+
+/// The data dictionary of the published tables, as Markdown, generated from
+/// the SQL headers (the README embeds it; a test keeps the two equal).
+pub fn data_dictionary() -> String {
+    let mut out = String::new();
+    for file in layer(Layer::Marts) {
+        out.push_str(&format!("#### {}\n\n{}\n\n", file.name, file.summary()));
+        if let Some(grain) = file.header_field("grain") {
+            out.push_str(&format!("Grain: {grain}\n"));
+        }
+        if let Some(partitioning) = file.header_field("partitioning") {
+            out.push_str(&format!("Partitioned by: {partitioning}\n"));
+        }
+        out.push_str("\n| column | type | meaning |\n|---|---|---|\n");
+        for c in file.columns() {
+            out.push_str(&format!("| {} | {} | {} |\n", c.name, c.data_type, c.meaning));
+        }
+        out.push('\n');
+    }
+    out.push_str("#### rejects\n\nrejects: the input rows that broke a rule of the contract, with where they came from.\n\n");
+    out.push_str("Grain: one row per rejected input row.\nPartitioned by: snapshot_date=T\n");
+    out.push_str("\n| column | type | meaning |\n|---|---|---|\n");
+    for (name, data_type, meaning) in REJECTS_COLUMNS {
+        out.push_str(&format!("| {name} | {data_type} | {meaning} |\n"));
+    }
+    out
+}
+
+/// The `rejects` table's columns (written by ingest, not by a SQL file).
+pub const REJECTS_COLUMNS: &[(&str, &str, &str)] = &[
+    ("source", "Utf8", "the input source: subscribers, billing, cdr, recharges, tickets, optouts, strategic_fit"),
+    ("file", "Utf8", "URL of the extract file"),
+    ("row_number", "Int64", "line in the decompressed file (header = line 1); for Parquet the 1-based row"),
+    ("rule", "Utf8", "the rule the row broke, e.g. net_amount_invalid (see docs/contract-choices.md)"),
+    ("raw_record", "Utf8", "the record as read; personal fields (msisdn, other_party) replaced by <redacted>"),
+];
+
 pub fn find(name: &str) -> Option<&'static SqlFile> {
     ALL.iter().find(|f| f.name == name)
 }
@@ -195,6 +281,16 @@ mod tests {
         let trend = cols.iter().find(|c| c.name == "arpu_trend").unwrap();
         assert_eq!(trend.data_type, "Float64");
         assert!(trend.meaning.starts_with("ARPU of L-2"), "{}", trend.meaning);
+    }
+
+    #[test]
+    fn rejects_doc_matches_the_rejects_schema() {
+        let schema = crate::ingest::rejects_schema();
+        let actual: Vec<(String, String)> =
+            schema.fields().iter().map(|f| (f.name().clone(), type_name(f.data_type()))).collect();
+        let documented: Vec<(String, String)> =
+            REJECTS_COLUMNS.iter().map(|(n, t, _)| (n.to_string(), t.to_string())).collect();
+        assert_eq!(actual, documented);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 -- warnings: direction_invalid, charged_amount_invalid, roaming_invalid.
 -- columns:
 --   subscriber_id   Utf8                 the subscriber whose line made or received the event
---   event_time      Timestamp(us, UTC)   when the event happened
+--   event_time      Timestamp(us,UTC)   when the event happened
 --   event_type      Utf8                 voice, sms, data, mms
 --   direction       Utf8                 out, in
 --   duration_s      Int64                seconds (voice calls and data sessions)

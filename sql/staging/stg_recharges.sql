@@ -7,7 +7,7 @@
 --   unknown_subscriber.
 -- columns:
 --   subscriber_id  Utf8                the subscriber topped up
---   recharge_time  Timestamp(us, UTC)  when
+--   recharge_time  Timestamp(us,UTC)  when
 --   amount         Decimal128(18,4)    amount topped up, > 0
 --   channel        Utf8                where (app, shop, voucher, ...)
 WITH params AS (

@@ -7,9 +7,9 @@
 -- warnings: resolved_at_invalid.
 -- columns:
 --   subscriber_id  Utf8                the subscriber who made contact
---   opened_at      Timestamp(us, UTC)  when the ticket was opened
+--   opened_at      Timestamp(us,UTC)  when the ticket was opened
 --   category       Utf8                complaint, fault, inquiry, other
---   resolved_at    Timestamp(us, UTC)  when it was resolved; null while open
+--   resolved_at    Timestamp(us,UTC)  when it was resolved; null while open
 WITH params AS (
     SELECT CAST($timestamp_format AS VARCHAR) AS timestamp_format, CAST($timezone AS VARCHAR) AS timezone
 ),

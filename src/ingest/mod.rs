@@ -114,6 +114,7 @@ pub async fn ingest(
     for source in &job.sources {
         let span = tracing::info_span!("ingest", source = source.kind.name());
         let _entered = span.enter();
+        crate::progress::step(&format!("ingest {}", source.kind.name()));
         let started = Instant::now();
         let mut report = ingest_source(ctx, job, source, as_of, scratch, &mut out.rejects).await?;
         report.seconds = started.elapsed().as_secs_f64();
@@ -218,6 +219,7 @@ async fn ingest_source(
             None => sql_err(e),
         })?;
         report.rows_read += batch.num_rows() as u64;
+        crate::progress::rows(batch.num_rows() as u64);
         let rule = batch.column(rule_i);
         let valid_mask = is_null(rule).map_err(|e| sql_err(e.into()))?;
         let valid = filter_record_batch(&batch, &valid_mask).map_err(|e| sql_err(e.into()))?;

@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod determinism;
+mod docs;
 mod file_failures;
 mod formats;
 mod golden;
