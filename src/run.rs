@@ -177,14 +177,14 @@ fn tempdir_for(run_id: &str) -> Result<tempfile_lite::TempDir, RunError> {
 }
 
 /// The table names each file references (CTE names excluded).
-fn table_references(
+pub(crate) fn table_references(
     ctx: &SessionContext,
     files: &[&'static sqlfiles::SqlFile],
-) -> Result<BTreeMap<&'static str, std::collections::BTreeSet<String>>, RunError> {
+) -> Result<BTreeMap<&'static str, std::collections::BTreeSet<String>>, SqlError> {
     let state = ctx.state();
     let mut out = BTreeMap::new();
     for file in files {
-        let err = |source| RunError::Sql(SqlError { file: file.path(), source });
+        let err = |source| SqlError { file: file.path(), source };
         let statement = state.sql_to_statement(file.text, &datafusion::common::config::Dialect::Generic).map_err(err)?;
         let refs = state.resolve_table_references(&statement).map_err(err)?;
         out.insert(file.name, refs.into_iter().map(|r| r.table().to_string()).collect());

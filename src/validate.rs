@@ -1,11 +1,28 @@
-//! `cvm validate`: checks a job without running it: the job file, that
-//! every SQL file plans against the contract's tables, and that every
-//! source is reachable with a header that maps onto the contract. Writes nothing.
+//! `cvm validate`: checks a job without running it: the job file (already
+//! validated when loaded), that every SQL file plans against the tables it
+//! references with the columns its header documents, and that every source is
+//! reachable with a header that maps onto the contract. Writes nothing.
 
+use std::sync::Arc;
+
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use crate::ingest::{self, IngestError};
+use crate::engine::{self, EngineOptions, Params, SqlError};
+use crate::ingest::{self, IngestError, stream};
 use crate::job::Job;
+use crate::sqlfiles::{self, Layer};
+
+/// What validation found wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    #[error(transparent)]
+    Source(#[from] IngestError),
+}
 
 /// What validation found per source.
 #[derive(Debug, Serialize)]
@@ -15,12 +32,59 @@ pub struct SourceCheck {
     pub files: usize,
 }
 
-/// Checks every source; stops at the first problem.
-pub async fn validate(job: &Job) -> Result<Vec<SourceCheck>, IngestError> {
+/// Checks the SQL, then every source; stops at the first problem.
+pub async fn validate(job: &Job) -> Result<Vec<SourceCheck>, ValidateError> {
+    plan_all(job).await?;
     let mut out = Vec::new();
     for source in &job.sources {
         let files = ingest::check_source(source).await?;
         out.push(SourceCheck { source: source.kind.name(), url: source.url.to_string(), files });
     }
     Ok(out)
+}
+
+/// Plans every SQL file in data-flow order over empty tables of the right
+/// shapes: an unknown table or column, a type error or a header that does not
+/// match the output is found here, before any data is read.
+pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
+    let internal = |file: String| move |source: DataFusionError| SqlError { file: file.clone(), source };
+    let ctx = engine::session(&EngineOptions::default()).map_err(internal("session".into()))?;
+    let as_of = chrono::Utc::now().date_naive();
+    let params = Params::new().date("as_of", as_of).date("window_end_month", crate::run::window_end_month(as_of));
+    for source in &job.sources {
+        let raw = stream::empty_raw_table(source.kind).map_err(internal(source.kind.raw_table()))?;
+        ctx.register_table(source.kind.raw_table().as_str(), Arc::new(raw))
+            .map_err(internal(source.kind.raw_table()))?;
+        let file = sqlfiles::find(&source.kind.staging_table()).expect("every source has a staging file");
+        let df = engine::plan(&ctx, file, &ingest::staging_params(job, source, as_of)).await?;
+        register_empty(&ctx, file.name, &df, true).map_err(internal(file.path()))?;
+    }
+    let usage = sqlfiles::find("usage_daily").expect("usage_daily.sql exists");
+    let df = engine::plan(&ctx, usage, &params).await?;
+    register_empty(&ctx, usage.name, &df, false).map_err(internal(usage.path()))?;
+    let intermediate: Vec<&sqlfiles::SqlFile> = sqlfiles::layer(Layer::Intermediate).collect();
+    let references = crate::run::table_references(&ctx, &intermediate)?;
+    let order = sqlfiles::dependency_order(&intermediate, &references)
+        .map_err(|m| SqlError { file: "sql/intermediate".into(), source: DataFusionError::Plan(m) })?;
+    for file in order {
+        engine::register_view(&ctx, file, &params).await?;
+    }
+    let cv = sqlfiles::find("customer_value").expect("customer_value.sql exists");
+    engine::plan(&ctx, cv, &params).await?.create_physical_plan().await.map_err(internal(cv.path()))?;
+    Ok(())
+}
+
+/// Registers an empty table with a query's output columns (without `_` columns when `public_only`).
+fn register_empty(
+    ctx: &SessionContext,
+    name: &str,
+    df: &datafusion::dataframe::DataFrame,
+    public_only: bool,
+) -> Result<(), DataFusionError> {
+    let schema = df.schema().as_arrow();
+    let keep: Vec<usize> =
+        (0..schema.fields().len()).filter(|i| !public_only || !schema.field(*i).name().starts_with('_')).collect();
+    let schema = Arc::new(schema.project(&keep)?);
+    ctx.register_table(name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
+    Ok(())
 }

@@ -9,7 +9,7 @@
 //! every other source is checked against them.
 
 pub mod raw;
-mod stream;
+pub(crate) mod stream;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -91,7 +91,7 @@ pub fn rejects_schema() -> SchemaRef {
 }
 
 /// The parameters the staging SQL of `source` binds.
-fn staging_params(job: &Job, source: &Source, as_of: chrono::NaiveDate) -> Params {
+pub(crate) fn staging_params(job: &Job, source: &Source, as_of: chrono::NaiveDate) -> Params {
     Params::new()
         .date("as_of", as_of)
         .text("currency", &job.currency)

@@ -237,7 +237,7 @@ fn read_csv(
     let is_null = |v: &str| source.null_markers.iter().any(|m| m == v);
     let mut batch = BatchBuilder::new(schema, file);
     let mut record = csv::ByteRecord::new();
-    let mut fields: Vec<String> = Vec::with_capacity(header.len());
+    let mut lossy: Vec<String> = Vec::new();
     let mut raw = String::new();
     loop {
         match csv.read_byte_record(&mut record) {
@@ -249,34 +249,35 @@ fn read_csv(
         if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
             continue; // a blank line is no record
         }
-        fields.clear();
-        let mut bad_utf8 = false;
-        for field in record.iter() {
-            match std::str::from_utf8(field) {
-                Ok(s) => fields.push(s.to_string()),
-                Err(_) => {
-                    bad_utf8 = true;
-                    fields.push(String::from_utf8_lossy(field).into_owned());
-                }
-            }
+        // fields borrow from the record's buffer: no allocation per field
+        let text = std::str::from_utf8(record.as_slice());
+        if text.is_err() {
+            lossy = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
         }
+        let field = |i: usize| -> &str {
+            match &text {
+                Ok(t) => record.range(i).map(|r| &t[r]).unwrap_or(""),
+                Err(_) => lossy[i].as_str(),
+            }
+        };
         raw.clear();
-        for (i, f) in fields.iter().enumerate() {
+        for i in 0..record.len() {
             if i > 0 {
                 raw.push(source.delimiter as char);
             }
-            let value = if indexes.personal.contains(&i) && !f.is_empty() { REDACTED } else { f.as_str() };
+            let value = field(i);
+            let value = if !value.is_empty() && indexes.personal.contains(&i) { REDACTED } else { value };
             push_csv_field(&mut raw, value, source.delimiter as char, source.quote as char);
         }
-        let parse_error = if fields.len() != header.len() {
+        let parse_error = if record.len() != header.len() {
             Some("field_count_mismatch")
-        } else if bad_utf8 {
+        } else if text.is_err() {
             Some("invalid_utf8")
         } else {
             None
         };
         let values = indexes.staged.iter().map(|index| match (parse_error, index) {
-            (None, Some(i)) => Some(fields[*i].as_str()).filter(|v| !is_null(v)),
+            (None, Some(i)) => Some(field(*i)).filter(|v| !is_null(v)),
             _ => None,
         });
         batch.push(line, &raw, parse_error, values);

@@ -89,11 +89,17 @@ impl PartitionStream for NoFiles {
     }
 }
 
+/// A raw table without rows, for a source without files (and for planning).
+pub fn empty_raw_table(kind: crate::contract::SourceKind) -> DfResult<StreamingTable> {
+    let schema = raw::raw_schema(kind);
+    StreamingTable::try_new(schema.clone(), vec![Arc::new(NoFiles(schema))])
+}
+
 /// The raw table of a source over the given files (possibly none).
 pub fn raw_table(source: &Source, location: &Location, files: &[Path]) -> DfResult<StreamingTable> {
     let schema = raw::raw_schema(source.kind);
     if files.is_empty() {
-        return StreamingTable::try_new(schema.clone(), vec![Arc::new(NoFiles(schema))]);
+        return empty_raw_table(source.kind);
     }
     let shared = Arc::new(source.clone());
     let partitions: Vec<Arc<dyn PartitionStream>> = files
