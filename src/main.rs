@@ -74,7 +74,8 @@ enum Command {
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("'{text}' is not a date in YYYY-MM-DD form"))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("'{text}' is not a date in YYYY-MM-DD form"))
 }
 
 fn main() -> ExitCode {
@@ -87,7 +88,10 @@ fn main() -> ExitCode {
         "info"
     };
     logging::init(cli.log_format, level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -99,8 +103,19 @@ fn main() -> ExitCode {
 
 async fn dispatch(command: Command) -> u8 {
     match command {
-        Command::Run { job, as_of, input_root, warehouse } => {
-            let Some(job) = load_job(&job, Overrides { input_root, warehouse }) else {
+        Command::Run {
+            job,
+            as_of,
+            input_root,
+            warehouse,
+        } => {
+            let Some(job) = load_job(
+                &job,
+                Overrides {
+                    input_root,
+                    warehouse,
+                },
+            ) else {
                 return exit::BAD_USAGE;
             };
             tracing::info!(job = %job.name, snapshot = %as_of, "run started");
@@ -109,7 +124,14 @@ async fn dispatch(command: Command) -> u8 {
             match result {
                 Ok(summary) => {
                     for (table, report) in &summary.tables {
-                        println!("{table:<16} {:>10} rows  {}", report.rows, job.warehouse.join(table).map(|u| u.to_string()).unwrap_or_default());
+                        println!(
+                            "{table:<16} {:>10} rows  {}",
+                            report.rows,
+                            job.warehouse
+                                .join(table)
+                                .map(|u| u.to_string())
+                                .unwrap_or_default()
+                        );
                     }
                     println!("manifest         {}", summary.manifest_url);
                     exit::SUCCESS
@@ -122,7 +144,13 @@ async fn dispatch(command: Command) -> u8 {
             }
         }
         Command::Validate { job, input_root } => {
-            let Some(job) = load_job(&job, Overrides { input_root, warehouse: None }) else {
+            let Some(job) = load_job(
+                &job,
+                Overrides {
+                    input_root,
+                    warehouse: None,
+                },
+            ) else {
                 return exit::BAD_USAGE;
             };
             match cvm::validate::validate(&job).await {
@@ -139,7 +167,12 @@ async fn dispatch(command: Command) -> u8 {
                 }
             }
         }
-        Command::Query { sql, warehouse, format, output } => {
+        Command::Query {
+            sql,
+            warehouse,
+            format,
+            output,
+        } => {
             let warehouse = match StoreUrl::parse(&warehouse, std::path::Path::new(".")) {
                 Ok(w) => w,
                 Err(m) => {

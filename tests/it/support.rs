@@ -24,7 +24,11 @@ pub fn cvm() -> Command {
 /// Runs `cvm run JOB --as-of T` with the given roots; returns the finished command's output.
 pub fn run_job(job: &Path, input_root: Option<&Path>, warehouse: &Path) -> std::process::Output {
     let mut cmd = cvm();
-    cmd.arg("run").arg(job).args(["--as-of", AS_OF]).arg("--warehouse").arg(warehouse);
+    cmd.arg("run")
+        .arg(job)
+        .args(["--as-of", AS_OF])
+        .arg("--warehouse")
+        .arg(warehouse);
     if let Some(input) = input_root {
         cmd.arg("--input-root").arg(input);
     }
@@ -39,15 +43,29 @@ pub fn query_csv(warehouse: &Path, sql: &str) -> String {
         .arg(sql)
         .output()
         .expect("cvm query runs");
-    assert!(out.status.success(), "query failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "query failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
 /// Parses CSV text into a header and rows of fields.
 pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
-    let header = reader.headers().expect("header").iter().map(str::to_string).collect();
-    let rows = reader.records().map(|r| r.expect("record").iter().map(str::to_string).collect()).collect();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.expect("record").iter().map(str::to_string).collect())
+        .collect();
     (header, rows)
 }
 
@@ -77,7 +95,9 @@ A2,2026-11-22T10:00:00Z,sms,out,,,,+338888,false
 
 impl Landing {
     pub fn new() -> Landing {
-        let landing = Landing { dir: tempfile::tempdir().expect("temp dir") };
+        let landing = Landing {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
         landing.write("subscribers/dt=2026-11-22/part-0.csv", SUBSCRIBERS);
         landing.write("billing/dt=2026-11-05/part-0.csv", BILLING);
         landing.write("cdr/dt=2026-11-22/part-0.csv", CDR);
@@ -101,7 +121,10 @@ impl Landing {
     /// Appends one line to a CSV file written before.
     pub fn append(&self, rel: &str, line: &str) {
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().append(true).open(self.dir.path().join(rel)).expect("open");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.path().join(rel))
+            .expect("open");
         writeln!(f, "{line}").expect("append");
     }
 }
@@ -109,7 +132,8 @@ impl Landing {
 /// A job file in its own temp folder; `extra` is appended TOML.
 pub fn job_file(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("job.toml");
-    let text = format!("name = \"t\"\ninput_root = \"landing\"\nwarehouse = \"warehouse\"\n{extra}");
+    let text =
+        format!("name = \"t\"\ninput_root = \"landing\"\nwarehouse = \"warehouse\"\n{extra}");
     std::fs::write(&path, text).expect("write job");
     path
 }
@@ -119,7 +143,9 @@ pub fn snapshot_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
