@@ -30,38 +30,18 @@ pub struct Column {
 }
 
 const fn req(name: &'static str) -> Column {
-    Column {
-        name,
-        required: true,
-        personal: false,
-        staged: true,
-    }
+    Column { name, required: true, personal: false, staged: true }
 }
 const fn opt(name: &'static str) -> Column {
-    Column {
-        name,
-        required: false,
-        personal: false,
-        staged: true,
-    }
+    Column { name, required: false, personal: false, staged: true }
 }
 /// Personal data kept in staging (for campaign exports that may need it).
 const fn personal(name: &'static str) -> Column {
-    Column {
-        name,
-        required: false,
-        personal: true,
-        staged: true,
-    }
+    Column { name, required: false, personal: true, staged: true }
 }
 /// Personal data never read.
 const fn personal_dropped(name: &'static str) -> Column {
-    Column {
-        name,
-        required: false,
-        personal: true,
-        staged: false,
-    }
+    Column { name, required: false, personal: true, staged: false }
 }
 
 const SUBSCRIBERS: &[Column] = &[
@@ -96,18 +76,8 @@ const CDR: &[Column] = &[
     personal_dropped("other_party"),
     opt("roaming"),
 ];
-const RECHARGES: &[Column] = &[
-    req("subscriber_id"),
-    req("recharge_time"),
-    req("amount"),
-    opt("channel"),
-];
-const TICKETS: &[Column] = &[
-    req("subscriber_id"),
-    req("opened_at"),
-    req("category"),
-    opt("resolved_at"),
-];
+const RECHARGES: &[Column] = &[req("subscriber_id"), req("recharge_time"), req("amount"), opt("channel")];
+const TICKETS: &[Column] = &[req("subscriber_id"), req("opened_at"), req("category"), opt("resolved_at")];
 const OPTOUTS: &[Column] = &[req("subscriber_id"), opt("channel"), opt("since")];
 const STRATEGIC_FIT: &[Column] = &[opt("subscriber_id"), opt("segment"), req("score")];
 
@@ -145,10 +115,7 @@ impl SourceKind {
 
     /// A required source must have at least one file; an optional one may be absent.
     pub fn required(self) -> bool {
-        matches!(
-            self,
-            SourceKind::Subscribers | SourceKind::Billing | SourceKind::Cdr
-        )
+        matches!(self, SourceKind::Subscribers | SourceKind::Billing | SourceKind::Cdr)
     }
 
     /// Name of the table of raw (text) rows the staging SQL reads.

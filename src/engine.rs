@@ -35,22 +35,13 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionErro
     let mut config = SessionConfig::new().with_information_schema(true);
     config.options_mut().execution.time_zone = Some("UTC".to_string());
     // plain Utf8 strings everywhere: stable output schemas for every reader
-    config
-        .options_mut()
-        .execution
-        .parquet
-        .schema_force_view_types = false;
+    config.options_mut().execution.parquet.schema_force_view_types = false;
     if let Some(n) = options.target_partitions {
         config = config.with_target_partitions(n);
     }
-    let runtime = RuntimeEnvBuilder::new()
-        .with_object_list_cache_limit(0)
-        .build_arc()?;
-    let mut state = SessionStateBuilder::new()
-        .with_config(config)
-        .with_runtime_env(runtime)
-        .with_default_features()
-        .build();
+    let runtime = RuntimeEnvBuilder::new().with_object_list_cache_limit(0).build_arc()?;
+    let mut state =
+        SessionStateBuilder::new().with_config(config).with_runtime_env(runtime).with_default_features().build();
     crate::udf::register(&mut state)?;
     Ok(SessionContext::new_with_state(state))
 }
@@ -78,10 +69,7 @@ impl Params {
 
     pub fn date(self, name: &str, date: chrono::NaiveDate) -> Self {
         let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-        self.with(
-            name,
-            ScalarValue::Date32(Some((date - epoch).num_days() as i32)),
-        )
+        self.with(name, ScalarValue::Date32(Some((date - epoch).num_days() as i32)))
     }
 
     pub fn text(self, name: &str, text: &str) -> Self {
@@ -91,44 +79,20 @@ impl Params {
 
 /// Plans a SQL file with its parameters bound. DDL, DML and statements are
 /// refused: a SQL file only reads.
-pub async fn plan(
-    ctx: &SessionContext,
-    file: &SqlFile,
-    params: &Params,
-) -> Result<DataFrame, SqlError> {
-    let err = |source| SqlError {
-        file: file.path(),
-        source,
-    };
-    let options = SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false);
-    let df = ctx
-        .sql_with_options(file.text, options)
-        .await
-        .map_err(err)?;
+pub async fn plan(ctx: &SessionContext, file: &SqlFile, params: &Params) -> Result<DataFrame, SqlError> {
+    let err = |source| SqlError { file: file.path(), source };
+    let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+    let df = ctx.sql_with_options(file.text, options).await.map_err(err)?;
     // bind only the parameters this file uses
     let used: BTreeSet<String> = placeholders(file.text);
-    let values: Vec<(String, ScalarValue)> = params
-        .0
-        .iter()
-        .filter(|(k, _)| used.contains(*k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let values: Vec<(String, ScalarValue)> =
+        params.0.iter().filter(|(k, _)| used.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     if let Some(missing) = used.iter().find(|name| !params.0.contains_key(*name)) {
-        return Err(err(DataFusionError::Plan(format!(
-            "no value for parameter ${missing}"
-        ))));
+        return Err(err(DataFusionError::Plan(format!("no value for parameter ${missing}"))));
     }
-    let df = if values.is_empty() {
-        df
-    } else {
-        df.with_param_values(values).map_err(err)?
-    };
+    let df = if values.is_empty() { df } else { df.with_param_values(values).map_err(err)? };
     // the header is the table's documentation: it must say what the query returns
-    file.check_schema(df.schema().as_arrow())
-        .map_err(|m| err(DataFusionError::Plan(m)))?;
+    file.check_schema(df.schema().as_arrow()).map_err(|m| err(DataFusionError::Plan(m)))?;
     Ok(df)
 }
 
@@ -140,10 +104,7 @@ fn placeholders(sql: &str) -> BTreeSet<String> {
         let mut rest = code;
         while let Some(at) = rest.find('$') {
             let tail = &rest[at + 1..];
-            let name: String = tail
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
+            let name: String = tail.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
             if !name.is_empty() && !name.chars().next().is_some_and(|c| c.is_ascii_digit()) {
                 names.insert(name.clone());
             }
@@ -154,17 +115,9 @@ fn placeholders(sql: &str) -> BTreeSet<String> {
 }
 
 /// Registers a SQL file's result as a view named after the file.
-pub async fn register_view(
-    ctx: &SessionContext,
-    file: &SqlFile,
-    params: &Params,
-) -> Result<(), SqlError> {
+pub async fn register_view(ctx: &SessionContext, file: &SqlFile, params: &Params) -> Result<(), SqlError> {
     let df = plan(ctx, file, params).await?;
-    ctx.register_table(file.name, df.into_view())
-        .map_err(|source| SqlError {
-            file: file.path(),
-            source,
-        })?;
+    ctx.register_table(file.name, df.into_view()).map_err(|source| SqlError { file: file.path(), source })?;
     Ok(())
 }
 
@@ -177,11 +130,7 @@ mod tests {
 
     #[test]
     fn placeholders_skip_comments() {
-        let names =
-            placeholders("-- uses $nothing\nSELECT CAST($as_of AS DATE), $date_format -- $not\n");
-        assert_eq!(
-            names.into_iter().collect::<Vec<_>>(),
-            vec!["as_of", "date_format"]
-        );
+        let names = placeholders("-- uses $nothing\nSELECT CAST($as_of AS DATE), $date_format -- $not\n");
+        assert_eq!(names.into_iter().collect::<Vec<_>>(), vec!["as_of", "date_format"]);
     }
 }

@@ -20,18 +20,11 @@ use crate::storage::StoreUrl;
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error("cannot read job file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("job file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("job file {path}: `{key}`: {message}")]
-    Invalid {
-        path: PathBuf,
-        key: String,
-        message: String,
-    },
+    Invalid { path: PathBuf, key: String, message: String },
 }
 
 /// The job file as written (strict: unknown keys are errors).
@@ -64,9 +57,7 @@ struct RejectsFile {
 
 impl Default for RejectsFile {
     fn default() -> Self {
-        Self {
-            max_rate: default_max_rate(),
-        }
+        Self { max_rate: default_max_rate() }
     }
 }
 
@@ -159,10 +150,7 @@ pub struct Source {
 impl Source {
     /// The extract's name for a contract column.
     pub fn source_column<'a>(&'a self, contract_column: &'a str) -> &'a str {
-        self.columns
-            .get(contract_column)
-            .map(String::as_str)
-            .unwrap_or(contract_column)
+        self.columns.get(contract_column).map(String::as_str).unwrap_or(contract_column)
     }
 }
 
@@ -176,68 +164,36 @@ pub struct Overrides {
 impl Job {
     /// Reads, parses and validates a job file.
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Job, JobError> {
-        let bytes = std::fs::read(path).map_err(|source| JobError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let text = String::from_utf8(bytes.clone()).map_err(|_| JobError::Parse {
-            path: path.to_path_buf(),
-            message: "not UTF-8 text".to_string(),
-        })?;
-        let file: JobFile = toml::from_str(&text).map_err(|e| JobError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
+        let bytes = std::fs::read(path).map_err(|source| JobError::Read { path: path.to_path_buf(), source })?;
+        let text = String::from_utf8(bytes.clone())
+            .map_err(|_| JobError::Parse { path: path.to_path_buf(), message: "not UTF-8 text".to_string() })?;
+        let file: JobFile = toml::from_str(&text)
+            .map_err(|e| JobError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })?;
         let hash = hex(&Sha256::digest(&bytes));
         validate(file, path, hash, overrides)
     }
 
     pub fn source(&self, kind: SourceKind) -> &Source {
-        self.sources
-            .iter()
-            .find(|s| s.kind == kind)
-            .expect("every source kind is present")
+        self.sources.iter().find(|s| s.kind == kind).expect("every source kind is present")
     }
 }
 
-fn validate(
-    file: JobFile,
-    path: &Path,
-    config_hash: String,
-    overrides: &Overrides,
-) -> Result<Job, JobError> {
-    let invalid = |key: &str, message: String| JobError::Invalid {
-        path: path.to_path_buf(),
-        key: key.to_string(),
-        message,
-    };
+fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrides) -> Result<Job, JobError> {
+    let invalid =
+        |key: &str, message: String| JobError::Invalid { path: path.to_path_buf(), key: key.to_string(), message };
     let job_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let job_dir = if job_dir.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        job_dir
-    };
+    let job_dir = if job_dir.as_os_str().is_empty() { PathBuf::from(".") } else { job_dir };
     let cwd = PathBuf::from(".");
 
-    if file.name.trim().is_empty()
-        || !file
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
+    if file.name.trim().is_empty() || !file.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return Err(invalid(
             "name",
-            format!(
-                "'{}' must be non-empty and use only letters, digits, _ and -",
-                file.name
-            ),
+            format!("'{}' must be non-empty and use only letters, digits, _ and -", file.name),
         ));
     }
     let input_root = match &overrides.input_root {
         Some(u) => StoreUrl::parse(u, &cwd).map_err(|m| invalid("--input-root", m))?,
-        None => {
-            StoreUrl::parse(&file.input_root, &job_dir).map_err(|m| invalid("input_root", m))?
-        }
+        None => StoreUrl::parse(&file.input_root, &job_dir).map_err(|m| invalid("input_root", m))?,
     };
     let warehouse = match &overrides.warehouse {
         Some(u) => StoreUrl::parse(u, &cwd).map_err(|m| invalid("--warehouse", m))?,
@@ -245,32 +201,20 @@ fn validate(
     };
     let currency = file.currency.trim().to_ascii_uppercase();
     if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
-        return Err(invalid(
-            "currency",
-            format!("'{}' is not a three-letter ISO 4217 code", file.currency),
-        ));
+        return Err(invalid("currency", format!("'{}' is not a three-letter ISO 4217 code", file.currency)));
     }
     if !(0.0..=1.0).contains(&file.rejects.max_rate) || file.rejects.max_rate.is_nan() {
-        return Err(invalid(
-            "rejects.max_rate",
-            format!("{} is not a share between 0 and 1", file.rejects.max_rate),
-        ));
+        return Err(invalid("rejects.max_rate", format!("{} is not a share between 0 and 1", file.rejects.max_rate)));
     }
     if file.engine.target_partitions == Some(0) {
-        return Err(invalid(
-            "engine.target_partitions",
-            "must be at least 1".to_string(),
-        ));
+        return Err(invalid("engine.target_partitions", "must be at least 1".to_string()));
     }
 
     for name in file.sources.keys() {
         if SourceKind::from_name(name).is_none() {
             return Err(invalid(
                 &format!("sources.{name}"),
-                format!(
-                    "unknown source; the contract's sources are {}",
-                    SourceKind::names().join(", ")
-                ),
+                format!("unknown source; the contract's sources are {}", SourceKind::names().join(", ")),
             ));
         }
     }
@@ -302,27 +246,16 @@ fn validate_source(
     let key = |k: &str| format!("sources.{}.{k}", kind.name());
     let enabled = spec.enabled.unwrap_or(true);
     if !enabled && kind.required() {
-        return Err(invalid(
-            &key("enabled"),
-            format!(
-                "{} is a required source and cannot be disabled",
-                kind.name()
-            ),
-        ));
+        return Err(invalid(&key("enabled"), format!("{} is a required source and cannot be disabled", kind.name())));
     }
     let rel = spec.path.unwrap_or_else(|| format!("{}/", kind.name()));
-    let url = input_root
-        .join(&rel)
-        .map_err(|m| invalid(&key("path"), m))?;
+    let url = input_root.join(&rel).map_err(|m| invalid(&key("path"), m))?;
     let format = match spec.format.as_deref().unwrap_or("csv") {
         "csv" => Format::Csv,
         "parquet" => Format::Parquet,
         "ndjson" | "json" => Format::Ndjson,
         other => {
-            return Err(invalid(
-                &key("format"),
-                format!("'{other}' is not one of csv, parquet, ndjson"),
-            ));
+            return Err(invalid(&key("format"), format!("'{other}' is not one of csv, parquet, ndjson")));
         }
     };
     let compression = match spec.compression.as_deref().unwrap_or("auto") {
@@ -331,29 +264,18 @@ fn validate_source(
         "gzip" | "gz" => Compression::Gzip,
         "zstd" | "zst" => Compression::Zstd,
         other => {
-            return Err(invalid(
-                &key("compression"),
-                format!("'{other}' is not one of auto, none, gzip, zstd"),
-            ));
+            return Err(invalid(&key("compression"), format!("'{other}' is not one of auto, none, gzip, zstd")));
         }
     };
     let delimiter = single_byte(spec.delimiter.as_deref().unwrap_or(",")).ok_or_else(|| {
-        invalid(
-            &key("delimiter"),
-            "must be exactly one ASCII character (use \"\\t\" for tab)".into(),
-        )
+        invalid(&key("delimiter"), "must be exactly one ASCII character (use \"\\t\" for tab)".into())
     })?;
     let quote = single_byte(spec.quote.as_deref().unwrap_or("\""))
         .ok_or_else(|| invalid(&key("quote"), "must be exactly one ASCII character".into()))?;
     if quote == delimiter {
-        return Err(invalid(
-            &key("quote"),
-            "must differ from the delimiter".into(),
-        ));
+        return Err(invalid(&key("quote"), "must differ from the delimiter".into()));
     }
-    let null_markers = spec
-        .null_markers
-        .unwrap_or_else(|| vec![String::new(), "NULL".into(), "\\N".into()]);
+    let null_markers = spec.null_markers.unwrap_or_else(|| vec![String::new(), "NULL".into(), "\\N".into()]);
     let date_format = spec.date_format.unwrap_or_else(|| "iso".into());
     check_chrono_format(&date_format).map_err(|m| invalid(&key("date_format"), m))?;
     let timestamp_format = spec.timestamp_format.unwrap_or_else(|| "iso".into());
@@ -371,11 +293,7 @@ fn validate_source(
             let names: Vec<&str> = known.iter().map(|c| c.name).collect();
             return Err(invalid(
                 &format!("sources.{}.columns.{contract_column}", kind.name()),
-                format!(
-                    "not a column of {} (its columns: {})",
-                    kind.name(),
-                    names.join(", ")
-                ),
+                format!("not a column of {} (its columns: {})", kind.name(), names.join(", ")),
             ));
         }
         if source_column.trim().is_empty() {
@@ -413,9 +331,7 @@ fn check_chrono_format(format: &str) -> Result<(), String> {
     }
     use chrono::format::{Item, StrftimeItems};
     if StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
-        return Err(format!(
-            "'{format}' is not a valid chrono format (or 'iso')"
-        ));
+        return Err(format!("'{format}' is not a valid chrono format (or 'iso')"));
     }
     Ok(())
 }
@@ -444,29 +360,19 @@ mod tests {
         assert_eq!(job.max_reject_rate, 0.01);
         let cdr = job.source(SourceKind::Cdr);
         assert_eq!(cdr.format, Format::Csv);
-        assert!(
-            cdr.url.as_str().ends_with("/in/cdr/"),
-            "{}",
-            cdr.url.as_str()
-        );
+        assert!(cdr.url.as_str().ends_with("/in/cdr/"), "{}", cdr.url.as_str());
         assert_eq!(cdr.delimiter, b',');
     }
 
     #[test]
     fn unknown_key_is_named() {
-        let err = load_str(&format!("{MINIMAL}colour = \"blue\"\n"))
-            .unwrap_err()
-            .to_string();
+        let err = load_str(&format!("{MINIMAL}colour = \"blue\"\n")).unwrap_err().to_string();
         assert!(err.contains("colour"), "{err}");
     }
 
     #[test]
     fn unknown_source_key_is_named() {
-        let err = load_str(&format!(
-            "{MINIMAL}[sources.cdr]\nformat = \"csv\"\nspeed = 3\n"
-        ))
-        .unwrap_err()
-        .to_string();
+        let err = load_str(&format!("{MINIMAL}[sources.cdr]\nformat = \"csv\"\nspeed = 3\n")).unwrap_err().to_string();
         assert!(err.contains("speed"), "{err}");
     }
 
@@ -475,46 +381,23 @@ mod tests {
         for (extra, key) in [
             ("[rejects]\nmax_rate = 1.5\n", "rejects.max_rate"),
             ("[sources.cdr]\nformat = \"xml\"\n", "sources.cdr.format"),
-            (
-                "[sources.cdr]\ndelimiter = \";;\"\n",
-                "sources.cdr.delimiter",
-            ),
-            (
-                "[sources.cdr]\ntimezone = \"Mars/Olympus\"\n",
-                "sources.cdr.timezone",
-            ),
-            (
-                "[sources.cdr.columns]\nweight = \"W\"\n",
-                "sources.cdr.columns.weight",
-            ),
-            (
-                "[sources.billing]\nenabled = false\n",
-                "sources.billing.enabled",
-            ),
+            ("[sources.cdr]\ndelimiter = \";;\"\n", "sources.cdr.delimiter"),
+            ("[sources.cdr]\ntimezone = \"Mars/Olympus\"\n", "sources.cdr.timezone"),
+            ("[sources.cdr.columns]\nweight = \"W\"\n", "sources.cdr.columns.weight"),
+            ("[sources.billing]\nenabled = false\n", "sources.billing.enabled"),
             ("[sources.weather]\n", "sources.weather"),
-            (
-                "[sources.cdr]\ndate_format = \"%Q\"\n",
-                "sources.cdr.date_format",
-            ),
+            ("[sources.cdr]\ndate_format = \"%Q\"\n", "sources.cdr.date_format"),
         ] {
-            let err = load_str(&format!("{MINIMAL}{extra}"))
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.contains(&format!("`{key}`")),
-                "expected {key} in: {err}"
-            );
+            let err = load_str(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")), "expected {key} in: {err}");
         }
     }
 
     #[test]
     fn shipped_jobs_are_valid() {
         for name in ["demo", "nightly"] {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("jobs")
-                .join(format!("{name}.toml"));
-            let job =
-                Job::load(&path, &Overrides::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs").join(format!("{name}.toml"));
+            let job = Job::load(&path, &Overrides::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(job.name, name);
         }
     }
@@ -522,9 +405,7 @@ mod tests {
     #[test]
     fn config_hash_changes_with_the_file() {
         let a = load_str(MINIMAL).unwrap().config_hash;
-        let b = load_str(&format!("{MINIMAL}currency = \"USD\"\n"))
-            .unwrap()
-            .config_hash;
+        let b = load_str(&format!("{MINIMAL}currency = \"USD\"\n")).unwrap().config_hash;
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
     }

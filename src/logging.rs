@@ -12,18 +12,11 @@ pub enum LogFormat {
 
 /// Installs the global subscriber; logs go to standard error.
 pub fn init(format: LogFormat, default_level: &str) {
-    let filter =
-        EnvFilter::try_from_env("CVM_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    let filter = EnvFilter::try_from_env("CVM_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
     crate::progress::enable_if_terminal(format == LogFormat::Json);
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(|| crate::progress::LogWriter);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| crate::progress::LogWriter);
     let _ = match format {
-        LogFormat::Json => builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
         LogFormat::Text => builder.with_target(false).compact().try_init(),
     };
 }

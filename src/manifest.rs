@@ -95,10 +95,7 @@ impl Manifest {
     }
 
     pub fn set_partitions(&mut self, table: &str, partitions: Vec<String>) {
-        self.outputs
-            .entry(table.to_string())
-            .or_default()
-            .partitions = partitions;
+        self.outputs.entry(table.to_string()).or_default().partitions = partitions;
     }
 
     fn finish(&mut self, status: Status) {

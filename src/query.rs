@@ -6,9 +6,7 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::{SQLOptions, SessionContext};
 use futures::TryStreamExt;
@@ -22,17 +20,11 @@ pub enum QueryError {
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("table {table}: {source}")]
-    Register {
-        table: String,
-        source: DataFusionError,
-    },
+    Register { table: String, source: DataFusionError },
     #[error("query: {0}")]
     Sql(DataFusionError),
     #[error("cannot write {path}: {source}")]
-    Output {
-        path: String,
-        source: DataFusionError,
-    },
+    Output { path: String, source: DataFusionError },
 }
 
 /// Output of a query.
@@ -47,18 +39,11 @@ pub enum OutputFormat {
 
 /// The type of a hive partition column, by its name.
 fn partition_type(name: &str) -> DataType {
-    if name.ends_with("_date") {
-        DataType::Date32
-    } else {
-        DataType::Utf8
-    }
+    if name.ends_with("_date") { DataType::Date32 } else { DataType::Utf8 }
 }
 
 /// Registers every table found under the warehouse; returns their names.
-pub async fn register_warehouse(
-    ctx: &SessionContext,
-    warehouse: &StoreUrl,
-) -> Result<Vec<String>, QueryError> {
+pub async fn register_warehouse(ctx: &SessionContext, warehouse: &StoreUrl) -> Result<Vec<String>, QueryError> {
     engine::register_store(ctx, warehouse)?;
     let location = Location::open(warehouse)?;
     let root = warehouse.store_path();
@@ -66,11 +51,7 @@ pub async fn register_warehouse(
         Ok(l) => l,
         Err(object_store::Error::NotFound { .. }) => return Ok(Vec::new()),
         Err(source) => {
-            return Err(StorageError {
-                url: warehouse.to_string(),
-                source,
-            }
-            .into());
+            return Err(StorageError { url: warehouse.to_string(), source }.into());
         }
     };
     let mut names = Vec::new();
@@ -87,28 +68,17 @@ pub async fn register_warehouse(
             .try_filter(|m| futures::future::ready(m.location.as_ref().ends_with(".parquet")))
             .try_collect()
             .await
-            .map_err(|source| StorageError {
-                url: warehouse.url_of(&prefix),
-                source,
-            })?;
+            .map_err(|source| StorageError { url: warehouse.url_of(&prefix), source })?;
         let Some(first) = files.first() else { continue };
         // partition keys: the key=value folders between the table folder and a file
-        let rel = first
-            .location
-            .as_ref()
-            .strip_prefix(prefix.as_ref())
-            .unwrap_or("")
-            .trim_start_matches('/');
+        let rel = first.location.as_ref().strip_prefix(prefix.as_ref()).unwrap_or("").trim_start_matches('/');
         let partition_cols: Vec<(String, DataType)> = rel
             .split('/')
             .filter_map(|part| part.split_once('='))
             .map(|(k, _)| (k.to_string(), partition_type(k)))
             .collect();
         let url = format!("{}/", warehouse.url_of(&prefix));
-        let err = |source| QueryError::Register {
-            table: table.clone(),
-            source,
-        };
+        let err = |source| QueryError::Register { table: table.clone(), source };
         let table_url = ListingTableUrl::parse(&url).map_err(err)?;
         let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
@@ -119,8 +89,7 @@ pub async fn register_warehouse(
             .await
             .map_err(err)?;
         let provider = ListingTable::try_new(config).map_err(err)?;
-        ctx.register_table(table.as_str(), Arc::new(provider))
-            .map_err(err)?;
+        ctx.register_table(table.as_str(), Arc::new(provider)).map_err(err)?;
         names.push(table);
     }
     Ok(names)
@@ -135,14 +104,8 @@ pub async fn query(
 ) -> Result<Option<String>, QueryError> {
     let ctx = engine::session(&EngineOptions::default()).map_err(QueryError::Sql)?;
     register_warehouse(&ctx, warehouse).await?;
-    let options = SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false);
-    let df = ctx
-        .sql_with_options(sql, options)
-        .await
-        .map_err(QueryError::Sql)?;
+    let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+    let df = ctx.sql_with_options(sql, options).await.map_err(QueryError::Sql)?;
     match (format, output) {
         (OutputFormat::Table, None) => {
             let batches = df.collect().await.map_err(QueryError::Sql)?;
@@ -156,31 +119,18 @@ pub async fn query(
         }),
         (format, output) => {
             let path = output.unwrap_or("-");
-            let err = |source| QueryError::Output {
-                path: path.to_string(),
-                source,
-            };
+            let err = |source| QueryError::Output { path: path.to_string(), source };
             if path == "-" {
                 let batches = df.collect().await.map_err(QueryError::Sql)?;
                 return Ok(Some(to_text(&batches, format).map_err(err)?));
             }
-            let target = StoreUrl::parse(path, std::path::Path::new("."))
-                .map_err(|m| err(DataFusionError::Plan(m)))?;
+            let target = StoreUrl::parse(path, std::path::Path::new(".")).map_err(|m| err(DataFusionError::Plan(m)))?;
             engine::register_store(&ctx, &target)?;
             let single = DataFrameWriteOptions::new().with_single_file_output(true);
             match format {
-                OutputFormat::Csv => df
-                    .write_csv(target.as_str(), single, None)
-                    .await
-                    .map_err(err)?,
-                OutputFormat::Json => df
-                    .write_json(target.as_str(), single, None)
-                    .await
-                    .map_err(err)?,
-                OutputFormat::Parquet => df
-                    .write_parquet(target.as_str(), single, None)
-                    .await
-                    .map_err(err)?,
+                OutputFormat::Csv => df.write_csv(target.as_str(), single, None).await.map_err(err)?,
+                OutputFormat::Json => df.write_json(target.as_str(), single, None).await.map_err(err)?,
+                OutputFormat::Parquet => df.write_parquet(target.as_str(), single, None).await.map_err(err)?,
                 OutputFormat::Table => unreachable!("handled above"),
             };
             Ok(None)
@@ -189,16 +139,11 @@ pub async fn query(
 }
 
 /// CSV (with header) or JSON lines of the batches, as text.
-fn to_text(
-    batches: &[datafusion::arrow::array::RecordBatch],
-    format: OutputFormat,
-) -> Result<String, DataFusionError> {
+fn to_text(batches: &[datafusion::arrow::array::RecordBatch], format: OutputFormat) -> Result<String, DataFusionError> {
     let mut buf = Vec::new();
     match format {
         OutputFormat::Csv => {
-            let mut writer = datafusion::arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(&mut buf);
+            let mut writer = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(&mut buf);
             for b in batches {
                 writer.write(b)?;
             }
@@ -211,9 +156,7 @@ fn to_text(
             writer.finish()?;
         }
         _ => {
-            return Err(DataFusionError::Plan(
-                "parquet output needs --output PATH".into(),
-            ));
+            return Err(DataFusionError::Plan("parquet output needs --output PATH".into()));
         }
     }
     String::from_utf8(buf).map_err(|e| DataFusionError::External(Box::new(e)))

@@ -13,9 +13,7 @@ use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, UInt64Type};
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::prelude::{DataFrame, SessionContext};
@@ -39,32 +37,21 @@ pub enum RunError {
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("{step}: {source}")]
-    Engine {
-        step: String,
-        source: DataFusionError,
-    },
+    Engine { step: String, source: DataFusionError },
     #[error("cannot create scratch folder {path}: {source}")]
-    Scratch {
-        path: String,
-        source: std::io::Error,
-    },
+    Scratch { path: String, source: std::io::Error },
 }
 
 impl RunError {
     fn engine(step: &str) -> impl Fn(DataFusionError) -> RunError + '_ {
-        move |source| RunError::Engine {
-            step: step.to_string(),
-            source,
-        }
+        move |source| RunError::Engine { step: step.to_string(), source }
     }
 }
 
 /// The month L: the calendar month before the month that contains T, as its first day.
 pub fn window_end_month(as_of: NaiveDate) -> NaiveDate {
     let first = as_of.with_day(1).expect("day 1 exists");
-    (first - chrono::Duration::days(1))
-        .with_day(1)
-        .expect("day 1 exists")
+    (first - chrono::Duration::days(1)).with_day(1).expect("day 1 exists")
 }
 
 /// What a successful run produced.
@@ -91,12 +78,7 @@ pub async fn run(job: &Job, as_of: NaiveDate) -> Result<RunSummary, RunError> {
         Ok(()) => {
             manifest.finish_ok();
             let manifest_url = manifest.write(&job.warehouse).await?;
-            Ok(RunSummary {
-                run_id,
-                manifest_url,
-                tables: manifest.outputs.clone(),
-                sources: manifest.sources.clone(),
-            })
+            Ok(RunSummary { run_id, manifest_url, tables: manifest.outputs.clone(), sources: manifest.sources.clone() })
         }
         Err(e) => {
             manifest.finish_failed(&e.to_string());
@@ -114,25 +96,16 @@ fn new_run_id() -> String {
     format!("{}-{:08x}", now.format("%Y%m%dT%H%M%SZ"), nanos)
 }
 
-async fn run_steps(
-    job: &Job,
-    as_of: NaiveDate,
-    staging: &RunStaging,
-    manifest: &mut Manifest,
-) -> Result<(), RunError> {
-    let ctx = engine::session(&EngineOptions {
-        target_partitions: job.target_partitions,
-    })
-    .map_err(RunError::engine("session"))?;
+async fn run_steps(job: &Job, as_of: NaiveDate, staging: &RunStaging, manifest: &mut Manifest) -> Result<(), RunError> {
+    let ctx = engine::session(&EngineOptions { target_partitions: job.target_partitions })
+        .map_err(RunError::engine("session"))?;
     engine::register_store(&ctx, &job.warehouse)?;
     engine::register_store(&ctx, &job.input_root)?;
     for source in &job.sources {
         engine::register_store(&ctx, &source.url)?;
     }
     let scratch = tempdir_for(&manifest.run_id)?;
-    let params = Params::new()
-        .date("as_of", as_of)
-        .date("window_end_month", window_end_month(as_of));
+    let params = Params::new().date("as_of", as_of).date("window_end_month", window_end_month(as_of));
     let snapshot = format!("snapshot_date={as_of}");
 
     // 1. ingest
@@ -149,14 +122,7 @@ async fn run_steps(
     let df = engine::plan(&ctx, usage, &params).await?;
     let usage_schema = df.schema().as_arrow().clone();
     let rows = write_parquet(df, &staging.table_url("usage_daily"), &["event_date"]).await?;
-    register_partitioned(
-        &ctx,
-        "usage_daily",
-        &staging.table_url("usage_daily"),
-        &usage_schema,
-        "event_date",
-    )
-    .await?;
+    register_partitioned(&ctx, "usage_daily", &staging.table_url("usage_daily"), &usage_schema, "event_date").await?;
     manifest.step("usage_daily", started, rows_out, rows);
     manifest.output("usage_daily", rows);
 
@@ -164,11 +130,8 @@ async fn run_steps(
     let started = Instant::now();
     let intermediate: Vec<&sqlfiles::SqlFile> = sqlfiles::layer(Layer::Intermediate).collect();
     let references = table_references(&ctx, &intermediate)?;
-    for file in
-        sqlfiles::dependency_order(&intermediate, &references).map_err(|m| RunError::Engine {
-            step: "intermediate".into(),
-            source: DataFusionError::Plan(m),
-        })?
+    for file in sqlfiles::dependency_order(&intermediate, &references)
+        .map_err(|m| RunError::Engine { step: "intermediate".into(), source: DataFusionError::Plan(m) })?
     {
         engine::register_view(&ctx, file, &params).await?;
     }
@@ -193,11 +156,7 @@ async fn run_steps(
     let started = Instant::now();
     crate::progress::step("publish");
     for table in ["usage_daily", "customer_value", "rejects"] {
-        let expected = if table == "usage_daily" {
-            vec![]
-        } else {
-            vec![snapshot.clone()]
-        };
+        let expected = if table == "usage_daily" { vec![] } else { vec![snapshot.clone()] };
         let partitions = staging.publish(table, &expected).await?;
         manifest.set_partitions(table, partitions);
     }
@@ -207,8 +166,7 @@ async fn run_steps(
 
 /// A local scratch folder for the run's staging tables, removed when dropped.
 fn tempdir_for(run_id: &str) -> Result<tempfile_lite::TempDir, RunError> {
-    tempfile_lite::TempDir::new(&format!("cvm-{run_id}"))
-        .map_err(|(path, source)| RunError::Scratch { path, source })
+    tempfile_lite::TempDir::new(&format!("cvm-{run_id}")).map_err(|(path, source)| RunError::Scratch { path, source })
 }
 
 /// The table names each file references (CTE names excluded).
@@ -219,18 +177,11 @@ pub(crate) fn table_references(
     let state = ctx.state();
     let mut out = BTreeMap::new();
     for file in files {
-        let err = |source| SqlError {
-            file: file.path(),
-            source,
-        };
-        let statement = state
-            .sql_to_statement(file.text, &datafusion::common::config::Dialect::Generic)
-            .map_err(err)?;
+        let err = |source| SqlError { file: file.path(), source };
+        let statement =
+            state.sql_to_statement(file.text, &datafusion::common::config::Dialect::Generic).map_err(err)?;
         let refs = state.resolve_table_references(&statement).map_err(err)?;
-        out.insert(
-            file.name,
-            refs.into_iter().map(|r| r.table().to_string()).collect(),
-        );
+        out.insert(file.name, refs.into_iter().map(|r| r.table().to_string()).collect());
     }
     Ok(out)
 }
@@ -241,10 +192,7 @@ async fn write_parquet(df: DataFrame, url: &str, partition_by: &[&str]) -> Resul
     let options = DataFrameWriteOptions::new()
         .with_single_file_output(false)
         .with_partition_by(partition_by.iter().map(|s| s.to_string()).collect());
-    let result = df
-        .write_parquet(url, options, None)
-        .await
-        .map_err(RunError::engine(url))?;
+    let result = df.write_parquet(url, options, None).await.map_err(RunError::engine(url))?;
     Ok(count_rows(&result))
 }
 
@@ -252,13 +200,7 @@ fn count_rows(result: &[RecordBatch]) -> u64 {
     result
         .iter()
         .filter(|b| b.num_columns() > 0)
-        .map(|b| {
-            b.column(0)
-                .as_primitive::<UInt64Type>()
-                .iter()
-                .flatten()
-                .sum::<u64>()
-        })
+        .map(|b| b.column(0).as_primitive::<UInt64Type>().iter().flatten().sum::<u64>())
         .sum()
 }
 
@@ -273,8 +215,7 @@ async fn write_rejects(
     let err = RunError::engine("rejects");
     let schema = ingest::rejects_schema();
     let df = if batches.is_empty() {
-        ctx.read_batch(RecordBatch::new_empty(schema.clone()))
-            .map_err(&err)?
+        ctx.read_batch(RecordBatch::new_empty(schema.clone())).map_err(&err)?
     } else {
         ctx.read_batches(batches).map_err(&err)?
     };
@@ -296,9 +237,7 @@ async fn write_rejects(
         writer.write(batch).map_err(|e| err(e.into()))?;
     }
     writer.close().map_err(|e| err(e.into()))?;
-    staging
-        .put("rejects", partition, "part-0.parquet", buf.into())
-        .await?;
+    staging.put("rejects", partition, "part-0.parquet", buf.into()).await?;
     Ok(rows)
 }
 
@@ -316,21 +255,13 @@ async fn register_partitioned(
         .with_file_extension(".parquet")
         .with_table_partition_cols(vec![(partition_column.to_string(), DataType::Date32)]);
     let file_schema = {
-        let fields: Vec<_> = schema
-            .fields()
-            .iter()
-            .filter(|f| f.name() != partition_column)
-            .cloned()
-            .collect();
+        let fields: Vec<_> = schema.fields().iter().filter(|f| f.name() != partition_column).cloned().collect();
         std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(fields))
     };
-    let config = ListingTableConfig::new(table_url)
-        .with_listing_options(options)
-        .with_schema(file_schema);
+    let config = ListingTableConfig::new(table_url).with_listing_options(options).with_schema(file_schema);
     let table = ListingTable::try_new(config).map_err(&err)?;
     let _ = ctx.deregister_table(name);
-    ctx.register_table(name, std::sync::Arc::new(table))
-        .map_err(&err)?;
+    ctx.register_table(name, std::sync::Arc::new(table)).map_err(&err)?;
     Ok(())
 }
 
@@ -338,12 +269,7 @@ impl Manifest {
     fn step(&mut self, name: &str, started: Instant, rows_in: u64, rows_out: u64) {
         let seconds = started.elapsed().as_secs_f64();
         tracing::info!(step = name, rows_in, rows_out, seconds, "step done");
-        self.steps.push(StepReport {
-            name: name.to_string(),
-            seconds,
-            rows_in,
-            rows_out,
-        });
+        self.steps.push(StepReport { name: name.to_string(), seconds, rows_in, rows_out });
     }
 }
 

@@ -82,11 +82,7 @@ impl SqlFile {
         self.text
             .lines()
             .take_while(|l| l.starts_with("--"))
-            .map(|l| {
-                l.trim_start_matches("--")
-                    .strip_prefix(' ')
-                    .unwrap_or(l.trim_start_matches("--"))
-            })
+            .map(|l| l.trim_start_matches("--").strip_prefix(' ').unwrap_or(l.trim_start_matches("--")))
             .collect()
     }
 
@@ -135,20 +131,9 @@ impl SqlFile {
                 .trim()
                 .splitn(3, char::is_whitespace)
                 .nth(2)
-                .map(|rest| {
-                    rest.trim_start()
-                        .splitn(2, char::is_whitespace)
-                        .nth(1)
-                        .unwrap_or("")
-                        .trim()
-                        .to_string()
-                })
+                .map(|rest| rest.trim_start().splitn(2, char::is_whitespace).nth(1).unwrap_or("").trim().to_string())
                 .unwrap_or_default();
-            out.push(ColumnDoc {
-                name: parts[0].to_string(),
-                data_type: parts[1].to_string(),
-                meaning,
-            });
+            out.push(ColumnDoc { name: parts[0].to_string(), data_type: parts[1].to_string(), meaning });
         }
         out
     }
@@ -180,34 +165,21 @@ impl SqlFile {
     /// Checks that the documented columns are exactly the output's (names,
     /// order and types); columns starting with `_` are cvm's bookkeeping and
     /// are not documented.
-    pub fn check_schema(
-        &self,
-        schema: &datafusion::arrow::datatypes::Schema,
-    ) -> Result<(), String> {
+    pub fn check_schema(&self, schema: &datafusion::arrow::datatypes::Schema) -> Result<(), String> {
         let actual: Vec<(String, String)> = schema
             .fields()
             .iter()
             .filter(|f| !f.name().starts_with('_'))
             .map(|f| (f.name().clone(), type_name(f.data_type())))
             .collect();
-        let documented: Vec<(String, String)> = self
-            .columns()
-            .into_iter()
-            .map(|c| (c.name, c.data_type.replace(", ", ",")))
-            .collect();
-        let actual_cmp: Vec<(String, String)> = actual
-            .iter()
-            .map(|(n, t)| (n.clone(), t.replace(", ", ",")))
-            .collect();
+        let documented: Vec<(String, String)> =
+            self.columns().into_iter().map(|c| (c.name, c.data_type.replace(", ", ","))).collect();
+        let actual_cmp: Vec<(String, String)> = actual.iter().map(|(n, t)| (n.clone(), t.replace(", ", ","))).collect();
         if documented == actual_cmp {
             return Ok(());
         }
-        let show = |cols: &[(String, String)]| {
-            cols.iter()
-                .map(|(n, t)| format!("{n} {t}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let show =
+            |cols: &[(String, String)]| cols.iter().map(|(n, t)| format!("{n} {t}")).collect::<Vec<_>>().join(", ");
         Err(format!(
             "{}: the header documents [{}] but the query returns [{}]",
             self.path(),
@@ -231,14 +203,13 @@ pub fn data_dictionary() -> String {
         }
         out.push_str("\n| column | type | meaning |\n|---|---|---|\n");
         for c in file.columns() {
-            out.push_str(&format!(
-                "| {} | {} | {} |\n",
-                c.name, c.data_type, c.meaning
-            ));
+            out.push_str(&format!("| {} | {} | {} |\n", c.name, c.data_type, c.meaning));
         }
         out.push('\n');
     }
-    out.push_str("#### rejects\n\nrejects: the input rows that broke a rule of the contract, with where they came from.\n\n");
+    out.push_str(
+        "#### rejects\n\nrejects: the input rows that broke a rule of the contract, with where they came from.\n\n",
+    );
     out.push_str("Grain: one row per rejected input row.\nPartitioned by: snapshot_date=T\n");
     out.push_str("\n| column | type | meaning |\n|---|---|---|\n");
     for (name, data_type, meaning) in REJECTS_COLUMNS {
@@ -249,27 +220,11 @@ pub fn data_dictionary() -> String {
 
 /// The `rejects` table's columns (written by ingest, not by a SQL file).
 pub const REJECTS_COLUMNS: &[(&str, &str, &str)] = &[
-    (
-        "source",
-        "Utf8",
-        "the input source: subscribers, billing, cdr, recharges, tickets, optouts, strategic_fit",
-    ),
+    ("source", "Utf8", "the input source: subscribers, billing, cdr, recharges, tickets, optouts, strategic_fit"),
     ("file", "Utf8", "URL of the extract file"),
-    (
-        "row_number",
-        "Int64",
-        "line in the decompressed file (header = line 1); for Parquet the 1-based row",
-    ),
-    (
-        "rule",
-        "Utf8",
-        "the rule the row broke, e.g. net_amount_invalid (see docs/contract-choices.md)",
-    ),
-    (
-        "raw_record",
-        "Utf8",
-        "the record as read; personal fields (msisdn, other_party) replaced by <redacted>",
-    ),
+    ("row_number", "Int64", "line in the decompressed file (header = line 1); for Parquet the 1-based row"),
+    ("rule", "Utf8", "the rule the row broke, e.g. net_amount_invalid (see docs/contract-choices.md)"),
+    ("raw_record", "Utf8", "the record as read; personal fields (msisdn, other_party) replaced by <redacted>"),
 ];
 
 pub fn find(name: &str) -> Option<&'static SqlFile> {
@@ -296,9 +251,7 @@ pub fn dependency_order<'a>(
                 && references
                     .get(f.name)
                     .map(|refs| {
-                        refs.iter().all(|r| {
-                            !names.contains(r.as_str()) || done.contains(r.as_str()) || r == f.name
-                        })
+                        refs.iter().all(|r| !names.contains(r.as_str()) || done.contains(r.as_str()) || r == f.name)
                     })
                     .unwrap_or(true)
         });
@@ -308,15 +261,8 @@ pub fn dependency_order<'a>(
                 order.push(*f);
             }
             None => {
-                let stuck: Vec<&str> = files
-                    .iter()
-                    .filter(|f| !done.contains(f.name))
-                    .map(|f| f.name)
-                    .collect();
-                return Err(format!(
-                    "SQL files reference each other in a cycle: {}",
-                    stuck.join(", ")
-                ));
+                let stuck: Vec<&str> = files.iter().filter(|f| !done.contains(f.name)).map(|f| f.name).collect();
+                return Err(format!("SQL files reference each other in a cycle: {}", stuck.join(", ")));
             }
         }
     }
@@ -330,16 +276,8 @@ mod tests {
     #[test]
     fn every_file_documents_grain_and_columns() {
         for file in ALL {
-            assert!(
-                file.header_field("grain").is_some(),
-                "{} has no grain",
-                file.path()
-            );
-            assert!(
-                !file.columns().is_empty(),
-                "{} documents no columns",
-                file.path()
-            );
+            assert!(file.header_field("grain").is_some(), "{} has no grain", file.path());
+            assert!(!file.columns().is_empty(), "{} documents no columns", file.path());
         }
     }
 
@@ -350,47 +288,26 @@ mod tests {
         assert_eq!(cols[0].data_type, "Utf8");
         let trend = cols.iter().find(|c| c.name == "arpu_trend").unwrap();
         assert_eq!(trend.data_type, "Float64");
-        assert!(
-            trend.meaning.starts_with("ARPU of L-2"),
-            "{}",
-            trend.meaning
-        );
+        assert!(trend.meaning.starts_with("ARPU of L-2"), "{}", trend.meaning);
     }
 
     #[test]
     fn rejects_doc_matches_the_rejects_schema() {
         let schema = crate::ingest::rejects_schema();
-        let actual: Vec<(String, String)> = schema
-            .fields()
-            .iter()
-            .map(|f| (f.name().clone(), type_name(f.data_type())))
-            .collect();
-        let documented: Vec<(String, String)> = REJECTS_COLUMNS
-            .iter()
-            .map(|(n, t, _)| (n.to_string(), t.to_string()))
-            .collect();
+        let actual: Vec<(String, String)> =
+            schema.fields().iter().map(|f| (f.name().clone(), type_name(f.data_type()))).collect();
+        let documented: Vec<(String, String)> =
+            REJECTS_COLUMNS.iter().map(|(n, t, _)| (n.to_string(), t.to_string())).collect();
         assert_eq!(actual, documented);
     }
 
     #[test]
     fn cycles_are_reported() {
-        let a = SqlFile {
-            layer: Layer::Intermediate,
-            name: "a",
-            text: "",
-        };
-        let b = SqlFile {
-            layer: Layer::Intermediate,
-            name: "b",
-            text: "",
-        };
+        let a = SqlFile { layer: Layer::Intermediate, name: "a", text: "" };
+        let b = SqlFile { layer: Layer::Intermediate, name: "b", text: "" };
         let mut refs = BTreeMap::new();
         refs.insert("a", BTreeSet::from(["b".to_string()]));
         refs.insert("b", BTreeSet::from(["a".to_string()]));
-        assert!(
-            dependency_order(&[&a, &b], &refs)
-                .unwrap_err()
-                .contains("cycle")
-        );
+        assert!(dependency_order(&[&a, &b], &refs).unwrap_err().contains("cycle"));
     }
 }

@@ -36,9 +36,7 @@ impl StoreUrl {
             match url.scheme() {
                 "file" | "s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "http" | "https" => {}
                 other => {
-                    return Err(format!(
-                        "'{text}': unsupported scheme '{other}' (use file, s3, gs, az or http(s))"
-                    ));
+                    return Err(format!("'{text}': unsupported scheme '{other}' (use file, s3, gs, az or http(s))"));
                 }
             }
             return Ok(StoreUrl(url));
@@ -47,12 +45,11 @@ impl StoreUrl {
         let absolute = if path.is_absolute() {
             path.to_path_buf()
         } else {
-            let base =
-                std::path::absolute(base).map_err(|e| format!("cannot resolve '{text}': {e}"))?;
+            let base = std::path::absolute(base).map_err(|e| format!("cannot resolve '{text}': {e}"))?;
             base.join(path)
         };
-        let mut url = Url::from_file_path(normalize(&absolute))
-            .map_err(|_| format!("'{text}' is not a usable local path"))?;
+        let mut url =
+            Url::from_file_path(normalize(&absolute)).map_err(|_| format!("'{text}' is not a usable local path"))?;
         if text.ends_with('/') && !url.path().ends_with('/') {
             url.set_path(&format!("{}/", url.path()));
         }
@@ -65,10 +62,7 @@ impl StoreUrl {
             return StoreUrl::parse(rel, FsPath::new("/"));
         }
         let base = self.as_folder();
-        base.0
-            .join(rel)
-            .map(StoreUrl)
-            .map_err(|e| format!("cannot join '{rel}' to {}: {e}", self.0))
+        base.0.join(rel).map(StoreUrl).map_err(|e| format!("cannot join '{rel}' to {}: {e}", self.0))
     }
 
     /// The same location with a trailing `/`.
@@ -116,35 +110,20 @@ impl StoreUrl {
     /// environment exactly as object_store reads them (AWS_*, GOOGLE_*, AZURE_*).
     pub fn build_store(&self) -> Result<Arc<dyn ObjectStore>, StorageError> {
         let url = &self.0;
-        let err = |source| StorageError {
-            url: url.to_string(),
-            source,
-        };
+        let err = |source| StorageError { url: url.to_string(), source };
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "file" => Arc::new(object_store::local::LocalFileSystem::new()),
-            "s3" | "s3a" => Arc::new(
-                object_store::aws::AmazonS3Builder::from_env()
-                    .with_url(url.as_str())
-                    .build()
-                    .map_err(err)?,
-            ),
+            "s3" | "s3a" => {
+                Arc::new(object_store::aws::AmazonS3Builder::from_env().with_url(url.as_str()).build().map_err(err)?)
+            }
             "gs" => Arc::new(
-                object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                    .with_url(url.as_str())
-                    .build()
-                    .map_err(err)?,
+                object_store::gcp::GoogleCloudStorageBuilder::from_env().with_url(url.as_str()).build().map_err(err)?,
             ),
             "az" | "abfs" | "abfss" => Arc::new(
-                object_store::azure::MicrosoftAzureBuilder::from_env()
-                    .with_url(url.as_str())
-                    .build()
-                    .map_err(err)?,
+                object_store::azure::MicrosoftAzureBuilder::from_env().with_url(url.as_str()).build().map_err(err)?,
             ),
             "http" | "https" => Arc::new(
-                object_store::http::HttpBuilder::new()
-                    .with_url(self.store_root().as_str())
-                    .build()
-                    .map_err(err)?,
+                object_store::http::HttpBuilder::new().with_url(self.store_root().as_str()).build().map_err(err)?,
             ),
             other => {
                 return Err(err(object_store::Error::Generic {
@@ -187,18 +166,12 @@ pub struct Location {
 
 impl Location {
     pub fn open(url: &StoreUrl) -> Result<Location, StorageError> {
-        Ok(Location {
-            url: url.clone(),
-            store: url.build_store()?,
-        })
+        Ok(Location { url: url.clone(), store: url.build_store()? })
     }
 
     fn err(&self, path: &Path) -> impl Fn(object_store::Error) -> StorageError + '_ {
         let url = self.url.url_of(path);
-        move |source| StorageError {
-            url: url.clone(),
-            source,
-        }
+        move |source| StorageError { url: url.clone(), source }
     }
 
     /// Every data file below this location (or the object itself), sorted by
@@ -217,13 +190,8 @@ impl Location {
             Err(e) => return Err(self.err(&prefix)(e)),
         };
         files.retain(|m| {
-            let rel = m
-                .location
-                .as_ref()
-                .strip_prefix(prefix.as_ref())
-                .unwrap_or(m.location.as_ref());
-            !rel.split('/')
-                .any(|part| part.starts_with('.') || part.starts_with('_'))
+            let rel = m.location.as_ref().strip_prefix(prefix.as_ref()).unwrap_or(m.location.as_ref());
+            !rel.split('/').any(|part| part.starts_with('.') || part.starts_with('_'))
         });
         files.sort_by(|a, b| a.location.cmp(&b.location));
         Ok(files)
@@ -235,10 +203,7 @@ impl Location {
     }
 
     pub async fn put_bytes(&self, path: &Path, bytes: bytes::Bytes) -> Result<(), StorageError> {
-        self.store
-            .put(path, bytes.into())
-            .await
-            .map_err(self.err(path))?;
+        self.store.put(path, bytes.into()).await.map_err(self.err(path))?;
         Ok(())
     }
 
@@ -296,10 +261,6 @@ mod tests {
 
     #[test]
     fn unsupported_schemes_are_refused() {
-        assert!(
-            StoreUrl::parse("ftp://x/y", FsPath::new("/"))
-                .unwrap_err()
-                .contains("ftp")
-        );
+        assert!(StoreUrl::parse("ftp://x/y", FsPath::new("/")).unwrap_err().contains("ftp"));
     }
 }

@@ -19,9 +19,7 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Array, TimestampM
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::{Result, exec_err};
 use datafusion::execution::FunctionRegistry;
-use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
 /// Registers cvm's functions on a session (or any function registry).
 pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
@@ -38,18 +36,9 @@ pub fn parse_date(text: &str, format: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), format).ok()
 }
 
-const ISO_WITH_OFFSET: &[&str] = &[
-    "%Y-%m-%dT%H:%M:%S%.f%:z",
-    "%Y-%m-%d %H:%M:%S%.f%:z",
-    "%Y-%m-%dT%H:%M:%S%.f%z",
-    "%Y-%m-%d %H:%M:%S%.f%z",
-];
-const ISO_NAIVE: &[&str] = &[
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d %H:%M",
-];
+const ISO_WITH_OFFSET: &[&str] =
+    &["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"];
+const ISO_NAIVE: &[&str] = &["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"];
 
 /// Parses a timestamp to microseconds since the epoch, UTC.
 pub fn parse_timestamp(text: &str, format: &str, zone: &chrono_tz::Tz) -> Option<i64> {
@@ -62,12 +51,8 @@ pub fn parse_timestamp(text: &str, format: &str, zone: &chrono_tz::Tz) -> Option
             .find_map(|f| DateTime::parse_from_str(offset_text, f).ok())
             .map(|dt| dt.to_utc())
             .or_else(|| {
-                let naive = ISO_NAIVE
-                    .iter()
-                    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())?;
-                zone.from_local_datetime(&naive)
-                    .earliest()
-                    .map(|dt| dt.to_utc())
+                let naive = ISO_NAIVE.iter().find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())?;
+                zone.from_local_datetime(&naive).earliest().map(|dt| dt.to_utc())
             })?
     } else if let Ok(dt) = DateTime::parse_from_str(text, format) {
         dt.to_utc()
@@ -97,9 +82,7 @@ struct ToDate {
 
 impl ToDate {
     fn new() -> Self {
-        Self {
-            signature: Signature::string(2, Volatility::Immutable),
-        }
+        Self { signature: Signature::string(2, Volatility::Immutable) }
     }
 }
 
@@ -137,9 +120,7 @@ struct ToTimestamp {
 
 impl ToTimestamp {
     fn new() -> Self {
-        Self {
-            signature: Signature::string(3, Volatility::Immutable),
-        }
+        Self { signature: Signature::string(3, Volatility::Immutable) }
     }
 }
 
@@ -151,20 +132,13 @@ impl ScalarUDFImpl for ToTimestamp {
         &self.signature
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Timestamp(
-            TimeUnit::Microsecond,
-            Some("UTC".into()),
-        ))
+        Ok(DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let text = strings(&args, 0)?;
         let format = strings(&args, 1)?;
         let zone = strings(&args, 2)?;
-        let (text, format, zone) = (
-            text.as_string::<i32>(),
-            format.as_string::<i32>(),
-            zone.as_string::<i32>(),
-        );
+        let (text, format, zone) = (text.as_string::<i32>(), format.as_string::<i32>(), zone.as_string::<i32>());
         let mut cached: Option<(String, chrono_tz::Tz)> = None;
         let mut out = Vec::with_capacity(args.number_rows);
         for i in 0..args.number_rows {
@@ -196,35 +170,16 @@ mod tests {
 
     fn utc(text: &str) -> Option<String> {
         let micros = parse_timestamp(text, "iso", &chrono_tz::UTC)?;
-        Some(
-            DateTime::from_timestamp_micros(micros)?
-                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                .to_string(),
-        )
+        Some(DateTime::from_timestamp_micros(micros)?.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
     }
 
     #[test]
     fn iso_timestamps_honour_offsets() {
-        assert_eq!(
-            utc("2026-11-23T01:30:00+02:00").unwrap(),
-            "2026-11-22T23:30:00.000000Z"
-        );
-        assert_eq!(
-            utc("2026-11-22T23:30:00-05:00").unwrap(),
-            "2026-11-23T04:30:00.000000Z"
-        );
-        assert_eq!(
-            utc("2026-10-24T00:30:00Z").unwrap(),
-            "2026-10-24T00:30:00.000000Z"
-        );
-        assert_eq!(
-            utc("2026-10-24 00:30:00.25+0100").unwrap(),
-            "2026-10-23T23:30:00.250000Z"
-        );
-        assert_eq!(
-            utc("2026-11-20 10:00:00").unwrap(),
-            "2026-11-20T10:00:00.000000Z"
-        );
+        assert_eq!(utc("2026-11-23T01:30:00+02:00").unwrap(), "2026-11-22T23:30:00.000000Z");
+        assert_eq!(utc("2026-11-22T23:30:00-05:00").unwrap(), "2026-11-23T04:30:00.000000Z");
+        assert_eq!(utc("2026-10-24T00:30:00Z").unwrap(), "2026-10-24T00:30:00.000000Z");
+        assert_eq!(utc("2026-10-24 00:30:00.25+0100").unwrap(), "2026-10-23T23:30:00.250000Z");
+        assert_eq!(utc("2026-11-20 10:00:00").unwrap(), "2026-11-20T10:00:00.000000Z");
     }
 
     #[test]
@@ -238,12 +193,7 @@ mod tests {
     fn naive_timestamps_use_the_zone() {
         let paris: chrono_tz::Tz = "Europe/Paris".parse().unwrap();
         let micros = parse_timestamp("2026-07-01 12:00:00", "iso", &paris).unwrap();
-        assert_eq!(
-            DateTime::from_timestamp_micros(micros)
-                .unwrap()
-                .to_rfc3339(),
-            "2026-07-01T10:00:00+00:00"
-        );
+        assert_eq!(DateTime::from_timestamp_micros(micros).unwrap().to_rfc3339(), "2026-07-01T10:00:00+00:00");
         // 02:30 does not exist in Paris on the spring-forward night
         assert_eq!(parse_timestamp("2026-03-29 02:30:00", "iso", &paris), None);
     }
@@ -253,13 +203,7 @@ mod tests {
         let d = parse_date("22/11/2026", "%d/%m/%Y").unwrap();
         assert_eq!(d.to_string(), "2026-11-22");
         assert_eq!(parse_date("2026-13-01", "iso"), None);
-        let micros =
-            parse_timestamp("22/11/2026 10:00", "%d/%m/%Y %H:%M", &chrono_tz::UTC).unwrap();
-        assert_eq!(
-            DateTime::from_timestamp_micros(micros)
-                .unwrap()
-                .to_rfc3339(),
-            "2026-11-22T10:00:00+00:00"
-        );
+        let micros = parse_timestamp("22/11/2026 10:00", "%d/%m/%Y %H:%M", &chrono_tz::UTC).unwrap();
+        assert_eq!(DateTime::from_timestamp_micros(micros).unwrap().to_rfc3339(), "2026-11-22T10:00:00+00:00");
     }
 }

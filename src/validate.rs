@@ -38,11 +38,7 @@ pub async fn validate(job: &Job) -> Result<Vec<SourceCheck>, ValidateError> {
     let mut out = Vec::new();
     for source in &job.sources {
         let files = ingest::check_source(source).await?;
-        out.push(SourceCheck {
-            source: source.kind.name(),
-            url: source.url.to_string(),
-            files,
-        });
+        out.push(SourceCheck { source: source.kind.name(), url: source.url.to_string(), files });
     }
     Ok(out)
 }
@@ -51,24 +47,15 @@ pub async fn validate(job: &Job) -> Result<Vec<SourceCheck>, ValidateError> {
 /// shapes: an unknown table or column, a type error or a header that does not
 /// match the output is found here, before any data is read.
 pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
-    let internal = |file: String| {
-        move |source: DataFusionError| SqlError {
-            file: file.clone(),
-            source,
-        }
-    };
+    let internal = |file: String| move |source: DataFusionError| SqlError { file: file.clone(), source };
     let ctx = engine::session(&EngineOptions::default()).map_err(internal("session".into()))?;
     let as_of = chrono::Utc::now().date_naive();
-    let params = Params::new()
-        .date("as_of", as_of)
-        .date("window_end_month", crate::run::window_end_month(as_of));
+    let params = Params::new().date("as_of", as_of).date("window_end_month", crate::run::window_end_month(as_of));
     for source in &job.sources {
-        let raw =
-            stream::empty_raw_table(source.kind).map_err(internal(source.kind.raw_table()))?;
+        let raw = stream::empty_raw_table(source.kind).map_err(internal(source.kind.raw_table()))?;
         ctx.register_table(source.kind.raw_table().as_str(), Arc::new(raw))
             .map_err(internal(source.kind.raw_table()))?;
-        let file =
-            sqlfiles::find(&source.kind.staging_table()).expect("every source has a staging file");
+        let file = sqlfiles::find(&source.kind.staging_table()).expect("every source has a staging file");
         let df = engine::plan(&ctx, file, &ingest::staging_params(job, source, as_of)).await?;
         register_empty(&ctx, file.name, &df, true).map_err(internal(file.path()))?;
     }
@@ -77,19 +64,13 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     register_empty(&ctx, usage.name, &df, false).map_err(internal(usage.path()))?;
     let intermediate: Vec<&sqlfiles::SqlFile> = sqlfiles::layer(Layer::Intermediate).collect();
     let references = crate::run::table_references(&ctx, &intermediate)?;
-    let order = sqlfiles::dependency_order(&intermediate, &references).map_err(|m| SqlError {
-        file: "sql/intermediate".into(),
-        source: DataFusionError::Plan(m),
-    })?;
+    let order = sqlfiles::dependency_order(&intermediate, &references)
+        .map_err(|m| SqlError { file: "sql/intermediate".into(), source: DataFusionError::Plan(m) })?;
     for file in order {
         engine::register_view(&ctx, file, &params).await?;
     }
     let cv = sqlfiles::find("customer_value").expect("customer_value.sql exists");
-    engine::plan(&ctx, cv, &params)
-        .await?
-        .create_physical_plan()
-        .await
-        .map_err(internal(cv.path()))?;
+    engine::plan(&ctx, cv, &params).await?.create_physical_plan().await.map_err(internal(cv.path()))?;
     Ok(())
 }
 
@@ -101,9 +82,8 @@ fn register_empty(
     public_only: bool,
 ) -> Result<(), DataFusionError> {
     let schema = df.schema().as_arrow();
-    let keep: Vec<usize> = (0..schema.fields().len())
-        .filter(|i| !public_only || !schema.field(*i).name().starts_with('_'))
-        .collect();
+    let keep: Vec<usize> =
+        (0..schema.fields().len()).filter(|i| !public_only || !schema.field(*i).name().starts_with('_')).collect();
     let schema = Arc::new(schema.project(&keep)?);
     ctx.register_table(name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
     Ok(())

@@ -36,39 +36,20 @@ pub enum IngestError {
     #[error("source {input}: no files under {url} (a required source)")]
     NoFiles { input: &'static str, url: String },
     #[error("source {input}: {error}")]
-    Storage {
-        input: &'static str,
-        error: StorageError,
-    },
+    Storage { input: &'static str, error: StorageError },
     #[error("source {input}: {message}")]
-    File {
-        input: &'static str,
-        message: String,
-    },
+    File { input: &'static str, message: String },
     #[error("source {input}: {error}")]
-    Sql {
-        input: &'static str,
-        error: SqlError,
-    },
+    Sql { input: &'static str, error: SqlError },
     #[error(
         "source {input}: {rejected} of {read} rows rejected ({:.2}%), over the job's limit of {:.2}% \
          (rejects.max_rate); most rejected: {worst}",
         100.0 * *.rejected as f64 / *.read as f64,
         100.0 * .max_rate
     )]
-    OverThreshold {
-        input: &'static str,
-        rejected: u64,
-        read: u64,
-        max_rate: f64,
-        worst: String,
-    },
+    OverThreshold { input: &'static str, rejected: u64, read: u64, max_rate: f64, worst: String },
     #[error("source {input}: cannot write staging table {path}: {message}")]
-    Scratch {
-        input: &'static str,
-        path: String,
-        message: String,
-    },
+    Scratch { input: &'static str, path: String, message: String },
 }
 
 /// One file read, for the manifest.
@@ -180,17 +161,10 @@ async fn ingest_source(
     let name = source.kind.name();
     let mut report = SourceReport::default();
     let files = if source.enabled {
-        let location = Location::open(&source.url)
-            .map_err(|error| IngestError::Storage { input: name, error })?;
-        let metas = location
-            .list_files()
-            .await
-            .map_err(|error| IngestError::Storage { input: name, error })?;
+        let location = Location::open(&source.url).map_err(|error| IngestError::Storage { input: name, error })?;
+        let metas = location.list_files().await.map_err(|error| IngestError::Storage { input: name, error })?;
         if metas.is_empty() && source.kind.required() {
-            return Err(IngestError::NoFiles {
-                input: name,
-                url: source.url.to_string(),
-            });
+            return Err(IngestError::NoFiles { input: name, url: source.url.to_string() });
         }
         if metas.is_empty() {
             tracing::info!("optional source {name} has no files under {}", source.url);
@@ -209,67 +183,42 @@ async fn ingest_source(
     } else {
         stream::raw_table(
             source,
-            &Location::open(&source.url)
-                .map_err(|error| IngestError::Storage { input: name, error })?,
+            &Location::open(&source.url).map_err(|error| IngestError::Storage { input: name, error })?,
             &[],
         )
     }
-    .map_err(|e| IngestError::File {
-        input: name,
-        message: e.to_string(),
-    })?;
+    .map_err(|e| IngestError::File { input: name, message: e.to_string() })?;
 
     let raw_name = source.kind.raw_table();
     let _ = ctx.deregister_table(raw_name.as_str());
     ctx.register_table(raw_name.as_str(), Arc::new(files))
-        .map_err(|e| IngestError::File {
-            input: name,
-            message: e.to_string(),
-        })?;
+        .map_err(|e| IngestError::File { input: name, message: e.to_string() })?;
 
-    let file =
-        sqlfiles::find(&source.kind.staging_table()).expect("every source has a staging SQL file");
+    let file = sqlfiles::find(&source.kind.staging_table()).expect("every source has a staging SQL file");
     let sql_err = |source_err: DataFusionError| IngestError::Sql {
         input: name,
-        error: SqlError {
-            file: file.path(),
-            source: source_err,
-        },
+        error: SqlError { file: file.path(), source: source_err },
     };
     let df = engine::plan(ctx, file, &staging_params(job, source, as_of))
         .await
         .map_err(|error| IngestError::Sql { input: name, error })?;
     let full_schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-    let keep: Vec<usize> = (0..full_schema.fields().len())
-        .filter(|i| !full_schema.field(*i).name().starts_with('_'))
-        .collect();
+    let keep: Vec<usize> =
+        (0..full_schema.fields().len()).filter(|i| !full_schema.field(*i).name().starts_with('_')).collect();
     let staged_schema = Arc::new(full_schema.project(&keep).map_err(|e| sql_err(e.into()))?);
     let column = |n: &str| full_schema.index_of(n).map_err(|e| sql_err(e.into()));
-    let (file_i, row_i, raw_i, rule_i, warn_i) = (
-        column("_file")?,
-        column("_row")?,
-        column("_raw")?,
-        column("_reject_rule")?,
-        column("_warnings")?,
-    );
+    let (file_i, row_i, raw_i, rule_i, warn_i) =
+        (column("_file")?, column("_row")?, column("_raw")?, column("_reject_rule")?, column("_warnings")?);
 
     let path = scratch.join(format!("{}.parquet", source.kind.staging_table()));
-    let scratch_err = |message: String| IngestError::Scratch {
-        input: name,
-        path: path.display().to_string(),
-        message,
-    };
+    let scratch_err = |message: String| IngestError::Scratch { input: name, path: path.display().to_string(), message };
     let out = std::fs::File::create(&path).map_err(|e| scratch_err(e.to_string()))?;
-    let mut writer = ArrowWriter::try_new(out, staged_schema.clone(), None)
-        .map_err(|e| scratch_err(e.to_string()))?;
+    let mut writer = ArrowWriter::try_new(out, staged_schema.clone(), None).map_err(|e| scratch_err(e.to_string()))?;
 
     let mut batches = df.execute_stream().await.map_err(sql_err)?;
     while let Some(batch) = batches.next().await {
         let batch = batch.map_err(|e| match file_error(&e) {
-            Some(message) => IngestError::File {
-                input: name,
-                message,
-            },
+            Some(message) => IngestError::File { input: name, message },
             None => sql_err(e),
         })?;
         report.rows_read += batch.num_rows() as u64;
@@ -277,15 +226,10 @@ async fn ingest_source(
         let rule = batch.column(rule_i);
         let valid_mask = is_null(rule).map_err(|e| sql_err(e.into()))?;
         let valid = filter_record_batch(&batch, &valid_mask).map_err(|e| sql_err(e.into()))?;
-        count_warnings(
-            valid.column(warn_i).as_string::<i32>(),
-            &mut report.warnings_by_rule,
-        );
+        count_warnings(valid.column(warn_i).as_string::<i32>(), &mut report.warnings_by_rule);
         let staged = valid.project(&keep).map_err(|e| sql_err(e.into()))?;
         report.rows_staged += staged.num_rows() as u64;
-        writer
-            .write(&staged)
-            .map_err(|e| scratch_err(e.to_string()))?;
+        writer.write(&staged).map_err(|e| scratch_err(e.to_string()))?;
 
         let reject_mask: BooleanArray = is_not_null(rule).map_err(|e| sql_err(e.into()))?;
         if reject_mask.true_count() > 0 {
@@ -300,11 +244,10 @@ async fn ingest_source(
                 rejects_schema(),
                 vec![
                     Arc::new(StringArray::from(vec![name; n])),
-                    bad.column(file_i).clone(),
+                    datafusion::arrow::compute::cast(bad.column(file_i), &DataType::Utf8)
+                        .map_err(|e| sql_err(e.into()))?,
                     Arc::new(Int64Array::from(
-                        bad.column(row_i)
-                            .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
-                            .clone(),
+                        bad.column(row_i).as_primitive::<datafusion::arrow::datatypes::Int64Type>().clone(),
                     )),
                     bad.column(rule_i).clone(),
                     bad.column(raw_i).clone(),
@@ -318,13 +261,9 @@ async fn ingest_source(
 
     let staging_name = source.kind.staging_table();
     let _ = ctx.deregister_table(staging_name.as_str());
-    ctx.register_parquet(
-        staging_name.as_str(),
-        path.to_string_lossy().as_ref(),
-        ParquetReadOptions::default(),
-    )
-    .await
-    .map_err(sql_err)?;
+    ctx.register_parquet(staging_name.as_str(), path.to_string_lossy().as_ref(), ParquetReadOptions::default())
+        .await
+        .map_err(sql_err)?;
     Ok(report)
 }
 
@@ -360,35 +299,20 @@ pub async fn check_source(source: &Source) -> Result<usize, IngestError> {
     if !source.enabled {
         return Ok(0);
     }
-    let location =
-        Location::open(&source.url).map_err(|error| IngestError::Storage { input: name, error })?;
-    let files = location
-        .list_files()
-        .await
-        .map_err(|error| IngestError::Storage { input: name, error })?;
+    let location = Location::open(&source.url).map_err(|error| IngestError::Storage { input: name, error })?;
+    let files = location.list_files().await.map_err(|error| IngestError::Storage { input: name, error })?;
     if files.is_empty() && source.kind.required() {
-        return Err(IngestError::NoFiles {
-            input: name,
-            url: source.url.to_string(),
-        });
+        return Err(IngestError::NoFiles { input: name, url: source.url.to_string() });
     }
     for meta in &files {
         let url = location.url.url_of(&meta.location);
-        let bytes = location
-            .get_bytes(&meta.location)
-            .await
-            .map_err(|error| IngestError::Storage { input: name, error })?;
+        let bytes =
+            location.get_bytes(&meta.location).await.map_err(|error| IngestError::Storage { input: name, error })?;
         let src = source.clone();
         tokio::task::spawn_blocking(move || raw::check_header(&src, &url, bytes))
             .await
-            .map_err(|e| IngestError::File {
-                input: name,
-                message: e.to_string(),
-            })?
-            .map_err(|e| IngestError::File {
-                input: name,
-                message: e.to_string(),
-            })?;
+            .map_err(|e| IngestError::File { input: name, message: e.to_string() })?
+            .map_err(|e| IngestError::File { input: name, message: e.to_string() })?;
     }
     Ok(files.len())
 }

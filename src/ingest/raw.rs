@@ -11,8 +11,10 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Int64Builder, RecordBatch, StringBuilder};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::array::{
+    ArrayRef, DictionaryArray, Int32Array, Int64Builder, RecordBatch, StringArray, StringBuilder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 
 use crate::contract::{self, Column, SourceKind};
 use crate::job::{Compression, Format, Source};
@@ -26,27 +28,20 @@ pub const REDACTED: &str = "<redacted>";
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     #[error("{file}: missing required column '{column}'{}", mapped_note(.column, .source_column))]
-    MissingColumn {
-        file: String,
-        column: String,
-        source_column: String,
-    },
+    MissingColumn { file: String, column: String, source_column: String },
     #[error("{file}: unreadable: {message}")]
     Unreadable { file: String, message: String },
 }
 
 fn mapped_note(column: &str, source_column: &str) -> String {
-    if column == source_column {
-        String::new()
-    } else {
-        format!(" (mapped from '{source_column}')")
-    }
+    if column == source_column { String::new() } else { format!(" (mapped from '{source_column}')") }
 }
 
 /// The schema of a source's raw table.
 pub fn raw_schema(kind: SourceKind) -> SchemaRef {
     let mut fields = vec![
-        Field::new("_file", DataType::Utf8, false),
+        // one value per file: a dictionary keeps it to one string per batch
+        Field::new("_file", DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)), false),
         Field::new("_row", DataType::Int64, false),
         Field::new("_raw", DataType::Utf8, true),
         Field::new("_parse_error", DataType::Utf8, true),
@@ -104,25 +99,17 @@ impl BatchBuilder {
         let n = self.len;
         self.len = 0;
         let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(datafusion::arrow::array::StringArray::from(vec![
-                self.file
-                    .as_str(
-                    );
-                n
-            ])),
+            // one value per file: a dictionary keeps it to one string per batch
+            Arc::new(DictionaryArray::<Int32Type>::new(
+                Int32Array::from(vec![0; n]),
+                Arc::new(StringArray::from(vec![self.file.as_str()])),
+            )),
             Arc::new(self.rows.finish()),
             Arc::new(self.raw.finish()),
             Arc::new(self.parse_error.finish()),
         ];
-        columns.extend(
-            self.values
-                .iter_mut()
-                .map(|b| Arc::new(b.finish()) as ArrayRef),
-        );
-        Some(
-            RecordBatch::try_new(self.schema.clone(), columns)
-                .expect("raw batch matches its schema"),
-        )
+        columns.extend(self.values.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        Some(RecordBatch::try_new(self.schema.clone(), columns).expect("raw batch matches its schema"))
     }
 }
 
@@ -160,12 +147,7 @@ pub fn check_header(source: &Source, file: &str, bytes: bytes::Bytes) -> Result<
         }
         Format::Parquet => {
             let builder = parquet_builder(file, bytes)?;
-            let names: Vec<String> = builder
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect();
+            let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
             column_indexes(source, file, &names).map(|_| ())
         }
         // NDJSON has no header: a missing field is a missing value, judged per row.
@@ -179,34 +161,21 @@ pub fn check_header(source: &Source, file: &str, bytes: bytes::Bytes) -> Result<
 }
 
 fn unreadable(file: &str, e: impl std::fmt::Display) -> FileError {
-    FileError::Unreadable {
-        file: file.to_string(),
-        message: e.to_string(),
-    }
+    FileError::Unreadable { file: file.to_string(), message: e.to_string() }
 }
 
-fn decompress(
-    compression: Compression,
-    file: &str,
-    bytes: bytes::Bytes,
-) -> Result<Box<dyn Read + Send>, FileError> {
+fn decompress(compression: Compression, file: &str, bytes: bytes::Bytes) -> Result<Box<dyn Read + Send>, FileError> {
     let by_name = file.rsplit('/').next().unwrap_or(file).to_ascii_lowercase();
     let compression = match compression {
-        Compression::Auto if by_name.ends_with(".gz") || by_name.ends_with(".gzip") => {
-            Compression::Gzip
-        }
-        Compression::Auto if by_name.ends_with(".zst") || by_name.ends_with(".zstd") => {
-            Compression::Zstd
-        }
+        Compression::Auto if by_name.ends_with(".gz") || by_name.ends_with(".gzip") => Compression::Gzip,
+        Compression::Auto if by_name.ends_with(".zst") || by_name.ends_with(".zstd") => Compression::Zstd,
         Compression::Auto => Compression::None,
         other => other,
     };
     let plain = std::io::Cursor::new(bytes);
     Ok(match compression {
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(plain)),
-        Compression::Zstd => {
-            Box::new(zstd::stream::read::Decoder::new(plain).map_err(|e| unreadable(file, e))?)
-        }
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(plain).map_err(|e| unreadable(file, e))?),
         _ => Box::new(plain),
     })
 }
@@ -221,10 +190,7 @@ fn csv_reader(source: &Source, reader: Box<dyn Read + Send>) -> csv::Reader<Box<
         .from_reader(reader)
 }
 
-fn read_header(
-    csv: &mut csv::Reader<Box<dyn Read + Send>>,
-    file: &str,
-) -> Result<Vec<String>, FileError> {
+fn read_header(csv: &mut csv::Reader<Box<dyn Read + Send>>, file: &str) -> Result<Vec<String>, FileError> {
     let mut record = csv::ByteRecord::new();
     match csv.read_byte_record(&mut record) {
         Ok(true) => {}
@@ -237,11 +203,7 @@ fn read_header(
         .map(|(i, f)| {
             let name = String::from_utf8_lossy(f);
             // a UTF-8 byte-order mark is not part of the first name
-            let name = if i == 0 {
-                name.trim_start_matches('\u{feff}')
-            } else {
-                &name
-            };
+            let name = if i == 0 { name.trim_start_matches('\u{feff}') } else { &name };
             name.trim().to_string()
         })
         .collect())
@@ -254,11 +216,7 @@ struct ColumnIndexes {
     personal: Vec<usize>,
 }
 
-fn column_indexes(
-    source: &Source,
-    file: &str,
-    header: &[String],
-) -> Result<ColumnIndexes, FileError> {
+fn column_indexes(source: &Source, file: &str, header: &[String]) -> Result<ColumnIndexes, FileError> {
     let position = |column: &Column| {
         let name = source.source_column(column.name);
         header.iter().position(|h| h == name)
@@ -275,11 +233,7 @@ fn column_indexes(
         }
         staged.push(index);
     }
-    let personal = contract::columns(source.kind)
-        .iter()
-        .filter(|c| c.personal)
-        .filter_map(position)
-        .collect();
+    let personal = contract::columns(source.kind).iter().filter(|c| c.personal).filter_map(position).collect();
     Ok(ColumnIndexes { staged, personal })
 }
 
@@ -311,10 +265,7 @@ fn read_csv(
         // fields borrow from the record's buffer: no allocation per field
         let text = std::str::from_utf8(record.as_slice());
         if text.is_err() {
-            lossy = record
-                .iter()
-                .map(|f| String::from_utf8_lossy(f).into_owned())
-                .collect();
+            lossy = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
         }
         let field = |i: usize| -> &str {
             match &text {
@@ -328,17 +279,8 @@ fn read_csv(
                 raw.push(source.delimiter as char);
             }
             let value = field(i);
-            let value = if !value.is_empty() && indexes.personal.contains(&i) {
-                REDACTED
-            } else {
-                value
-            };
-            push_csv_field(
-                &mut raw,
-                value,
-                source.delimiter as char,
-                source.quote as char,
-            );
+            let value = if !value.is_empty() && indexes.personal.contains(&i) { REDACTED } else { value };
+            push_csv_field(&mut raw, value, source.delimiter as char, source.quote as char);
         }
         let parse_error = if record.len() != header.len() {
             Some("field_count_mismatch")
@@ -347,13 +289,10 @@ fn read_csv(
         } else {
             None
         };
-        let values = indexes
-            .staged
-            .iter()
-            .map(|index| match (parse_error, index) {
-                (None, Some(i)) => Some(field(*i)).filter(|v| !is_null(v)),
-                _ => None,
-            });
+        let values = indexes.staged.iter().map(|index| match (parse_error, index) {
+            (None, Some(i)) => Some(field(*i)).filter(|v| !is_null(v)),
+            _ => None,
+        });
         batch.push(line, &raw, parse_error, values);
         if batch.len >= BATCH_ROWS {
             if let Some(b) = batch.finish() {
@@ -392,14 +331,9 @@ fn read_ndjson(
     emit: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<(), FileError> {
     use std::io::BufRead;
-    let staged: Vec<&str> = contract::staged_columns(source.kind)
-        .map(|c| source.source_column(c.name))
-        .collect();
-    let personal: Vec<&str> = contract::columns(source.kind)
-        .iter()
-        .filter(|c| c.personal)
-        .map(|c| source.source_column(c.name))
-        .collect();
+    let staged: Vec<&str> = contract::staged_columns(source.kind).map(|c| source.source_column(c.name)).collect();
+    let personal: Vec<&str> =
+        contract::columns(source.kind).iter().filter(|c| c.personal).map(|c| source.source_column(c.name)).collect();
     let is_null = |v: &str| source.null_markers.iter().any(|m| m == v);
     let mut batch = BatchBuilder::new(schema, file);
     for (i, line) in std::io::BufReader::new(reader).lines().enumerate() {
@@ -414,9 +348,7 @@ fn read_ndjson(
                     .iter()
                     .map(|key| match object.get(*key) {
                         None | Some(serde_json::Value::Null) => None,
-                        Some(serde_json::Value::String(s)) => {
-                            Some(s.trim().to_string()).filter(|v| !is_null(v))
-                        }
+                        Some(serde_json::Value::String(s)) => Some(s.trim().to_string()).filter(|v| !is_null(v)),
                         Some(other) => Some(other.to_string()),
                     })
                     .collect();
@@ -453,10 +385,7 @@ fn read_ndjson(
 fn parquet_builder(
     file: &str,
     bytes: bytes::Bytes,
-) -> Result<
-    datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<bytes::Bytes>,
-    FileError,
-> {
+) -> Result<datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<bytes::Bytes>, FileError> {
     datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map_err(|e| unreadable(file, e))
 }
@@ -470,17 +399,9 @@ fn read_parquet(
 ) -> Result<(), FileError> {
     use datafusion::arrow::array::{Array, AsArray};
     let builder = parquet_builder(file, bytes)?;
-    let names: Vec<String> = builder
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
     let indexes = column_indexes(source, file, &names)?;
-    let reader = builder
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|e| unreadable(file, e))?;
+    let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| unreadable(file, e))?;
     let mut batch = BatchBuilder::new(schema, file);
     let mut row: i64 = 0;
     for input in reader {
@@ -502,16 +423,13 @@ fn read_parquet(
             for (i, name) in names.iter().enumerate() {
                 let v = match value(i) {
                     None => serde_json::Value::Null,
-                    Some(_) if indexes.personal.contains(&i) => {
-                        serde_json::Value::String(REDACTED.into())
-                    }
+                    Some(_) if indexes.personal.contains(&i) => serde_json::Value::String(REDACTED.into()),
                     Some(s) => serde_json::Value::String(s.to_string()),
                 };
                 object.insert(name.clone(), v);
             }
             let raw = serde_json::Value::Object(object).to_string();
-            let values: Vec<Option<&str>> =
-                indexes.staged.iter().map(|i| i.and_then(value)).collect();
+            let values: Vec<Option<&str>> = indexes.staged.iter().map(|i| i.and_then(value)).collect();
             batch.push(row, &raw, None, values.into_iter());
             if batch.len >= BATCH_ROWS {
                 if let Some(b) = batch.finish() {

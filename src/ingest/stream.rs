@@ -52,19 +52,14 @@ impl PartitionStream for FilePartition {
             let bytes = match location.get_bytes(&path).await {
                 Ok(b) => b,
                 Err(e) => {
-                    let err = FileError::Unreadable {
-                        file: url,
-                        message: e.source.to_string(),
-                    };
+                    let err = FileError::Unreadable { file: url, message: e.source.to_string() };
                     let _ = tx.send(Err(DataFusionError::External(Box::new(err)))).await;
                     return;
                 }
             };
             let sender = tx.clone();
             let parsed = tokio::task::spawn_blocking(move || {
-                raw::read_file(&source, &url, bytes, &mut |batch| {
-                    sender.blocking_send(Ok(batch)).is_ok()
-                })
+                raw::read_file(&source, &url, bytes, &mut |batch| sender.blocking_send(Ok(batch)).is_ok())
             })
             .await;
             let failure = match parsed {
@@ -74,9 +69,7 @@ impl PartitionStream for FilePartition {
             };
             let _ = tx.send(Err(failure)).await;
         });
-        let stream = futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        });
+        let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
     }
 }
@@ -92,10 +85,7 @@ impl PartitionStream for NoFiles {
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        Box::pin(RecordBatchStreamAdapter::new(
-            self.0.clone(),
-            futures::stream::empty(),
-        ))
+        Box::pin(RecordBatchStreamAdapter::new(self.0.clone(), futures::stream::empty()))
     }
 }
 

@@ -26,28 +26,15 @@ fn a_bad_as_of_is_a_usage_error() {
         .args(["--as-of", "2026-02-30"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains(
-            "'2026-02-30' is not a date in YYYY-MM-DD form",
-        ));
+        .stderr(predicate::str::contains("'2026-02-30' is not a date in YYYY-MM-DD form"));
 }
 
 #[test]
 fn an_unknown_job_key_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let job = job_file(dir.path(), "[rejects]\nmax_rate = 0.1\nmax_rows = 5\n");
-    cvm()
-        .arg("run")
-        .arg(&job)
-        .args(["--as-of", AS_OF])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("max_rows"));
-    cvm()
-        .arg("validate")
-        .arg(&job)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("max_rows"));
+    cvm().arg("run").arg(&job).args(["--as-of", AS_OF]).assert().code(2).stderr(predicate::str::contains("max_rows"));
+    cvm().arg("validate").arg(&job).assert().code(2).stderr(predicate::str::contains("max_rows"));
 }
 
 #[test]
@@ -63,33 +50,19 @@ fn validate_accepts_the_demo_and_writes_nothing() {
         .assert()
         .success()
         .stdout(predicate::str::contains("job t is valid").and(predicate::str::contains("cdr")));
-    assert!(
-        !dir.path().join("warehouse").exists(),
-        "validate wrote something"
-    );
+    assert!(!dir.path().join("warehouse").exists(), "validate wrote something");
     cvm().arg("validate").arg(demo_job()).assert().success();
 }
 
 #[test]
 fn validate_names_a_file_with_a_missing_column() {
     let landing = Landing::new();
-    landing.write(
-        "billing/dt=2026-11-06/part-0.csv",
-        "subscriber_id,amount\nA1,3\n",
-    );
+    landing.write("billing/dt=2026-11-06/part-0.csv", "subscriber_id,amount\nA1,3\n");
     let dir = tempfile::tempdir().unwrap();
     let job = job_file(dir.path(), "");
-    cvm()
-        .arg("validate")
-        .arg(&job)
-        .arg("--input-root")
-        .arg(landing.path())
-        .assert()
-        .code(1)
-        .stderr(
-            predicate::str::contains("billing/dt=2026-11-06/part-0.csv")
-                .and(predicate::str::contains("bill_month")),
-        );
+    cvm().arg("validate").arg(&job).arg("--input-root").arg(landing.path()).assert().code(1).stderr(
+        predicate::str::contains("billing/dt=2026-11-06/part-0.csv").and(predicate::str::contains("bill_month")),
+    );
 }
 
 #[test]
@@ -104,10 +77,7 @@ fn query_prints_an_aligned_table_and_exports() {
         .success()
         .stdout(predicate::str::contains("| S013          | -40.0000   | 2026-11-22    |"));
     // partition columns are typed: snapshot_date is a date
-    let text = query_csv(
-        w.path(),
-        "SELECT arrow_typeof(snapshot_date) AS t FROM customer_value LIMIT 1",
-    );
+    let text = query_csv(w.path(), "SELECT arrow_typeof(snapshot_date) AS t FROM customer_value LIMIT 1");
     assert_eq!(text.lines().nth(1), Some("Date32"));
     let text = query_csv(
         w.path(),
@@ -164,19 +134,6 @@ fn json_logs_for_schedulers() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("every log line is JSON"))
         .filter(|v| v["fields"]["message"] == "step done")
         .collect();
-    let names: Vec<&str> = steps
-        .iter()
-        .map(|v| v["fields"]["step"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "ingest",
-            "usage_daily",
-            "intermediate",
-            "customer_value",
-            "rejects",
-            "publish"
-        ]
-    );
+    let names: Vec<&str> = steps.iter().map(|v| v["fields"]["step"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ingest", "usage_daily", "intermediate", "customer_value", "rejects", "publish"]);
 }

@@ -17,10 +17,7 @@ fn two_runs_write_identical_parquet() {
     assert!(run_job(&demo_job(), None, a.path()).status.success());
     assert!(run_job(&demo_job(), None, b.path()).status.success());
     let (fa, fb) = (data_files(a.path()), data_files(b.path()));
-    assert!(
-        fa.iter()
-            .any(|(p, _)| p.starts_with("customer_value/snapshot_date=2026-11-22/"))
-    );
+    assert!(fa.iter().any(|(p, _)| p.starts_with("customer_value/snapshot_date=2026-11-22/")));
     assert_eq!(fa.len(), fb.len());
     for ((pa, ba), (pb, bb)) in fa.iter().zip(&fb) {
         assert_eq!(pa, pb);
@@ -34,19 +31,9 @@ fn a_rerun_replaces_the_snapshot() {
     assert!(run_job(&demo_job(), None, w.path()).status.success());
     let first = data_files(w.path());
     assert!(run_job(&demo_job(), None, w.path()).status.success());
-    assert_eq!(
-        data_files(w.path()),
-        first,
-        "a re-run must leave exactly one copy of each partition"
-    );
+    assert_eq!(data_files(w.path()), first, "a re-run must leave exactly one copy of each partition");
     let count = query_csv(w.path(), "SELECT count(*) AS n FROM customer_value");
     assert_eq!(count.lines().nth(1), Some("28"));
     // the run's staging prefix is gone
-    assert!(
-        !w.path()
-            .join("_staging")
-            .read_dir()
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(false)
-    );
+    assert!(!w.path().join("_staging").read_dir().map(|mut d| d.next().is_some()).unwrap_or(false));
 }

@@ -20,15 +20,9 @@ fn assert_fails_cleanly_with(
     let job = job_file(dir.path(), job_extra);
     let warehouse = dir.path().join("warehouse");
     let first = run_job(&job, Some(landing.path()), &warehouse);
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
-    let published: Vec<_> = snapshot_files(&warehouse)
-        .into_iter()
-        .filter(|(p, _)| !p.to_string_lossy().contains("_manifests"))
-        .collect();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let published: Vec<_> =
+        snapshot_files(&warehouse).into_iter().filter(|(p, _)| !p.to_string_lossy().contains("_manifests")).collect();
     assert!(!published.is_empty());
 
     spoil(&landing);
@@ -36,42 +30,22 @@ fn assert_fails_cleanly_with(
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(expected_code), "stderr: {stderr}");
     for part in message_parts {
-        assert!(
-            stderr.contains(part),
-            "message should name '{part}': {stderr}"
-        );
+        assert!(stderr.contains(part), "message should name '{part}': {stderr}");
     }
-    let after: Vec<_> = snapshot_files(&warehouse)
-        .into_iter()
-        .filter(|(p, _)| !p.to_string_lossy().contains("_manifests"))
-        .collect();
-    assert!(
-        after == published,
-        "a failed run changed the published outputs"
-    );
+    let after: Vec<_> =
+        snapshot_files(&warehouse).into_iter().filter(|(p, _)| !p.to_string_lossy().contains("_manifests")).collect();
+    assert!(after == published, "a failed run changed the published outputs");
     // and the failure is on record
     let manifests = snapshot_files(&warehouse.join("_manifests"));
-    assert!(
-        manifests
-            .iter()
-            .any(|(_, b)| String::from_utf8_lossy(b).contains("\"status\": \"failed\""))
-    );
+    assert!(manifests.iter().any(|(_, b)| String::from_utf8_lossy(b).contains("\"status\": \"failed\"")));
 }
 
 #[test]
 fn missing_required_column_fails_naming_file_and_column() {
     assert_fails_cleanly(
-        |l| {
-            l.write(
-                "cdr/dt=2026-11-23/part-0.csv",
-                "subscriber_id,event_type\nA1,voice\n",
-            )
-        },
+        |l| l.write("cdr/dt=2026-11-23/part-0.csv", "subscriber_id,event_type\nA1,voice\n"),
         1,
-        &[
-            "cdr/dt=2026-11-23/part-0.csv",
-            "missing required column 'event_time'",
-        ],
+        &["cdr/dt=2026-11-23/part-0.csv", "missing required column 'event_time'"],
     );
 }
 
@@ -81,8 +55,7 @@ fn unreadable_gzip_fails_naming_the_file() {
         |l| {
             let gz = {
                 use std::io::Write;
-                let mut e =
-                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
                 e.write_all(CDR.repeat(50).as_bytes()).unwrap();
                 e.finish().unwrap()
             };
@@ -97,19 +70,11 @@ fn unreadable_gzip_fails_naming_the_file() {
 fn corrupt_parquet_fails_naming_the_file() {
     let landing = Landing::new();
     std::fs::remove_dir_all(landing.path().join("billing")).unwrap();
-    landing.write_bytes(
-        "billing/dt=2026-11-05/part-0.parquet",
-        &crate::formats::billing_parquet(),
-    );
+    landing.write_bytes("billing/dt=2026-11-05/part-0.parquet", &crate::formats::billing_parquet());
     assert_fails_cleanly_with(
         landing,
         "[sources.billing]\nformat = \"parquet\"\n",
-        |l| {
-            l.write(
-                "billing/dt=2026-11-23/part-0.parquet",
-                "PAR1 this is not a parquet file PAR1",
-            )
-        },
+        |l| l.write("billing/dt=2026-11-23/part-0.parquet", "PAR1 this is not a parquet file PAR1"),
         1,
         &["billing/dt=2026-11-23/part-0.parquet", "unreadable"],
     );
@@ -118,19 +83,9 @@ fn corrupt_parquet_fails_naming_the_file() {
 #[test]
 fn rejects_over_the_threshold_fail_with_their_own_exit_code() {
     assert_fails_cleanly(
-        |l| {
-            l.append(
-                "billing/dt=2026-11-05/part-0.csv",
-                "A1,2026-10,I9,recurring,lots,EUR",
-            )
-        },
+        |l| l.append("billing/dt=2026-11-05/part-0.csv", "A1,2026-10,I9,recurring,lots,EUR"),
         3,
-        &[
-            "billing",
-            "1 of 6 rows rejected",
-            "net_amount_invalid",
-            "rejects.max_rate",
-        ],
+        &["billing", "1 of 6 rows rejected", "net_amount_invalid", "rejects.max_rate"],
     );
 }
 

@@ -11,15 +11,10 @@ use crate::support::*;
 /// The billing of the standard test landing as Parquet, amounts as Decimal128(10,2).
 pub fn billing_parquet() -> Vec<u8> {
     let (_, rows) = parse_csv(BILLING);
-    let col = |i: usize| -> ArrayRef {
-        Arc::new(StringArray::from(
-            rows.iter().map(|r| r[i].clone()).collect::<Vec<_>>(),
-        ))
-    };
+    let col =
+        |i: usize| -> ArrayRef { Arc::new(StringArray::from(rows.iter().map(|r| r[i].clone()).collect::<Vec<_>>())) };
     let amounts = Decimal128Array::from(
-        rows.iter()
-            .map(|r| (r[4].parse::<f64>().unwrap() * 100.0).round() as i128)
-            .collect::<Vec<_>>(),
+        rows.iter().map(|r| (r[4].parse::<f64>().unwrap() * 100.0).round() as i128).collect::<Vec<_>>(),
     )
     .with_precision_and_scale(10, 2)
     .unwrap();
@@ -31,44 +26,31 @@ pub fn billing_parquet() -> Vec<u8> {
         Field::new("net_amount", DataType::Decimal128(10, 2), false),
         Field::new("currency", DataType::Utf8, true),
     ]));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        vec![col(0), col(1), col(2), col(3), Arc::new(amounts), col(5)],
-    )
-    .unwrap();
+    let batch =
+        RecordBatch::try_new(schema.clone(), vec![col(0), col(1), col(2), col(3), Arc::new(amounts), col(5)]).unwrap();
     let mut buf = Vec::new();
-    let mut writer =
-        datafusion::parquet::arrow::ArrowWriter::try_new(&mut buf, schema, None).unwrap();
+    let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(&mut buf, schema, None).unwrap();
     writer.write(&batch).unwrap();
     writer.close().unwrap();
     buf
 }
 
-const COLUMNS: &str = "subscriber_id, is_active, tenure_days, revenue_3m, arpu_3m, recency_days, mou_30d, data_mb_30d, sms_30d";
+const COLUMNS: &str =
+    "subscriber_id, is_active, tenure_days, revenue_3m, arpu_3m, recency_days, mou_30d, data_mb_30d, sms_30d";
 
 fn customer_value(landing: &Landing, job_extra: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let job = job_file(dir.path(), job_extra);
     let warehouse = dir.path().join("warehouse");
     let out = run_job(&job, Some(landing.path()), &warehouse);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    query_csv(
-        &warehouse,
-        &format!("SELECT {COLUMNS} FROM customer_value ORDER BY subscriber_id"),
-    )
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    query_csv(&warehouse, &format!("SELECT {COLUMNS} FROM customer_value ORDER BY subscriber_id"))
 }
 
 #[test]
 fn parquet_ndjson_and_mapped_csv_read_like_the_contract_csv() {
     let reference = customer_value(&Landing::new(), "");
-    assert!(
-        reference.contains("A1,true,1047,90.0000,30.0000,1,2.0,1.0,0"),
-        "{reference}"
-    );
+    assert!(reference.contains("A1,true,1047,90.0000,30.0000,1,2.0,1.0,0"), "{reference}");
 
     let landing = Landing::new();
     // billing as Parquet with typed amounts
@@ -127,9 +109,6 @@ fn gzip_and_zstd_csv_read_like_plain_csv() {
     let bill = landing.path().join("billing/dt=2026-11-05/part-0.csv");
     let text = std::fs::read(&bill).unwrap();
     std::fs::remove_file(&bill).unwrap();
-    landing.write_bytes(
-        "billing/dt=2026-11-05/part-0.csv.zst",
-        &zstd::encode_all(&text[..], 3).unwrap(),
-    );
+    landing.write_bytes("billing/dt=2026-11-05/part-0.csv.zst", &zstd::encode_all(&text[..], 3).unwrap());
     assert_eq!(customer_value(&landing, ""), reference);
 }

@@ -22,18 +22,13 @@ fn compare(table: &str, actual: &str, expected_path: &std::path::Path, float_col
     for (a, e) in arows.iter().zip(&erows) {
         for (i, name) in eh.iter().enumerate() {
             let (av, ev) = (&a[i], &e[i]);
-            let same = if float_columns.contains(&name.as_str()) && !av.is_empty() && !ev.is_empty()
-            {
+            let same = if float_columns.contains(&name.as_str()) && !av.is_empty() && !ev.is_empty() {
                 let (x, y): (f64, f64) = (av.parse().unwrap(), ev.parse().unwrap());
                 (x - y).abs() <= 1e-9 * y.abs().max(1.0)
             } else {
                 av == ev
             };
-            assert!(
-                same,
-                "{table}: row {} column {name}: got '{av}', expected '{ev}'",
-                e[0]
-            );
+            assert!(same, "{table}: row {} column {name}: got '{av}', expected '{ev}'", e[0]);
         }
     }
 }
@@ -42,11 +37,7 @@ fn compare(table: &str, actual: &str, expected_path: &std::path::Path, float_col
 fn demo_customer_value_and_rejects_match_the_golden_files() {
     let warehouse = tempfile::tempdir().unwrap();
     let out = run_job(&demo_job(), None, warehouse.path());
-    assert!(
-        out.status.success(),
-        "demo run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "demo run failed: {}", String::from_utf8_lossy(&out.stderr));
 
     let columns = "subscriber_id, plan_type, segment, region, is_active, tenure_days, tenure_months, \
         months_in_service_3m, months_in_service_12m, revenue_1m, revenue_3m, revenue_12m, arpu_3m, arpu_12m, \
@@ -54,17 +45,10 @@ fn demo_customer_value_and_rejects_match_the_golden_files() {
         complaints_90d";
     let actual = query_csv(
         warehouse.path(),
-        &format!(
-            "SELECT {columns} FROM customer_value WHERE snapshot_date = DATE '{AS_OF}' ORDER BY subscriber_id"
-        ),
+        &format!("SELECT {columns} FROM customer_value WHERE snapshot_date = DATE '{AS_OF}' ORDER BY subscriber_id"),
     );
     let expected = repo().join("fixtures/demo/expected/customer_value.csv");
-    compare(
-        "customer_value",
-        &actual,
-        &expected,
-        &["arpu_trend", "mou_30d", "mou_90d", "data_mb_30d"],
-    );
+    compare("customer_value", &actual, &expected, &["arpu_trend", "mou_30d", "mou_90d", "data_mb_30d"]);
 
     let input = url::Url::from_directory_path(repo().join("fixtures/demo/input")).unwrap();
     let actual = query_csv(
@@ -74,33 +58,19 @@ fn demo_customer_value_and_rejects_match_the_golden_files() {
              ORDER BY source, file, row_number"
         ),
     );
-    compare(
-        "rejects",
-        &actual,
-        &repo().join("fixtures/demo/expected/rejects.csv"),
-        &[],
-    );
+    compare("rejects", &actual, &repo().join("fixtures/demo/expected/rejects.csv"), &[]);
 }
 
 #[test]
 fn rejects_keep_the_raw_record_with_personal_data_redacted() {
     let warehouse = tempfile::tempdir().unwrap();
-    assert!(
-        run_job(&demo_job(), None, warehouse.path())
-            .status
-            .success()
-    );
+    assert!(run_job(&demo_job(), None, warehouse.path()).status.success());
     let text = query_csv(
         warehouse.path(),
         "SELECT raw_record FROM rejects WHERE source = 'subscribers' AND rule = 'plan_type_invalid'",
     );
     let (_, rows) = parse_csv(&text);
-    assert_eq!(
-        rows,
-        vec![vec![
-            "S093,<redacted>,2025-05-01,,,hybrid,HYB,consumer,north,online,1990".to_string()
-        ]]
-    );
+    assert_eq!(rows, vec![vec!["S093,<redacted>,2025-05-01,,,hybrid,HYB,consumer,north,online,1990".to_string()]]);
     // no msisdn of the fixtures appears in any published table, decoded
     for table in ["customer_value", "rejects", "usage_daily"] {
         let text = query_csv(warehouse.path(), &format!("SELECT * FROM {table}"));

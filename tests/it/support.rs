@@ -24,11 +24,7 @@ pub fn cvm() -> Command {
 /// Runs `cvm run JOB --as-of T` with the given roots; returns the finished command's output.
 pub fn run_job(job: &Path, input_root: Option<&Path>, warehouse: &Path) -> std::process::Output {
     let mut cmd = cvm();
-    cmd.arg("run")
-        .arg(job)
-        .args(["--as-of", AS_OF])
-        .arg("--warehouse")
-        .arg(warehouse);
+    cmd.arg("run").arg(job).args(["--as-of", AS_OF]).arg("--warehouse").arg(warehouse);
     if let Some(input) = input_root {
         cmd.arg("--input-root").arg(input);
     }
@@ -43,29 +39,15 @@ pub fn query_csv(warehouse: &Path, sql: &str) -> String {
         .arg(sql)
         .output()
         .expect("cvm query runs");
-    assert!(
-        out.status.success(),
-        "query failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "query failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
 /// Parses CSV text into a header and rows of fields.
 pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(text.as_bytes());
-    let header = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let rows = reader
-        .records()
-        .map(|r| r.expect("record").iter().map(str::to_string).collect())
-        .collect();
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+    let header = reader.headers().expect("header").iter().map(str::to_string).collect();
+    let rows = reader.records().map(|r| r.expect("record").iter().map(str::to_string).collect()).collect();
     (header, rows)
 }
 
@@ -87,7 +69,8 @@ A1,2026-10,I3,recurring,30.00,EUR
 A2,2026-10,I4,recurring,10.00,EUR
 A3,2026-09,I5,recurring,45.00,EUR
 ";
-pub const CDR: &str = "subscriber_id,event_time,event_type,direction,duration_s,volume_bytes,charged_amount,other_party,roaming
+pub const CDR: &str =
+    "subscriber_id,event_time,event_type,direction,duration_s,volume_bytes,charged_amount,other_party,roaming
 A1,2026-11-20T10:00:00Z,voice,out,120,,,+339999,false
 A1,2026-11-21T10:00:00Z,data,out,60,1048576,,,false
 A2,2026-11-22T10:00:00Z,sms,out,,,,+338888,false
@@ -95,9 +78,7 @@ A2,2026-11-22T10:00:00Z,sms,out,,,,+338888,false
 
 impl Landing {
     pub fn new() -> Landing {
-        let landing = Landing {
-            dir: tempfile::tempdir().expect("temp dir"),
-        };
+        let landing = Landing { dir: tempfile::tempdir().expect("temp dir") };
         landing.write("subscribers/dt=2026-11-22/part-0.csv", SUBSCRIBERS);
         landing.write("billing/dt=2026-11-05/part-0.csv", BILLING);
         landing.write("cdr/dt=2026-11-22/part-0.csv", CDR);
@@ -121,10 +102,7 @@ impl Landing {
     /// Appends one line to a CSV file written before.
     pub fn append(&self, rel: &str, line: &str) {
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(self.dir.path().join(rel))
-            .expect("open");
+        let mut f = std::fs::OpenOptions::new().append(true).open(self.dir.path().join(rel)).expect("open");
         writeln!(f, "{line}").expect("append");
     }
 }
@@ -132,8 +110,7 @@ impl Landing {
 /// A job file in its own temp folder; `extra` is appended TOML.
 pub fn job_file(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("job.toml");
-    let text =
-        format!("name = \"t\"\ninput_root = \"landing\"\nwarehouse = \"warehouse\"\n{extra}");
+    let text = format!("name = \"t\"\ninput_root = \"landing\"\nwarehouse = \"warehouse\"\n{extra}");
     std::fs::write(&path, text).expect("write job");
     path
 }
