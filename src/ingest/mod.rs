@@ -181,11 +181,7 @@ async fn ingest_source(
         let paths: Vec<_> = metas.into_iter().map(|m| m.location).collect();
         stream::raw_table(source, &location, &paths)
     } else {
-        stream::raw_table(
-            source,
-            &Location::open(&source.url).map_err(|error| IngestError::Storage { input: name, error })?,
-            &[],
-        )
+        stream::empty_raw_table(source.kind)
     }
     .map_err(|e| IngestError::File { input: name, message: e.to_string() })?;
 

@@ -236,3 +236,15 @@ fn optional_fields_breaking_their_rule_become_null_and_keep_the_row() {
     assert_eq!(warnings["birth_year_invalid"], 1);
     assert_eq!(warnings["deactivation_reason_invalid"], 1);
 }
+
+#[test]
+fn a_disabled_optional_source_is_not_read() {
+    let landing = Landing::new();
+    landing.write(TICKETS, &format!("{TICKET_HEADER}\nA1,not a time,complaint,\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let job = job_file(dir.path(), "[sources.tickets]\nenabled = false\n");
+    let warehouse = dir.path().join("warehouse");
+    assert!(run_job(&job, Some(landing.path()), &warehouse).status.success());
+    let n = query_csv(&warehouse, "SELECT count(*) AS n FROM rejects");
+    assert_eq!(n.lines().nth(1), Some("0"));
+}
