@@ -74,10 +74,10 @@ impl RunStaging {
     pub async fn clean_up(&self) -> Result<(), StorageError> {
         self.warehouse.delete_prefix(&self.prefix).await?;
         // a local filesystem keeps the emptied folders
-        if let Ok(dir) = self.warehouse.url.join(&format!("_staging/{}/", self.prefix.filename().unwrap_or(""))) {
-            if let Ok(path) = dir.url().to_file_path() {
-                let _ = std::fs::remove_dir_all(path);
-            }
+        if let Ok(dir) = self.warehouse.url.join(&format!("_staging/{}/", self.prefix.filename().unwrap_or("")))
+            && let Ok(path) = dir.url().to_file_path()
+        {
+            let _ = std::fs::remove_dir_all(path);
         }
         Ok(())
     }

@@ -127,12 +127,9 @@ impl SqlFile {
             if parts.len() < 2 {
                 continue;
             }
-            let meaning = line
-                .trim()
-                .splitn(3, char::is_whitespace)
-                .nth(2)
-                .map(|rest| rest.trim_start().splitn(2, char::is_whitespace).nth(1).unwrap_or("").trim().to_string())
-                .unwrap_or_default();
+            // name, type, then the meaning: the rest of the line after the type
+            let after_name = line.trim_start()[parts[0].len()..].trim_start();
+            let meaning = after_name[parts[1].len()..].trim().to_string();
             out.push(ColumnDoc { name: parts[0].to_string(), data_type: parts[1].to_string(), meaning });
         }
         out

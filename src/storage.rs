@@ -179,10 +179,10 @@ impl Location {
     pub async fn list_files(&self) -> Result<Vec<ObjectMeta>, StorageError> {
         let prefix = self.url.store_path();
         // A URL naming one object lists as that object.
-        if !self.url.as_str().ends_with('/') {
-            if let Ok(meta) = self.store.head(&prefix).await {
-                return Ok(vec![meta]);
-            }
+        if !self.url.as_str().ends_with('/')
+            && let Ok(meta) = self.store.head(&prefix).await
+        {
+            return Ok(vec![meta]);
         }
         let mut files: Vec<ObjectMeta> = match self.store.list(Some(&prefix)).try_collect().await {
             Ok(files) => files,

@@ -278,10 +278,10 @@ fn file_error(e: &DataFusionError) -> Option<String> {
         if let Some(file) = err.downcast_ref::<raw::FileError>() {
             return Some(file.to_string());
         }
-        if let Some(DataFusionError::External(inner)) = err.downcast_ref::<DataFusionError>() {
-            if let Some(file) = inner.downcast_ref::<raw::FileError>() {
-                return Some(file.to_string());
-            }
+        if let Some(DataFusionError::External(inner)) = err.downcast_ref::<DataFusionError>()
+            && let Some(file) = inner.downcast_ref::<raw::FileError>()
+        {
+            return Some(file.to_string());
         }
         current = err.source();
     }

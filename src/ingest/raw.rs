@@ -92,6 +92,14 @@ impl BatchBuilder {
         self.len += 1;
     }
 
+    /// Hands the batch to `emit` once it is full; false when the consumer has gone.
+    fn emit_if_full(&mut self, emit: &mut dyn FnMut(RecordBatch) -> bool) -> bool {
+        if self.len < BATCH_ROWS {
+            return true;
+        }
+        self.finish().is_none_or(emit)
+    }
+
     fn finish(&mut self) -> Option<RecordBatch> {
         if self.len == 0 {
             return None;
@@ -294,12 +302,8 @@ fn read_csv(
             _ => None,
         });
         batch.push(line, &raw, parse_error, values);
-        if batch.len >= BATCH_ROWS {
-            if let Some(b) = batch.finish() {
-                if !emit(b) {
-                    return Ok(());
-                }
-            }
+        if !batch.emit_if_full(emit) {
+            return Ok(()); // the consumer has gone
         }
     }
     if let Some(b) = batch.finish() {
@@ -353,10 +357,8 @@ fn read_ndjson(
                     })
                     .collect();
                 for key in &personal {
-                    if let Some(v) = object.get_mut(*key) {
-                        if !v.is_null() {
-                            *v = serde_json::Value::String(REDACTED.into());
-                        }
+                    if let Some(v) = object.get_mut(*key).filter(|v| !v.is_null()) {
+                        *v = serde_json::Value::String(REDACTED.into());
                     }
                 }
                 let raw = serde_json::Value::Object(object).to_string();
@@ -368,12 +370,8 @@ fn read_ndjson(
                 batch.push(row, &raw, Some("invalid_json"), staged.iter().map(|_| None));
             }
         }
-        if batch.len >= BATCH_ROWS {
-            if let Some(b) = batch.finish() {
-                if !emit(b) {
-                    return Ok(());
-                }
-            }
+        if !batch.emit_if_full(emit) {
+            return Ok(()); // the consumer has gone
         }
     }
     if let Some(b) = batch.finish() {
@@ -431,12 +429,8 @@ fn read_parquet(
             let raw = serde_json::Value::Object(object).to_string();
             let values: Vec<Option<&str>> = indexes.staged.iter().map(|i| i.and_then(value)).collect();
             batch.push(row, &raw, None, values.into_iter());
-            if batch.len >= BATCH_ROWS {
-                if let Some(b) = batch.finish() {
-                    if !emit(b) {
-                        return Ok(());
-                    }
-                }
+            if !batch.emit_if_full(emit) {
+                return Ok(()); // the consumer has gone
             }
         }
     }
