@@ -2,7 +2,6 @@
 //! and running cvm's SQL files in it with bound parameters.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use datafusion::common::ScalarValue;
 use datafusion::dataframe::DataFrame;
@@ -120,9 +119,6 @@ pub async fn register_view(ctx: &SessionContext, file: &SqlFile, params: &Params
     ctx.register_table(file.name, df.into_view()).map_err(|source| SqlError { file: file.path(), source })?;
     Ok(())
 }
-
-/// Shared pointer to a session, for tasks that outlive a borrow.
-pub type Session = Arc<SessionContext>;
 
 #[cfg(test)]
 mod tests {

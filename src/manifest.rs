@@ -90,6 +90,13 @@ impl Manifest {
         }
     }
 
+    /// Records a finished step (and logs it).
+    pub fn step(&mut self, name: &str, started: std::time::Instant, rows_in: u64, rows_out: u64) {
+        let seconds = started.elapsed().as_secs_f64();
+        tracing::info!(step = name, rows_in, rows_out, seconds, "step done");
+        self.steps.push(StepReport { name: name.to_string(), seconds, rows_in, rows_out });
+    }
+
     pub fn output(&mut self, table: &str, rows: u64) {
         self.outputs.entry(table.to_string()).or_default().rows = rows;
     }

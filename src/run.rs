@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::engine::{self, EngineOptions, Params, SqlError};
 use crate::ingest::{self, IngestError, SourceReport};
 use crate::job::Job;
-use crate::manifest::{Manifest, StepReport, TableReport};
+use crate::manifest::{Manifest, TableReport};
 use crate::publish::RunStaging;
 use crate::sqlfiles::{self, Layer};
 use crate::storage::StorageError;
@@ -263,14 +263,6 @@ async fn register_partitioned(
     let _ = ctx.deregister_table(name);
     ctx.register_table(name, std::sync::Arc::new(table)).map_err(&err)?;
     Ok(())
-}
-
-impl Manifest {
-    fn step(&mut self, name: &str, started: Instant, rows_in: u64, rows_out: u64) {
-        let seconds = started.elapsed().as_secs_f64();
-        tracing::info!(step = name, rows_in, rows_out, seconds, "step done");
-        self.steps.push(StepReport { name: name.to_string(), seconds, rows_in, rows_out });
-    }
 }
 
 /// A minimal self-removing temporary folder (std only).

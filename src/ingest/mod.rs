@@ -24,7 +24,6 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::contract::SourceKind;
 use crate::engine::{self, Params, SqlError};
 use crate::job::{Job, Source};
 use crate::sqlfiles;
@@ -311,9 +310,4 @@ pub async fn check_source(source: &Source) -> Result<usize, IngestError> {
             .map_err(|e| IngestError::File { input: name, message: e.to_string() })?;
     }
     Ok(files.len())
-}
-
-/// The staging table names every run registers, in ingest order.
-pub fn staging_tables() -> Vec<String> {
-    SourceKind::ALL.iter().map(|k| k.staging_table()).collect()
 }
