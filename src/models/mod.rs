@@ -4,3 +4,4 @@
 
 pub mod ahp;
 pub mod discount;
+pub mod logistic;
