@@ -10,7 +10,9 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
-use crate::sqlfiles::SqlFile;
+use chrono::{Datelike, NaiveDate};
+
+use crate::sqlfiles::{self, Layer, SqlFile};
 use crate::storage::{StorageError, StoreUrl};
 
 /// A SQL file that failed to plan or run.
@@ -74,6 +76,18 @@ impl Params {
     pub fn text(self, name: &str, text: &str) -> Self {
         self.with(name, ScalarValue::Utf8(Some(text.to_string())))
     }
+
+    /// The parameters of the transforms for snapshot T: `$as_of` and
+    /// `$window_end_month` (the first day of L).
+    pub fn for_snapshot(as_of: NaiveDate) -> Self {
+        Params::new().date("as_of", as_of).date("window_end_month", window_end_month(as_of))
+    }
+}
+
+/// The month L: the calendar month before the month that contains T, as its first day.
+pub fn window_end_month(as_of: NaiveDate) -> NaiveDate {
+    let first = as_of.with_day(1).expect("day 1 exists");
+    (first - chrono::Duration::days(1)).with_day(1).expect("day 1 exists")
 }
 
 /// Plans a SQL file with its parameters bound. DDL, DML and statements are
@@ -120,9 +134,47 @@ pub async fn register_view(ctx: &SessionContext, file: &SqlFile, params: &Params
     Ok(())
 }
 
+/// Registers every sql/intermediate file as a view, in the order their
+/// references impose.
+pub async fn register_intermediate_views(ctx: &SessionContext, params: &Params) -> Result<(), SqlError> {
+    let intermediate: Vec<&SqlFile> = sqlfiles::layer(Layer::Intermediate).collect();
+    let references = table_references(ctx, &intermediate)?;
+    let order = sqlfiles::dependency_order(&intermediate, &references)
+        .map_err(|m| SqlError { file: "sql/intermediate".into(), source: DataFusionError::Plan(m) })?;
+    for file in order {
+        register_view(ctx, file, params).await?;
+    }
+    Ok(())
+}
+
+/// The table names each file references (CTE names excluded).
+fn table_references(
+    ctx: &SessionContext,
+    files: &[&'static SqlFile],
+) -> Result<BTreeMap<&'static str, std::collections::BTreeSet<String>>, SqlError> {
+    let state = ctx.state();
+    let mut out = BTreeMap::new();
+    for file in files {
+        let err = |source| SqlError { file: file.path(), source };
+        let statement =
+            state.sql_to_statement(file.text, &datafusion::common::config::Dialect::Generic).map_err(err)?;
+        let refs = state.resolve_table_references(&statement).map_err(err)?;
+        out.insert(file.name, refs.into_iter().map(|r| r.table().to_string()).collect());
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn window_end_month_is_the_month_before_t() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(window_end_month(d("2026-11-22")), d("2026-10-01"));
+        assert_eq!(window_end_month(d("2026-01-01")), d("2025-12-01"));
+        assert_eq!(window_end_month(d("2026-03-31")), d("2026-02-01"));
+    }
 
     #[test]
     fn placeholders_skip_comments() {

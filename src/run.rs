@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, UInt64Type};
 use datafusion::dataframe::DataFrameWriteOptions;
@@ -24,7 +24,7 @@ use crate::ingest::{self, IngestError, SourceReport};
 use crate::job::Job;
 use crate::manifest::{Manifest, TableReport};
 use crate::publish::RunStaging;
-use crate::sqlfiles::{self, Layer};
+use crate::sqlfiles;
 use crate::storage::StorageError;
 
 /// Why a run failed.
@@ -46,12 +46,6 @@ impl RunError {
     fn engine(step: &str) -> impl Fn(DataFusionError) -> RunError + '_ {
         move |source| RunError::Engine { step: step.to_string(), source }
     }
-}
-
-/// The month L: the calendar month before the month that contains T, as its first day.
-pub fn window_end_month(as_of: NaiveDate) -> NaiveDate {
-    let first = as_of.with_day(1).expect("day 1 exists");
-    (first - chrono::Duration::days(1)).with_day(1).expect("day 1 exists")
 }
 
 /// What a successful run produced.
@@ -105,7 +99,7 @@ async fn run_steps(job: &Job, as_of: NaiveDate, staging: &RunStaging, manifest: 
         engine::register_store(&ctx, &source.url)?;
     }
     let scratch = tempdir_for(&manifest.run_id)?;
-    let params = Params::new().date("as_of", as_of).date("window_end_month", window_end_month(as_of));
+    let params = Params::for_snapshot(as_of);
     let snapshot = format!("snapshot_date={as_of}");
 
     // 1. ingest
@@ -128,13 +122,7 @@ async fn run_steps(job: &Job, as_of: NaiveDate, staging: &RunStaging, manifest: 
 
     // 3. intermediate views, in the order their references impose
     let started = Instant::now();
-    let intermediate: Vec<&sqlfiles::SqlFile> = sqlfiles::layer(Layer::Intermediate).collect();
-    let references = table_references(&ctx, &intermediate)?;
-    for file in sqlfiles::dependency_order(&intermediate, &references)
-        .map_err(|m| RunError::Engine { step: "intermediate".into(), source: DataFusionError::Plan(m) })?
-    {
-        engine::register_view(&ctx, file, &params).await?;
-    }
+    engine::register_intermediate_views(&ctx, &params).await?;
     manifest.step("intermediate", started, 0, 0);
 
     // 4. customer_value
@@ -167,23 +155,6 @@ async fn run_steps(job: &Job, as_of: NaiveDate, staging: &RunStaging, manifest: 
 /// A local scratch folder for the run's staging tables, removed when dropped.
 fn tempdir_for(run_id: &str) -> Result<tempfile_lite::TempDir, RunError> {
     tempfile_lite::TempDir::new(&format!("cvm-{run_id}")).map_err(|(path, source)| RunError::Scratch { path, source })
-}
-
-/// The table names each file references (CTE names excluded).
-pub(crate) fn table_references(
-    ctx: &SessionContext,
-    files: &[&'static sqlfiles::SqlFile],
-) -> Result<BTreeMap<&'static str, std::collections::BTreeSet<String>>, SqlError> {
-    let state = ctx.state();
-    let mut out = BTreeMap::new();
-    for file in files {
-        let err = |source| SqlError { file: file.path(), source };
-        let statement =
-            state.sql_to_statement(file.text, &datafusion::common::config::Dialect::Generic).map_err(err)?;
-        let refs = state.resolve_table_references(&statement).map_err(err)?;
-        out.insert(file.name, refs.into_iter().map(|r| r.table().to_string()).collect());
-    }
-    Ok(out)
 }
 
 /// Writes a query's result as Parquet under `url`, hive-partitioned by
@@ -287,18 +258,5 @@ mod tempfile_lite {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn window_end_month_is_the_month_before_t() {
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        assert_eq!(window_end_month(d("2026-11-22")), d("2026-10-01"));
-        assert_eq!(window_end_month(d("2026-01-01")), d("2025-12-01"));
-        assert_eq!(window_end_month(d("2026-03-31")), d("2026-02-01"));
     }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::engine::{self, EngineOptions, Params, SqlError};
 use crate::ingest::{self, IngestError, stream};
 use crate::job::Job;
-use crate::sqlfiles::{self, Layer};
+use crate::sqlfiles;
 
 /// What validation found wrong.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +50,7 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     let internal = |file: String| move |source: DataFusionError| SqlError { file: file.clone(), source };
     let ctx = engine::session(&EngineOptions::default()).map_err(internal("session".into()))?;
     let as_of = chrono::Utc::now().date_naive();
-    let params = Params::new().date("as_of", as_of).date("window_end_month", crate::run::window_end_month(as_of));
+    let params = Params::for_snapshot(as_of);
     for source in &job.sources {
         let raw = stream::empty_raw_table(source.kind).map_err(internal(source.kind.raw_table()))?;
         ctx.register_table(source.kind.raw_table().as_str(), Arc::new(raw))
@@ -62,13 +62,7 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     let usage = sqlfiles::find("usage_daily").expect("usage_daily.sql exists");
     let df = engine::plan(&ctx, usage, &params).await?;
     register_empty(&ctx, usage.name, &df, false).map_err(internal(usage.path()))?;
-    let intermediate: Vec<&sqlfiles::SqlFile> = sqlfiles::layer(Layer::Intermediate).collect();
-    let references = crate::run::table_references(&ctx, &intermediate)?;
-    let order = sqlfiles::dependency_order(&intermediate, &references)
-        .map_err(|m| SqlError { file: "sql/intermediate".into(), source: DataFusionError::Plan(m) })?;
-    for file in order {
-        engine::register_view(&ctx, file, &params).await?;
-    }
+    engine::register_intermediate_views(&ctx, &params).await?;
     let cv = sqlfiles::find("customer_value").expect("customer_value.sql exists");
     engine::plan(&ctx, cv, &params).await?.create_physical_plan().await.map_err(internal(cv.path()))?;
     Ok(())
