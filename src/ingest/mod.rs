@@ -22,10 +22,11 @@ use datafusion::error::DataFusionError;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use futures::StreamExt;
+use object_store::ObjectStoreExt;
 use serde::Serialize;
 
 use crate::engine::{self, Params, SqlError};
-use crate::job::{Job, Source};
+use crate::job::{Format, Job, Source};
 use crate::sqlfiles;
 use crate::storage::{Location, StorageError};
 
@@ -288,7 +289,8 @@ fn file_error(e: &DataFusionError) -> Option<String> {
 }
 
 /// Checks a source without ingesting it: its files are listed and each one's
-/// header (or Parquet schema) must map onto the contract.
+/// header (or Parquet schema) must map onto the contract. Reads only the
+/// start of a text file and the footer of a Parquet file, never whole extracts.
 pub async fn check_source(source: &Source) -> Result<usize, IngestError> {
     let name = source.kind.name();
     if !source.enabled {
@@ -299,15 +301,51 @@ pub async fn check_source(source: &Source) -> Result<usize, IngestError> {
     if files.is_empty() && source.kind.required() {
         return Err(IngestError::NoFiles { input: name, url: source.url.to_string() });
     }
+    let file_err = |e: &dyn std::fmt::Display| IngestError::File { input: name, message: e.to_string() };
     for meta in &files {
         let url = location.url.url_of(&meta.location);
-        let bytes =
-            location.get_bytes(&meta.location).await.map_err(|error| IngestError::Storage { input: name, error })?;
-        let src = source.clone();
-        tokio::task::spawn_blocking(move || raw::check_header(&src, &url, bytes))
-            .await
-            .map_err(|e| IngestError::File { input: name, message: e.to_string() })?
-            .map_err(|e| IngestError::File { input: name, message: e.to_string() })?;
+        if source.format == Format::Parquet {
+            let names = parquet_column_names(&location, meta)
+                .await
+                .map_err(|message| file_err(&raw::FileError::Unreadable { file: url.clone(), message }))?;
+            raw::check_parquet_columns(source, &url, &names).map_err(|e| file_err(&e))?;
+        } else {
+            let end = meta.size.min(raw::HEADER_PREFIX_BYTES);
+            let prefix = location.store.get_range(&meta.location, 0..end).await.map_err(|e| IngestError::Storage {
+                input: name,
+                error: StorageError { url: url.clone(), source: e },
+            })?;
+            raw::check_text_header(source, &url, prefix).map_err(|e| file_err(&e))?;
+        }
     }
     Ok(files.len())
+}
+
+/// The top-level column names of a Parquet file, from its footer alone
+/// (two ranged reads: the 8-byte tail, then the metadata).
+async fn parquet_column_names(location: &Location, meta: &object_store::ObjectMeta) -> Result<Vec<String>, String> {
+    use datafusion::parquet::file::metadata::{FooterTail, ParquetMetaDataReader};
+    const TAIL: u64 = 8;
+    if meta.size < 12 {
+        return Err("too small to be a Parquet file".into());
+    }
+    let tail =
+        location.store.get_range(&meta.location, meta.size - TAIL..meta.size).await.map_err(|e| e.to_string())?;
+    let tail: [u8; 8] = tail.as_ref().try_into().map_err(|_| "short read of the footer".to_string())?;
+    let footer = FooterTail::try_new(&tail).map_err(|e| e.to_string())?;
+    let len = footer.metadata_length() as u64;
+    if len + TAIL > meta.size {
+        return Err(format!("corrupt footer: metadata length {len} exceeds the file"));
+    }
+    let start = meta.size - TAIL - len;
+    let buf = location.store.get_range(&meta.location, start..meta.size - TAIL).await.map_err(|e| e.to_string())?;
+    let metadata = ParquetMetaDataReader::decode_metadata(&buf).map_err(|e| e.to_string())?;
+    Ok(metadata
+        .file_metadata()
+        .schema_descr()
+        .root_schema()
+        .get_fields()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect())
 }

@@ -137,3 +137,30 @@ fn json_logs_for_schedulers() {
     let names: Vec<&str> = steps.iter().map(|v| v["fields"]["step"].as_str().unwrap()).collect();
     assert_eq!(names, ["ingest", "usage_daily", "intermediate", "customer_value", "rejects", "publish"]);
 }
+
+#[test]
+fn validate_reads_parquet_schemas_from_the_footer() {
+    let landing = Landing::new();
+    std::fs::remove_dir_all(landing.path().join("billing")).unwrap();
+    landing.write_bytes("billing/dt=2026-11-05/part-0.parquet", &crate::formats::billing_parquet());
+    let dir = tempfile::tempdir().unwrap();
+    let job = job_file(
+        dir.path(),
+        "[sources.billing]\nformat = \"parquet\"\n[sources.billing.columns]\nnet_amount = \"amount\"\n",
+    );
+    // the file has net_amount, not amount: the mapping makes it missing
+    cvm().arg("validate").arg(&job).arg("--input-root").arg(landing.path()).assert().code(1).stderr(
+        predicate::str::contains("part-0.parquet: missing required column 'net_amount' (mapped from 'amount')"),
+    );
+    let job = job_file(dir.path(), "[sources.billing]\nformat = \"parquet\"\n");
+    cvm().arg("validate").arg(&job).arg("--input-root").arg(landing.path()).assert().success();
+    landing.write("billing/dt=2026-11-06/part-0.parquet", "PAR1 not really parquet at all PAR1");
+    cvm()
+        .arg("validate")
+        .arg(&job)
+        .arg("--input-root")
+        .arg(landing.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("billing/dt=2026-11-06/part-0.parquet: unreadable"));
+}
