@@ -62,14 +62,15 @@ pub async fn register_warehouse(ctx: &SessionContext, warehouse: &StoreUrl) -> R
         if table.starts_with('_') || table.starts_with('.') {
             continue;
         }
-        let files: Vec<_> = location
+        // one data file tells the partition layout: stop listing there
+        let first = location
             .store
             .list(Some(&prefix))
             .try_filter(|m| futures::future::ready(m.location.as_ref().ends_with(".parquet")))
-            .try_collect()
+            .try_next()
             .await
             .map_err(|source| StorageError { url: warehouse.url_of(&prefix), source })?;
-        let Some(first) = files.first() else { continue };
+        let Some(first) = first else { continue };
         // partition keys: the key=value folders between the table folder and a file
         let rel = first.location.as_ref().strip_prefix(prefix.as_ref()).unwrap_or("").trim_start_matches('/');
         let partition_cols: Vec<(String, DataType)> = rel

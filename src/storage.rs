@@ -209,11 +209,7 @@ impl Location {
 
     /// Deletes every object under `prefix` (a folder path).
     pub async fn delete_prefix(&self, prefix: &Path) -> Result<usize, StorageError> {
-        let objects: Vec<ObjectMeta> = match self.store.list(Some(prefix)).try_collect().await {
-            Ok(v) => v,
-            Err(object_store::Error::NotFound { .. }) => return Ok(0),
-            Err(e) => return Err(self.err(prefix)(e)),
-        };
+        let objects = self.list_under(prefix).await?;
         for meta in &objects {
             match self.store.delete(&meta.location).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
