@@ -1,7 +1,11 @@
 //! The value models: plain functions over plain data, no I/O, each checked
-//! against published or hand-computed numbers. (Issue 3 builds these out:
-//! churn, retention, prepaid recharge process, CLV, tiers.)
+//! against published or hand-computed numbers.
 
 pub mod ahp;
+pub mod bgnbd;
 pub mod discount;
 pub mod logistic;
+pub mod metrics;
+pub mod optimize;
+pub mod sbg;
+pub mod special;
