@@ -77,6 +77,24 @@ impl Params {
         self.with(name, ScalarValue::Utf8(Some(text.to_string())))
     }
 
+    pub fn float(self, name: &str, value: f64) -> Self {
+        self.with(name, ScalarValue::Float64(Some(value)))
+    }
+
+    pub fn int(self, name: &str, value: i64) -> Self {
+        self.with(name, ScalarValue::Int64(Some(value)))
+    }
+
+    pub fn flag(self, name: &str, value: bool) -> Self {
+        self.with(name, ScalarValue::Boolean(Some(value)))
+    }
+
+    /// These parameters with `other`'s added (other's win on a name clash).
+    pub fn merged(mut self, other: &Params) -> Self {
+        self.0.extend(other.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self
+    }
+
     /// The parameters of the transforms for snapshot T: `$as_of` and
     /// `$window_end_month` (the first day of L).
     pub fn for_snapshot(as_of: NaiveDate) -> Self {
@@ -134,17 +152,36 @@ pub async fn register_view(ctx: &SessionContext, file: &SqlFile, params: &Params
     Ok(())
 }
 
-/// Registers every sql/intermediate file as a view, in the order their
-/// references impose.
-pub async fn register_intermediate_views(ctx: &SessionContext, params: &Params) -> Result<(), SqlError> {
-    let intermediate: Vec<&SqlFile> = sqlfiles::layer(Layer::Intermediate).collect();
-    let references = table_references(ctx, &intermediate)?;
-    let order = sqlfiles::dependency_order(&intermediate, &references)
-        .map_err(|m| SqlError { file: "sql/intermediate".into(), source: DataFusionError::Plan(m) })?;
+/// Registers every file of a layer (sql/intermediate, sql/scoring) as a
+/// view, in the order their references impose.
+pub async fn register_layer_views(ctx: &SessionContext, layer: Layer, params: &Params) -> Result<(), SqlError> {
+    let files: Vec<&SqlFile> = sqlfiles::layer(layer).collect();
+    let references = table_references(ctx, &files)?;
+    let order = sqlfiles::dependency_order(&files, &references)
+        .map_err(|m| SqlError { file: format!("sql/{}", layer.folder()), source: DataFusionError::Plan(m) })?;
     for file in order {
         register_view(ctx, file, params).await?;
     }
     Ok(())
+}
+
+/// A new session over the same stores and settings as `ctx`, sharing only
+/// the named tables: the models evaluate the intermediate views at other
+/// dates in one, without touching the run's own views.
+pub async fn sibling_session(ctx: &SessionContext, tables: &[String]) -> Result<SessionContext, DataFusionError> {
+    let mut state = SessionStateBuilder::new()
+        .with_config(ctx.copied_config())
+        .with_runtime_env(ctx.runtime_env())
+        .with_default_features()
+        .build();
+    crate::udf::register(&mut state)?;
+    let sibling = SessionContext::new_with_state(state);
+    for name in tables {
+        if let Ok(table) = ctx.table_provider(name.as_str()).await {
+            sibling.register_table(name.as_str(), table)?;
+        }
+    }
+    Ok(sibling)
 }
 
 /// The table names each file references (CTE names excluded).

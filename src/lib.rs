@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod job;
 pub mod logging;
 pub mod manifest;
+pub mod modelling;
 pub mod models;
 pub mod progress;
 pub mod publish;

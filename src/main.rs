@@ -122,6 +122,12 @@ async fn dispatch(command: Command) -> u8 {
                         );
                     }
                     println!("manifest         {}", summary.manifest_url);
+                    if let Some(url) = &summary.model_artifact_url {
+                        println!("models           {url}");
+                    }
+                    if !summary.model_report.is_empty() {
+                        print!("\n{}", summary.model_report);
+                    }
                     exit::SUCCESS
                 }
                 Err(e) => {

@@ -1,7 +1,8 @@
 //! The run manifest: one JSON document per run, written last, saying what
 //! the run read, what it wrote, how long each step took and how it ended.
 //!
-//! Stored at `<warehouse>/_manifests/<job>/snapshot_date=T/<run_id>.json`.
+//! Stored at `<warehouse>/_manifests/<job>/snapshot_date=T/<run_id>.json`; the
+//! fitted models' artifact sits beside it as `<run_id>.models.json`.
 
 use std::collections::BTreeMap;
 
@@ -122,14 +123,34 @@ impl Manifest {
 
     /// Writes the manifest; returns its URL.
     pub async fn write(&self, warehouse: &StoreUrl) -> Result<String, StorageError> {
+        self.write_json(warehouse, &format!("{}.json", self.run_id), self).await
+    }
+
+    /// Writes a document of the run next to its manifest, as
+    /// `<run_id>.<kind>.json`; returns its URL.
+    pub async fn write_beside(
+        &self,
+        warehouse: &StoreUrl,
+        kind: &str,
+        document: &impl Serialize,
+    ) -> Result<String, StorageError> {
+        self.write_json(warehouse, &format!("{}.{kind}.json", self.run_id), document).await
+    }
+
+    async fn write_json(
+        &self,
+        warehouse: &StoreUrl,
+        name: &str,
+        document: &impl Serialize,
+    ) -> Result<String, StorageError> {
         let location = Location::open(warehouse)?;
         let path = warehouse
             .store_path()
             .join("_manifests")
             .join(self.job.name.as_str())
             .join(format!("snapshot_date={}", self.snapshot_date).as_str())
-            .join(format!("{}.json", self.run_id).as_str());
-        let json = serde_json::to_vec_pretty(self).expect("a manifest serialises");
+            .join(name);
+        let json = serde_json::to_vec_pretty(document).expect("run documents serialise");
         location.put_bytes(&path, json.into()).await?;
         Ok(warehouse.url_of(&path))
     }

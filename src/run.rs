@@ -1,9 +1,11 @@
 //! `cvm run`: the nightly job for one snapshot T, from extracts to published
 //! tables and a run manifest.
 //!
-//! ingest -> usage_daily -> intermediate views -> customer_value -> rejects
-//! -> publish -> manifest. Everything is written under the run's staging
-//! prefix first and published only when every step has succeeded.
+//! ingest -> usage_daily -> intermediate views -> subscriber features ->
+//! models -> scoring views -> customer_value, model_metrics -> rejects ->
+//! publish -> manifest and model artifact. Everything is written under the
+//! run's staging prefix first and published only when every step has
+//! succeeded.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -16,15 +18,16 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
 use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::prelude::{DataFrame, SessionContext};
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 use serde::Serialize;
 
-use crate::engine::{self, EngineOptions, Params, SqlError};
+use crate::engine::{self, EngineOptions, SqlError};
 use crate::ingest::{self, IngestError, SourceReport};
 use crate::job::Job;
 use crate::manifest::{Manifest, TableReport};
+use crate::modelling::{self, ModelArtifact};
 use crate::publish::RunStaging;
-use crate::sqlfiles;
+use crate::sqlfiles::{self, Layer};
 use crate::storage::StorageError;
 
 /// Why a run failed.
@@ -55,6 +58,9 @@ pub struct RunSummary {
     pub manifest_url: String,
     pub tables: BTreeMap<String, TableReport>,
     pub sources: BTreeMap<&'static str, SourceReport>,
+    /// The fitted models' report and where their artifact is.
+    pub model_report: String,
+    pub model_artifact_url: Option<String>,
 }
 
 /// Runs the job for snapshot `as_of`. On failure nothing is published; a
@@ -69,10 +75,21 @@ pub async fn run(job: &Job, as_of: NaiveDate) -> Result<RunSummary, RunError> {
         tracing::warn!("could not clean up the run's staging prefix: {e}");
     }
     match result {
-        Ok(()) => {
+        Ok(artifact) => {
             manifest.finish_ok();
+            let model_artifact_url = match &artifact {
+                Some(a) => Some(manifest.write_beside(&job.warehouse, "models", a).await?),
+                None => None,
+            };
             let manifest_url = manifest.write(&job.warehouse).await?;
-            Ok(RunSummary { run_id, manifest_url, tables: manifest.outputs.clone(), sources: manifest.sources.clone() })
+            Ok(RunSummary {
+                run_id,
+                manifest_url,
+                tables: manifest.outputs.clone(),
+                sources: manifest.sources.clone(),
+                model_report: artifact.as_ref().map(|a| a.report()).unwrap_or_default(),
+                model_artifact_url,
+            })
         }
         Err(e) => {
             manifest.finish_failed(&e.to_string());
@@ -90,7 +107,12 @@ fn new_run_id() -> String {
     format!("{}-{:08x}", now.format("%Y%m%dT%H%M%SZ"), nanos)
 }
 
-async fn run_steps(job: &Job, as_of: NaiveDate, staging: &RunStaging, manifest: &mut Manifest) -> Result<(), RunError> {
+async fn run_steps(
+    job: &Job,
+    as_of: NaiveDate,
+    staging: &RunStaging,
+    manifest: &mut Manifest,
+) -> Result<Option<ModelArtifact>, RunError> {
     let ctx = engine::session(&EngineOptions { target_partitions: job.target_partitions })
         .map_err(RunError::engine("session"))?;
     engine::register_store(&ctx, &job.warehouse)?;
@@ -99,7 +121,8 @@ async fn run_steps(job: &Job, as_of: NaiveDate, staging: &RunStaging, manifest: 
         engine::register_store(&ctx, &source.url)?;
     }
     let scratch = tempdir_for(&manifest.run_id)?;
-    let params = Params::for_snapshot(as_of);
+    let params = modelling::params_at(job, as_of);
+    modelling::register_job_tables(&ctx, job).map_err(RunError::engine("job tables"))?;
     let snapshot = format!("snapshot_date={as_of}");
 
     // 1. ingest
@@ -120,36 +143,56 @@ async fn run_steps(job: &Job, as_of: NaiveDate, staging: &RunStaging, manifest: 
     manifest.step("usage_daily", started, rows_out, rows);
     manifest.output("usage_daily", rows);
 
-    // 3. intermediate views, in the order their references impose
+    // 3. intermediate views; the subscriber features are materialised, as
+    // the models and the marts read them several times
     let started = Instant::now();
-    engine::register_intermediate_views(&ctx, &params).await?;
-    manifest.step("intermediate", started, 0, 0);
+    engine::register_layer_views(&ctx, Layer::Intermediate, &params).await?;
+    let features = sqlfiles::find("int_subscriber_features").expect("int_subscriber_features.sql exists");
+    let df = engine::plan(&ctx, features, &params).await?;
+    let url = staging.table_url(features.name);
+    let rows = write_parquet(df, &url, &[]).await?;
+    let _ = ctx.deregister_table(features.name);
+    ctx.register_parquet(features.name, &url, ParquetReadOptions::default())
+        .await
+        .map_err(RunError::engine(features.name))?;
+    manifest.step("features", started, 0, rows);
 
-    // 4. customer_value
+    // 4. models: fitted on small inputs pulled from the views, applied by sql/scoring
     let started = Instant::now();
-    crate::progress::step("customer_value");
-    let cv = sqlfiles::find("customer_value").expect("customer_value.sql exists");
-    let df = engine::plan(&ctx, cv, &params).await?;
-    let rows = write_parquet(df, &staging.partition_url("customer_value", &snapshot), &[]).await?;
-    manifest.step("customer_value", started, 0, rows);
-    manifest.output("customer_value", rows);
+    crate::progress::step("models");
+    let models = modelling::fit(&ctx, job, as_of).await?;
+    modelling::register_model_tables(&ctx, &models).map_err(RunError::engine("models"))?;
+    let scoring_params = models.params.clone();
+    engine::register_layer_views(&ctx, Layer::Scoring, &scoring_params).await?;
+    manifest.step("models", started, rows, models.metrics.len() as u64);
 
-    // 5. rejects
+    // 5. customer_value and model_metrics
+    for table in ["customer_value", "model_metrics"] {
+        let started = Instant::now();
+        crate::progress::step(table);
+        let file = sqlfiles::find(table).expect("every mart has a SQL file");
+        let df = engine::plan(&ctx, file, &scoring_params).await?;
+        let rows = write_parquet(df, &staging.partition_url(table, &snapshot), &[]).await?;
+        manifest.step(table, started, 0, rows);
+        manifest.output(table, rows);
+    }
+
+    // 6. rejects
     let started = Instant::now();
     let rows = write_rejects(&ctx, ingested.rejects, staging, &snapshot).await?;
     manifest.step("rejects", started, rows, rows);
     manifest.output("rejects", rows);
 
-    // 6. publish: every table's partitions replace the published ones
+    // 7. publish: every table's partitions replace the published ones
     let started = Instant::now();
     crate::progress::step("publish");
-    for table in ["usage_daily", "customer_value", "rejects"] {
+    for table in ["usage_daily", "customer_value", "model_metrics", "rejects"] {
         let expected = if table == "usage_daily" { vec![] } else { vec![snapshot.clone()] };
         let partitions = staging.publish(table, &expected).await?;
         manifest.set_partitions(table, partitions);
     }
     manifest.step("publish", started, 0, 0);
-    Ok(())
+    Ok(models.artifact)
 }
 
 /// A local scratch folder for the run's staging tables, removed when dropped.

@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub enum Layer {
     Staging,
     Intermediate,
+    /// The fitted models applied back in the engine (run after the model step).
+    Scoring,
     Marts,
 }
 
@@ -21,6 +23,7 @@ impl Layer {
         match self {
             Layer::Staging => "staging",
             Layer::Intermediate => "intermediate",
+            Layer::Scoring => "scoring",
             Layer::Marts => "marts",
         }
     }
@@ -59,8 +62,18 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Intermediate, "intermediate", "int_tenure_computed"),
     sql_file!(Intermediate, "intermediate", "int_usage_windows"),
     sql_file!(Intermediate, "intermediate", "int_complaints_counted"),
+    sql_file!(Intermediate, "intermediate", "int_subscriber_features"),
+    sql_file!(Intermediate, "intermediate", "int_cohort_groups"),
+    sql_file!(Intermediate, "intermediate", "int_churn_features"),
+    sql_file!(Intermediate, "intermediate", "int_retention_observations"),
+    sql_file!(Intermediate, "intermediate", "int_recharge_summary"),
+    sql_file!(Scoring, "scoring", "score_churn"),
+    sql_file!(Scoring, "scoring", "score_lifetime"),
+    sql_file!(Scoring, "scoring", "score_value"),
+    sql_file!(Scoring, "scoring", "score_segments"),
     sql_file!(Marts, "marts", "usage_daily"),
     sql_file!(Marts, "marts", "customer_value"),
+    sql_file!(Marts, "marts", "model_metrics"),
 ];
 
 /// A column line of a header: `--   name   Type   meaning`.

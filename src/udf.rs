@@ -1,9 +1,12 @@
-//! The two SQL functions cvm adds to DataFusion: lenient date and timestamp
+//! The SQL functions cvm adds to DataFusion: lenient date and timestamp
 //! parsing that returns null instead of failing the query, so the staging
-//! SQL can route unparseable values to rejects.
+//! SQL can route unparseable values to rejects, and a stable hash for
+//! deterministic samples.
 //!
 //! - `cvm_to_date(text, format)` -> DATE
 //! - `cvm_to_timestamp(text, format, time_zone)` -> TIMESTAMP(us, UTC)
+//! - `cvm_hash_unit(text, seed)` -> DOUBLE in [0, 1), the same for the same
+//!   text and seed on every machine and version (FNV-1a, then a 64-bit mix)
 //!
 //! `format` is a chrono format or `iso`. For `iso`, dates are `YYYY-MM-DD` and
 //! timestamps are ISO 8601 / RFC 3339 with `T` or a space, optional
@@ -25,6 +28,7 @@ use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, Sca
 pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
     registry.register_udf(Arc::new(ScalarUDF::from(ToDate::new())))?;
     registry.register_udf(Arc::new(ScalarUDF::from(ToTimestamp::new())))?;
+    registry.register_udf(Arc::new(ScalarUDF::from(HashUnit::new())))?;
     Ok(())
 }
 
@@ -113,6 +117,55 @@ impl ScalarUDFImpl for ToDate {
     }
 }
 
+/// A uniform number in [0, 1) from `text` and `seed`, stable across
+/// platforms and versions (unlike std's hasher).
+pub fn hash_unit(text: &str, seed: &str) -> f64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in seed.bytes().chain([0xff]).chain(text.bytes()) {
+        h ^= byte as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    // splitmix64's finaliser spreads FNV's weak low bits over the whole word
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct HashUnit {
+    signature: Signature,
+}
+
+impl HashUnit {
+    fn new() -> Self {
+        Self { signature: Signature::string(2, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for HashUnit {
+    fn name(&self) -> &str {
+        "cvm_hash_unit"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let text = strings(&args, 0)?;
+        let seed = strings(&args, 1)?;
+        let (text, seed) = (text.as_string::<i32>(), seed.as_string::<i32>());
+        let out: datafusion::arrow::array::Float64Array = (0..args.number_rows)
+            .map(|i| (!text.is_null(i) && !seed.is_null(i)).then(|| hash_unit(text.value(i), seed.value(i))))
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct ToTimestamp {
     signature: Signature,
@@ -167,6 +220,17 @@ impl ScalarUDFImpl for ToTimestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_unit_is_stable_and_spread() {
+        // pinned: a sample must not change between versions or machines
+        assert_eq!(hash_unit("S001", "42"), hash_unit("S001", "42"));
+        assert_ne!(hash_unit("S001", "42"), hash_unit("S001", "43"));
+        let n = 10_000;
+        let below_half = (0..n).filter(|i| hash_unit(&format!("S{i:07}"), "42") < 0.5).count();
+        assert!((below_half as f64 / n as f64 - 0.5).abs() < 0.02, "{below_half}");
+        assert!((0..n).all(|i| (0.0..1.0).contains(&hash_unit(&i.to_string(), "7"))));
+    }
 
     fn utc(text: &str) -> Option<String> {
         let micros = parse_timestamp(text, "iso", &chrono_tz::UTC)?;

@@ -10,10 +10,10 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use crate::engine::{self, EngineOptions, Params, SqlError};
+use crate::engine::{self, EngineOptions, SqlError};
 use crate::ingest::{self, IngestError, stream};
 use crate::job::Job;
-use crate::sqlfiles;
+use crate::sqlfiles::{self, Layer};
 
 /// What validation found wrong.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +50,8 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     let internal = |file: String| move |source: DataFusionError| SqlError { file: file.clone(), source };
     let ctx = engine::session(&EngineOptions::default()).map_err(internal("session".into()))?;
     let as_of = chrono::Utc::now().date_naive();
-    let params = Params::for_snapshot(as_of);
+    let params = crate::modelling::params_at(job, as_of);
+    crate::modelling::register_job_tables(&ctx, job).map_err(internal("job tables".into()))?;
     for source in &job.sources {
         let raw = stream::empty_raw_table(source.kind).map_err(internal(source.kind.raw_table()))?;
         ctx.register_table(source.kind.raw_table().as_str(), Arc::new(raw))
@@ -62,9 +63,16 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     let usage = sqlfiles::find("usage_daily").expect("usage_daily.sql exists");
     let df = engine::plan(&ctx, usage, &params).await?;
     register_empty(&ctx, usage.name, &df, false).map_err(internal(usage.path()))?;
-    engine::register_intermediate_views(&ctx, &params).await?;
-    let cv = sqlfiles::find("customer_value").expect("customer_value.sql exists");
-    engine::plan(&ctx, cv, &params).await?.create_physical_plan().await.map_err(internal(cv.path()))?;
+    engine::register_layer_views(&ctx, Layer::Intermediate, &params).await?;
+    // the scoring files plan with unfitted models: the shapes are what matter
+    let models = crate::modelling::unfitted(job);
+    crate::modelling::register_model_tables(&ctx, &models).map_err(internal("models".into()))?;
+    let scoring_params = params.clone().merged(&models.params);
+    engine::register_layer_views(&ctx, Layer::Scoring, &scoring_params).await?;
+    for mart in ["customer_value", "model_metrics"] {
+        let file = sqlfiles::find(mart).expect("every mart has a SQL file");
+        engine::plan(&ctx, file, &scoring_params).await?.create_physical_plan().await.map_err(internal(file.path()))?;
+    }
     Ok(())
 }
 

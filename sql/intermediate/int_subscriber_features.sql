@@ -1,6 +1,7 @@
--- customer_value: value, tenure and usage of every subscriber known at T.
+-- int_subscriber_features: the deterministic columns of customer_value (value, tenure, usage) at T.
 -- grain: one row per subscriber known at T (activation_date <= T, ended lines included).
--- partitioning: snapshot_date=T
+-- The run materialises this once at T (the models and customer_value read it several
+-- times); the churn model evaluates the same file at T - H and T - 2H for training.
 -- inputs: stg_subscribers, int_tenure_computed, int_revenue_windows, int_usage_windows,
 --   int_complaints_counted
 -- Money is exact: Decimal128(18,4); ARPU is rounded to 4 decimals, half away from zero.
@@ -97,4 +98,3 @@ SELECT
     CAST(sms_30d AS BIGINT) AS sms_30d,
     CAST(complaints_90d AS BIGINT) AS complaints_90d
 FROM joined
-ORDER BY subscriber_id

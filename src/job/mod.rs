@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+mod models;
+
+pub use models::{ModelSettings, VALUE_CRITERIA};
+
 use crate::contract::{self, SourceKind};
 use crate::storage::StoreUrl;
 
@@ -42,6 +46,20 @@ struct JobFile {
     engine: EngineFile,
     #[serde(default)]
     sources: BTreeMap<String, SourceFile>,
+    #[serde(default)]
+    churn: models::ChurnFile,
+    #[serde(default)]
+    retention: models::RetentionFile,
+    #[serde(default)]
+    value: models::ValueFile,
+    #[serde(default)]
+    value_score: models::ValueScoreFile,
+    #[serde(default)]
+    tiers: models::TiersFile,
+    #[serde(default)]
+    quadrant: models::QuadrantFile,
+    #[serde(default)]
+    lifecycle: models::LifecycleFile,
 }
 
 fn default_currency() -> String {
@@ -105,6 +123,8 @@ pub struct Job {
     pub target_partitions: Option<usize>,
     /// Every source of the contract, in the order they are ingested.
     pub sources: Vec<Source>,
+    /// Settings of the value models (docs/models.md).
+    pub models: ModelSettings,
 }
 
 /// File format of a source's extracts.
@@ -218,6 +238,16 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
             ));
         }
     }
+    let models = models::ModelFiles {
+        churn: file.churn,
+        retention: file.retention,
+        value: file.value,
+        value_score: file.value_score,
+        tiers: file.tiers,
+        quadrant: file.quadrant,
+        lifecycle: file.lifecycle,
+    }
+    .validate(&invalid)?;
     let mut sources = Vec::new();
     let mut files = file.sources;
     for kind in SourceKind::ALL {
@@ -234,6 +264,7 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
         max_reject_rate: file.rejects.max_rate,
         target_partitions: file.engine.target_partitions,
         sources,
+        models,
     })
 }
 

@@ -135,7 +135,10 @@ fn json_logs_for_schedulers() {
         .filter(|v| v["fields"]["message"] == "step done")
         .collect();
     let names: Vec<&str> = steps.iter().map(|v| v["fields"]["step"].as_str().unwrap()).collect();
-    assert_eq!(names, ["ingest", "usage_daily", "intermediate", "customer_value", "rejects", "publish"]);
+    assert_eq!(
+        names,
+        ["ingest", "usage_daily", "features", "models", "customer_value", "model_metrics", "rejects", "publish"]
+    );
 }
 
 #[test]

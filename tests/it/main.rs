@@ -9,4 +9,5 @@ mod docs;
 mod file_failures;
 mod formats;
 mod golden;
+mod models;
 mod row_rules;

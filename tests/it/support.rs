@@ -135,3 +135,25 @@ pub fn snapshot_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// The (single) run manifest in a warehouse, parsed.
+pub fn manifest_of(warehouse: &Path) -> serde_json::Value {
+    run_document(warehouse, ".json", ".models.json")
+}
+
+/// The (single) model artifact in a warehouse, parsed.
+pub fn models_artifact_of(warehouse: &Path) -> serde_json::Value {
+    run_document(warehouse, ".models.json", "\u{0}")
+}
+
+fn run_document(warehouse: &Path, suffix: &str, not_suffix: &str) -> serde_json::Value {
+    let files: Vec<_> = snapshot_files(&warehouse.join("_manifests"))
+        .into_iter()
+        .filter(|(p, _)| {
+            let name = p.to_string_lossy();
+            name.ends_with(suffix) && !name.ends_with(not_suffix)
+        })
+        .collect();
+    assert_eq!(files.len(), 1, "expected one {suffix} document, found {files:?}");
+    serde_json::from_slice(&files[0].1).expect("run documents are JSON")
+}

@@ -1,0 +1,59 @@
+-- int_recharge_summary: each prepaid line's recharge history as the BG/NBD model reads it.
+-- grain: one row per prepaid subscriber known at $as_of.
+-- inputs: stg_subscribers, stg_recharges
+-- params: $as_of, $churn_horizon_end ($as_of + H), $churn_seed
+-- The activation is the first purchase; a repeat purchase is a UTC day after the activation
+-- day with at least one recharge (several top-ups on one day count once). Time unit: week
+-- (7 days), counted on UTC dates: recency = last recharge day - activation, age = T - activation.
+-- columns:
+--   subscriber_id        Utf8     the subscriber
+--   is_active            Boolean  in service at the end of $as_of
+--   frequency            Int64    repeat recharge days in (activation, $as_of]
+--   recency_weeks        Float64  weeks from activation to the last repeat recharge day (0 with none)
+--   age_weeks            Float64  weeks from activation to $as_of
+--   recharges_in_horizon Int64    recharge days in ($as_of, $as_of + H]: the back-test's outcome
+--   sample_key           Float64  uniform in [0, 1) from subscriber_id and the seed
+WITH params AS (
+    SELECT
+        CAST($as_of AS DATE) AS as_of,
+        CAST($churn_horizon_end AS DATE) AS horizon_end
+),
+
+prepaid AS (
+    SELECT s.subscriber_id, s.activation_date, s.deactivation_date, p.as_of, p.horizon_end
+    FROM stg_subscribers AS s
+    CROSS JOIN params AS p
+    WHERE s.plan_type = 'prepaid' AND s.activation_date <= p.as_of
+),
+
+recharge_days AS (
+    SELECT DISTINCT subscriber_id, CAST(recharge_time AS DATE) AS recharge_day
+    FROM stg_recharges
+),
+
+history AS (
+    SELECT
+        p.subscriber_id,
+        COUNT(r.recharge_day) FILTER (WHERE r.recharge_day > p.activation_date AND r.recharge_day <= p.as_of)
+            AS frequency,
+        MAX(r.recharge_day) FILTER (WHERE r.recharge_day > p.activation_date AND r.recharge_day <= p.as_of)
+            AS last_day,
+        COUNT(r.recharge_day) FILTER (WHERE r.recharge_day > p.as_of AND r.recharge_day <= p.horizon_end)
+            AS recharges_in_horizon
+    FROM prepaid AS p
+    LEFT JOIN recharge_days AS r ON r.subscriber_id = p.subscriber_id
+    GROUP BY p.subscriber_id
+)
+
+SELECT
+    p.subscriber_id,
+    p.deactivation_date IS NULL OR p.deactivation_date > p.as_of AS is_active,
+    h.frequency,
+    CASE WHEN h.last_day IS NULL THEN 0.0
+        ELSE CAST(CAST(h.last_day AS INT) - CAST(p.activation_date AS INT) AS DOUBLE) / 7.0
+    END AS recency_weeks,
+    CAST(CAST(p.as_of AS INT) - CAST(p.activation_date AS INT) AS DOUBLE) / 7.0 AS age_weeks,
+    h.recharges_in_horizon,
+    cvm_hash_unit(p.subscriber_id, $churn_seed) AS sample_key
+FROM prepaid AS p
+INNER JOIN history AS h ON h.subscriber_id = p.subscriber_id
