@@ -34,6 +34,7 @@
 --   churn_risk_band           Utf8              low / medium / high by the job's cut-offs
 --   churn_drivers             Utf8              up to three features raising this line's risk most, in words
 --   p_alive                   Float64           prepaid: chance the line is still recharging (BG/NBD); postpaid null
+--   expected_recharges_3m     Float64           prepaid: expected recharge days in the next 3 months (BG/NBD); cvm's addition
 --   expected_lifetime_months  Float64           expected further months in service within the CLV horizon
 --   current_value             Decimal128(18,4)  discounted expected margin over the remaining lifetime at arpu_3m
 --   potential_value           Decimal128(18,4)  discounted margin uplift if ARPU reached the peer group's target
@@ -71,6 +72,7 @@ SELECT
     c.churn_risk_band,
     c.churn_drivers,
     l.p_alive,
+    l.expected_recharges_3m,
     l.expected_lifetime_months,
     l.current_value,
     l.potential_value,

@@ -15,6 +15,7 @@
 -- columns:
 --   subscriber_id             Utf8              the subscriber
 --   p_alive                   Float64           prepaid: chance the line is still recharging (0 once ended); postpaid null
+--   expected_recharges_3m     Float64           prepaid: expected recharge days in the next 3 months (BG/NBD); postpaid null
 --   expected_lifetime_months  Float64           expected further months in service, over the next K months
 --   discounted_months         Float64           the same months discounted monthly to T
 --   target_arpu               Decimal128(18,4)  the peer group's target ARPU
@@ -51,6 +52,10 @@ prepaid AS (
             ELSE 1.0 / (1.0 + $bgnbd_a / ($bgnbd_b + frequency - 1)
                 * power(($bgnbd_alpha + age_weeks) / ($bgnbd_alpha + recency_weeks), $bgnbd_r + frequency))
         END AS p_alive,
+        -- three months = 3 * 30.4375 days, in weeks
+        cvm_bgnbd_expected(
+            3.0 * 30.4375 / 7.0, frequency, recency_weeks, age_weeks, $bgnbd_r, $bgnbd_alpha, $bgnbd_a, $bgnbd_b
+        ) AS expected_recharges_3m,
         -- monthly survival factor exp(-hazard per month), a month being 30.4375 / 7 weeks
         exp(-(($bgnbd_r + frequency) / ($bgnbd_alpha + age_weeks)) * ($bgnbd_a / ($bgnbd_a + $bgnbd_b + frequency))
             * 30.4375 / 7.0) AS monthly_survival
@@ -66,6 +71,8 @@ months AS (
         b.arpu_3m,
         b.peer_group,
         CASE WHEN b.plan_type = 'prepaid' THEN CASE WHEN b.is_active THEN p.p_alive ELSE 0.0 END END AS p_alive,
+        CASE WHEN b.plan_type = 'prepaid' THEN CASE WHEN b.is_active THEN p.expected_recharges_3m ELSE 0.0 END END
+            AS expected_recharges_3m,
         CASE
             WHEN NOT b.is_active THEN 0.0
             WHEN b.plan_type = 'postpaid' THEN c.expected_lifetime_months
@@ -89,6 +96,7 @@ valued AS (
     SELECT
         m.subscriber_id,
         m.p_alive,
+        m.expected_recharges_3m,
         m.expected_lifetime_months,
         m.discounted_months,
         t.target_arpu,
@@ -111,6 +119,7 @@ valued AS (
 SELECT
     subscriber_id,
     p_alive,
+    expected_recharges_3m,
     expected_lifetime_months,
     discounted_months,
     target_arpu,
