@@ -14,11 +14,12 @@
 --   active_days_30d             Float64  days with usage in the last 30 days
 --   log_mou_30d                 Float64  ln(1 + voice minutes, last 30 days)
 --   log_data_mb_30d             Float64  ln(1 + data MiB, last 30 days)
---   usage_trend                 Float64  voice minutes of the last 30 days over a third of the last 90, in [0, 3] (1 when none)
+--   usage_trend                 Float64  voice minutes of the last 30 days over a third of the last 90, in [0, 3] (1
+--                                        when none)
 --   complaints_90d              Float64  complaints opened in the last 90 days
 --   is_prepaid                  Float64  1 for prepaid, 0 for postpaid
---   sample_key                  Float64  uniform in [0, 1) from subscriber_id and the seed: a training sample of
---                                        share s is the rows with sample_key < s
+--   sample_key                  Float64  uniform in [0, 1) from subscriber_id and the seed: a training sample of share
+--                                        s is the rows with sample_key < s
 --   deactivates_within_horizon  Boolean  deactivation_date in ($as_of, $as_of + H]: the label
 WITH params AS (
     SELECT

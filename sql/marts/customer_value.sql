@@ -7,34 +7,36 @@
 -- Null only where stated: recency_days, arpu_*, arpu_trend and the model columns of ended lines
 -- (and of active lines the model cannot value, e.g. no arpu_3m yet).
 -- columns:
---   subscriber_id          Utf8              the subscriber
---   plan_type              Utf8              prepaid or postpaid
---   segment                Utf8              marketing segment
---   region                 Utf8              home region
---   is_active              Boolean           in service at the end of T
---   tenure_days            Int32             days from activation_date to min(T, deactivation_date)
---   tenure_months          Int32             whole calendar months in that span (age style)
---   months_in_service_3m   Int32             months of L-2 .. L overlapping [activation, deactivation)
---   months_in_service_12m  Int32             months of L-11 .. L overlapping [activation, deactivation)
---   revenue_1m             Decimal128(18,4)  net revenue billed for L
---   revenue_3m             Decimal128(18,4)  net revenue billed for L-2 .. L
---   revenue_12m            Decimal128(18,4)  net revenue billed for L-11 .. L
---   arpu_3m                Decimal128(18,4)  revenue_3m / months_in_service_3m; null when 0 months
---   arpu_12m               Decimal128(18,4)  revenue_12m / months_in_service_12m; null when 0 months
---   arpu_trend             Float64           ARPU of L-2 .. L over ARPU of L-5 .. L-3; null when undefined
---   historical_value       Decimal128(18,4)  net revenue billed for every month up to L
---   recency_days           Int32             days since the last usage event; null with none
---   active_days_30d        Int32             UTC days with a usage event in the last 30 days
---   mou_30d                Float64           voice minutes, last 30 days
---   mou_90d                Float64           voice minutes, last 90 days
---   data_mb_30d            Float64           data MiB, last 30 days
---   sms_30d                Int64             sms sent and received, last 30 days
---   complaints_90d         Int64             complaints opened in the last 90 days
---   churn_risk                Float64           probability that an active line deactivates within the horizon H; null for ended lines
+--   subscriber_id             Utf8              the subscriber
+--   plan_type                 Utf8              prepaid or postpaid
+--   segment                   Utf8              marketing segment
+--   region                    Utf8              home region
+--   is_active                 Boolean           in service at the end of T
+--   tenure_days               Int32             days from activation_date to min(T, deactivation_date)
+--   tenure_months             Int32             whole calendar months in that span (age style)
+--   months_in_service_3m      Int32             months of L-2 .. L overlapping [activation, deactivation)
+--   months_in_service_12m     Int32             months of L-11 .. L overlapping [activation, deactivation)
+--   revenue_1m                Decimal128(18,4)  net revenue billed for L
+--   revenue_3m                Decimal128(18,4)  net revenue billed for L-2 .. L
+--   revenue_12m               Decimal128(18,4)  net revenue billed for L-11 .. L
+--   arpu_3m                   Decimal128(18,4)  revenue_3m / months_in_service_3m; null when 0 months
+--   arpu_12m                  Decimal128(18,4)  revenue_12m / months_in_service_12m; null when 0 months
+--   arpu_trend                Float64           ARPU of L-2 .. L over ARPU of L-5 .. L-3; null when undefined
+--   historical_value          Decimal128(18,4)  net revenue billed for every month up to L
+--   recency_days              Int32             days since the last usage event; null with none
+--   active_days_30d           Int32             UTC days with a usage event in the last 30 days
+--   mou_30d                   Float64           voice minutes, last 30 days
+--   mou_90d                   Float64           voice minutes, last 90 days
+--   data_mb_30d               Float64           data MiB, last 30 days
+--   sms_30d                   Int64             sms sent and received, last 30 days
+--   complaints_90d            Int64             complaints opened in the last 90 days
+--   churn_risk                Float64           probability that an active line deactivates within the horizon H; null
+--                                               for ended lines
 --   churn_risk_band           Utf8              low / medium / high by the job's cut-offs
 --   churn_drivers             Utf8              up to three features raising this line's risk most, in words
 --   p_alive                   Float64           prepaid: chance the line is still recharging (BG/NBD); postpaid null
---   expected_recharges_3m     Float64           prepaid: expected recharge days in the next 3 months (BG/NBD); cvm's addition
+--   expected_recharges_3m     Float64           prepaid: expected recharge days in the next 3 months (BG/NBD); cvm's
+--                                               addition
 --   expected_lifetime_months  Float64           expected further months in service within the CLV horizon
 --   current_value             Decimal128(18,4)  discounted expected margin over the remaining lifetime at arpu_3m
 --   potential_value           Decimal128(18,4)  discounted margin uplift if ARPU reached the peer group's target

@@ -14,8 +14,10 @@
 -- Ended lines have 0 months and 0 value; an active line without arpu_3m has null values.
 -- columns:
 --   subscriber_id             Utf8              the subscriber
---   p_alive                   Float64           prepaid: chance the line is still recharging (0 once ended); postpaid null
---   expected_recharges_3m     Float64           prepaid: expected recharge days in the next 3 months (BG/NBD); postpaid null
+--   p_alive                   Float64           prepaid: chance the line is still recharging (0 once ended); postpaid
+--                                               null
+--   expected_recharges_3m     Float64           prepaid: expected recharge days in the next 3 months (BG/NBD); postpaid
+--                                               null
 --   expected_lifetime_months  Float64           expected further months in service, over the next K months
 --   discounted_months         Float64           the same months discounted monthly to T
 --   target_arpu               Decimal128(18,4)  the peer group's target ARPU

@@ -15,7 +15,8 @@
 --   subscriber_id    Utf8  the subscriber
 --   lifecycle_stage  Utf8  new / growing / mature / declining / dormant / churned
 --   rfm_score        Utf8  R, F and M scores as three digits, e.g. 545; null for ended lines
---   rfm_segment      Utf8  champions / loyal / big_spenders / new_and_promising / at_risk / hibernating / needs_attention / lost
+--   rfm_segment      Utf8  champions / loyal / big_spenders / new_and_promising / at_risk / hibernating /
+--                          needs_attention / lost
 WITH active_scores AS (
     SELECT
         subscriber_id,

@@ -257,10 +257,18 @@ impl ModelArtifact {
             c.trained_on_features_at, c.training_rows, c.training_positives, c.sample_share
         ));
         match &c.backtest {
-            Some(b) => out.push_str(&format!(
-                "  back-test (trained at {}, scored at {}, {} rows, {} deactivations): AUC {}, top-decile lift {}, Brier {}\n",
-                b.trained_on_features_at, b.scored_at, b.rows, b.positives, fmt(b.auc), fmt(b.top_decile_lift), fmt(b.brier)
-            )),
+            Some(b) => {
+                out.push_str(&format!(
+                    "  back-test (trained at {}, scored at {}, {} rows, {} deactivations): ",
+                    b.trained_on_features_at, b.scored_at, b.rows, b.positives
+                ));
+                out.push_str(&format!(
+                    "AUC {}, top-decile lift {}, Brier {}\n",
+                    fmt(b.auc),
+                    fmt(b.top_decile_lift),
+                    fmt(b.brier)
+                ));
+            }
             None => out.push_str("  back-test: not possible (no outcome of both kinds in the earlier window)\n"),
         }
         out.push_str(&format!("retention (sBG, months, horizon {} months):\n", self.retention.horizon_months));

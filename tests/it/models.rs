@@ -41,7 +41,8 @@ fn the_demo_fills_every_model_column_and_publishes_metrics_and_artifact() {
         w.path(),
         "SELECT count(*) FROM customer_value WHERE is_active AND arpu_3m IS NOT NULL AND NOT ( \
            churn_risk BETWEEN 0 AND 1 AND churn_risk_band IN ('low', 'medium', 'high') AND churn_drivers IS NOT NULL \
-           AND (plan_type = 'postpaid' OR (p_alive BETWEEN 0 AND 1 AND expected_recharges_3m >= 0)) AND expected_lifetime_months > 0 \
+           AND (plan_type = 'postpaid' OR (p_alive BETWEEN 0 AND 1 AND expected_recharges_3m >= 0)) \
+           AND expected_lifetime_months > 0 \
            AND current_value IS NOT NULL AND potential_value >= 0 AND clv = current_value + potential_value \
            AND value_score BETWEEN 0 AND 100 \
            AND value_tier IN ('diamond', 'gold', 'silver', 'vip', 'standard') \
