@@ -58,8 +58,11 @@ pub struct GroupFit {
     pub cohort_group: String,
     pub lines: u64,
     pub ended_lines: u64,
-    /// own, pooled or geometric, with the reason when not own.
-    pub method: String,
+    /// own (the group's sBG fit), pooled (all postpaid lines' sBG fit) or
+    /// geometric (a constant monthly churn rate over all postpaid lines).
+    pub method: &'static str,
+    /// Why the group's own fit was not used.
+    pub reason: Option<String>,
     pub curve: Curve,
 }
 
@@ -109,10 +112,8 @@ pub async fn run(ctx: &SessionContext, settings: &ModelSettings) -> Result<Reten
         None
     } else {
         Some(match sbg::fit(&all) {
-            Ok(f) => {
-                ("pooled".to_string(), Curve::Sbg { alpha: f.alpha, beta: f.beta, log_likelihood: f.log_likelihood })
-            }
-            Err(e) => (format!("geometric (pooled sBG fit failed: {e})"), geometric(&all)),
+            Ok(f) => ("pooled", None, Curve::Sbg { alpha: f.alpha, beta: f.beta, log_likelihood: f.log_likelihood }),
+            Err(e) => ("geometric", Some(format!("the pooled sBG fit failed: {e}")), geometric(&all)),
         })
     };
 
@@ -123,19 +124,24 @@ pub async fn run(ctx: &SessionContext, settings: &ModelSettings) -> Result<Reten
     for (group, observations) in &by_group {
         let lines: u64 = observations.iter().map(|o| o.count).sum();
         let ended: u64 = observations.iter().filter(|o| o.churned).map(|o| o.count).sum();
-        let (pooled_method, pooled_curve) = pooled.clone().expect("a group means observations");
-        let (method, curve) = if ended < settings.min_churners {
-            (format!("{pooled_method} ({ended} ended lines, fewer than retention.min_churners)"), pooled_curve)
+        let (pooled_method, pooled_reason, pooled_curve) = pooled.clone().expect("a group means observations");
+        let with_pooled = |why: String| {
+            let reason = match &pooled_reason {
+                Some(more) => format!("{why}; {more}"),
+                None => why,
+            };
+            (pooled_method, Some(reason), pooled_curve)
+        };
+        let (method, reason, curve) = if ended < settings.min_churners {
+            with_pooled(format!("{ended} ended lines, fewer than retention.min_churners ({})", settings.min_churners))
         } else {
             match sbg::fit(observations) {
-                Ok(f) => {
-                    ("own".to_string(), Curve::Sbg { alpha: f.alpha, beta: f.beta, log_likelihood: f.log_likelihood })
-                }
-                Err(e) => (format!("{pooled_method} (own fit failed: {e})"), pooled_curve),
+                Ok(f) => ("own", None, Curve::Sbg { alpha: f.alpha, beta: f.beta, log_likelihood: f.log_likelihood }),
+                Err(e) => with_pooled(format!("its own sBG fit failed: {e}")),
             }
         };
-        if method != "own" {
-            tracing::info!("retention group {group}: {method}");
+        if let Some(why) = &reason {
+            tracing::info!("retention group {group}: {method} curve, because {why}");
         }
         let row = |metric: &str, value: f64| MetricRow::new("retention_sbg", group, metric, None, value, lines as i64);
         metrics.push(row("lines", lines as f64));
@@ -161,7 +167,7 @@ pub async fn run(ctx: &SessionContext, settings: &ModelSettings) -> Result<Reten
             expected.push(r.expected_periods);
             discounted.push(r.discounted_periods);
         }
-        groups.push(GroupFit { cohort_group: group.clone(), lines, ended_lines: ended, method, curve });
+        groups.push(GroupFit { cohort_group: group.clone(), lines, ended_lines: ended, method, reason, curve });
     }
     let curve_table = RecordBatch::try_new(
         curve_schema(),
