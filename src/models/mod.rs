@@ -9,3 +9,5 @@ pub mod metrics;
 pub mod optimize;
 pub mod sbg;
 pub mod special;
+#[cfg(test)]
+mod test_rng;
