@@ -83,15 +83,7 @@ pub struct Backtest {
     pub auc: Option<f64>,
     pub top_decile_lift: Option<f64>,
     pub brier: Option<f64>,
-    pub calibration: Vec<CalibrationBin>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CalibrationBin {
-    pub decile: u32,
-    pub rows: u64,
-    pub mean_predicted: f64,
-    pub observed_rate: f64,
+    pub calibration: Vec<metrics::Decile>,
 }
 
 /// The features at one date, sampled to the training budget.
@@ -166,15 +158,7 @@ pub async fn run(
                 auc: metrics::auc(&scores, &scored.y),
                 top_decile_lift: metrics::top_decile_lift(&scores, &scored.y),
                 brier: metrics::brier(&scores, &scored.y),
-                calibration: metrics::deciles(&scores, &scored.y)
-                    .into_iter()
-                    .map(|d| CalibrationBin {
-                        decile: d.decile,
-                        rows: d.rows,
-                        mean_predicted: d.mean_predicted,
-                        observed_rate: d.observed_rate,
-                    })
-                    .collect(),
+                calibration: metrics::deciles(&scores, &scored.y),
             };
             let rows = bt.rows as i64;
             for (name, value) in [("auc", bt.auc), ("top_decile_lift", bt.top_decile_lift), ("brier", bt.brier)] {
