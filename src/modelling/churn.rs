@@ -39,10 +39,29 @@ pub const FEATURES: &[&str] = &[
 struct Sample {
     x: Vec<Vec<f64>>,
     y: Vec<bool>,
+    /// Each row's sample_key, so a smaller sample can be taken in Rust.
+    keys: Vec<f64>,
     /// Share of the rows the sample kept (1 = all).
     share: f64,
     /// Rows before sampling.
     population: u64,
+}
+
+impl Sample {
+    /// The rows a share of `share` keeps: the same rows SQL's `sample_key < share` keeps.
+    fn subsample(self, share: f64) -> Sample {
+        if share >= self.share {
+            return self;
+        }
+        let keep: Vec<usize> = (0..self.keys.len()).filter(|&i| self.keys[i] < share).collect();
+        Sample {
+            x: keep.iter().map(|&i| self.x[i].clone()).collect(),
+            y: keep.iter().map(|&i| self.y[i]).collect(),
+            keys: keep.iter().map(|&i| self.keys[i]).collect(),
+            share,
+            population: self.population,
+        }
+    }
 }
 
 /// One feature of the fitted model, as the artifact records it.
@@ -86,28 +105,22 @@ pub struct Backtest {
     pub calibration: Vec<metrics::Decile>,
 }
 
-/// The features at one date, sampled to the training budget.
-async fn load(ctx: &SessionContext, settings: &ModelSettings, sample: bool) -> Result<Sample, DataFusionError> {
-    let count = Frame::query(ctx, "SELECT COUNT(*) AS n FROM int_churn_features").await?.i64s("n")?;
-    let population = count.first().copied().unwrap_or(0).max(0) as u64;
-    let share = if sample && population > settings.churn_max_training_rows {
-        settings.churn_max_training_rows as f64 / population as f64
-    } else {
-        1.0
-    };
-    // ordered by subscriber: the same rows in the same order give the same fit
+/// The features at the view's date, the rows with sample_key below `share`
+/// (all of them for a share of 1).
+async fn load(ctx: &SessionContext, share: f64) -> Result<Sample, DataFusionError> {
     let mut columns: Vec<&str> = FEATURES.to_vec();
-    columns.push("deactivates_within_horizon");
-    let df = ctx
-        .table("int_churn_features")
-        .await?
-        .filter(col("sample_key").lt(lit(share)))?
-        .sort(vec![col("subscriber_id").sort(true, false)])?
-        .select_columns(&columns)?;
+    columns.extend(["deactivates_within_horizon", "sample_key"]);
+    let mut df = ctx.table("int_churn_features").await?;
+    if share < 1.0 {
+        df = df.filter(col("sample_key").lt(lit(share)))?;
+    }
+    // ordered by subscriber: the same rows in the same order give the same fit
+    let df = df.sort(vec![col("subscriber_id").sort(true, false)])?.select_columns(&columns)?;
     let frame = Frame::collect(df).await?;
-    let columns: Vec<Vec<f64>> = FEATURES.iter().map(|f| frame.f64s(f)).collect::<Result<_, _>>()?;
-    let x = (0..frame.rows()).map(|i| columns.iter().map(|c| c[i]).collect()).collect();
-    Ok(Sample { x, y: frame.bools("deactivates_within_horizon")?, share, population })
+    let features: Vec<Vec<f64>> = FEATURES.iter().map(|f| frame.f64s(f)).collect::<Result<_, _>>()?;
+    let x = (0..frame.rows()).map(|i| features.iter().map(|c| c[i]).collect()).collect();
+    let population = if share < 1.0 { 0 } else { frame.rows() as u64 };
+    Ok(Sample { x, y: frame.bools("deactivates_within_horizon")?, keys: frame.f64s("sample_key")?, share, population })
 }
 
 fn positives(y: &[bool]) -> u64 {
@@ -145,8 +158,11 @@ pub async fn run(
     let mut metrics = Vec::new();
 
     // back-test: train at T-2H, score T-H
-    let old = load(at_t2h, settings, true).await?;
-    let scored = load(at_th, settings, false).await?;
+    // T-2H is only trained on: counted, then sampled in SQL. T-H is scored
+    // whole, so it is read once and the training sample taken from it.
+    let lines_t2h = super::frames::count(at_t2h, "int_churn_features").await?;
+    let old = Sample { population: lines_t2h, ..load(at_t2h, super::training_share(lines_t2h, settings)).await? };
+    let scored = load(at_th, 1.0).await?;
     let backtest = match fit(&old, settings.churn_l2) {
         Ok(model) => {
             let scores: Vec<f64> = scored.x.iter().map(|r| model.predict(r)).collect();
@@ -202,11 +218,8 @@ pub async fn run(
     };
 
     // final model: train at T-H (the most recent window whose outcome is known)
-    let training = if scored.share == 1.0 && scored.population <= settings.churn_max_training_rows {
-        scored
-    } else {
-        load(at_th, settings, true).await?
-    };
+    let share = super::training_share(scored.population, settings);
+    let training = scored.subsample(share);
     let training_rows = training.y.len() as u64;
     let training_positives = positives(&training.y);
     metrics.push(MetricRow::new("churn", "training", "rows", None, training_rows as f64, training_rows as i64));

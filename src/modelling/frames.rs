@@ -63,3 +63,9 @@ impl Frame {
             .collect())
     }
 }
+
+/// Rows of a table or view (evaluating it).
+pub async fn count(ctx: &SessionContext, table: &str) -> Result<u64, DataFusionError> {
+    let n = ctx.table(table).await?.count().await?;
+    Ok(n as u64)
+}

@@ -80,6 +80,16 @@ pub struct ModelStep {
     pub artifact: Option<ModelArtifact>,
 }
 
+/// The share of `population` rows that fits the training budget
+/// (`churn.max_training_rows`): rows with sample_key below it form the sample.
+fn training_share(population: u64, settings: &crate::job::ModelSettings) -> f64 {
+    if population > settings.churn_max_training_rows {
+        settings.churn_max_training_rows as f64 / population as f64
+    } else {
+        1.0
+    }
+}
+
 /// The tables every session at another date shares with the run's.
 fn shared_tables(ctx: &SessionContext) -> Vec<String> {
     let mut names: Vec<String> = ctx

@@ -57,38 +57,56 @@ pub struct PrepaidStep {
     pub metrics: Vec<MetricRow>,
 }
 
-/// Grouped histories (frequency, recency, age) with their counts, sampled.
-async fn histories(
-    ctx: &SessionContext,
-    settings: &ModelSettings,
-) -> Result<(Vec<bgnbd::History>, f64), DataFusionError> {
-    let n = Frame::query(ctx, "SELECT COUNT(*) AS n FROM int_recharge_summary").await?.i64s("n")?;
-    let population = n.first().copied().unwrap_or(0).max(0) as u64;
-    let share = if population > settings.churn_max_training_rows {
-        settings.churn_max_training_rows as f64 / population as f64
-    } else {
-        1.0
-    };
+/// The histories at the view's date, in one grouped query: the sample the
+/// model is fitted on, and every active line with the recharge days that
+/// followed (the back-test's outcome).
+struct Histories {
+    sample: Vec<bgnbd::History>,
+    share: f64,
+    /// Active lines' histories with the recharge days they had in the horizon after.
+    active: Vec<(bgnbd::History, f64)>,
+}
+
+async fn histories(ctx: &SessionContext, settings: &ModelSettings) -> Result<Histories, DataFusionError> {
+    let share = super::training_share(super::frames::count(ctx, "int_recharge_summary").await?, settings);
     let df = ctx
         .table("int_recharge_summary")
         .await?
-        .filter(col("sample_key").lt(lit(share)))?
         .aggregate(
-            vec![col("frequency"), col("recency_weeks"), col("age_weeks")],
-            vec![datafusion::functions_aggregate::count::count_all().alias("lines")],
+            vec![
+                col("frequency"),
+                col("recency_weeks"),
+                col("age_weeks"),
+                col("is_active"),
+                col("sample_key").lt(lit(share)).alias("in_sample"),
+            ],
+            vec![
+                datafusion::functions_aggregate::count::count_all().alias("lines"),
+                datafusion::functions_aggregate::sum::sum(col("recharges_in_horizon")).alias("observed"),
+            ],
         )?
         .sort(vec![
             col("frequency").sort(true, false),
             col("recency_weeks").sort(true, false),
             col("age_weeks").sort(true, false),
+            col("is_active").sort(true, false),
+            col("in_sample").sort(true, false),
         ])?;
     let frame = Frame::collect(df).await?;
     let (x, t_x, age, lines) =
         (frame.f64s("frequency")?, frame.f64s("recency_weeks")?, frame.f64s("age_weeks")?, frame.i64s("lines")?);
-    let out = (0..x.len())
-        .map(|i| bgnbd::History { frequency: x[i], recency: t_x[i], age: age[i], count: lines[i].max(0) as u64 })
-        .collect();
-    Ok((out, share))
+    let (active, in_sample, observed) = (frame.bools("is_active")?, frame.bools("in_sample")?, frame.f64s("observed")?);
+    let mut out = Histories { sample: Vec::new(), share, active: Vec::new() };
+    for i in 0..x.len() {
+        let history = bgnbd::History { frequency: x[i], recency: t_x[i], age: age[i], count: lines[i].max(0) as u64 };
+        if in_sample[i] {
+            out.sample.push(history);
+        }
+        if active[i] {
+            out.active.push((history, observed[i]));
+        }
+    }
+    Ok(out)
 }
 
 /// Maximum likelihood, or the weak-prior fit when that fails.
@@ -139,30 +157,22 @@ pub async fn run(
     let horizon_weeks = settings.churn_horizon_days as f64 / 7.0;
 
     // back-test: fitted on the histories at T-H, expected vs observed recharge days in (T-H, T]
-    let (old, _) = histories(at_th, settings).await?;
-    let backtest = match fit(&old) {
+    let old = histories(at_th, settings).await?;
+    let backtest = match fit(&old.sample) {
         Ok(f) => {
-            let frame = Frame::query(
-                at_th,
-                "SELECT frequency, recency_weeks, age_weeks, COUNT(*) AS lines, SUM(recharges_in_horizon) AS observed \
-                 FROM int_recharge_summary WHERE is_active GROUP BY frequency, recency_weeks, age_weeks",
-            )
-            .await?;
-            let (x, t_x, age, lines, observed) = (
-                frame.f64s("frequency")?,
-                frame.f64s("recency_weeks")?,
-                frame.f64s("age_weeks")?,
-                frame.f64s("lines")?,
-                frame.f64s("observed")?,
-            );
-            let expected: f64 =
-                (0..x.len()).map(|i| lines[i] * f.fit.expected_transactions(horizon_weeks, x[i], t_x[i], age[i])).sum();
+            let expected: f64 = old
+                .active
+                .iter()
+                .map(|(h, _)| {
+                    h.count as f64 * f.fit.expected_transactions(horizon_weeks, h.frequency, h.recency, h.age)
+                })
+                .sum();
             let bt = PrepaidBacktest {
                 fitted_at: th.to_string(),
                 horizon_weeks,
-                active_lines: lines.iter().sum::<f64>() as u64,
+                active_lines: old.active.iter().map(|(h, _)| h.count).sum(),
                 recharge_days_expected: expected,
-                recharge_days_observed: observed.iter().sum(),
+                recharge_days_observed: old.active.iter().map(|(_, observed)| observed).sum(),
             };
             let rows = bt.active_lines as i64;
             metrics.push(MetricRow::new("prepaid_bgnbd", "backtest", "recharge_days_expected", None, expected, rows));
@@ -182,8 +192,8 @@ pub async fn run(
         }
     };
 
-    let (now, share) = histories(at_t, settings).await?;
-    let lines: u64 = now.iter().map(|h| h.count).sum();
+    let now = histories(at_t, settings).await?;
+    let lines: u64 = now.sample.iter().map(|h| h.count).sum();
     let mut artifact = PrepaidArtifact {
         status: String::new(),
         time_unit: "week",
@@ -193,10 +203,10 @@ pub async fn run(
         b: None,
         log_likelihood: None,
         lines,
-        sample_share: share,
+        sample_share: now.share,
         backtest,
     };
-    let params = match fit(&now) {
+    let params = match fit(&now.sample) {
         Ok(Fitted { fit, with_prior }) => {
             artifact.status = if with_prior { "fitted with a weak prior" } else { "fitted" }.to_string();
             (artifact.r, artifact.alpha_weeks, artifact.a, artifact.b) =
