@@ -155,14 +155,18 @@ pub async fn register_view(ctx: &SessionContext, file: &SqlFile, params: &Params
 /// Registers every file of a layer (sql/intermediate, sql/scoring) as a
 /// view, in the order their references impose.
 pub async fn register_layer_views(ctx: &SessionContext, layer: Layer, params: &Params) -> Result<(), SqlError> {
-    let files: Vec<&SqlFile> = sqlfiles::layer(layer).collect();
-    let references = table_references(ctx, &files)?;
-    let order = sqlfiles::dependency_order(&files, &references)
-        .map_err(|m| SqlError { file: format!("sql/{}", layer.folder()), source: DataFusionError::Plan(m) })?;
-    for file in order {
+    for file in layer_in_order(ctx, layer)? {
         register_view(ctx, file, params).await?;
     }
     Ok(())
+}
+
+/// A layer's files, each after the files of the layer it reads.
+pub fn layer_in_order(ctx: &SessionContext, layer: Layer) -> Result<Vec<&'static SqlFile>, SqlError> {
+    let files: Vec<&SqlFile> = sqlfiles::layer(layer).collect();
+    let references = table_references(ctx, &files)?;
+    sqlfiles::dependency_order(&files, &references)
+        .map_err(|m| SqlError { file: format!("sql/{}", layer.folder()), source: DataFusionError::Plan(m) })
 }
 
 /// A new session over the same stores and settings as `ctx`, sharing only

@@ -18,7 +18,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
 use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
+use datafusion::prelude::{DataFrame, SessionContext};
 use serde::Serialize;
 
 use crate::engine::{self, EngineOptions, SqlError};
@@ -139,7 +139,7 @@ async fn run_steps(
     let df = engine::plan(&ctx, usage, &params).await?;
     let usage_schema = df.schema().as_arrow().clone();
     let rows = write_parquet(df, &staging.table_url("usage_daily"), &["event_date"]).await?;
-    register_partitioned(&ctx, "usage_daily", &staging.table_url("usage_daily"), &usage_schema, "event_date").await?;
+    register_parquet(&ctx, "usage_daily", &staging.table_url("usage_daily"), &usage_schema, Some("event_date")).await?;
     manifest.step("usage_daily", started, rows_out, rows);
     manifest.output("usage_daily", rows);
 
@@ -148,13 +148,7 @@ async fn run_steps(
     let started = Instant::now();
     engine::register_layer_views(&ctx, Layer::Intermediate, &params).await?;
     let features = sqlfiles::find("int_subscriber_features").expect("int_subscriber_features.sql exists");
-    let df = engine::plan(&ctx, features, &params).await?;
-    let url = staging.table_url(features.name);
-    let rows = write_parquet(df, &url, &[]).await?;
-    let _ = ctx.deregister_table(features.name);
-    ctx.register_parquet(features.name, &url, ParquetReadOptions::default())
-        .await
-        .map_err(RunError::engine(features.name))?;
+    let rows = materialise(&ctx, features, &params, staging).await?;
     manifest.step("features", started, 0, rows);
 
     // 4. models: fitted on small inputs pulled from the views, applied by sql/scoring
@@ -163,8 +157,16 @@ async fn run_steps(
     let models = modelling::fit(&ctx, job, as_of).await?;
     modelling::register_model_tables(&ctx, &models).map_err(RunError::engine("models"))?;
     let scoring_params = models.params.clone();
-    engine::register_layer_views(&ctx, Layer::Scoring, &scoring_params).await?;
     manifest.step("models", started, rows, models.metrics.len() as u64);
+
+    // the scores, materialised: customer_value and score_value both read
+    // score_churn and score_lifetime, and a view would be computed twice
+    let started = Instant::now();
+    crate::progress::step("scoring");
+    for file in engine::layer_in_order(&ctx, Layer::Scoring)? {
+        materialise(&ctx, file, &scoring_params, staging).await?;
+    }
+    manifest.step("scoring", started, rows, rows);
 
     // 5. customer_value and model_metrics
     for table in ["customer_value", "model_metrics"] {
@@ -193,6 +195,23 @@ async fn run_steps(
     }
     manifest.step("publish", started, 0, 0);
     Ok(models.artifact)
+}
+
+/// Writes a SQL file's result under the run's staging prefix and registers
+/// it as a table in place of its view: for results read more than once.
+async fn materialise(
+    ctx: &SessionContext,
+    file: &sqlfiles::SqlFile,
+    params: &engine::Params,
+    staging: &RunStaging,
+) -> Result<u64, RunError> {
+    let df = engine::plan(ctx, file, params).await?;
+    let schema = df.schema().as_arrow().clone();
+    let url = staging.table_url(file.name);
+    let rows = write_parquet(df, &url, &[]).await?;
+    // with its schema declared: an empty result writes no file to infer it from
+    register_parquet(ctx, file.name, &url, &schema, None).await?;
+    Ok(rows)
 }
 
 /// A local scratch folder for the run's staging tables, removed when dropped.
@@ -255,21 +274,25 @@ async fn write_rejects(
     Ok(rows)
 }
 
-/// Registers a hive-partitioned Parquet folder as a table.
-async fn register_partitioned(
+/// Registers a folder of Parquet files with a known schema as a table,
+/// hive-partitioned by a date column when one is given.
+async fn register_parquet(
     ctx: &SessionContext,
     name: &str,
     url: &str,
     schema: &datafusion::arrow::datatypes::Schema,
-    partition_column: &str,
+    partition_column: Option<&str>,
 ) -> Result<(), RunError> {
     let err = RunError::engine(name);
     let table_url = ListingTableUrl::parse(url).map_err(&err)?;
+    let partition_cols: Vec<(String, DataType)> =
+        partition_column.map(|c| vec![(c.to_string(), DataType::Date32)]).unwrap_or_default();
     let options = ListingOptions::new(std::sync::Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
-        .with_table_partition_cols(vec![(partition_column.to_string(), DataType::Date32)]);
+        .with_table_partition_cols(partition_cols);
     let file_schema = {
-        let fields: Vec<_> = schema.fields().iter().filter(|f| f.name() != partition_column).cloned().collect();
+        let fields: Vec<_> =
+            schema.fields().iter().filter(|f| Some(f.name().as_str()) != partition_column).cloned().collect();
         std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(fields))
     };
     let config = ListingTableConfig::new(table_url).with_listing_options(options).with_schema(file_schema);

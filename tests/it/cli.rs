@@ -137,7 +137,17 @@ fn json_logs_for_schedulers() {
     let names: Vec<&str> = steps.iter().map(|v| v["fields"]["step"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["ingest", "usage_daily", "features", "models", "customer_value", "model_metrics", "rejects", "publish"]
+        [
+            "ingest",
+            "usage_daily",
+            "features",
+            "models",
+            "scoring",
+            "customer_value",
+            "model_metrics",
+            "rejects",
+            "publish"
+        ]
     );
 }
 
