@@ -111,20 +111,27 @@ pub fn window_end_month(as_of: NaiveDate) -> NaiveDate {
 /// Plans a SQL file with its parameters bound. DDL, DML and statements are
 /// refused: a SQL file only reads.
 pub async fn plan(ctx: &SessionContext, file: &SqlFile, params: &Params) -> Result<DataFrame, SqlError> {
-    let err = |source| SqlError { file: file.path(), source };
+    let df = plan_text(ctx, &file.path(), file.text, params).await?;
+    // the header is the table's documentation: it must say what the query returns
+    file.check_schema(df.schema().as_arrow())
+        .map_err(|m| SqlError { file: file.path(), source: DataFusionError::Plan(m) })?;
+    Ok(df)
+}
+
+/// Plans one read-only SELECT from anywhere (`origin` names it in errors)
+/// with the parameters it uses bound.
+pub async fn plan_text(ctx: &SessionContext, origin: &str, text: &str, params: &Params) -> Result<DataFrame, SqlError> {
+    let err = |source| SqlError { file: origin.to_string(), source };
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
-    let df = ctx.sql_with_options(file.text, options).await.map_err(err)?;
-    // bind only the parameters this file uses
-    let used: BTreeSet<String> = placeholders(file.text);
+    let df = ctx.sql_with_options(text, options).await.map_err(err)?;
+    // bind only the parameters this text uses
+    let used: BTreeSet<String> = placeholders(text);
     let values: Vec<(String, ScalarValue)> =
         params.0.iter().filter(|(k, _)| used.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     if let Some(missing) = used.iter().find(|name| !params.0.contains_key(*name)) {
         return Err(err(DataFusionError::Plan(format!("no value for parameter ${missing}"))));
     }
-    let df = if values.is_empty() { df } else { df.with_param_values(values).map_err(err)? };
-    // the header is the table's documentation: it must say what the query returns
-    file.check_schema(df.schema().as_arrow()).map_err(|m| err(DataFusionError::Plan(m)))?;
-    Ok(df)
+    if values.is_empty() { Ok(df) } else { df.with_param_values(values).map_err(err) }
 }
 
 /// Names of the `$name` placeholders in a SQL text (comments excluded).

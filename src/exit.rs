@@ -21,6 +21,7 @@ pub const REJECTS_OVER_THRESHOLD: u8 = 3;
 pub fn for_run_error(error: &RunError) -> u8 {
     match error {
         RunError::Ingest(IngestError::OverThreshold { .. }) => REJECTS_OVER_THRESHOLD,
+        RunError::Export(e) if e.is_usage() => BAD_USAGE,
         _ => RUN_FAILED,
     }
 }

@@ -6,6 +6,7 @@
 //! hive-partitioned Parquet to a warehouse. See README.md for the commands
 //! and CONTRACT.md (in the project's shared docs) for every definition.
 
+pub mod campaigns;
 pub mod contract;
 pub mod engine;
 pub mod exit;
@@ -21,5 +22,6 @@ pub mod query;
 pub mod run;
 pub mod sqlfiles;
 pub mod storage;
+pub mod tables;
 pub mod udf;
 pub mod validate;

@@ -162,3 +162,26 @@ fn to_text(batches: &[datafusion::arrow::array::RecordBatch], format: OutputForm
     }
     String::from_utf8(buf).map_err(|e| DataFusionError::External(Box::new(e)))
 }
+
+/// The values of the partition key below `<table>/snapshot_date=T/` (e.g.
+/// the campaigns of a snapshot), sorted; empty when the snapshot has none.
+pub async fn partition_values(
+    warehouse: &StoreUrl,
+    table: &str,
+    as_of: chrono::NaiveDate,
+) -> Result<Vec<String>, StorageError> {
+    let location = Location::open(warehouse)?;
+    let prefix = warehouse.store_path().join(table).join(format!("snapshot_date={as_of}").as_str());
+    let listing = match location.store.list_with_delimiter(Some(&prefix)).await {
+        Ok(l) => l,
+        Err(object_store::Error::NotFound { .. }) => return Ok(Vec::new()),
+        Err(source) => return Err(StorageError { url: warehouse.url_of(&prefix), source }),
+    };
+    let mut values: Vec<String> = listing
+        .common_prefixes
+        .iter()
+        .filter_map(|p| p.filename().and_then(|f| f.split_once('=')).map(|(_, v)| v.to_string()))
+        .collect();
+    values.sort();
+    Ok(values)
+}

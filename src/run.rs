@@ -12,23 +12,23 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::{AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, UInt64Type};
+use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::dataframe::DataFrameWriteOptions;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
-use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::prelude::{DataFrame, SessionContext};
 use serde::Serialize;
 
+use crate::campaigns::export::{self, ExportError, ExportReport};
+use crate::campaigns::{self, CampaignError, CampaignSize};
 use crate::engine::{self, EngineOptions, SqlError};
 use crate::ingest::{self, IngestError, SourceReport};
-use crate::job::Job;
+use crate::job::{Job, MsisdnPolicy};
 use crate::manifest::{Manifest, TableReport};
 use crate::modelling::{self, ModelArtifact};
 use crate::publish::RunStaging;
 use crate::sqlfiles::{self, Layer};
-use crate::storage::StorageError;
+use crate::storage::{Location, StorageError};
+use crate::tables;
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +41,10 @@ pub enum RunError {
     Storage(#[from] StorageError),
     #[error("{step}: {source}")]
     Engine { step: String, source: DataFusionError },
+    #[error(transparent)]
+    Campaign(#[from] CampaignError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
     #[error("cannot create scratch folder {path}: {source}")]
     Scratch { path: String, source: std::io::Error },
 }
@@ -55,17 +59,35 @@ impl RunError {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
     pub run_id: String,
+    pub snapshot_date: NaiveDate,
     pub manifest_url: String,
     pub tables: BTreeMap<String, TableReport>,
     pub sources: BTreeMap<&'static str, SourceReport>,
     /// The fitted models' report and where their artifact is.
     pub model_report: String,
     pub model_artifact_url: Option<String>,
+    /// The churn model's back-test AUC, when it could be measured.
+    pub backtest_auc: Option<f64>,
+    pub campaigns: Vec<CampaignSize>,
+    /// The campaign files written (`[exports] on_run`).
+    pub exports: Vec<ExportReport>,
+    pub report_url: Option<String>,
+}
+
+/// What the steps of a run built, besides the published tables.
+struct Built {
+    artifact: Option<ModelArtifact>,
+    campaigns: Vec<CampaignSize>,
 }
 
 /// Runs the job for snapshot `as_of`. On failure nothing is published; a
-/// manifest with status `failed` is still written.
+/// manifest with status `failed` is still written. Campaign exports and
+/// the HTML report follow a successful publish.
 pub async fn run(job: &Job, as_of: NaiveDate) -> Result<RunSummary, RunError> {
+    // hashed exports need their key: find out now, not after an hour of work
+    if job.exports.on_run && job.exports.msisdn == MsisdnPolicy::Hmac {
+        export::hmac_key(job)?;
+    }
     let run_id = new_run_id();
     let mut manifest = Manifest::start(job, as_of, &run_id);
     let staging = RunStaging::new(&job.warehouse, &run_id)?;
@@ -74,31 +96,37 @@ pub async fn run(job: &Job, as_of: NaiveDate) -> Result<RunSummary, RunError> {
     if let Err(e) = staging.clean_up().await {
         tracing::warn!("could not clean up the run's staging prefix: {e}");
     }
-    match result {
-        Ok(artifact) => {
-            manifest.finish_ok();
-            let model_artifact_url = match &artifact {
-                Some(a) => Some(manifest.write_beside(&job.warehouse, "models", a).await?),
-                None => None,
-            };
-            let manifest_url = manifest.write(&job.warehouse).await?;
-            Ok(RunSummary {
-                run_id,
-                manifest_url,
-                tables: manifest.outputs.clone(),
-                sources: manifest.sources.clone(),
-                model_report: artifact.as_ref().map(|a| a.report()).unwrap_or_default(),
-                model_artifact_url,
-            })
-        }
+    let built = match result {
+        Ok(built) => built,
         Err(e) => {
             manifest.finish_failed(&e.to_string());
             if let Err(write_err) = manifest.write(&job.warehouse).await {
                 tracing::warn!("could not write the failed run's manifest: {write_err}");
             }
-            Err(e)
+            return Err(e);
         }
-    }
+    };
+    manifest.finish_ok();
+    let model_artifact_url = match &built.artifact {
+        Some(a) => Some(manifest.write_beside(&job.warehouse, "models", a).await?),
+        None => None,
+    };
+    let manifest_url = manifest.write(&job.warehouse).await?;
+    let exports = if job.exports.on_run { export::export_all(job, as_of).await? } else { Vec::new() };
+    let report_url = None;
+    Ok(RunSummary {
+        run_id,
+        snapshot_date: as_of,
+        manifest_url,
+        tables: manifest.outputs.clone(),
+        sources: manifest.sources.clone(),
+        model_report: built.artifact.as_ref().map(|a| a.report()).unwrap_or_default(),
+        model_artifact_url,
+        backtest_auc: built.artifact.as_ref().and_then(|a| a.churn.backtest.as_ref()).and_then(|b| b.auc),
+        campaigns: built.campaigns,
+        exports,
+        report_url,
+    })
 }
 
 fn new_run_id() -> String {
@@ -112,7 +140,7 @@ async fn run_steps(
     as_of: NaiveDate,
     staging: &RunStaging,
     manifest: &mut Manifest,
-) -> Result<Option<ModelArtifact>, RunError> {
+) -> Result<Built, RunError> {
     let ctx = engine::session(&EngineOptions { target_partitions: job.target_partitions })
         .map_err(RunError::engine("session"))?;
     engine::register_store(&ctx, &job.warehouse)?;
@@ -139,7 +167,8 @@ async fn run_steps(
     let df = engine::plan(&ctx, usage, &params).await?;
     let usage_schema = df.schema().as_arrow().clone();
     let rows = write_parquet(df, &staging.table_url("usage_daily"), &["event_date"]).await?;
-    register_parquet(&ctx, "usage_daily", &staging.table_url("usage_daily"), &usage_schema, Some("event_date")).await?;
+    tables::register_parquet(&ctx, "usage_daily", &staging.table_url("usage_daily"), &usage_schema, &["event_date"])
+        .map_err(RunError::engine("usage_daily"))?;
     manifest.step("usage_daily", started, rows_out, rows);
     manifest.output("usage_daily", rows);
 
@@ -168,33 +197,87 @@ async fn run_steps(
     }
     manifest.step("scoring", started, rows, rows);
 
-    // 5. customer_value and model_metrics
+    // 5. customer_value and model_metrics; customer_value is read again by kpi and the campaigns
     for table in ["customer_value", "model_metrics"] {
         let started = Instant::now();
         crate::progress::step(table);
         let file = sqlfiles::find(table).expect("every mart has a SQL file");
         let df = engine::plan(&ctx, file, &scoring_params).await?;
-        let rows = write_parquet(df, &staging.partition_url(table, &snapshot), &[]).await?;
+        let schema = df.schema().as_arrow().clone();
+        let url = staging.partition_url(table, &snapshot);
+        let rows = write_parquet(df, &url, &[]).await?;
+        if table == "customer_value" {
+            tables::register_parquet(&ctx, table, &url, &schema, &[]).map_err(RunError::engine(table))?;
+        }
         manifest.step(table, started, 0, rows);
         manifest.output(table, rows);
     }
 
-    // 6. rejects
+    // 6. kpi: the base, revenue and ARPU by month and group, the Pareto picture
+    let started = Instant::now();
+    crate::progress::step("kpi");
+    let kpi_params = scoring_params.clone().merged(&job.kpi.params());
+    let df = engine::plan(&ctx, sqlfiles::find("kpi").expect("kpi.sql exists"), &kpi_params).await?;
+    let rows = write_parquet(df, &staging.partition_url("kpi", &snapshot), &[]).await?;
+    manifest.step("kpi", started, 0, rows);
+    manifest.output("kpi", rows);
+
+    // 7. campaigns, in the job's priority order
+    let started = Instant::now();
+    let campaigns = campaigns::build(&ctx, job, &scoring_params, staging, &snapshot).await?;
+    let rows = campaigns.iter().map(|c| c.rows).sum();
+    manifest.step("campaigns", started, 0, rows);
+    manifest.output("campaigns", rows);
+
+    // 8. rejects
     let started = Instant::now();
     let rows = write_rejects(&ctx, ingested.rejects, staging, &snapshot).await?;
     manifest.step("rejects", started, rows, rows);
     manifest.output("rejects", rows);
 
-    // 7. publish: every table's partitions replace the published ones
+    // 9. publish: every table's partitions replace the published ones
     let started = Instant::now();
     crate::progress::step("publish");
-    for table in ["usage_daily", "customer_value", "model_metrics", "rejects"] {
+    for table in PUBLISHED_TABLES {
         let expected = if table == "usage_daily" { vec![] } else { vec![snapshot.clone()] };
         let partitions = staging.publish(table, &expected).await?;
         manifest.set_partitions(table, partitions);
     }
+    if job.exports.msisdn != MsisdnPolicy::Drop {
+        write_contacts(&ctx, job, as_of).await?;
+    }
     manifest.step("publish", started, 0, 0);
-    Ok(models.artifact)
+    Ok(Built { artifact: models.artifact, campaigns })
+}
+
+/// The tables a run publishes, in the order they are moved into place.
+pub const PUBLISHED_TABLES: [&str; 6] =
+    ["usage_daily", "customer_value", "model_metrics", "kpi", "campaigns", "rejects"];
+
+/// Writes the restricted contacts table (subscriber_id, msisdn) for the
+/// snapshot, replacing it: the only copy of msisdn cvm keeps, for exports.
+async fn write_contacts(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Result<(), RunError> {
+    let err = RunError::engine("contacts");
+    let df = ctx
+        .sql("SELECT subscriber_id, msisdn FROM stg_subscribers WHERE msisdn IS NOT NULL ORDER BY subscriber_id")
+        .await
+        .map_err(&err)?;
+    let batches = df.collect().await.map_err(&err)?;
+    let schema = std::sync::Arc::new(campaigns::export::contacts_schema());
+    let batches = batches
+        .into_iter()
+        .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()).map_err(|e| err(e.into())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let bytes = tables::parquet_bytes(schema, &batches).map_err(&err)?;
+    let folder = job
+        .exports
+        .contacts
+        .join(&format!("snapshot_date={as_of}/"))
+        .map_err(|m| RunError::engine("contacts")(DataFusionError::Plan(m)))?;
+    let location = Location::open(&folder)?;
+    location.delete_prefix(&folder.store_path()).await?;
+    location.put_bytes(&folder.store_path().join("part-0.parquet"), bytes).await?;
+    Ok(())
 }
 
 /// Writes a SQL file's result under the run's staging prefix and registers
@@ -210,7 +293,7 @@ async fn materialise(
     let url = staging.table_url(file.name);
     let rows = write_parquet(df, &url, &[]).await?;
     // with its schema declared: an empty result writes no file to infer it from
-    register_parquet(ctx, file.name, &url, &schema, None).await?;
+    tables::register_parquet(ctx, file.name, &url, &schema, &[]).map_err(RunError::engine(file.name))?;
     Ok(rows)
 }
 
@@ -262,44 +345,10 @@ async fn write_rejects(
         .collect()
         .await
         .map_err(&err)?;
-    let mut buf = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buf, schema, None).map_err(|e| err(e.into()))?;
-    let mut rows = 0;
-    for batch in &sorted {
-        rows += batch.num_rows() as u64;
-        writer.write(batch).map_err(|e| err(e.into()))?;
-    }
-    writer.close().map_err(|e| err(e.into()))?;
-    staging.put("rejects", partition, "part-0.parquet", buf.into()).await?;
+    let rows = sorted.iter().map(|b| b.num_rows() as u64).sum();
+    let buf = tables::parquet_bytes(schema, &sorted).map_err(&err)?;
+    staging.put("rejects", partition, "part-0.parquet", buf).await?;
     Ok(rows)
-}
-
-/// Registers a folder of Parquet files with a known schema as a table,
-/// hive-partitioned by a date column when one is given.
-async fn register_parquet(
-    ctx: &SessionContext,
-    name: &str,
-    url: &str,
-    schema: &datafusion::arrow::datatypes::Schema,
-    partition_column: Option<&str>,
-) -> Result<(), RunError> {
-    let err = RunError::engine(name);
-    let table_url = ListingTableUrl::parse(url).map_err(&err)?;
-    let partition_cols: Vec<(String, DataType)> =
-        partition_column.map(|c| vec![(c.to_string(), DataType::Date32)]).unwrap_or_default();
-    let options = ListingOptions::new(std::sync::Arc::new(ParquetFormat::default()))
-        .with_file_extension(".parquet")
-        .with_table_partition_cols(partition_cols);
-    let file_schema = {
-        let fields: Vec<_> =
-            schema.fields().iter().filter(|f| Some(f.name().as_str()) != partition_column).cloned().collect();
-        std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(fields))
-    };
-    let config = ListingTableConfig::new(table_url).with_listing_options(options).with_schema(file_schema);
-    let table = ListingTable::try_new(config).map_err(&err)?;
-    let _ = ctx.deregister_table(name);
-    ctx.register_table(name, std::sync::Arc::new(table)).map_err(&err)?;
-    Ok(())
 }
 
 /// A minimal self-removing temporary folder (std only).

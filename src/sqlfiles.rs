@@ -16,6 +16,8 @@ pub enum Layer {
     /// The fitted models applied back in the engine (run after the model step).
     Scoring,
     Marts,
+    /// Campaign selections over customer_value (sql/campaigns/), chosen by the job.
+    Campaigns,
 }
 
 impl Layer {
@@ -25,6 +27,7 @@ impl Layer {
             Layer::Intermediate => "intermediate",
             Layer::Scoring => "scoring",
             Layer::Marts => "marts",
+            Layer::Campaigns => "campaigns",
         }
     }
 }
@@ -74,6 +77,12 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Marts, "marts", "usage_daily"),
     sql_file!(Marts, "marts", "customer_value"),
     sql_file!(Marts, "marts", "model_metrics"),
+    sql_file!(Marts, "marts", "kpi"),
+    sql_file!(Marts, "marts", "campaigns"),
+    sql_file!(Campaigns, "campaigns", "retention_priority"),
+    sql_file!(Campaigns, "campaigns", "upsell_potential"),
+    sql_file!(Campaigns, "campaigns", "winback_dormant"),
+    sql_file!(Campaigns, "campaigns", "loyalty_care"),
 ];
 
 /// A column line of a header: `--   name   Type   meaning`.

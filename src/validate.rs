@@ -71,7 +71,27 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     engine::register_layer_views(&ctx, Layer::Scoring, &scoring_params).await?;
     for mart in ["customer_value", "model_metrics"] {
         let file = sqlfiles::find(mart).expect("every mart has a SQL file");
-        engine::plan(&ctx, file, &scoring_params).await?.create_physical_plan().await.map_err(internal(file.path()))?;
+        let df = engine::plan(&ctx, file, &scoring_params).await?;
+        if mart == "customer_value" {
+            register_empty(&ctx, mart, &df, false).map_err(internal(file.path()))?;
+        }
+        df.create_physical_plan().await.map_err(internal(file.path()))?;
+    }
+    let kpi = sqlfiles::find("kpi").expect("kpi.sql exists");
+    let kpi_params = scoring_params.clone().merged(&job.kpi.params());
+    engine::plan(&ctx, kpi, &kpi_params).await?.create_physical_plan().await.map_err(internal(kpi.path()))?;
+    // every campaign's selection, and the list built from it
+    let lists = sqlfiles::find("campaigns").expect("campaigns.sql exists");
+    let assigned = MemTable::try_new(crate::campaigns::assigned_schema(), vec![vec![]]);
+    ctx.register_table("campaign_assigned", Arc::new(assigned.map_err(internal("campaigns".into()))?))
+        .map_err(internal("campaigns".into()))?;
+    for campaign in &job.campaigns {
+        crate::campaigns::register_selection(&ctx, campaign, &scoring_params).await.map_err(|e| SqlError {
+            file: campaign.selection.origin(&campaign.name),
+            source: DataFusionError::Plan(e.to_string()),
+        })?;
+        let list_params = scoring_params.clone().text("channel", &campaign.channel).int("cap", 1);
+        engine::plan(&ctx, lists, &list_params).await?.create_physical_plan().await.map_err(internal(lists.path()))?;
     }
     Ok(())
 }

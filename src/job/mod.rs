@@ -14,8 +14,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 mod models;
+mod outputs;
 
 pub use models::{ModelSettings, VALUE_CRITERIA};
+pub use outputs::{Campaign, DEFAULT_CAMPAIGNS, ExportSettings, KpiSettings, MsisdnPolicy, Selection};
 
 use crate::contract::{self, SourceKind};
 use crate::storage::StoreUrl;
@@ -60,6 +62,11 @@ struct JobFile {
     quadrant: models::QuadrantFile,
     #[serde(default)]
     lifecycle: models::LifecycleFile,
+    #[serde(default)]
+    kpi: outputs::KpiFile,
+    campaigns: Option<Vec<outputs::CampaignFile>>,
+    #[serde(default)]
+    exports: outputs::ExportsFile,
 }
 
 fn default_currency() -> String {
@@ -125,6 +132,10 @@ pub struct Job {
     pub sources: Vec<Source>,
     /// Settings of the value models (docs/models.md).
     pub models: ModelSettings,
+    pub kpi: KpiSettings,
+    /// The campaigns in priority order: a subscriber goes to the first that selects them.
+    pub campaigns: Vec<Campaign>,
+    pub exports: ExportSettings,
 }
 
 /// File format of a source's extracts.
@@ -248,6 +259,9 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
         lifecycle: file.lifecycle,
     }
     .validate(&invalid)?;
+    let kpi = outputs::validate_kpi(file.kpi, &invalid)?;
+    let campaigns = outputs::validate_campaigns(file.campaigns, &job_dir, &invalid)?;
+    let exports = outputs::validate_exports(file.exports, &job_dir, &warehouse, &invalid)?;
     let mut sources = Vec::new();
     let mut files = file.sources;
     for kind in SourceKind::ALL {
@@ -265,6 +279,9 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
         target_partitions: file.engine.target_partitions,
         sources,
         models,
+        kpi,
+        campaigns,
+        exports,
     })
 }
 

@@ -145,6 +145,8 @@ fn json_logs_for_schedulers() {
             "scoring",
             "customer_value",
             "model_metrics",
+            "kpi",
+            "campaigns",
             "rejects",
             "publish"
         ]

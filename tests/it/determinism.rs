@@ -6,7 +6,10 @@ use crate::support::*;
 fn data_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     snapshot_files(dir)
         .into_iter()
-        .filter(|(p, _)| !p.to_string_lossy().contains("/_manifests/"))
+        // run documents carry times: manifests, export sidecars
+        .filter(|(p, _)| {
+            !p.to_string_lossy().contains("/_manifests/") && !p.to_string_lossy().ends_with(".sidecar.json")
+        })
         .map(|(p, b)| (p.strip_prefix(dir).unwrap().display().to_string(), b))
         .collect()
 }

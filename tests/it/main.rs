@@ -9,5 +9,6 @@ mod docs;
 mod file_failures;
 mod formats;
 mod golden;
+mod marketing;
 mod models;
 mod row_rules;

@@ -1,0 +1,383 @@
+//! `cvm campaign list` and `cvm campaign export`: a snapshot's campaigns and
+//! their sizes, and one campaign as a file for a marketing tool (UTF-8 CSV
+//! with a header, or Parquet) with a JSON sidecar giving its row count and
+//! SHA-256.
+//!
+//! Subscribers are identified by subscriber_id. msisdn comes from the
+//! restricted contacts table the run writes, and only as the job's
+//! `[exports] msisdn` allows: `hmac` adds `msisdn_hmac` (HMAC-SHA256 with a
+//! key from the environment; no key, no export), `allow` adds msisdn in clear
+//! when the command asks for it (`--with-msisdn`), `drop` never adds it.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringBuilder};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::engine::{self, EngineOptions};
+use crate::job::{Job, MsisdnPolicy};
+use crate::storage::{Location, StorageError, StoreUrl};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(
+        "the job's exports hash msisdn ([exports] msisdn = \"hmac\") but the environment variable {variable} holding \
+         the HMAC key is not set or empty; there is no default key"
+    )]
+    MissingKey { variable: String },
+    #[error(
+        "job {job} does not allow msisdn in exports: set [exports] msisdn = \"allow\" in the job to use --with-msisdn"
+    )]
+    MsisdnNotAllowed { job: String },
+    #[error("snapshot {as_of} has no campaign '{campaign}' (it has: {known})")]
+    UnknownCampaign { as_of: NaiveDate, campaign: String, known: String },
+    #[error("no campaigns published for snapshot {as_of} under {url}")]
+    NoSnapshot { as_of: NaiveDate, url: String },
+    #[error("no contacts for snapshot {as_of} under {url}: the run writes them when [exports] msisdn is hmac or allow")]
+    NoContacts { as_of: NaiveDate, url: String },
+    #[error("{0}")]
+    Bad(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("export: {0}")]
+    Engine(#[from] DataFusionError),
+}
+
+impl ExportError {
+    /// Problems of configuration or usage, rather than of the data.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            ExportError::MissingKey { .. } | ExportError::MsisdnNotAllowed { .. } | ExportError::UnknownCampaign { .. }
+        )
+    }
+}
+
+/// File format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Csv,
+    Parquet,
+}
+
+impl ExportFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Parquet => "parquet",
+        }
+    }
+}
+
+/// One campaign of a snapshot and its size.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedCampaign {
+    pub campaign: String,
+    pub channel: Option<String>,
+    pub rows: u64,
+    /// Declared by the job (in its priority order) or only found in the warehouse.
+    pub in_job: bool,
+}
+
+/// What an export wrote: the sidecar's content.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    pub file: String,
+    pub format: ExportFormat,
+    pub job: String,
+    pub snapshot_date: NaiveDate,
+    pub campaign: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
+    pub columns: Vec<String>,
+    /// dropped, hmac-sha256 or clear.
+    pub msisdn: &'static str,
+    pub created_at: String,
+}
+
+/// How msisdn goes into one export.
+#[derive(Debug, Clone)]
+enum Msisdn {
+    Dropped,
+    Hashed { key: Vec<u8> },
+    Clear,
+}
+
+/// The campaigns of snapshot `as_of`: the job's in priority order, then any others found.
+pub async fn list(job: &Job, as_of: NaiveDate) -> Result<Vec<ListedCampaign>, ExportError> {
+    let ctx = session()?;
+    let counts = query_rows(
+        &ctx,
+        job,
+        "SELECT campaign, first_value(channel) AS channel, count(*) AS n FROM campaigns \
+         WHERE snapshot_date = CAST($as_of AS DATE) GROUP BY campaign",
+        as_of,
+    )
+    .await?;
+    let mut found: Vec<(String, String, u64)> = Vec::new();
+    for batch in &counts {
+        let names = batch.column(0).as_string::<i32>();
+        let channels = batch.column(1).as_string::<i32>();
+        let n = batch.column(2).as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        for i in 0..batch.num_rows() {
+            found.push((names.value(i).to_string(), channels.value(i).to_string(), n.value(i) as u64));
+        }
+    }
+    // campaigns with no rows have an empty file, so no row above: their size is 0
+    let published = crate::query::partition_values(&job.warehouse, "campaigns", as_of).await?;
+    if published.is_empty() {
+        return Err(ExportError::NoSnapshot {
+            as_of,
+            url: job.warehouse.join("campaigns/").map(|u| u.to_string()).unwrap_or_default(),
+        });
+    }
+    let mut out = Vec::new();
+    for c in &job.campaigns {
+        if published.contains(&c.name) {
+            let rows = found.iter().find(|f| f.0 == c.name).map(|f| f.2).unwrap_or(0);
+            out.push(ListedCampaign { campaign: c.name.clone(), channel: Some(c.channel.clone()), rows, in_job: true });
+        }
+    }
+    for name in &published {
+        if !job.campaigns.iter().any(|c| &c.name == name) {
+            let hit = found.iter().find(|f| &f.0 == name);
+            out.push(ListedCampaign {
+                campaign: name.clone(),
+                channel: hit.map(|f| f.1.clone()),
+                rows: hit.map(|f| f.2).unwrap_or(0),
+                in_job: false,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Exports one campaign of snapshot `as_of` to `output`, with its sidecar beside it.
+pub async fn export(
+    job: &Job,
+    as_of: NaiveDate,
+    campaign: &str,
+    format: ExportFormat,
+    output: &StoreUrl,
+    with_msisdn: bool,
+) -> Result<ExportReport, ExportError> {
+    let msisdn = msisdn_mode(job, with_msisdn)?;
+    let listed = list(job, as_of).await?;
+    if !listed.iter().any(|c| c.campaign == campaign) {
+        let known = listed.iter().map(|c| c.campaign.as_str()).collect::<Vec<_>>().join(", ");
+        return Err(ExportError::UnknownCampaign { as_of, campaign: campaign.to_string(), known });
+    }
+    let ctx = session()?;
+    let with_contacts = !matches!(msisdn, Msisdn::Dropped);
+    if with_contacts {
+        register_contacts(&ctx, job, as_of).await?;
+    }
+    let sql = format!(
+        "SELECT CAST($as_of AS DATE) AS snapshot_date, c.campaign, c.rank, c.subscriber_id, c.channel, c.score, \
+         c.value_at_stake, c.reason{} FROM campaigns AS c {} \
+         WHERE c.snapshot_date = CAST($as_of AS DATE) AND c.campaign = $campaign ORDER BY c.rank",
+        if with_contacts { ", k.msisdn" } else { "" },
+        if with_contacts { "LEFT JOIN contacts AS k ON k.subscriber_id = c.subscriber_id" } else { "" },
+    );
+    let params = engine::Params::new().date("as_of", as_of).text("campaign", campaign);
+    let batches = query_rows_with(&ctx, job, &sql, &params).await?;
+    let batches = batches.into_iter().map(|b| personal_column(b, &msisdn)).collect::<Result<Vec<_>, _>>()?;
+    let schema = match batches.first() {
+        Some(b) => b.schema(),
+        None => return Err(ExportError::Bad(format!("campaign {campaign}: the export query returned no schema"))),
+    };
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let bytes = match format {
+        ExportFormat::Csv => csv_bytes(&batches)?,
+        ExportFormat::Parquet => crate::tables::parquet_bytes(schema.clone(), &batches)?,
+    };
+    let report = ExportReport {
+        file: output.to_string(),
+        format,
+        job: job.name.clone(),
+        snapshot_date: as_of,
+        campaign: campaign.to_string(),
+        rows: rows as u64,
+        bytes: bytes.len() as u64,
+        sha256: crate::job::hex(&Sha256::digest(&bytes)),
+        columns: schema.fields().iter().map(|f| f.name().clone()).collect(),
+        msisdn: match msisdn {
+            Msisdn::Dropped => "dropped",
+            Msisdn::Hashed { .. } => "hmac-sha256",
+            Msisdn::Clear => "clear",
+        },
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    let location = Location::open(output)?;
+    location.put_bytes(&output.store_path(), bytes).await?;
+    let sidecar = sidecar_url(output)?;
+    let json = serde_json::to_vec_pretty(&report).expect("the report serialises");
+    Location::open(&sidecar)?.put_bytes(&sidecar.store_path(), json.into()).await?;
+    Ok(report)
+}
+
+/// Exports every campaign of the job for the snapshot under the job's
+/// export root, as `snapshot_date=T/<campaign>.csv` (never msisdn in clear).
+pub async fn export_all(job: &Job, as_of: NaiveDate) -> Result<Vec<ExportReport>, ExportError> {
+    let mut out = Vec::new();
+    for c in &job.campaigns {
+        let url = job.exports.root.join(&format!("snapshot_date={as_of}/{}.csv", c.name)).map_err(ExportError::Bad)?;
+        out.push(export(job, as_of, &c.name, ExportFormat::Csv, &url, false).await?);
+    }
+    Ok(out)
+}
+
+/// The sidecar of an export file: `<file>.sidecar.json`.
+pub fn sidecar_url(output: &StoreUrl) -> Result<StoreUrl, ExportError> {
+    StoreUrl::parse(&format!("{}.sidecar.json", output.as_str()), std::path::Path::new("/")).map_err(ExportError::Bad)
+}
+
+/// Checks the job's msisdn policy against the request; reads the HMAC key.
+fn msisdn_mode(job: &Job, with_msisdn: bool) -> Result<Msisdn, ExportError> {
+    match (job.exports.msisdn, with_msisdn) {
+        (MsisdnPolicy::Allow, true) => Ok(Msisdn::Clear),
+        (_, true) => Err(ExportError::MsisdnNotAllowed { job: job.name.clone() }),
+        (MsisdnPolicy::Hmac, false) => Ok(Msisdn::Hashed { key: hmac_key(job)? }),
+        (_, false) => Ok(Msisdn::Dropped),
+    }
+}
+
+/// The HMAC key from the job's environment variable; never a default.
+pub fn hmac_key(job: &Job) -> Result<Vec<u8>, ExportError> {
+    let variable = job.exports.hmac_key_env.clone();
+    match std::env::var(&variable) {
+        Ok(key) if !key.is_empty() => Ok(key.into_bytes()),
+        _ => Err(ExportError::MissingKey { variable }),
+    }
+}
+
+/// HMAC-SHA256 of a value, as lower-case hex.
+pub fn hmac_hex(key: &[u8], value: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(value.as_bytes());
+    crate::job::hex(&mac.finalize().into_bytes())
+}
+
+/// Replaces the trailing msisdn column as the mode says (hash it, or keep it).
+fn personal_column(batch: RecordBatch, mode: &Msisdn) -> Result<RecordBatch, ExportError> {
+    let Msisdn::Hashed { key } = mode else {
+        return Ok(batch);
+    };
+    let last = batch.num_columns() - 1;
+    let clear = batch.column(last).as_string::<i32>();
+    let mut hashed = StringBuilder::new();
+    for i in 0..clear.len() {
+        if clear.is_null(i) {
+            hashed.append_null();
+        } else {
+            hashed.append_value(hmac_hex(key, clear.value(i)));
+        }
+    }
+    let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields[last] = Field::new("msisdn_hmac", DataType::Utf8, true);
+    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    columns[last] = Arc::new(hashed.finish());
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(DataFusionError::from)?)
+}
+
+/// The batch with string views as plain strings: what every reader of an
+/// export (and the code below) expects.
+fn plain_strings(batch: &RecordBatch) -> Result<RecordBatch, DataFusionError> {
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if field.data_type() == &DataType::Utf8View {
+            fields.push(field.as_ref().clone().with_data_type(DataType::Utf8));
+            columns.push(datafusion::arrow::compute::cast(column, &DataType::Utf8)?);
+        } else {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+        }
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+fn csv_bytes(batches: &[RecordBatch]) -> Result<bytes::Bytes, ExportError> {
+    let mut buf = Vec::new();
+    {
+        let mut writer = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(&mut buf);
+        for b in batches {
+            writer.write(b).map_err(DataFusionError::from)?;
+        }
+    }
+    Ok(buf.into())
+}
+
+fn session() -> Result<SessionContext, ExportError> {
+    Ok(engine::session(&EngineOptions::default())?)
+}
+
+async fn query_rows(
+    ctx: &SessionContext,
+    job: &Job,
+    sql: &str,
+    as_of: NaiveDate,
+) -> Result<Vec<RecordBatch>, ExportError> {
+    query_rows_with(ctx, job, sql, &engine::Params::new().date("as_of", as_of)).await
+}
+
+async fn query_rows_with(
+    ctx: &SessionContext,
+    job: &Job,
+    sql: &str,
+    params: &engine::Params,
+) -> Result<Vec<RecordBatch>, ExportError> {
+    crate::query::register_warehouse(ctx, &job.warehouse).await.map_err(|e| ExportError::Bad(e.to_string()))?;
+    if ctx.table_exist("campaigns")? {
+        let df = engine::plan_text(ctx, "campaign export", sql, params)
+            .await
+            .map_err(|e| ExportError::Bad(e.to_string()))?;
+        // collect keeps an empty result's schema in an empty batch
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let mut batches = df.collect().await?;
+        if batches.is_empty() {
+            batches.push(RecordBatch::new_empty(schema));
+        }
+        Ok(batches.iter().map(plain_strings).collect::<Result<_, _>>()?)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+async fn register_contacts(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Result<(), ExportError> {
+    let url = job.exports.contacts.join(&format!("snapshot_date={as_of}/")).map_err(ExportError::Bad)?;
+    let files = Location::open(&url)?.list_files().await?;
+    if files.is_empty() {
+        return Err(ExportError::NoContacts { as_of, url: url.to_string() });
+    }
+    engine::register_store(ctx, &url)?;
+    crate::tables::register_parquet(ctx, "contacts", url.as_str(), &contacts_schema(), &[])?;
+    Ok(())
+}
+
+/// The restricted contacts table: the only place msisdn is kept.
+pub fn contacts_schema() -> Schema {
+    Schema::new(vec![Field::new("subscriber_id", DataType::Utf8, false), Field::new("msisdn", DataType::Utf8, true)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_2() {
+        // RFC 4231, test case 2: key "Jefe", data "what do ya want for nothing?"
+        assert_eq!(
+            hmac_hex(b"Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}

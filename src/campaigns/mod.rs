@@ -1,0 +1,122 @@
+//! Campaign lists. Each campaign of the job selects and scores subscribers
+//! over customer_value (a file in sql/campaigns/ or the job's rule);
+//! sql/marts/campaigns.sql then drops opted-out subscribers (per channel)
+//! and those already taken, ranks and caps. Campaigns are taken in the job's
+//! priority order, so a subscriber is in at most one campaign per run, and
+//! one not reached by a capped campaign is still free for the next.
+
+pub mod export;
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+use serde::Serialize;
+
+use crate::engine::{self, Params, SqlError};
+use crate::job::{Campaign, Job};
+use crate::publish::RunStaging;
+use crate::storage::StorageError;
+
+/// Why the campaign lists could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    #[error("campaign {campaign} ({origin}): {message}")]
+    Selection { campaign: String, origin: String, message: String },
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    #[error("campaigns: {0}")]
+    Engine(#[from] DataFusionError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// One campaign's list as built.
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignSize {
+    pub campaign: String,
+    pub channel: String,
+    pub rows: u64,
+    pub cap: Option<u64>,
+}
+
+/// The columns every selection returns, in order.
+const SELECTION_COLUMNS: &[(&str, &str)] =
+    &[("subscriber_id", "Utf8"), ("score", "Float64"), ("value_at_stake", "Decimal128(18,4)"), ("reason", "Utf8")];
+
+/// Builds every campaign's list into the run's staging area, partition
+/// `<snapshot>/campaign=<name>`; `customer_value` must be registered on `ctx`.
+pub async fn build(
+    ctx: &SessionContext,
+    job: &Job,
+    params: &Params,
+    staging: &RunStaging,
+    snapshot: &str,
+) -> Result<Vec<CampaignSize>, CampaignError> {
+    let mart = crate::sqlfiles::find("campaigns").expect("campaigns.sql exists");
+    let assigned_schema = assigned_schema();
+    let mut assigned: Vec<RecordBatch> = Vec::new();
+    let mut sizes = Vec::new();
+    for campaign in &job.campaigns {
+        crate::progress::step(&format!("campaign {}", campaign.name));
+        register_selection(ctx, campaign, params).await?;
+        let taken = MemTable::try_new(assigned_schema.clone(), vec![assigned.clone()])?;
+        let _ = ctx.deregister_table("campaign_assigned");
+        ctx.register_table("campaign_assigned", Arc::new(taken))?;
+        let cap = campaign.cap.map(|c| c.min(i64::MAX as u64) as i64).unwrap_or(i64::MAX);
+        let list_params = params.clone().text("channel", &campaign.channel).int("cap", cap);
+        let df = engine::plan(ctx, mart, &list_params).await?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let bytes = crate::tables::parquet_bytes(schema, &batches)?;
+        let partition = format!("{snapshot}/campaign={}", campaign.name);
+        staging.put("campaigns", &partition, "part-0.parquet", bytes).await?;
+        for batch in &batches {
+            assigned.push(
+                RecordBatch::try_new(assigned_schema.clone(), vec![batch.column(0).clone()])
+                    .map_err(DataFusionError::from)?,
+            );
+        }
+        sizes.push(CampaignSize {
+            campaign: campaign.name.clone(),
+            channel: campaign.channel.clone(),
+            rows: rows as u64,
+            cap: campaign.cap,
+        });
+    }
+    Ok(sizes)
+}
+
+/// The schema of `campaign_assigned`: the subscribers earlier campaigns took.
+pub fn assigned_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new("subscriber_id", DataType::Utf8, false)]))
+}
+
+/// Plans a campaign's selection, checks its columns and registers it as `campaign_selection`.
+pub async fn register_selection(
+    ctx: &SessionContext,
+    campaign: &Campaign,
+    params: &Params,
+) -> Result<(), CampaignError> {
+    let origin = campaign.selection.origin(&campaign.name);
+    let problem =
+        |message: String| CampaignError::Selection { campaign: campaign.name.clone(), origin: origin.clone(), message };
+    let df = engine::plan_text(ctx, &origin, &campaign.selection.sql(), params)
+        .await
+        .map_err(|e| problem(e.source.to_string()))?;
+    let actual: Vec<(String, String)> =
+        df.schema().fields().iter().map(|f| (f.name().clone(), crate::sqlfiles::type_name(f.data_type()))).collect();
+    let expected: Vec<(String, String)> =
+        SELECTION_COLUMNS.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    if actual != expected {
+        let show = |c: &[(String, String)]| c.iter().map(|(n, t)| format!("{n} {t}")).collect::<Vec<_>>().join(", ");
+        return Err(problem(format!("a selection must return [{}] but returns [{}]", show(&expected), show(&actual))));
+    }
+    let _ = ctx.deregister_table("campaign_selection");
+    ctx.register_table("campaign_selection", df.into_view())?;
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! The settings of what marketing and analysts take away: `[kpi]` (costs and
+//! the Pareto shares), `[[campaigns]]` (who is contacted, in priority order)
+//! and `[exports]` (campaign files for marketing tools, and what they may
+//! carry of personal data).
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::engine::Params;
+use crate::storage::StoreUrl;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct KpiFile {
+    cost_per_subscriber_month: Option<f64>,
+    cost_per_complaint: Option<f64>,
+    top_share: Option<f64>,
+    bottom_share: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CampaignFile {
+    name: String,
+    channel: String,
+    cap: Option<u64>,
+    /// A SQL file: a built-in name from sql/campaigns/, or a path ending in
+    /// `.sql`, relative to the job file.
+    sql: Option<String>,
+    rule: Option<String>,
+    rank_by: Option<String>,
+    value_at_stake: Option<String>,
+    reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ExportsFile {
+    root: Option<String>,
+    on_run: Option<bool>,
+    msisdn: Option<String>,
+    hmac_key_env: Option<String>,
+    contacts: Option<String>,
+}
+
+/// Validated `[kpi]` settings. Money is kept as the decimal text SQL casts exactly.
+#[derive(Debug, Clone)]
+pub struct KpiSettings {
+    pub cost_per_subscriber_month: String,
+    pub cost_per_complaint: String,
+    /// The Pareto head: share of subscribers whose revenue (and profit) share is reported.
+    pub top_share: f64,
+    /// The Pareto tail: share of least profitable subscribers whose drag is reported.
+    pub bottom_share: f64,
+}
+
+impl KpiSettings {
+    pub fn params(&self) -> Params {
+        Params::new()
+            .text("cost_per_subscriber_month", &self.cost_per_subscriber_month)
+            .text("cost_per_complaint", &self.cost_per_complaint)
+            .float("pareto_top_share", self.top_share)
+            .float("pareto_bottom_share", self.bottom_share)
+    }
+}
+
+/// One campaign: who qualifies, how they are ranked, how many are contacted, through which channel.
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    /// Lower-case letters, digits and `_`: also the `campaign=` partition value.
+    pub name: String,
+    /// Lower case; opt-outs for this channel (or for every channel) exclude a subscriber.
+    pub channel: String,
+    /// At most this many subscribers per run; `None` = everyone who qualifies.
+    pub cap: Option<u64>,
+    pub selection: Selection,
+}
+
+/// What selects and ranks a campaign's subscribers: one SELECT over
+/// customer_value giving subscriber_id, score, value_at_stake and reason.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// A SQL file: one of sql/campaigns/ (`origin` is its repository path) or the job's own.
+    File { origin: String, text: String },
+    /// SQL expressions over customer_value's columns.
+    Rule { rule: String, rank_by: String, value_at_stake: String, reason: String },
+}
+
+impl Selection {
+    /// The selection as one SELECT statement.
+    pub fn sql(&self) -> String {
+        match self {
+            Selection::File { text, .. } => text.clone(),
+            Selection::Rule { rule, rank_by, value_at_stake, reason } => format!(
+                "SELECT\n    subscriber_id,\n    CAST(({rank_by}) AS DOUBLE) AS score,\n    \
+                 CAST(({value_at_stake}) AS DECIMAL(18, 4)) AS value_at_stake,\n    \
+                 arrow_cast(({reason}), 'Utf8') AS reason\nFROM customer_value\nWHERE ({rule})"
+            ),
+        }
+    }
+
+    /// Where the selection comes from, for messages.
+    pub fn origin(&self, campaign: &str) -> String {
+        match self {
+            Selection::File { origin, .. } => origin.clone(),
+            Selection::Rule { .. } => format!("the job's rule for campaign {campaign}"),
+        }
+    }
+}
+
+/// What exports may carry of msisdn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MsisdnPolicy {
+    /// Never any msisdn column (the default).
+    Drop,
+    /// An `msisdn_hmac` column: HMAC-SHA256 of msisdn with a key from the environment.
+    Hmac,
+    /// msisdn in clear, but only when the export command asks (`--with-msisdn`).
+    Allow,
+}
+
+/// Validated `[exports]` settings.
+#[derive(Debug, Clone)]
+pub struct ExportSettings {
+    /// Where campaign files go: `<root>/snapshot_date=T/<campaign>.csv`; by
+    /// default `<warehouse>/_exports/`, which analysts' table listings skip.
+    pub root: StoreUrl,
+    /// Export every campaign at the end of each successful run.
+    pub on_run: bool,
+    pub msisdn: MsisdnPolicy,
+    /// The environment variable holding the HMAC key.
+    pub hmac_key_env: String,
+    /// The restricted contacts table (subscriber_id, msisdn) that exports read
+    /// msisdn from; written only when the policy is not `drop`.
+    pub contacts: StoreUrl,
+}
+
+/// The four campaigns a job gets when it declares none, in priority order.
+pub const DEFAULT_CAMPAIGNS: &[(&str, &str)] = &[
+    ("retention_priority", "call"),
+    ("upsell_potential", "sms"),
+    ("winback_dormant", "sms"),
+    ("loyalty_care", "email"),
+];
+
+pub(super) fn validate_kpi(
+    file: KpiFile,
+    invalid: &dyn Fn(&str, String) -> super::JobError,
+) -> Result<KpiSettings, super::JobError> {
+    let money = |key: &str, value: Option<f64>, default: &str| -> Result<String, super::JobError> {
+        match value {
+            None => Ok(default.to_string()),
+            Some(v) if (0.0..1e12).contains(&v) => Ok(format!("{v:.4}")),
+            Some(v) => Err(invalid(key, format!("{v} is not an amount of money >= 0"))),
+        }
+    };
+    let share = |key: &str, value: Option<f64>, default: f64| -> Result<f64, super::JobError> {
+        let v = value.unwrap_or(default);
+        if v > 0.0 && v < 1.0 {
+            Ok(v)
+        } else {
+            Err(invalid(key, format!("{v} is not a share strictly between 0 and 1")))
+        }
+    };
+    Ok(KpiSettings {
+        cost_per_subscriber_month: money("kpi.cost_per_subscriber_month", file.cost_per_subscriber_month, "2.0000")?,
+        cost_per_complaint: money("kpi.cost_per_complaint", file.cost_per_complaint, "15.0000")?,
+        top_share: share("kpi.top_share", file.top_share, 0.2)?,
+        bottom_share: share("kpi.bottom_share", file.bottom_share, 0.3)?,
+    })
+}
+
+pub(super) fn validate_campaigns(
+    files: Option<Vec<CampaignFile>>,
+    job_dir: &Path,
+    invalid: &dyn Fn(&str, String) -> super::JobError,
+) -> Result<Vec<Campaign>, super::JobError> {
+    let Some(files) = files else {
+        return Ok(DEFAULT_CAMPAIGNS
+            .iter()
+            .map(|(name, channel)| Campaign {
+                name: name.to_string(),
+                channel: channel.to_string(),
+                cap: None,
+                selection: builtin(name).expect("every default campaign has its SQL file"),
+            })
+            .collect());
+    };
+    let mut campaigns: Vec<Campaign> = Vec::new();
+    for (i, f) in files.into_iter().enumerate() {
+        let key = |k: &str| format!("campaigns[{i}].{k}");
+        if f.name.is_empty() || !f.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            return Err(invalid(&key("name"), format!("'{}' must use only a-z, 0-9 and _", f.name)));
+        }
+        if campaigns.iter().any(|c| c.name == f.name) {
+            return Err(invalid(&key("name"), format!("campaign '{}' is declared twice", f.name)));
+        }
+        let channel = f.channel.trim().to_ascii_lowercase();
+        if channel.is_empty() || !channel.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(invalid(
+                &key("channel"),
+                format!("'{}' is not a channel name (sms, email, call, ...)", f.channel),
+            ));
+        }
+        if f.cap == Some(0) {
+            return Err(invalid(&key("cap"), "must be at least 1 (leave it out for no cap)".into()));
+        }
+        let selection = match (f.sql, f.rule) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(&key("rule"), "give either `sql` or `rule`, not both".into()));
+            }
+            (None, None) => return Err(invalid(&key("rule"), "a campaign needs `rule` or `sql`".into())),
+            (Some(sql), None) => {
+                if f.rank_by.is_some() || f.value_at_stake.is_some() || f.reason.is_some() {
+                    return Err(invalid(
+                        &key("sql"),
+                        "a SQL file computes score, value_at_stake and reason itself; drop rank_by, value_at_stake and reason".into(),
+                    ));
+                }
+                if sql.ends_with(".sql") {
+                    let path = job_dir.join(&sql);
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| invalid(&key("sql"), format!("cannot read {}: {e}", path.display())))?;
+                    Selection::File { origin: path.display().to_string(), text }
+                } else {
+                    builtin(&sql).ok_or_else(|| {
+                        let names: Vec<&str> =
+                            crate::sqlfiles::layer(crate::sqlfiles::Layer::Campaigns).map(|f| f.name).collect();
+                        invalid(
+                            &key("sql"),
+                            format!(
+                                "'{sql}' is neither a built-in campaign ({}) nor a path ending in .sql",
+                                names.join(", ")
+                            ),
+                        )
+                    })?
+                }
+            }
+            (None, Some(rule)) => {
+                let rank_by = f.rank_by.ok_or_else(|| invalid(&key("rank_by"), "a rule needs rank_by".into()))?;
+                let reason = f.reason.ok_or_else(|| {
+                    invalid(
+                        &key("reason"),
+                        "a rule needs reason, a SQL text expression such as \"'long tenure'\"".into(),
+                    )
+                })?;
+                Selection::Rule {
+                    rule,
+                    rank_by,
+                    value_at_stake: f.value_at_stake.unwrap_or_else(|| "current_value".into()),
+                    reason,
+                }
+            }
+        };
+        campaigns.push(Campaign { name: f.name, channel, cap: f.cap, selection });
+    }
+    Ok(campaigns)
+}
+
+fn builtin(name: &str) -> Option<Selection> {
+    let file = crate::sqlfiles::find(name).filter(|f| f.layer == crate::sqlfiles::Layer::Campaigns)?;
+    Some(Selection::File { origin: file.path(), text: file.text.to_string() })
+}
+
+pub(super) fn validate_exports(
+    file: ExportsFile,
+    job_dir: &Path,
+    warehouse: &StoreUrl,
+    invalid: &dyn Fn(&str, String) -> super::JobError,
+) -> Result<ExportSettings, super::JobError> {
+    let root = match &file.root {
+        Some(r) => StoreUrl::parse(r, job_dir).map_err(|m| invalid("exports.root", m))?,
+        None => warehouse.join("_exports/").map_err(|m| invalid("exports.root", m))?,
+    };
+    let msisdn = match file.msisdn.as_deref().unwrap_or("drop") {
+        "drop" => MsisdnPolicy::Drop,
+        "hmac" => MsisdnPolicy::Hmac,
+        "allow" => MsisdnPolicy::Allow,
+        other => return Err(invalid("exports.msisdn", format!("'{other}' is not one of drop, hmac, allow"))),
+    };
+    let hmac_key_env = file.hmac_key_env.unwrap_or_else(|| "CVM_HMAC_KEY".into());
+    if hmac_key_env.is_empty() || !hmac_key_env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(invalid("exports.hmac_key_env", format!("'{hmac_key_env}' is not an environment variable name")));
+    }
+    let contacts = match &file.contacts {
+        Some(c) => StoreUrl::parse(c, job_dir).map_err(|m| invalid("exports.contacts", m))?,
+        None => warehouse.join("_restricted/contacts/").map_err(|m| invalid("exports.contacts", m))?,
+    };
+    Ok(ExportSettings {
+        root: root.as_folder(),
+        on_run: file.on_run.unwrap_or(false),
+        msisdn,
+        hmac_key_env,
+        contacts: contacts.as_folder(),
+    })
+}

@@ -1,0 +1,53 @@
+//! Small helpers for the warehouse's Parquet tables: registering a folder as
+//! a table, and encoding batches as one Parquet file.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::error::DataFusionError;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::prelude::SessionContext;
+
+/// Registers a folder of Parquet files with a known schema as table `name`
+/// (replacing any table of that name), hive-partitioned by date columns
+/// when given. With the schema declared, an empty folder is an empty table.
+pub fn register_parquet(
+    ctx: &SessionContext,
+    name: &str,
+    url: &str,
+    schema: &Schema,
+    date_partitions: &[&str],
+) -> Result<(), DataFusionError> {
+    let table_url = ListingTableUrl::parse(url)?;
+    let partition_cols: Vec<(String, DataType)> =
+        date_partitions.iter().map(|c| (c.to_string(), DataType::Date32)).collect();
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(partition_cols);
+    let fields: Vec<_> =
+        schema.fields().iter().filter(|f| !date_partitions.contains(&f.name().as_str())).cloned().collect();
+    let config =
+        ListingTableConfig::new(table_url).with_listing_options(options).with_schema(Arc::new(Schema::new(fields)));
+    let table = ListingTable::try_new(config)?;
+    let _ = ctx.deregister_table(name);
+    ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}
+
+/// The batches as one zstd-compressed Parquet file (an empty file with the
+/// schema when there are none).
+pub fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch]) -> Result<bytes::Bytes, DataFusionError> {
+    let properties = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?)).build();
+    let mut buf = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut buf, schema, Some(properties))?;
+    for batch in batches {
+        writer.write(batch)?;
+    }
+    writer.close()?;
+    Ok(buf.into())
+}
