@@ -77,6 +77,58 @@ enum Command {
         #[arg(long)]
         output: Option<String>,
     },
+    /// Campaign lists of a published snapshot: list them, export one for a marketing tool.
+    Campaign {
+        #[command(subcommand)]
+        command: CampaignCommand,
+    },
+    /// Write the HTML run report of a published snapshot again (next to its manifest).
+    Report {
+        /// The job file (TOML).
+        job: PathBuf,
+        /// The snapshot date T (YYYY-MM-DD).
+        #[arg(long, value_parser = parse_date)]
+        as_of: NaiveDate,
+        /// Read the outputs here instead of the job's warehouse.
+        #[arg(long)]
+        warehouse: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CampaignCommand {
+    /// The campaigns of snapshot T and their sizes, in the job's priority order.
+    List {
+        /// The job file (TOML).
+        job: PathBuf,
+        #[arg(long, value_parser = parse_date)]
+        as_of: NaiveDate,
+        /// Read the outputs here instead of the job's warehouse.
+        #[arg(long)]
+        warehouse: Option<String>,
+    },
+    /// Export one campaign of snapshot T: UTF-8 CSV with a header (or Parquet), plus `<output>.sidecar.json`
+    /// with its row count and SHA-256.
+    Export {
+        /// The job file (TOML).
+        job: PathBuf,
+        /// The campaign's name, as `cvm campaign list` shows it.
+        #[arg(long)]
+        campaign: String,
+        #[arg(long, value_parser = parse_date)]
+        as_of: NaiveDate,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: cvm::campaigns::export::ExportFormat,
+        /// The file to write (a path or URL).
+        #[arg(long)]
+        output: String,
+        /// Add msisdn in clear, for contact; only when the job allows it ([exports] msisdn = "allow").
+        #[arg(long)]
+        with_msisdn: bool,
+        /// Read the outputs here instead of the job's warehouse.
+        #[arg(long)]
+        warehouse: Option<String>,
+    },
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
@@ -114,20 +166,7 @@ async fn dispatch(command: Command) -> u8 {
             cvm::progress::finish();
             match result {
                 Ok(summary) => {
-                    for (table, report) in &summary.tables {
-                        println!(
-                            "{table:<16} {:>10} rows  {}",
-                            report.rows,
-                            job.warehouse.join(table).map(|u| u.to_string()).unwrap_or_default()
-                        );
-                    }
-                    println!("manifest         {}", summary.manifest_url);
-                    if let Some(url) = &summary.model_artifact_url {
-                        println!("models           {url}");
-                    }
-                    if !summary.model_report.is_empty() {
-                        print!("\n{}", summary.model_report);
-                    }
+                    print!("{}", cvm::summary::render(&job, &summary));
                     exit::SUCCESS
                 }
                 Err(e) => {
@@ -147,6 +186,22 @@ async fn dispatch(command: Command) -> u8 {
                         println!("{:<14} {:>5} files  {}", c.source, c.files, c.url);
                     }
                     println!("job {} is valid", job.name);
+                    exit::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::RUN_FAILED
+                }
+            }
+        }
+        Command::Campaign { command } => campaign(command).await,
+        Command::Report { job, as_of, warehouse } => {
+            let Some(job) = load_job(&job, Overrides { input_root: None, warehouse }) else {
+                return exit::BAD_USAGE;
+            };
+            match cvm::report::write(&job, as_of).await {
+                Ok(url) => {
+                    println!("report {url}");
                     exit::SUCCESS
                 }
                 Err(e) => {
@@ -176,6 +231,53 @@ async fn dispatch(command: Command) -> u8 {
             }
         }
     }
+}
+
+async fn campaign(command: CampaignCommand) -> u8 {
+    use cvm::campaigns::export;
+    match command {
+        CampaignCommand::List { job, as_of, warehouse } => {
+            let Some(job) = load_job(&job, Overrides { input_root: None, warehouse }) else {
+                return exit::BAD_USAGE;
+            };
+            match export::list(&job, as_of).await {
+                Ok(campaigns) => {
+                    println!("{:<24} {:<8} {:>10}", "campaign", "channel", "rows");
+                    for c in campaigns {
+                        let note = if c.in_job { "" } else { "  (not in the job any more)" };
+                        println!("{:<24} {:<8} {:>10}{note}", c.campaign, c.channel.unwrap_or_default(), c.rows);
+                    }
+                    exit::SUCCESS
+                }
+                Err(e) => export_failed(&e),
+            }
+        }
+        CampaignCommand::Export { job, campaign, as_of, format, output, with_msisdn, warehouse } => {
+            let Some(job) = load_job(&job, Overrides { input_root: None, warehouse }) else {
+                return exit::BAD_USAGE;
+            };
+            let output = match StoreUrl::parse(&output, std::path::Path::new(".")) {
+                Ok(o) => o,
+                Err(m) => {
+                    eprintln!("error: --output: {m}");
+                    return exit::BAD_USAGE;
+                }
+            };
+            match export::export(&job, as_of, &campaign, format, &output, with_msisdn).await {
+                Ok(report) => {
+                    println!("{} rows  {}", report.rows, report.file);
+                    println!("sha256 {}  sidecar {}.sidecar.json", report.sha256, report.file);
+                    exit::SUCCESS
+                }
+                Err(e) => export_failed(&e),
+            }
+        }
+    }
+}
+
+fn export_failed(e: &cvm::campaigns::export::ExportError) -> u8 {
+    eprintln!("error: {e}");
+    if e.is_usage() { exit::BAD_USAGE } else { exit::RUN_FAILED }
 }
 
 fn load_job(path: &std::path::Path, overrides: Overrides) -> Option<Job> {

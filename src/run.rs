@@ -113,7 +113,13 @@ pub async fn run(job: &Job, as_of: NaiveDate) -> Result<RunSummary, RunError> {
     };
     let manifest_url = manifest.write(&job.warehouse).await?;
     let exports = if job.exports.on_run { export::export_all(job, as_of).await? } else { Vec::new() };
-    let report_url = None;
+    let report_url = match crate::report::write(job, as_of).await {
+        Ok(url) => Some(url),
+        Err(e) => {
+            tracing::warn!("the snapshot is published but its HTML report could not be written: {e}");
+            None
+        }
+    };
     Ok(RunSummary {
         run_id,
         snapshot_date: as_of,

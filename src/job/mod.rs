@@ -384,7 +384,7 @@ fn check_chrono_format(format: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod determinism;
 mod docs;
+mod exports;
 mod file_failures;
 mod formats;
 mod golden;
