@@ -3,6 +3,7 @@
 
 mod support;
 
+mod analysts;
 mod cli;
 mod determinism;
 mod docs;
