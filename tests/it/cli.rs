@@ -5,17 +5,25 @@ use predicates::prelude::*;
 use crate::support::*;
 
 #[test]
-fn run_prints_where_the_outputs_are() {
+fn run_prints_a_summary_of_what_it_published() {
     let w = tempfile::tempdir().unwrap();
-    cvm()
-        .arg("run")
-        .arg(demo_job())
-        .args(["--as-of", AS_OF, "--warehouse"])
-        .arg(w.path())
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("customer_value").and(predicate::str::contains("28 rows")))
-        .stdout(predicate::str::contains("manifest"));
+    let out = cvm().arg("run").arg(demo_job()).args(["--as-of", AS_OF, "--warehouse"]).arg(w.path()).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let warehouse = url::Url::from_file_path(w.path()).unwrap().to_string();
+    for expected in [
+        "snapshot 2026-11-22 of job demo published".to_string(),
+        format!("customer_value           28 rows  {warehouse}/customer_value"),
+        format!("kpi                     214 rows  {warehouse}/kpi"),
+        "rejects          29 of 1829 rows (billing 8, cdr 7,".to_string(),
+        "churn back-test  AUC 0.842".to_string(),
+        "campaigns        retention_priority 0 of cap 50 (call), upsell_potential 5 of cap 5 (sms), winback_dormant 1 (sms), loyalty_care 2 (email)".to_string(),
+        format!("exports          4 files with checksum sidecars in {warehouse}/_exports/snapshot_date=2026-11-22/"),
+        format!("report           {warehouse}/_manifests/demo/snapshot_date=2026-11-22/"),
+        format!("manifest         {warehouse}/_manifests/demo/snapshot_date=2026-11-22/"),
+    ] {
+        assert!(stdout.contains(&expected), "no `{expected}` in:\n{stdout}");
+    }
 }
 
 #[test]
