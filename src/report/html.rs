@@ -80,7 +80,8 @@ pub fn render(data: &ReportData) -> String {
     // headline figures
     out.push_str(r#"<div class="tiles">"#);
     let auc = data.backtest.iter().find(|(m, _)| m == "auc").map(|(_, v)| *v);
-    let rejected: f64 = data.rejects.iter().map(|r| r[2].num()).sum();
+    // (an empty f64 sum is -0.0)
+    let rejected: f64 = data.rejects.iter().map(|r| r[2].num()).sum::<f64>() + 0.0;
     tile(&mut out, "Lines in service", &thousands(total(data, "closing_base")), "end of month L");
     tile(&mut out, "Revenue, month L", &thousands(total(data, "revenue")), "net, billed");
     tile(&mut out, "Network ARPU", &thousands(total(data, "network_arpu")), "revenue / mean base, month L");
@@ -250,8 +251,8 @@ pub fn render(data: &ReportData) -> String {
         let labels: Vec<(f64, String)> = (0..months).step_by(12).map(|i| (i as f64, format!("{i} m"))).collect();
         let mut series = Vec::new();
         for (i, c) in data.retention.iter().take(4).enumerate() {
-            series.push(Series::new(format!("{} observed", c.group), c.observed.clone()).colour(i));
-            series.push(Series::new(format!("{} fitted ({})", c.group, c.method), c.fitted.clone()).colour(i).dashed());
+            series.push(Series::new(format!("{} ({})", c.group, c.method), c.observed.clone()).colour(i));
+            series.push(Series::new("", c.fitted.clone()).colour(i).dashed());
         }
         svg::lines("retention", &x, &labels, &series, Unit::Percent, false)
     };

@@ -159,13 +159,17 @@ fn y_axis(svg: &mut String, frame: &Frame, unit: Unit) {
     let _ = write!(svg, r##"<line x1="{LEFT}" x2="{}" y1="{zero:.1}" y2="{zero:.1}" stroke="#888"/>"##, WIDTH - RIGHT);
 }
 
+/// The legend below the plot; series without a name are left out of it.
 fn legend(svg: &mut String, series: &[Series], lines: bool) {
     // one row, or two when the names do not fit
     let width = |s: &Series| 28.0 + 6.5 * s.name.chars().count() as f64;
-    let wraps = series.iter().map(width).sum::<f64>() > WIDTH - LEFT;
+    let wraps = series.iter().filter(|s| !s.name.is_empty()).map(width).sum::<f64>() > WIDTH - LEFT;
     let mut x = LEFT;
     let mut y = if wraps { HEIGHT - 22.0 } else { HEIGHT - 10.0 };
     for (i, s) in series.iter().enumerate() {
+        if s.name.is_empty() {
+            continue;
+        }
         if x + width(s) > WIDTH && x > LEFT {
             x = LEFT;
             y += 14.0;

@@ -24,7 +24,8 @@ fn python_with_readers() -> Result<PathBuf, String> {
     if ready(&python) {
         return Ok(python);
     }
-    let made = Command::new("python3").arg("-m").arg("venv").arg(&venv).output().map_err(|e| format!("python3: {e}"))?;
+    let made =
+        Command::new("python3").arg("-m").arg("venv").arg(&venv).output().map_err(|e| format!("python3: {e}"))?;
     if !made.status.success() {
         return Err(format!("python3 -m venv failed: {}", String::from_utf8_lossy(&made.stderr)));
     }
@@ -69,7 +70,10 @@ fn duckdb_and_pyarrow_read_the_outputs_as_cvm_does() {
     );
     let share: f64 = share.lines().nth(1).unwrap().parse().unwrap();
     assert!((found["top_revenue_share_12m"].as_f64().unwrap() - share).abs() < 1e-12);
-    assert_eq!(found["campaign_sizes"], serde_json::json!({"upsell_potential": 5, "winback_dormant": 1, "loyalty_care": 2}));
+    assert_eq!(
+        found["campaign_sizes"],
+        serde_json::json!({"upsell_potential": 5, "winback_dormant": 1, "loyalty_care": 2})
+    );
 
     // typed partition columns, exact decimals, no surprises
     assert_eq!(found["types"]["snapshot_date"], "DATE");
