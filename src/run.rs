@@ -2,10 +2,10 @@
 //! tables and a run manifest.
 //!
 //! ingest -> usage_daily -> intermediate views -> subscriber features ->
-//! models -> scoring views -> customer_value, model_metrics -> rejects ->
-//! publish -> manifest and model artifact. Everything is written under the
-//! run's staging prefix first and published only when every step has
-//! succeeded.
+//! models -> scoring -> customer_value, model_metrics -> kpi -> campaigns ->
+//! rejects -> publish -> manifest and model artifact -> campaign exports and
+//! the HTML report. Every table is written under the run's staging prefix
+//! first and published only when every step has succeeded.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -45,6 +45,10 @@ pub enum RunError {
     Campaign(#[from] CampaignError),
     #[error(transparent)]
     Export(#[from] ExportError),
+    #[error(
+        "the snapshot is published, but exporting its campaigns failed (export them with cvm campaign export): {0}"
+    )]
+    ExportAfterPublish(ExportError),
     #[error("cannot create scratch folder {path}: {source}")]
     Scratch { path: String, source: std::io::Error },
 }
@@ -112,7 +116,11 @@ pub async fn run(job: &Job, as_of: NaiveDate) -> Result<RunSummary, RunError> {
         None => None,
     };
     let manifest_url = manifest.write(&job.warehouse).await?;
-    let exports = if job.exports.on_run { export::export_all(job, as_of).await? } else { Vec::new() };
+    let exports = if job.exports.on_run {
+        export::export_all(job, as_of).await.map_err(RunError::ExportAfterPublish)?
+    } else {
+        Vec::new()
+    };
     let report_url = match crate::report::write(job, as_of).await {
         Ok(url) => Some(url),
         Err(e) => {

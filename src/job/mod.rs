@@ -435,10 +435,31 @@ mod tests {
             ("[sources.billing]\nenabled = false\n", "sources.billing.enabled"),
             ("[sources.weather]\n", "sources.weather"),
             ("[sources.cdr]\ndate_format = \"%Q\"\n", "sources.cdr.date_format"),
+            ("[kpi]\ntop_share = 1.5\n", "kpi.top_share"),
+            ("[kpi]\ncost_per_complaint = -1\n", "kpi.cost_per_complaint"),
+            ("[[campaigns]]\nname = \"Bad Name\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\n", "campaigns[0].name"),
+            ("[[campaigns]]\nname = \"a\"\nchannel = \"sms\"\n", "campaigns[0].rule"),
+            ("[[campaigns]]\nname = \"a\"\nchannel = \"sms\"\nsql = \"nope\"\n", "campaigns[0].sql"),
+            (
+                "[[campaigns]]\nname = \"a\"\nchannel = \"sms\"\nrule = \"true\"\nrank_by = \"clv\"\n",
+                "campaigns[0].reason",
+            ),
+            ("[[campaigns]]\nname = \"a\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\ncap = 0\n", "campaigns[0].cap"),
+            ("[exports]\nmsisdn = \"sometimes\"\n", "exports.msisdn"),
         ] {
             let err = load_str(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
             assert!(err.contains(&format!("`{key}`")), "expected {key} in: {err}");
         }
+    }
+
+    #[test]
+    fn a_job_without_campaigns_gets_the_four_shipped_ones() {
+        let job = load_str(MINIMAL).unwrap();
+        let names: Vec<&str> = job.campaigns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["retention_priority", "upsell_potential", "winback_dormant", "loyalty_care"]);
+        assert!(job.campaigns.iter().all(|c| c.cap.is_none() && matches!(c.selection, Selection::File { .. })));
+        assert_eq!(job.exports.msisdn, MsisdnPolicy::Drop);
+        assert!(job.exports.root.as_str().ends_with("/wh/_exports/"), "{}", job.exports.root.as_str());
     }
 
     #[test]
