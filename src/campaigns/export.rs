@@ -113,51 +113,7 @@ enum Msisdn {
 
 /// The campaigns of snapshot `as_of`: the job's in priority order, then any others found.
 pub async fn list(job: &Job, as_of: NaiveDate) -> Result<Vec<ListedCampaign>, ExportError> {
-    let ctx = session()?;
-    let counts = query_rows(
-        &ctx,
-        job,
-        "SELECT campaign, first_value(channel) AS channel, count(*) AS n FROM campaigns \
-         WHERE snapshot_date = CAST($as_of AS DATE) GROUP BY campaign",
-        as_of,
-    )
-    .await?;
-    let mut found: Vec<(String, String, u64)> = Vec::new();
-    for batch in &counts {
-        let names = batch.column(0).as_string::<i32>();
-        let channels = batch.column(1).as_string::<i32>();
-        let n = batch.column(2).as_primitive::<datafusion::arrow::datatypes::Int64Type>();
-        for i in 0..batch.num_rows() {
-            found.push((names.value(i).to_string(), channels.value(i).to_string(), n.value(i) as u64));
-        }
-    }
-    // campaigns with no rows have an empty file, so no row above: their size is 0
-    let published = crate::query::partition_values(&job.warehouse, "campaigns", as_of).await?;
-    if published.is_empty() {
-        return Err(ExportError::NoSnapshot {
-            as_of,
-            url: job.warehouse.join("campaigns/").map(|u| u.to_string()).unwrap_or_default(),
-        });
-    }
-    let mut out = Vec::new();
-    for c in &job.campaigns {
-        if published.contains(&c.name) {
-            let rows = found.iter().find(|f| f.0 == c.name).map(|f| f.2).unwrap_or(0);
-            out.push(ListedCampaign { campaign: c.name.clone(), channel: Some(c.channel.clone()), rows, in_job: true });
-        }
-    }
-    for name in &published {
-        if !job.campaigns.iter().any(|c| &c.name == name) {
-            let hit = found.iter().find(|f| &f.0 == name);
-            out.push(ListedCampaign {
-                campaign: name.clone(),
-                channel: hit.map(|f| f.1.clone()),
-                rows: hit.map(|f| f.2).unwrap_or(0),
-                in_job: false,
-            });
-        }
-    }
-    Ok(out)
+    Snapshot::open(job, as_of).await?.list().await
 }
 
 /// Exports one campaign of snapshot `as_of` to `output`, with its sidecar beside it.
@@ -170,67 +126,159 @@ pub async fn export(
     with_msisdn: bool,
 ) -> Result<ExportReport, ExportError> {
     let msisdn = msisdn_mode(job, with_msisdn)?;
-    let listed = list(job, as_of).await?;
-    if !listed.iter().any(|c| c.campaign == campaign) {
-        let known = listed.iter().map(|c| c.campaign.as_str()).collect::<Vec<_>>().join(", ");
-        return Err(ExportError::UnknownCampaign { as_of, campaign: campaign.to_string(), known });
-    }
-    let ctx = session()?;
-    let with_contacts = !matches!(msisdn, Msisdn::Dropped);
-    if with_contacts {
-        register_contacts(&ctx, job, as_of).await?;
-    }
-    let sql = format!(
-        "SELECT CAST($as_of AS DATE) AS snapshot_date, c.campaign, c.rank, c.subscriber_id, c.channel, c.score, \
-         c.value_at_stake, c.reason{} FROM campaigns AS c {} \
-         WHERE c.snapshot_date = CAST($as_of AS DATE) AND c.campaign = $campaign ORDER BY c.rank",
-        if with_contacts { ", k.msisdn" } else { "" },
-        if with_contacts { "LEFT JOIN contacts AS k ON k.subscriber_id = c.subscriber_id" } else { "" },
-    );
-    let params = engine::Params::new().date("as_of", as_of).text("campaign", campaign);
-    let batches = query_rows_with(&ctx, job, &sql, &params).await?;
-    let batches = batches.into_iter().map(|b| personal_column(b, &msisdn)).collect::<Result<Vec<_>, _>>()?;
-    let schema = match batches.first() {
-        Some(b) => b.schema(),
-        None => return Err(ExportError::Bad(format!("campaign {campaign}: the export query returned no schema"))),
-    };
-    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    let bytes = match format {
-        ExportFormat::Csv => csv_bytes(&batches)?,
-        ExportFormat::Parquet => crate::tables::parquet_bytes(schema.clone(), &batches)?,
-    };
-    let report = ExportReport {
-        file: output.to_string(),
-        format,
-        job: job.name.clone(),
-        snapshot_date: as_of,
-        campaign: campaign.to_string(),
-        rows: rows as u64,
-        bytes: bytes.len() as u64,
-        sha256: crate::job::hex(&Sha256::digest(&bytes)),
-        columns: schema.fields().iter().map(|f| f.name().clone()).collect(),
-        msisdn: match msisdn {
-            Msisdn::Dropped => "dropped",
-            Msisdn::Hashed { .. } => "hmac-sha256",
-            Msisdn::Clear => "clear",
-        },
-        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    };
-    let location = Location::open(output)?;
-    location.put_bytes(&output.store_path(), bytes).await?;
-    let sidecar = sidecar_url(output)?;
-    let json = serde_json::to_vec_pretty(&report).expect("the report serialises");
-    Location::open(&sidecar)?.put_bytes(&sidecar.store_path(), json.into()).await?;
-    Ok(report)
+    let snapshot = Snapshot::open(job, as_of).await?;
+    snapshot.with_contacts_for(&msisdn).await?;
+    snapshot.export(campaign, format, output, &msisdn).await
 }
 
 /// Exports every campaign of the job for the snapshot under the job's
 /// export root, as `snapshot_date=T/<campaign>.csv` (never msisdn in clear).
 pub async fn export_all(job: &Job, as_of: NaiveDate) -> Result<Vec<ExportReport>, ExportError> {
+    let msisdn = msisdn_mode(job, false)?;
+    let snapshot = Snapshot::open(job, as_of).await?;
+    snapshot.with_contacts_for(&msisdn).await?;
     let mut out = Vec::new();
     for c in &job.campaigns {
         let url = job.exports.root.join(&format!("snapshot_date={as_of}/{}.csv", c.name)).map_err(ExportError::Bad)?;
-        out.push(export(job, as_of, &c.name, ExportFormat::Csv, &url, false).await?);
+        out.push(snapshot.export(&c.name, ExportFormat::Csv, &url, &msisdn).await?);
+    }
+    Ok(out)
+}
+
+/// A snapshot's published campaigns, with the warehouse registered once for
+/// every list and export made from it.
+struct Snapshot<'a> {
+    job: &'a Job,
+    as_of: NaiveDate,
+    ctx: SessionContext,
+    /// The campaign partitions of the snapshot, sorted.
+    published: Vec<String>,
+}
+
+impl<'a> Snapshot<'a> {
+    async fn open(job: &'a Job, as_of: NaiveDate) -> Result<Snapshot<'a>, ExportError> {
+        let published = crate::query::partition_values(&job.warehouse, "campaigns", as_of).await?;
+        if published.is_empty() {
+            let url = job.warehouse.join("campaigns/").map(|u| u.to_string()).unwrap_or_default();
+            return Err(ExportError::NoSnapshot { as_of, url });
+        }
+        let ctx = engine::session(&EngineOptions::default())?;
+        crate::query::register_warehouse(&ctx, &job.warehouse).await.map_err(|e| ExportError::Bad(e.to_string()))?;
+        Ok(Snapshot { job, as_of, ctx, published })
+    }
+
+    async fn list(&self) -> Result<Vec<ListedCampaign>, ExportError> {
+        list_in(&self.ctx, self.job, self.as_of, &self.published).await
+    }
+
+    /// Registers the contacts table when the export carries msisdn in any form.
+    async fn with_contacts_for(&self, msisdn: &Msisdn) -> Result<(), ExportError> {
+        if matches!(msisdn, Msisdn::Dropped) {
+            return Ok(());
+        }
+        let url =
+            self.job.exports.contacts.join(&format!("snapshot_date={}/", self.as_of)).map_err(ExportError::Bad)?;
+        if Location::open(&url)?.list_files().await?.is_empty() {
+            return Err(ExportError::NoContacts { as_of: self.as_of, url: url.to_string() });
+        }
+        engine::register_store(&self.ctx, &url)?;
+        crate::tables::register_parquet(&self.ctx, "contacts", url.as_str(), &contacts_schema(), &[])?;
+        Ok(())
+    }
+
+    async fn export(
+        &self,
+        campaign: &str,
+        format: ExportFormat,
+        output: &StoreUrl,
+        msisdn: &Msisdn,
+    ) -> Result<ExportReport, ExportError> {
+        if !self.published.iter().any(|c| c == campaign) {
+            let (as_of, known) = (self.as_of, self.published.join(", "));
+            return Err(ExportError::UnknownCampaign { as_of, campaign: campaign.to_string(), known });
+        }
+        let with_contacts = !matches!(msisdn, Msisdn::Dropped);
+        let sql = format!(
+            "SELECT CAST($as_of AS DATE) AS snapshot_date, c.campaign, c.rank, c.subscriber_id, c.channel, c.score, \
+             c.value_at_stake, c.reason{} FROM campaigns AS c {} \
+             WHERE c.snapshot_date = CAST($as_of AS DATE) AND c.campaign = $campaign ORDER BY c.rank",
+            if with_contacts { ", k.msisdn" } else { "" },
+            if with_contacts { "LEFT JOIN contacts AS k ON k.subscriber_id = c.subscriber_id" } else { "" },
+        );
+        let params = engine::Params::new().date("as_of", self.as_of).text("campaign", campaign);
+        let batches = collect(&self.ctx, &sql, &params).await?;
+        let batches = batches.into_iter().map(|b| personal_column(b, msisdn)).collect::<Result<Vec<_>, _>>()?;
+        let schema = batches[0].schema();
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let bytes = match format {
+            ExportFormat::Csv => csv_bytes(&batches)?,
+            ExportFormat::Parquet => crate::tables::parquet_bytes(schema.clone(), &batches)?,
+        };
+        let report = ExportReport {
+            file: output.to_string(),
+            format,
+            job: self.job.name.clone(),
+            snapshot_date: self.as_of,
+            campaign: campaign.to_string(),
+            rows: rows as u64,
+            bytes: bytes.len() as u64,
+            sha256: crate::job::hex(&Sha256::digest(&bytes)),
+            columns: schema.fields().iter().map(|f| f.name().clone()).collect(),
+            msisdn: match msisdn {
+                Msisdn::Dropped => "dropped",
+                Msisdn::Hashed { .. } => "hmac-sha256",
+                Msisdn::Clear => "clear",
+            },
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        let location = Location::open(output)?;
+        location.put_bytes(&output.store_path(), bytes).await?;
+        let sidecar = sidecar_url(output)?;
+        let json = serde_json::to_vec_pretty(&report).expect("the report serialises");
+        Location::open(&sidecar)?.put_bytes(&sidecar.store_path(), json.into()).await?;
+        Ok(report)
+    }
+}
+
+/// The campaigns of a snapshot and their sizes, from `ctx` (the warehouse
+/// registered) and the snapshot's campaign partitions: the job's in priority
+/// order, then any others found.
+pub async fn list_in(
+    ctx: &SessionContext,
+    job: &Job,
+    as_of: NaiveDate,
+    published: &[String],
+) -> Result<Vec<ListedCampaign>, ExportError> {
+    let counts = collect(
+        ctx,
+        "SELECT campaign, first_value(channel) AS channel, count(*) AS n FROM campaigns \
+         WHERE snapshot_date = CAST($as_of AS DATE) GROUP BY campaign",
+        &engine::Params::new().date("as_of", as_of),
+    )
+    .await?;
+    let mut found: Vec<(String, String, u64)> = Vec::new();
+    for batch in &counts {
+        let names = batch.column(0).as_string::<i32>();
+        let channels = batch.column(1).as_string::<i32>();
+        let n = batch.column(2).as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        for i in 0..batch.num_rows() {
+            found.push((names.value(i).to_string(), channels.value(i).to_string(), n.value(i) as u64));
+        }
+    }
+    // a campaign with no rows has an empty file, so no row above: its size is 0
+    let size = |name: &str| found.iter().find(|f| f.0 == name);
+    let mut out = Vec::new();
+    for c in job.campaigns.iter().filter(|c| published.contains(&c.name)) {
+        let rows = size(&c.name).map_or(0, |f| f.2);
+        out.push(ListedCampaign { campaign: c.name.clone(), channel: Some(c.channel.clone()), rows, in_job: true });
+    }
+    for name in published.iter().filter(|name| !job.campaigns.iter().any(|c| &c.name == *name)) {
+        out.push(ListedCampaign {
+            campaign: name.clone(),
+            channel: size(name).map(|f| f.1.clone()),
+            rows: size(name).map_or(0, |f| f.2),
+            in_job: false,
+        });
     }
     Ok(out)
 }
@@ -316,51 +364,17 @@ fn csv_bytes(batches: &[RecordBatch]) -> Result<bytes::Bytes, ExportError> {
     Ok(buf.into())
 }
 
-fn session() -> Result<SessionContext, ExportError> {
-    Ok(engine::session(&EngineOptions::default())?)
-}
-
-async fn query_rows(
-    ctx: &SessionContext,
-    job: &Job,
-    sql: &str,
-    as_of: NaiveDate,
-) -> Result<Vec<RecordBatch>, ExportError> {
-    query_rows_with(ctx, job, sql, &engine::Params::new().date("as_of", as_of)).await
-}
-
-async fn query_rows_with(
-    ctx: &SessionContext,
-    job: &Job,
-    sql: &str,
-    params: &engine::Params,
-) -> Result<Vec<RecordBatch>, ExportError> {
-    crate::query::register_warehouse(ctx, &job.warehouse).await.map_err(|e| ExportError::Bad(e.to_string()))?;
-    if ctx.table_exist("campaigns")? {
-        let df = engine::plan_text(ctx, "campaign export", sql, params)
-            .await
-            .map_err(|e| ExportError::Bad(e.to_string()))?;
-        // collect keeps an empty result's schema in an empty batch
-        let schema = Arc::new(df.schema().as_arrow().clone());
-        let mut batches = df.collect().await?;
-        if batches.is_empty() {
-            batches.push(RecordBatch::new_empty(schema));
-        }
-        Ok(batches.iter().map(plain_strings).collect::<Result<_, _>>()?)
-    } else {
-        Ok(Vec::new())
+/// Runs a query, with string views as plain strings; an empty result keeps
+/// its schema in one empty batch.
+async fn collect(ctx: &SessionContext, sql: &str, params: &engine::Params) -> Result<Vec<RecordBatch>, ExportError> {
+    let df =
+        engine::plan_text(ctx, "campaign export", sql, params).await.map_err(|e| ExportError::Bad(e.to_string()))?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let mut batches = df.collect().await?;
+    if batches.is_empty() {
+        batches.push(RecordBatch::new_empty(schema));
     }
-}
-
-async fn register_contacts(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Result<(), ExportError> {
-    let url = job.exports.contacts.join(&format!("snapshot_date={as_of}/")).map_err(ExportError::Bad)?;
-    let files = Location::open(&url)?.list_files().await?;
-    if files.is_empty() {
-        return Err(ExportError::NoContacts { as_of, url: url.to_string() });
-    }
-    engine::register_store(ctx, &url)?;
-    crate::tables::register_parquet(ctx, "contacts", url.as_str(), &contacts_schema(), &[])?;
-    Ok(())
+    Ok(batches.iter().map(plain_strings).collect::<Result<_, _>>()?)
 }
 
 /// The restricted contacts table: the only place msisdn is kept.

@@ -17,7 +17,7 @@ mod models;
 mod outputs;
 
 pub use models::{ModelSettings, VALUE_CRITERIA};
-pub use outputs::{Campaign, DEFAULT_CAMPAIGNS, ExportSettings, KpiSettings, MsisdnPolicy, Selection};
+pub use outputs::{Campaign, ExportSettings, KpiSettings, MsisdnPolicy, Selection};
 
 use crate::contract::{self, SourceKind};
 use crate::storage::StoreUrl;

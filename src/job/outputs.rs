@@ -137,7 +137,7 @@ pub struct ExportSettings {
 }
 
 /// The four campaigns a job gets when it declares none, in priority order.
-pub const DEFAULT_CAMPAIGNS: &[(&str, &str)] = &[
+const DEFAULT_CAMPAIGNS: &[(&str, &str)] = &[
     ("retention_priority", "call"),
     ("upsell_potential", "sms"),
     ("winback_dormant", "sms"),

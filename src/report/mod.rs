@@ -211,12 +211,16 @@ async fn gather(job: &Job, as_of: NaiveDate) -> Result<ReportData, ReportError> 
             "SELECT source, rule, count(*) AS n FROM rejects WHERE snapshot_date = $as_of GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
         )
         .await?;
-    let campaigns = match crate::campaigns::export::list(job, as_of).await {
-        Ok(list) => list.into_iter().map(|c| (c.campaign, c.channel.unwrap_or_default(), c.rows)).collect(),
-        Err(e) => {
-            tracing::warn!("report: no campaigns: {e}");
-            Vec::new()
-        }
+    let published = crate::query::partition_values(&job.warehouse, "campaigns", as_of).await?;
+    let campaigns = if published.is_empty() {
+        Vec::new()
+    } else {
+        crate::campaigns::export::list_in(&ctx, job, as_of, &published)
+            .await
+            .map_err(|e| ReportError::Other(e.to_string()))?
+            .into_iter()
+            .map(|c| (c.campaign, c.channel.unwrap_or_default(), c.rows))
+            .collect()
     };
     Ok(ReportData {
         job: job.name.clone(),
@@ -335,12 +339,25 @@ struct Query<'a> {
 
 impl Query<'_> {
     async fn rows(&self, sql: &str) -> Result<Vec<Vec<Cell>>, ReportError> {
+        Ok(self.table(sql).await?.1)
+    }
+
+    /// The first row, each value with its column's name (nulls when there is no row).
+    async fn named_row(&self, sql: &str) -> Result<Vec<(String, Cell)>, ReportError> {
+        let (names, rows) = self.table(sql).await?;
+        let row = rows.into_iter().next().unwrap_or_default();
+        Ok(names.into_iter().zip(row.into_iter().chain(std::iter::repeat(Cell::Null))).collect())
+    }
+
+    /// Column names and rows of a query.
+    async fn table(&self, sql: &str) -> Result<(Vec<String>, Vec<Vec<Cell>>), ReportError> {
         // a table the warehouse does not have (yet) is an empty section, not a failure
         let df = match engine::plan_text(self.ctx, "report", sql, &self.params).await {
             Ok(df) => df,
-            Err(e) if e.source.to_string().contains("not found") => return Ok(Vec::new()),
+            Err(e) if e.source.to_string().contains("not found") => return Ok((Vec::new(), Vec::new())),
             Err(e) => return Err(ReportError::Other(e.to_string())),
         };
+        let names = df.schema().fields().iter().map(|f| f.name().clone()).collect();
         let batches = df.collect().await?;
         let mut out = Vec::new();
         for batch in &batches {
@@ -349,16 +366,7 @@ impl Query<'_> {
                 out.push(columns.iter().map(|c| c[i].clone()).collect());
             }
         }
-        Ok(out)
-    }
-
-    async fn named_row(&self, sql: &str) -> Result<Vec<(String, Cell)>, ReportError> {
-        let df = engine::plan_text(self.ctx, "report", sql, &self.params)
-            .await
-            .map_err(|e| ReportError::Other(e.to_string()))?;
-        let names: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
-        let row = self.rows(sql).await?.into_iter().next().unwrap_or_default();
-        Ok(names.into_iter().zip(row.into_iter().chain(std::iter::repeat(Cell::Null))).collect())
+        Ok((names, out))
     }
 }
 
