@@ -321,6 +321,13 @@ decile_rows AS (
         / NULLIF(CAST(SUM(d.profit_12m) OVER () AS DOUBLE), 0) AS cumulative_profit_share
     FROM decile_totals AS d
     CROSS JOIN params AS p
+),
+
+all_rows AS (
+    -- the two row kinds list the same columns in the same order
+    SELECT * FROM base_rows
+    UNION ALL
+    SELECT * FROM decile_rows
 )
 
 SELECT
@@ -346,30 +353,5 @@ SELECT
     bottom_profit_12m,
     bottom_profit_drag,
     cumulative_profit_share
-FROM base_rows
-UNION ALL
-SELECT
-    month,
-    arrow_cast(dimension, 'Utf8'),
-    arrow_cast(member, 'Utf8'),
-    opening_base,
-    closing_base,
-    mean_base,
-    gross_adds,
-    deactivations,
-    churn_rate,
-    active_subscribers,
-    revenue,
-    network_arpu,
-    revenue_share,
-    subscribers_12m,
-    revenue_12m,
-    top_revenue_share_12m,
-    cost_to_serve_12m,
-    profit_12m,
-    top_profit_share_12m,
-    bottom_profit_12m,
-    bottom_profit_drag,
-    cumulative_profit_share
-FROM decile_rows
+FROM all_rows
 ORDER BY month, dimension, member
