@@ -10,20 +10,19 @@ use crate::support::*;
 
 fn demo_run() -> tempfile::TempDir {
     let w = tempfile::tempdir().unwrap();
-    let out = run_job(&demo_job(), None, w.path());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    run_ok(&demo_job(), AS_OF, w.path());
     w
 }
 
+/// `cvm campaign export JOB --as-of T --warehouse W ARGS`, to run as is or with a changed environment.
+fn export_command(job: &Path, warehouse: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut cmd = cvm();
+    cmd.args(["campaign", "export"]).arg(job).args(["--as-of", AS_OF, "--warehouse"]).arg(warehouse).args(args);
+    cmd
+}
+
 fn export(job: &Path, warehouse: &Path, args: &[&str]) -> std::process::Output {
-    cvm()
-        .args(["campaign", "export"])
-        .arg(job)
-        .args(["--as-of", AS_OF, "--warehouse"])
-        .arg(warehouse)
-        .args(args)
-        .output()
-        .unwrap()
+    export_command(job, warehouse, args).output().unwrap()
 }
 
 fn sidecar(file: &Path) -> serde_json::Value {
@@ -136,30 +135,14 @@ fn msisdn_only_when_the_job_allows_and_the_command_asks() {
 
     // a job that hashes it needs the key, and never falls back to a default
     let job = demo_with_exports(dir.path(), "[exports]\nmsisdn = \"hmac\"\nhmac_key_env = \"CVM_TEST_HMAC_KEY\"\n");
-    let out = cvm()
-        .args(["campaign", "export"])
-        .arg(&job)
-        .args(["--as-of", AS_OF, "--warehouse"])
-        .arg(w.path())
-        .args(args)
-        .env_remove("CVM_TEST_HMAC_KEY")
-        .output()
-        .unwrap();
+    let out = export_command(&job, w.path(), &args).env_remove("CVM_TEST_HMAC_KEY").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("CVM_TEST_HMAC_KEY"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = cvm()
-        .args(["campaign", "export"])
-        .arg(&job)
-        .args(["--as-of", AS_OF, "--warehouse"])
-        .arg(w.path())
-        .args(args)
-        .env("CVM_TEST_HMAC_KEY", "s3cret")
-        .output()
-        .unwrap();
+    let out = export_command(&job, w.path(), &args).env("CVM_TEST_HMAC_KEY", "s3cret").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = std::fs::read_to_string(&file).unwrap();
     let (header, rows) = parse_csv(&text);

@@ -3,14 +3,9 @@
 //! subscriber, caps.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::support::*;
-
-fn run_ok(job: &Path, warehouse: &Path) {
-    let out = cvm().arg("run").arg(job).args(["--as-of", AS_OF]).arg("--warehouse").arg(warehouse).output().unwrap();
-    assert!(out.status.success(), "run failed: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// Rows of a query as maps from column to value.
 fn records(warehouse: &Path, sql: &str) -> Vec<BTreeMap<String, String>> {
@@ -69,7 +64,7 @@ fn pareto_and_profit_figures_match_a_hand_checked_case() {
         "[value]\nmargin_rate = 0.5\n[kpi]\ncost_per_subscriber_month = 3\ncost_per_complaint = 10\n",
     );
     let warehouse = dir.path().join("warehouse");
-    run_ok(&job, &warehouse);
+    run_ok(&job, AS_OF, &warehouse);
     let total = records(&warehouse, "SELECT * FROM kpi WHERE dimension = 'total' AND month = DATE '2026-10-01'");
     let total = &total[0];
     // base in October: ten at the start, S10 leaves on the 15th
@@ -119,18 +114,6 @@ fn pareto_and_profit_figures_match_a_hand_checked_case() {
     assert!(shares.iter().all(|r| (float(r, "s") - 1.0).abs() < 1e-9), "{shares:?}");
 }
 
-/// The demo job with its campaigns replaced by `campaigns` (TOML) and any extra settings.
-fn demo_with_campaigns(dir: &Path, campaigns: &str) -> PathBuf {
-    let input = repo().join("fixtures/demo/input");
-    let text = format!(
-        "name = \"demo\"\ninput_root = \"{}\"\nwarehouse = \"warehouse\"\n[rejects]\nmax_rate = 0.25\n{campaigns}",
-        input.display()
-    );
-    let path = dir.join("job.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 /// The demo's opt-outs: subscriber -> channels refused (None = every channel).
 fn demo_optouts() -> Vec<(String, Option<String>)> {
     let text = std::fs::read_to_string(repo().join("fixtures/demo/input/optouts/dt=2026-11-22/part-0.csv")).unwrap();
@@ -175,12 +158,12 @@ fn each_shipped_campaign_selects_exactly_its_rule_in_rank_order() {
         // ARPU tiers with low floors and tight churn bands give every rule members on the demo
         let settings = "[tiers]\nmode = \"arpu\"\narpu = { diamond = 60, gold = 40, silver = 25, vip = 15 }\n\
                         [churn]\nbands = { medium = 0.03, high = 0.05 }\n";
-        let job = demo_with_campaigns(
+        let job = demo_job_with(
             dir.path(),
             &format!("{settings}[[campaigns]]\nname = \"{name}\"\nsql = \"{name}\"\nchannel = \"{channel}\"\n"),
         );
         let w = dir.path().join("warehouse");
-        run_ok(&job, &w);
+        run_ok(&job, AS_OF, &w);
         let qualifying =
             ids(&w, &format!("SELECT subscriber_id FROM customer_value WHERE {rule} ORDER BY {order}, subscriber_id"));
         let expected: Vec<String> = qualifying.iter().filter(|id| !opted_out(&optouts, id, channel)).cloned().collect();
@@ -229,9 +212,9 @@ reason = \"'in service'\"
 value_at_stake = \"clv\"
 cap = 100
 ";
-    let job = demo_with_campaigns(dir.path(), campaigns);
+    let job = demo_job_with(dir.path(), campaigns);
     let w = dir.path().join("warehouse");
-    run_ok(&job, &w);
+    run_ok(&job, AS_OF, &w);
     let optouts = demo_optouts();
     let lists = lists(&w);
     let active =
@@ -283,7 +266,7 @@ cap = 100
 #[test]
 fn the_demo_caps_upsell_and_passes_the_rest_to_winback() {
     let w = tempfile::tempdir().unwrap();
-    run_ok(&demo_job(), w.path());
+    run_ok(&demo_job(), AS_OF, w.path());
     let lists = lists(w.path());
     // upsell is capped at 5 of its 9 candidates; S010, dormant, then goes to winback
     assert_eq!(lists["upsell_potential"].len(), 5);
@@ -296,7 +279,7 @@ fn the_demo_caps_upsell_and_passes_the_rest_to_winback() {
 #[test]
 fn a_bad_campaign_rule_fails_the_run_naming_the_campaign() {
     let dir = tempfile::tempdir().unwrap();
-    let job = demo_with_campaigns(
+    let job = demo_job_with(
         dir.path(),
         "[[campaigns]]\nname = \"broken\"\nchannel = \"sms\"\nrule = \"no_such_column > 1\"\nrank_by = \"clv\"\nreason = \"'x'\"\n",
     );

@@ -1,27 +1,9 @@
 //! The model columns, model_metrics and the model artifact on the demo
 //! fixtures, and the model settings of the job file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::support::*;
-
-/// The demo job with extra settings, writing to `dir`/warehouse.
-fn demo_job_with(dir: &Path, extra: &str) -> PathBuf {
-    let input = repo().join("fixtures/demo/input");
-    let text = format!(
-        "name = \"demo\"\ninput_root = \"{}\"\nwarehouse = \"warehouse\"\n[rejects]\nmax_rate = 0.25\n{extra}",
-        input.display()
-    );
-    let path = dir.join("job.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn run_ok(job: &Path, as_of: &str, warehouse: &Path) -> String {
-    let out = cvm().arg("run").arg(job).args(["--as-of", as_of]).arg("--warehouse").arg(warehouse).output().unwrap();
-    assert!(out.status.success(), "run failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn one_value(warehouse: &Path, sql: &str) -> String {
     query_csv(warehouse, sql).lines().nth(1).unwrap_or("").to_string()

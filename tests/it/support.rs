@@ -31,6 +31,25 @@ pub fn run_job(job: &Path, input_root: Option<&Path>, warehouse: &Path) -> std::
     cmd.output().expect("cvm runs")
 }
 
+/// The demo job with extra settings, writing to `dir`/warehouse.
+pub fn demo_job_with(dir: &Path, extra: &str) -> PathBuf {
+    let input = repo().join("fixtures/demo/input");
+    let text = format!(
+        "name = \"demo\"\ninput_root = \"{}\"\nwarehouse = \"warehouse\"\n[rejects]\nmax_rate = 0.25\n{extra}",
+        input.display()
+    );
+    let path = dir.join("job.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs `cvm run JOB --as-of T --warehouse W`, which must succeed; returns its standard output.
+pub fn run_ok(job: &Path, as_of: &str, warehouse: &Path) -> String {
+    let out = cvm().arg("run").arg(job).args(["--as-of", as_of]).arg("--warehouse").arg(warehouse).output().unwrap();
+    assert!(out.status.success(), "run failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// `cvm query` as CSV text.
 pub fn query_csv(warehouse: &Path, sql: &str) -> String {
     let out = cvm()
