@@ -6,22 +6,26 @@
 //! | 1 | the run failed (unreadable input, engine or storage error) | retry later, then alert |
 //! | 2 | bad job file or command line | alert; retrying cannot help |
 //! | 3 | rejects over the job's threshold | alert the data owners; fix the extract, then re-run |
+//! | 4 | another run of the same job and snapshot holds the lock | nothing: that run is doing the work (alert only if it persists) |
 
 use std::process::ExitCode;
 
 use crate::ingest::IngestError;
+use crate::lock::LockError;
 use crate::run::RunError;
 
 pub const SUCCESS: u8 = 0;
 pub const RUN_FAILED: u8 = 1;
 pub const BAD_USAGE: u8 = 2;
 pub const REJECTS_OVER_THRESHOLD: u8 = 3;
+pub const LOCKED: u8 = 4;
 
 /// The exit code a failed run ends with.
 pub fn for_run_error(error: &RunError) -> u8 {
     match error {
         RunError::Ingest(IngestError::OverThreshold { .. }) => REJECTS_OVER_THRESHOLD,
         RunError::Export(e) if e.is_usage() => BAD_USAGE,
+        RunError::Lock(LockError::Held { .. }) => LOCKED,
         _ => RUN_FAILED,
     }
 }

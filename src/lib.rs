@@ -7,17 +7,21 @@
 //! and CONTRACT.md (in the project's shared docs) for every definition.
 
 pub mod campaigns;
+pub mod commit;
 pub mod contract;
 pub mod engine;
 pub mod exit;
+pub mod fault;
 pub mod ingest;
 pub mod job;
+pub mod lock;
 pub mod logging;
 pub mod manifest;
 pub mod modelling;
 pub mod models;
 pub mod progress;
 pub mod publish;
+pub mod published_view;
 pub mod query;
 pub mod report;
 pub mod run;

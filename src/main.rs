@@ -37,7 +37,8 @@ struct Cli {
 }
 
 const EXIT_CODES: &str =
-    "Exit codes: 0 success, 1 run failed, 2 bad job file or usage, 3 rejects over the job's threshold.";
+    "Exit codes: 0 success, 1 run failed, 2 bad job file or usage, 3 rejects over the job's threshold, \
+     4 another run of the same job and snapshot holds the lock.";
 
 #[derive(Debug, Subcommand)]
 enum Command {

@@ -1,29 +1,98 @@
 //! Publishing a run's outputs: every table is first written under the run's
-//! own staging prefix `<warehouse>/_staging/<run_id>/`, and only when the
-//! whole run has succeeded are its partitions moved into place, each one
-//! replacing the partition of the same key whole. A failed run therefore
-//! leaves every published partition as it was.
-//!
-//! (Readers can still see a partition being replaced for the moment of the
-//! move; making the switch atomic across tables is issue 5's protocol.)
+//! own staging prefix `<warehouse>/_staging/<run_id>/`; only when the whole
+//! run has succeeded are its files moved beside the published ones and
+//! committed, all tables in one commit (the protocol is in [`crate::commit`]).
+//! A failed or killed run therefore leaves what is published as it was, and
+//! the leftovers of a dead run are swept by a later one.
 
 use std::collections::BTreeMap;
 
+use chrono::{Duration, Utc};
+use object_store::{ObjectMeta, ObjectStoreExt};
 use object_store::path::Path;
 
+use crate::commit::{self, Change, Commit, CommitError, CommittedFile, join_rel};
 use crate::storage::{Location, StorageError, StoreUrl};
+
+/// The folder of the runs' staging prefixes, below the warehouse.
+pub const STAGING: &str = "_staging";
+
+/// Commits a run's moved files (all its tables at once), then deletes the
+/// files the commit replaced.
+pub async fn publish(warehouse: &StoreUrl, change: &Change) -> Result<Commit, CommitError> {
+    let location = Location::open(warehouse)?;
+    let (commit, superseded) = commit::commit(&location, change).await?;
+    commit::tidy(&location, &commit, &superseded).await;
+    Ok(commit)
+}
+
+/// Deletes what dead runs left behind: staging prefixes, and files moved
+/// beside the published ones but never committed. `dead` names runs known
+/// to be dead (whose stale lock was taken over): everything of theirs goes.
+/// Of other runs, only what is older than `stale_after` and whose run holds
+/// no live lock: a run that started a moment ago may not have taken its lock yet.
+pub async fn sweep_leftovers(
+    warehouse: &StoreUrl,
+    tables: &[&str],
+    dead: Option<&str>,
+    live: &[String],
+    stale_after: Duration,
+) -> Result<usize, CommitError> {
+    let location = Location::open(warehouse)?;
+    let published: std::collections::HashSet<String> = commit::latest(&location)
+        .await?
+        .map(|c| c.files.into_iter().map(|f| f.path).collect())
+        .unwrap_or_default();
+    let cutoff = Utc::now() - stale_after;
+    let is_leftover = |run_id: &str, meta: &ObjectMeta| {
+        dead == Some(run_id) || (!live.iter().any(|l| l == run_id) && meta.last_modified < cutoff)
+    };
+    let root = location.url.store_path();
+    let mut doomed: Vec<Path> = Vec::new();
+    for meta in location.list_under(&root.clone().join(STAGING)).await? {
+        let rel = relative(&root.clone().join(STAGING), &meta.location);
+        let run_id = rel.split('/').next().unwrap_or_default();
+        if is_leftover(run_id, &meta) {
+            doomed.push(meta.location);
+        }
+    }
+    for table in tables {
+        for meta in location.list_under(&root.clone().join(*table)).await? {
+            let rel = relative(&root, &meta.location);
+            if published.contains(&rel) {
+                continue;
+            }
+            if let Some(run_id) = meta.location.filename().and_then(commit::run_id_of)
+                && is_leftover(run_id, &meta)
+            {
+                doomed.push(meta.location);
+            }
+        }
+    }
+    for path in &doomed {
+        match location.store.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(source) => return Err(StorageError { url: location.url.url_of(path), source }.into()),
+        }
+    }
+    if !doomed.is_empty() {
+        tracing::info!(objects = doomed.len(), "swept the leftovers of runs that ended without cleaning up");
+    }
+    Ok(doomed.len())
+}
 
 /// The staging area of one run.
 pub struct RunStaging {
     warehouse: Location,
     prefix: Path,
+    run_id: String,
 }
 
 impl RunStaging {
     pub fn new(warehouse: &StoreUrl, run_id: &str) -> Result<RunStaging, StorageError> {
         let location = Location::open(warehouse)?;
-        let prefix = warehouse.store_path().join("_staging").join(run_id);
-        Ok(RunStaging { warehouse: location, prefix })
+        let prefix = warehouse.store_path().join(STAGING).join(run_id);
+        Ok(RunStaging { warehouse: location, prefix, run_id: run_id.to_string() })
     }
 
     /// URL of a table's staging folder (ends in `/`), for the engine's writers.
@@ -42,30 +111,45 @@ impl RunStaging {
         self.warehouse.put_bytes(&path, bytes).await
     }
 
-    /// Moves a table's staged partitions into place. `expected` names
-    /// partitions (`key=value`) that must be replaced even when the run wrote
-    /// nothing for them (e.g. a snapshot that now has no rejects).
-    /// Returns the partitions published.
-    pub async fn publish(&self, table: &str, expected: &[String]) -> Result<Vec<String>, StorageError> {
+    /// Moves a table's staged files into its partition folders, each under a
+    /// name of this run's own (`part-<run_id>-<n>.parquet`): nothing published
+    /// is touched, and readers do not see the files until [`publish`]
+    /// commits them. `expected` names partitions (`key=value`) the run
+    /// replaces even when it wrote nothing for them (e.g. a snapshot that
+    /// now has no rejects). Adds the table's part to `change`.
+    pub async fn move_into_place(
+        &self,
+        table: &str,
+        expected: &[String],
+        change: &mut Change,
+    ) -> Result<Vec<String>, StorageError> {
         let staged_root = self.prefix.clone().join(table);
         let target_root = self.warehouse.url.store_path().join(table);
-        let mut by_partition: BTreeMap<String, Vec<Path>> = BTreeMap::new();
+        let mut by_partition: BTreeMap<String, Vec<ObjectMeta>> = BTreeMap::new();
         for p in expected {
             by_partition.entry(p.clone()).or_default();
         }
         for meta in self.warehouse.list_under(&staged_root).await? {
             let rel = relative(&staged_root, &meta.location);
             let partition = rel.rsplit_once('/').map(|(dir, _)| dir.to_string()).unwrap_or_default();
-            by_partition.entry(partition).or_default().push(meta.location);
+            by_partition.entry(partition).or_default().push(meta);
         }
-        for (partition, mut files) in by_partition.clone() {
-            let target = join_rel(&target_root, &partition);
-            self.warehouse.delete_prefix(&target).await?;
-            files.sort();
+        let root = self.warehouse.url.store_path();
+        for (partition, files) in &mut by_partition {
+            files.sort_by(|a, b| a.location.cmp(&b.location));
+            let target = join_rel(&target_root, partition);
             for (i, file) in files.iter().enumerate() {
-                let name = format!("part-{i:05}.parquet");
-                self.warehouse.rename(file, &target.clone().join(name.as_str())).await?;
+                let name = format!("part-{}-{i:05}.parquet", self.run_id);
+                let to = target.clone().join(name.as_str());
+                self.warehouse.rename(&file.location, &to).await?;
+                change.added.push(CommittedFile {
+                    path: relative(&root, &to),
+                    table: table.to_string(),
+                    partition: partition.clone(),
+                    bytes: file.size,
+                });
             }
+            change.replaced.insert((table.to_string(), partition.clone()));
         }
         Ok(by_partition.into_keys().collect())
     }
@@ -88,6 +172,3 @@ fn relative(root: &Path, path: &Path) -> String {
     path.as_ref().strip_prefix(root).unwrap_or(path.as_ref()).trim_start_matches('/').to_string()
 }
 
-fn join_rel(root: &Path, rel: &str) -> Path {
-    rel.split('/').filter(|p| !p.is_empty()).fold(root.clone(), |acc, part| acc.join(part))
-}

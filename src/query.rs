@@ -9,16 +9,19 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::{SQLOptions, SessionContext};
-use futures::TryStreamExt;
-use object_store::ObjectStore as _;
+use std::collections::BTreeMap;
 
+use crate::commit::{self, CommitError};
 use crate::engine::{self, EngineOptions};
+use crate::published_view::PublishedView;
 use crate::storage::{Location, StorageError, StoreUrl};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error(transparent)]
+    Commit(#[from] CommitError),
     #[error("table {table}: {source}")]
     Register { table: String, source: DataFusionError },
     #[error("query: {0}")]
@@ -42,44 +45,30 @@ fn partition_type(name: &str) -> DataType {
     if name.ends_with("_date") { DataType::Date32 } else { DataType::Utf8 }
 }
 
-/// Registers every table found under the warehouse; returns their names.
+/// Registers every published table of the warehouse; returns their names.
+/// Only the files of the warehouse's latest commit are read: never a
+/// snapshot being published, never the files it replaces.
 pub async fn register_warehouse(ctx: &SessionContext, warehouse: &StoreUrl) -> Result<Vec<String>, QueryError> {
-    engine::register_store(ctx, warehouse)?;
     let location = Location::open(warehouse)?;
-    let root = warehouse.store_path();
-    let listing = match location.store.list_with_delimiter(Some(&root)).await {
-        Ok(l) => l,
-        Err(object_store::Error::NotFound { .. }) => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(StorageError { url: warehouse.to_string(), source }.into());
-        }
+    let Some(commit) = commit::latest(&location).await? else {
+        return Ok(Vec::new());
     };
+    let view = PublishedView::new(location.store.clone(), warehouse.store_path(), &commit);
+    ctx.register_object_store(&warehouse.store_root(), Arc::new(view));
+    let mut tables: BTreeMap<&str, &str> = BTreeMap::new();
+    for file in &commit.files {
+        tables.entry(file.table.as_str()).or_insert(file.partition.as_str());
+    }
     let mut names = Vec::new();
-    for prefix in listing.common_prefixes {
-        let Some(table) = prefix.filename().map(str::to_string) else {
-            continue;
-        };
-        if table.starts_with('_') || table.starts_with('.') {
-            continue;
-        }
-        // one data file tells the partition layout: stop listing there
-        let first = location
-            .store
-            .list(Some(&prefix))
-            .try_filter(|m| futures::future::ready(m.location.as_ref().ends_with(".parquet")))
-            .try_next()
-            .await
-            .map_err(|source| StorageError { url: warehouse.url_of(&prefix), source })?;
-        let Some(first) = first else { continue };
-        // partition keys: the key=value folders between the table folder and a file
-        let rel = first.location.as_ref().strip_prefix(prefix.as_ref()).unwrap_or("").trim_start_matches('/');
-        let partition_cols: Vec<(String, DataType)> = rel
+    for (table, partition) in tables {
+        // partition keys: the key=value folders of any of its files
+        let partition_cols: Vec<(String, DataType)> = partition
             .split('/')
             .filter_map(|part| part.split_once('='))
             .map(|(k, _)| (k.to_string(), partition_type(k)))
             .collect();
-        let url = format!("{}/", warehouse.url_of(&prefix));
-        let err = |source| QueryError::Register { table: table.clone(), source };
+        let url = format!("{}{}/", warehouse.as_folder(), table);
+        let err = |source| QueryError::Register { table: table.to_string(), source };
         let table_url = ListingTableUrl::parse(&url).map_err(err)?;
         let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
@@ -90,8 +79,8 @@ pub async fn register_warehouse(ctx: &SessionContext, warehouse: &StoreUrl) -> R
             .await
             .map_err(err)?;
         let provider = ListingTable::try_new(config).map_err(err)?;
-        ctx.register_table(table.as_str(), Arc::new(provider)).map_err(err)?;
-        names.push(table);
+        ctx.register_table(table, Arc::new(provider)).map_err(err)?;
+        names.push(table.to_string());
     }
     Ok(names)
 }
@@ -164,24 +153,27 @@ fn to_text(batches: &[datafusion::arrow::array::RecordBatch], format: OutputForm
 }
 
 /// The values of the partition key below `<table>/snapshot_date=T/` (e.g.
-/// the campaigns of a snapshot), sorted; empty when the snapshot has none.
+/// the campaigns of a snapshot) in the latest commit, sorted; empty when the
+/// snapshot has none.
 pub async fn partition_values(
     warehouse: &StoreUrl,
     table: &str,
     as_of: chrono::NaiveDate,
-) -> Result<Vec<String>, StorageError> {
+) -> Result<Vec<String>, QueryError> {
     let location = Location::open(warehouse)?;
-    let prefix = warehouse.store_path().join(table).join(format!("snapshot_date={as_of}").as_str());
-    let listing = match location.store.list_with_delimiter(Some(&prefix)).await {
-        Ok(l) => l,
-        Err(object_store::Error::NotFound { .. }) => return Ok(Vec::new()),
-        Err(source) => return Err(StorageError { url: warehouse.url_of(&prefix), source }),
-    };
-    let mut values: Vec<String> = listing
-        .common_prefixes
-        .iter()
-        .filter_map(|p| p.filename().and_then(|f| f.split_once('=')).map(|(_, v)| v.to_string()))
+    let snapshot = format!("snapshot_date={as_of}/");
+    let mut values: Vec<String> = commit::latest(&location)
+        .await?
+        .map(|c| c.files)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| f.table == table)
+        .filter_map(|f| {
+            let below = f.partition.strip_prefix(&snapshot)?;
+            below.split('/').next()?.split_once('=').map(|(_, v)| v.to_string())
+        })
         .collect();
     values.sort();
+    values.dedup();
     Ok(values)
 }

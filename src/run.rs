@@ -25,7 +25,9 @@ use crate::ingest::{self, IngestError, SourceReport};
 use crate::job::{Job, MsisdnPolicy};
 use crate::manifest::{Manifest, TableReport};
 use crate::modelling::{self, ModelArtifact};
-use crate::publish::RunStaging;
+use crate::commit::{Change, CommitError};
+use crate::lock::{self, LockError, SnapshotLock};
+use crate::publish::{self, RunStaging};
 use crate::sqlfiles::{self, Layer};
 use crate::storage::{Location, StorageError};
 use crate::tables;
@@ -51,6 +53,10 @@ pub enum RunError {
     ExportAfterPublish(ExportError),
     #[error("cannot create scratch folder {path}: {source}")]
     Scratch { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error("publish: {0}; nothing of this run is published")]
+    Commit(#[from] CommitError),
 }
 
 impl RunError {
@@ -88,13 +94,29 @@ struct Built {
 /// manifest with status `failed` is still written. Campaign exports and
 /// the HTML report follow a successful publish.
 pub async fn run(job: &Job, as_of: NaiveDate) -> Result<RunSummary, RunError> {
+    crate::storage::configure(&job.storage);
     // hashed exports need their key: find out now, not after an hour of work
     if job.exports.on_run && job.exports.msisdn == MsisdnPolicy::Hmac {
         export::hmac_key(job)?;
     }
     let run_id = new_run_id();
-    let mut manifest = Manifest::start(job, as_of, &run_id);
-    let staging = RunStaging::new(&job.warehouse, &run_id)?;
+    let warehouse = Location::open(&job.warehouse)?;
+    let lock = lock::acquire(&warehouse, &job.name, as_of, &run_id, job.publish.lock_ttl).await?;
+    let result = run_locked(job, as_of, &run_id, &lock).await;
+    lock.release().await;
+    result
+}
+
+async fn run_locked(job: &Job, as_of: NaiveDate, run_id: &str, lock: &SnapshotLock) -> Result<RunSummary, RunError> {
+    let live = lock::live_holders(&Location::open(&job.warehouse)?).await.unwrap_or_default();
+    let dead = lock.took_over_from.as_deref();
+    if let Err(e) =
+        publish::sweep_leftovers(&job.warehouse, &PUBLISHED_TABLES, dead, &live, job.publish.lock_ttl).await
+    {
+        tracing::warn!("could not sweep the leftovers of earlier runs: {e}");
+    }
+    let mut manifest = Manifest::start(job, as_of, run_id);
+    let staging = RunStaging::new(&job.warehouse, run_id)?;
     let result = run_steps(job, as_of, &staging, &mut manifest).await;
     // whatever happened, the staging prefix goes (on success it is empty but for folders)
     if let Err(e) = staging.clean_up().await {
@@ -129,7 +151,7 @@ pub async fn run(job: &Job, as_of: NaiveDate) -> Result<RunSummary, RunError> {
         }
     };
     Ok(RunSummary {
-        run_id,
+        run_id: run_id.to_string(),
         snapshot_date: as_of,
         manifest_url,
         tables: manifest.outputs.clone(),
@@ -197,6 +219,7 @@ async fn run_steps(
     // 4. models: fitted on small inputs pulled from the views, applied by sql/scoring
     let started = Instant::now();
     crate::progress::step("models");
+    crate::fault::pause_point("models");
     let models = modelling::fit(&ctx, job, as_of).await?;
     modelling::register_model_tables(&ctx, &models).map_err(RunError::engine("models"))?;
     let scoring_params = models.params.clone();
@@ -249,22 +272,33 @@ async fn run_steps(
     manifest.step("rejects", started, rows, rows);
     manifest.output("rejects", rows);
 
-    // 9. publish: every table's partitions replace the published ones
+    // 9. publish: every table's files moved beside the published ones, then
+    // one commit makes them visible together, replacing the snapshot's partitions
     let started = Instant::now();
     crate::progress::step("publish");
-    for table in PUBLISHED_TABLES {
-        let expected = if table == "usage_daily" { vec![] } else { vec![snapshot.clone()] };
-        let partitions = staging.publish(table, &expected).await?;
-        manifest.set_partitions(table, partitions);
-    }
     if job.exports.msisdn != MsisdnPolicy::Drop {
         write_contacts(&ctx, job, as_of).await?;
     }
+    let mut change = Change {
+        job: job.name.clone(),
+        snapshot_date: as_of,
+        run_id: manifest.run_id.clone(),
+        replaced: Default::default(),
+        added: Vec::new(),
+    };
+    for table in PUBLISHED_TABLES {
+        let expected = if table == "usage_daily" { vec![] } else { vec![snapshot.clone()] };
+        let partitions = staging.move_into_place(table, &expected, &mut change).await?;
+        manifest.set_partitions(table, partitions);
+    }
+    crate::fault::pause_point("publish");
+    let commit = publish::publish(&job.warehouse, &change).await?;
+    tracing::info!(seq = commit.seq, files = change.added.len(), "committed");
     manifest.step("publish", started, 0, 0);
     Ok(Built { artifact: models.artifact, campaigns })
 }
 
-/// The tables a run publishes, in the order they are moved into place.
+/// The tables a run publishes (all in one commit).
 pub const PUBLISHED_TABLES: [&str; 6] =
     ["usage_daily", "customer_value", "model_metrics", "kpi", "campaigns", "rejects"];
 

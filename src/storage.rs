@@ -8,8 +8,22 @@ use std::sync::Arc;
 
 use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use object_store::{ClientConfigKey, ObjectMeta, ObjectStore, ObjectStoreExt};
 use url::Url;
+
+use crate::job::StorageSettings;
+
+static SETTINGS: std::sync::RwLock<Option<StorageSettings>> = std::sync::RwLock::new(None);
+
+/// Sets the retry and timeout settings of every store built from now on in
+/// this process (a process runs one job: `cvm schedule` runs each in its own).
+pub fn configure(settings: &StorageSettings) {
+    *SETTINGS.write().unwrap_or_else(|e| e.into_inner()) = Some(settings.clone());
+}
+
+fn settings() -> StorageSettings {
+    SETTINGS.read().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()
+}
 
 /// A location in an object store, always absolute, folders ending in `/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,24 +121,55 @@ impl StoreUrl {
     }
 
     /// Builds the object store for this URL; cloud credentials come from the
-    /// environment exactly as object_store reads them (AWS_*, GOOGLE_*, AZURE_*).
+    /// environment exactly as object_store reads them (AWS_*, GOOGLE_*,
+    /// AZURE_*, and each cloud's standard provider chain), never from a job
+    /// file. Retries and timeouts follow [`configure`].
     pub fn build_store(&self) -> Result<Arc<dyn ObjectStore>, StorageError> {
+        use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+        use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+        use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
         let url = &self.0;
         let err = |source| StorageError { url: url.to_string(), source };
+        let settings = settings();
+        let retry = object_store::RetryConfig {
+            backoff: object_store::BackoffConfig {
+                init_backoff: settings.initial_backoff,
+                max_backoff: settings.max_backoff,
+                base: 2.0,
+            },
+            max_retries: settings.max_retries,
+            retry_timeout: settings.retry_timeout,
+        };
+        let timeouts = [
+            (ClientConfigKey::Timeout, format!("{}ms", settings.request_timeout.as_millis())),
+            (ClientConfigKey::ConnectTimeout, format!("{}ms", settings.connect_timeout.as_millis())),
+        ];
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "file" => Arc::new(object_store::local::LocalFileSystem::new()),
             "s3" | "s3a" => {
-                Arc::new(object_store::aws::AmazonS3Builder::from_env().with_url(url.as_str()).build().map_err(err)?)
+                let builder = timeouts.iter().fold(AmazonS3Builder::from_env(), |b, (k, v)| {
+                    b.with_config(AmazonS3ConfigKey::Client(*k), v)
+                });
+                Arc::new(builder.with_url(url.as_str()).with_retry(retry).build().map_err(err)?)
             }
-            "gs" => Arc::new(
-                object_store::gcp::GoogleCloudStorageBuilder::from_env().with_url(url.as_str()).build().map_err(err)?,
-            ),
-            "az" | "abfs" | "abfss" => Arc::new(
-                object_store::azure::MicrosoftAzureBuilder::from_env().with_url(url.as_str()).build().map_err(err)?,
-            ),
-            "http" | "https" => Arc::new(
-                object_store::http::HttpBuilder::new().with_url(self.store_root().as_str()).build().map_err(err)?,
-            ),
+            "gs" => {
+                let builder = timeouts.iter().fold(GoogleCloudStorageBuilder::from_env(), |b, (k, v)| {
+                    b.with_config(GoogleConfigKey::Client(*k), v)
+                });
+                Arc::new(builder.with_url(url.as_str()).with_retry(retry).build().map_err(err)?)
+            }
+            "az" | "abfs" | "abfss" => {
+                let builder = timeouts.iter().fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| {
+                    b.with_config(AzureConfigKey::Client(*k), v)
+                });
+                Arc::new(builder.with_url(url.as_str()).with_retry(retry).build().map_err(err)?)
+            }
+            "http" | "https" => {
+                let builder = timeouts
+                    .iter()
+                    .fold(object_store::http::HttpBuilder::new(), |b, (k, v)| b.with_config(*k, v));
+                Arc::new(builder.with_url(self.store_root().as_str()).with_retry(retry).build().map_err(err)?)
+            }
             other => {
                 return Err(err(object_store::Error::Generic {
                     store: "cvm",

@@ -128,6 +128,9 @@ pub async fn ingest(
             source.kind.name()
         );
         reports.insert(source.kind.name(), report.clone());
+        if reports.len() == 1 {
+            crate::fault::pause_point("ingest");
+        }
         if report.rows_read > 0 {
             let rate = report.rows_rejected as f64 / report.rows_read as f64;
             if rate > job.max_reject_rate {

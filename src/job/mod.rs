@@ -14,9 +14,11 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 mod models;
+mod operations;
 mod outputs;
 
 pub use models::{ModelSettings, VALUE_CRITERIA};
+pub use operations::{PublishSettings, StorageSettings};
 pub use outputs::{Campaign, ExportSettings, KpiSettings, MsisdnPolicy, Selection};
 
 use crate::contract::{self, SourceKind};
@@ -67,6 +69,10 @@ struct JobFile {
     campaigns: Option<Vec<outputs::CampaignFile>>,
     #[serde(default)]
     exports: outputs::ExportsFile,
+    #[serde(default)]
+    publish: operations::PublishFile,
+    #[serde(default)]
+    storage: operations::StorageFile,
 }
 
 fn default_currency() -> String {
@@ -136,6 +142,8 @@ pub struct Job {
     /// The campaigns in priority order: a subscriber goes to the first that selects them.
     pub campaigns: Vec<Campaign>,
     pub exports: ExportSettings,
+    pub publish: PublishSettings,
+    pub storage: StorageSettings,
 }
 
 /// File format of a source's extracts.
@@ -262,6 +270,8 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
     let kpi = outputs::validate_kpi(file.kpi, &invalid)?;
     let campaigns = outputs::validate_campaigns(file.campaigns, &job_dir, &invalid)?;
     let exports = outputs::validate_exports(file.exports, &job_dir, &warehouse, &invalid)?;
+    let publish = operations::validate_publish(file.publish, &invalid)?;
+    let storage = operations::validate_storage(file.storage, &invalid)?;
     let mut sources = Vec::new();
     let mut files = file.sources;
     for kind in SourceKind::ALL {
@@ -282,6 +292,8 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
         kpi,
         campaigns,
         exports,
+        publish,
+        storage,
     })
 }
 

@@ -25,7 +25,8 @@ pub enum ReportError {
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("report: {0}")]
-    Other(String),
+    Other(String),    #[error(transparent)]
+    Query(#[from] crate::query::QueryError),
 }
 
 /// One value of a query result, as the report uses it.

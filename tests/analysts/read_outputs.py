@@ -3,6 +3,7 @@ prints what it found as JSON for tests/it/analysts.rs to check.
 
     python read_outputs.py WAREHOUSE SNAPSHOT_DATE
 """
+import glob
 import json
 import sys
 
@@ -13,10 +14,19 @@ import pyarrow.dataset as ds
 warehouse, snapshot = sys.argv[1], sys.argv[2]
 con = duckdb.connect()
 
+# the README's recipe: the files the latest commit lists, hive partitions as typed columns
+con.execute(f"SET VARIABLE cvm_commit = (SELECT max(file) FROM glob('{warehouse}/_commits/*.json'))")
+con.execute(
+    f"""CREATE MACRO published(t) AS TABLE
+        SELECT '{warehouse}/' || f.path AS file
+        FROM (SELECT unnest(files) AS f FROM read_json(getvariable('cvm_commit')))
+        WHERE f."table" = t"""
+)
+
 
 def table(name):
-    # the README's recipe: every file below the table, hive partitions as typed columns
-    return f"read_parquet('{warehouse}/{name}/**/*.parquet', hive_partitioning = true)"
+    con.execute(f"SET VARIABLE {name}_files = (SELECT list(file) FROM published('{name}'))")
+    return f"read_parquet(getvariable('{name}_files'), hive_partitioning = true)"
 
 
 def one(sql):
@@ -45,9 +55,13 @@ out["campaign_sizes"] = dict(
 )
 out["usage_date_type"] = one(f"SELECT typeof(event_date) FROM {table('usage_daily')} LIMIT 1")[0]
 
-# pyarrow: declare the partition types once and get a typed date
+# pyarrow: the latest commit's files; declare the partition types once and get a typed date
+latest = max(glob.glob(f"{warehouse}/_commits/*.json"))
+files = [f"{warehouse}/{f['path']}" for f in json.load(open(latest))["files"] if f["table"] == "customer_value"]
 partitioning = ds.partitioning(pa.schema([("snapshot_date", pa.date32())]), flavor="hive")
-dataset = ds.dataset(f"{warehouse}/customer_value", format="parquet", partitioning=partitioning)
+dataset = ds.dataset(
+    files, format="parquet", partitioning=partitioning, partition_base_dir=f"{warehouse}/customer_value"
+)
 arrow_table = dataset.to_table()
 out["pyarrow_rows"] = arrow_table.num_rows
 out["pyarrow_types"] = {

@@ -51,6 +51,10 @@ fn duckdb_and_pyarrow_read_the_outputs_as_cvm_does() {
     };
     let w = tempfile::tempdir().unwrap();
     assert!(run_job(&demo_job(), None, w.path()).status.success());
+    // a file moved into place by a run that never committed: no reader may see it
+    let partition = w.path().join(format!("customer_value/snapshot_date={AS_OF}"));
+    let published = std::fs::read_dir(&partition).unwrap().next().unwrap().unwrap().path();
+    std::fs::copy(&published, partition.join("part-20990101T000000Z-deadbeef-00000.parquet")).unwrap();
     let out = Command::new(&python)
         .arg(repo().join("tests/analysts/read_outputs.py"))
         .arg(w.path())
@@ -62,6 +66,7 @@ fn duckdb_and_pyarrow_read_the_outputs_as_cvm_does() {
 
     // the same figures as cvm query, to the cent
     let cvm_sum = query_csv(w.path(), "SELECT CAST(sum(revenue_12m) AS VARCHAR) AS s FROM customer_value");
+    assert_eq!(query_csv(w.path(), "SELECT count(*) AS n FROM customer_value").lines().nth(1), Some("28"));
     assert_eq!(found["customer_value_rows"], 28);
     assert_eq!(found["revenue_12m_sum"].as_str().unwrap(), cvm_sum.lines().nth(1).unwrap());
     let share = query_csv(

@@ -3,15 +3,28 @@
 
 use crate::support::*;
 
+/// Every file of a warehouse but run documents (they carry times and run
+/// ids: manifests, commits, export sidecars), by path with the run id taken
+/// out of published file names (`part-<run_id>-00000.parquet`).
 fn data_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     snapshot_files(dir)
         .into_iter()
-        // run documents carry times: manifests, export sidecars
         .filter(|(p, _)| {
-            !p.to_string_lossy().contains("/_manifests/") && !p.to_string_lossy().ends_with(".sidecar.json")
+            let p = p.to_string_lossy();
+            !p.contains("/_manifests/") && !p.contains("/_commits/") && !p.ends_with(".sidecar.json")
         })
-        .map(|(p, b)| (p.strip_prefix(dir).unwrap().display().to_string(), b))
+        .map(|(p, b)| (without_run_id(&p.strip_prefix(dir).unwrap().display().to_string()), b))
         .collect()
+}
+
+fn without_run_id(path: &str) -> String {
+    match path.rsplit_once("/part-") {
+        Some((dir, name)) => match name.rsplit_once('-') {
+            Some((_run, n)) => format!("{dir}/part-{n}"),
+            None => path.to_string(),
+        },
+        None => path.to_string(),
+    }
 }
 
 #[test]
@@ -33,8 +46,14 @@ fn a_rerun_replaces_the_snapshot() {
     let w = tempfile::tempdir().unwrap();
     assert!(run_job(&demo_job(), None, w.path()).status.success());
     let first = data_files(w.path());
+    let first_run = manifest_of(w.path())["run_id"].as_str().unwrap().to_string();
     assert!(run_job(&demo_job(), None, w.path()).status.success());
     assert_eq!(data_files(w.path()), first, "a re-run must leave exactly one copy of each partition");
+    let left: Vec<_> = snapshot_files(w.path())
+        .into_iter()
+        .filter(|(p, _)| p.to_string_lossy().contains(&format!("part-{first_run}-")))
+        .collect();
+    assert!(left.is_empty(), "the replaced files are deleted: {:?}", left.iter().map(|f| &f.0).collect::<Vec<_>>());
     let count = query_csv(w.path(), "SELECT count(*) AS n FROM customer_value");
     assert_eq!(count.lines().nth(1), Some("28"));
     // the run's staging prefix is gone

@@ -1,0 +1,100 @@
+//! The settings of running a job in production: `[publish]` (the
+//! snapshot lock) and `[storage]` (how object-store calls retry).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::JobError;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PublishFile {
+    lock_ttl_minutes: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StorageFile {
+    max_retries: Option<usize>,
+    retry_timeout_seconds: Option<u64>,
+    initial_backoff_ms: Option<u64>,
+    max_backoff_seconds: Option<u64>,
+    request_timeout_seconds: Option<u64>,
+    connect_timeout_seconds: Option<u64>,
+}
+
+/// Validated `[publish]` settings.
+#[derive(Debug, Clone)]
+pub struct PublishSettings {
+    /// How long a run's lock holds before another run may take it over
+    /// (sooner if the holder ran on the same host and is gone). Longer than
+    /// the longest run.
+    pub lock_ttl: chrono::Duration,
+}
+
+/// Validated `[storage]` settings: object_store's retry and timeouts, used
+/// for every cloud store (S3, GCS, Azure, HTTP) the job reads or writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageSettings {
+    pub max_retries: usize,
+    pub retry_timeout: Duration,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for StorageSettings {
+    /// object_store's own defaults, but for a request timeout that suits
+    /// multi-hundred-megabyte extracts.
+    fn default() -> Self {
+        StorageSettings {
+            max_retries: 10,
+            retry_timeout: Duration::from_secs(180),
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(300),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub(super) fn validate_publish(
+    file: PublishFile,
+    invalid: &dyn Fn(&str, String) -> JobError,
+) -> Result<PublishSettings, JobError> {
+    let minutes = file.lock_ttl_minutes.unwrap_or(360);
+    if minutes == 0 {
+        return Err(invalid("publish.lock_ttl_minutes", "must be at least 1".into()));
+    }
+    Ok(PublishSettings { lock_ttl: chrono::Duration::minutes(minutes as i64) })
+}
+
+pub(super) fn validate_storage(
+    file: StorageFile,
+    invalid: &dyn Fn(&str, String) -> JobError,
+) -> Result<StorageSettings, JobError> {
+    let d = StorageSettings::default();
+    let positive = |key: &str, v: Option<u64>| match v {
+        Some(0) => Err(invalid(&format!("storage.{key}"), "must be at least 1".into())),
+        other => Ok(other),
+    };
+    let settings = StorageSettings {
+        max_retries: file.max_retries.unwrap_or(d.max_retries),
+        retry_timeout: positive("retry_timeout_seconds", file.retry_timeout_seconds)?
+            .map_or(d.retry_timeout, Duration::from_secs),
+        initial_backoff: positive("initial_backoff_ms", file.initial_backoff_ms)?
+            .map_or(d.initial_backoff, Duration::from_millis),
+        max_backoff: positive("max_backoff_seconds", file.max_backoff_seconds)?
+            .map_or(d.max_backoff, Duration::from_secs),
+        request_timeout: positive("request_timeout_seconds", file.request_timeout_seconds)?
+            .map_or(d.request_timeout, Duration::from_secs),
+        connect_timeout: positive("connect_timeout_seconds", file.connect_timeout_seconds)?
+            .map_or(d.connect_timeout, Duration::from_secs),
+    };
+    if settings.initial_backoff > settings.max_backoff {
+        return Err(invalid("storage.initial_backoff_ms", "is longer than max_backoff_seconds".into()));
+    }
+    Ok(settings)
+}
