@@ -3,30 +3,6 @@
 
 use crate::support::*;
 
-/// Every file of a warehouse but run documents (they carry times and run
-/// ids: manifests, commits, export sidecars), by path with the run id taken
-/// out of published file names (`part-<run_id>-00000.parquet`).
-fn data_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    snapshot_files(dir)
-        .into_iter()
-        .filter(|(p, _)| {
-            let p = p.to_string_lossy();
-            !p.contains("/_manifests/") && !p.contains("/_commits/") && !p.ends_with(".sidecar.json")
-        })
-        .map(|(p, b)| (without_run_id(&p.strip_prefix(dir).unwrap().display().to_string()), b))
-        .collect()
-}
-
-fn without_run_id(path: &str) -> String {
-    match path.rsplit_once("/part-") {
-        Some((dir, name)) => match name.rsplit_once('-') {
-            Some((_run, n)) => format!("{dir}/part-{n}"),
-            None => path.to_string(),
-        },
-        None => path.to_string(),
-    }
-}
-
 #[test]
 fn two_runs_write_identical_parquet() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -8,6 +8,7 @@ mod cli;
 mod determinism;
 mod docs;
 mod exports;
+mod faults;
 mod file_failures;
 mod formats;
 mod golden;

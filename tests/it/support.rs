@@ -155,6 +155,47 @@ pub fn snapshot_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
+/// Every file of a warehouse but run documents (they carry times and run
+/// ids: manifests, commits, locks, export sidecars), by path with the run id taken
+/// out of published file names (`part-<run_id>-00000.parquet`).
+pub fn data_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    snapshot_files(dir)
+        .into_iter()
+        .filter(|(p, _)| {
+            let p = p.to_string_lossy();
+            !p.contains("/_manifests/")
+                && !p.contains("/_commits/")
+                && !p.contains("/_locks/")
+                && !p.ends_with(".sidecar.json")
+        })
+        .map(|(p, b)| (without_run_id(&p.strip_prefix(dir).unwrap().display().to_string()), b))
+        .collect()
+}
+
+pub fn without_run_id(path: &str) -> String {
+    match path.rsplit_once("/part-") {
+        Some((dir, name)) => match name.rsplit_once('-') {
+            Some((_run, n)) => format!("{dir}/part-{n}"),
+            None => path.to_string(),
+        },
+        None => path.to_string(),
+    }
+}
+
+/// Every published table's rows as sorted CSV lines, by table: what any
+/// reader sees of the warehouse.
+pub fn published_rows(warehouse: &Path) -> Vec<(String, Vec<String>)> {
+    ["usage_daily", "customer_value", "model_metrics", "kpi", "campaigns", "rejects"]
+        .iter()
+        .map(|t| {
+            let text = query_csv(warehouse, &format!("SELECT * FROM {t}"));
+            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+            lines.sort();
+            (t.to_string(), lines)
+        })
+        .collect()
+}
+
 /// The (single) run manifest in a warehouse, parsed.
 pub fn manifest_of(warehouse: &Path) -> serde_json::Value {
     run_document(warehouse, ".json", ".models.json")

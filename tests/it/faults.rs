@@ -1,0 +1,116 @@
+//! Runs killed or refused part-way: what is published stays whole and
+//! readable, nothing half-written is ever visible, and the next run
+//! succeeds with exactly the output of an uninterrupted one.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::support::*;
+
+const DAY_BEFORE: &str = "2026-11-21";
+
+/// Starts `cvm run` for T paused at `point` (`CVM_PAUSE_AT`) and returns it
+/// once it has said it is paused there.
+fn run_paused_at(point: &str, warehouse: &Path) -> Child {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cvm"))
+        .args(["--log-format", "json", "run"])
+        .arg(demo_job())
+        .args(["--as-of", AS_OF, "--warehouse"])
+        .arg(warehouse)
+        .env("CVM_PAUSE_AT", point)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("paused at") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    if rx.recv_timeout(Duration::from_secs(300)).is_err() {
+        let _ = child.kill();
+        panic!("the run never reached {point}");
+    }
+    child
+}
+
+fn files_of_run(warehouse: &Path, run_id: &str) -> Vec<String> {
+    snapshot_files(warehouse)
+        .into_iter()
+        .map(|(p, _)| p.display().to_string())
+        .filter(|p| p.contains(run_id))
+        .collect()
+}
+
+fn killed_at(point: &str) {
+    let w = tempfile::tempdir().unwrap();
+    run_ok(&demo_job(), DAY_BEFORE, w.path());
+    let before = published_rows(w.path());
+
+    let mut child = run_paused_at(point, w.path());
+    let lock = std::fs::read_to_string(w.path().join(format!("_locks/demo/snapshot_date={AS_OF}.lock"))).unwrap();
+    let killed_run = serde_json::from_str::<serde_json::Value>(&lock).unwrap()["run_id"].as_str().unwrap().to_string();
+    if point == "publish" {
+        // every file is moved beside the published ones: none may be visible
+        assert!(files_of_run(w.path(), &killed_run).iter().any(|p| p.contains("/customer_value/snapshot_date=")));
+    }
+    child.kill().unwrap(); // SIGKILL: no clean-up of any kind
+    child.wait().unwrap();
+
+    assert_eq!(published_rows(w.path()), before, "killed during {point}: what readers see must not change");
+    let at_t = query_csv(w.path(), &format!("SELECT count(*) AS n FROM customer_value WHERE snapshot_date = '{AS_OF}'"));
+    assert_eq!(at_t.lines().nth(1), Some("0"));
+
+    // the re-run takes the dead run's lock over, sweeps its leftovers and
+    // publishes what an uninterrupted run publishes
+    run_ok(&demo_job(), AS_OF, w.path());
+    assert!(files_of_run(w.path(), &killed_run).iter().all(|p| p.ends_with(".broken")), "leftovers swept");
+    let clean = tempfile::tempdir().unwrap();
+    run_ok(&demo_job(), DAY_BEFORE, clean.path());
+    run_ok(&demo_job(), AS_OF, clean.path());
+    assert_eq!(data_files(w.path()), data_files(clean.path()), "killed during {point}, then re-run");
+}
+
+#[test]
+fn a_run_killed_during_ingest_publishes_nothing() {
+    killed_at("ingest");
+}
+
+#[test]
+fn a_run_killed_during_the_models_publishes_nothing() {
+    killed_at("models");
+}
+
+#[test]
+fn a_run_killed_during_publish_publishes_nothing() {
+    killed_at("publish");
+}
+
+#[test]
+fn a_second_run_of_the_same_snapshot_is_refused_with_its_own_exit_code() {
+    let w = tempfile::tempdir().unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    let locks = w.path().join("_locks/demo");
+    std::fs::create_dir_all(&locks).unwrap();
+    // held by a live process of this host (this test) until tomorrow
+    let lock = serde_json::json!({
+        "run_id": "20261122T010000Z-00000001", "job": "demo", "snapshot_date": AS_OF,
+        "host": host, "pid": std::process::id(),
+        "acquired_at": "2026-11-23T01:00:00Z", "expires_at": "2099-01-01T00:00:00Z"
+    });
+    std::fs::write(locks.join(format!("snapshot_date={AS_OF}.lock")), lock.to_string()).unwrap();
+    let out = run_job(&demo_job(), None, w.path());
+    assert_eq!(out.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("another run holds the lock") && stderr.contains("20261122T010000Z-00000001"), "{stderr}");
+    assert!(!w.path().join("_commits").exists(), "the refused run did nothing");
+    // another snapshot of the same job is not locked
+    run_ok(&demo_job(), DAY_BEFORE, w.path());
+}
