@@ -15,3 +15,4 @@ mod golden;
 mod marketing;
 mod models;
 mod row_rules;
+mod s3;

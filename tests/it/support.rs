@@ -182,10 +182,13 @@ pub fn without_run_id(path: &str) -> String {
     }
 }
 
+/// The tables a run publishes.
+pub const PUBLISHED: [&str; 6] = ["usage_daily", "customer_value", "model_metrics", "kpi", "campaigns", "rejects"];
+
 /// Every published table's rows as sorted CSV lines, by table: what any
 /// reader sees of the warehouse.
 pub fn published_rows(warehouse: &Path) -> Vec<(String, Vec<String>)> {
-    ["usage_daily", "customer_value", "model_metrics", "kpi", "campaigns", "rejects"]
+    PUBLISHED
         .iter()
         .map(|t| {
             let text = query_csv(warehouse, &format!("SELECT * FROM {t}"));

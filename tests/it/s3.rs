@@ -1,0 +1,214 @@
+//! The demo job on a real S3 server: Ceph's RADOS Gateway, started by the
+//! tests themselves (scripts/s3-up.sh: one monitor, one in-memory OSD, two
+//! gateways on 127.0.0.1), stopped when the test binary ends. Extracts are
+//! read from s3://, the warehouse is written to s3:// (path-style, plain
+//! HTTP, credentials from the environment), and what is published equals
+//! the local-filesystem run's, value for value.
+//!
+//! Without radosgw installed the tests print SKIPPED; `.ci/run` installs it
+//! and sets CVM_REQUIRE_S3=1, which turns a missing server into a failure.
+
+use std::path::Path;
+use std::process::Command as StdCommand;
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+
+use crate::support::*;
+
+const ACCESS_KEY: &str = "cvmtestaccess";
+const SECRET_KEY: &str = "cvmtestsecret-not-a-real-one";
+const BUCKET: &str = "cvm-test";
+
+pub struct S3Server {
+    /// Gateway `a`, for the tests; gateway `b` (port + 1) may be stopped by one.
+    pub port: u16,
+    pub ceph_dir: std::path::PathBuf,
+}
+
+static SERVER: OnceLock<Result<S3Server, String>> = OnceLock::new();
+
+fn start() -> Result<S3Server, String> {
+    if StdCommand::new("radosgw").arg("--version").output().is_err() {
+        return Err("radosgw is not installed (apt-get install radosgw ceph-mon ceph-osd)".into());
+    }
+    // ports of our own, away from a default server that may be running
+    let port = free_port_pair().ok_or("no free port pair")?;
+    let mon = free_port_pair().ok_or("no free port pair")?;
+    let ceph_dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ceph-s3-{port}"));
+    let out = StdCommand::new("bash")
+        .arg(repo().join("scripts/s3-up.sh"))
+        .env("CEPH_DIR", &ceph_dir)
+        .env("RGW_PORT", port.to_string())
+        .env("MON_PORT", mon.to_string())
+        .env("S3_ACCESS_KEY", ACCESS_KEY)
+        .env("S3_SECRET_KEY", SECRET_KEY)
+        .env("S3_BUCKETS", BUCKET)
+        .env("WATCH_PID", std::process::id().to_string())
+        .output()
+        .map_err(|e| format!("scripts/s3-up.sh: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "scripts/s3-up.sh failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(S3Server { port, ceph_dir })
+}
+
+fn free_port_pair() -> Option<u16> {
+    (0..50).find_map(|_| {
+        let a = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+        let port = a.local_addr().ok()?.port();
+        let _b = std::net::TcpListener::bind(("127.0.0.1", port.checked_add(1)?)).ok()?;
+        Some(port)
+    })
+}
+
+/// The test S3 server, started on first use; None (and SKIPPED printed) where it cannot run.
+pub fn server(test: &str) -> Option<&'static S3Server> {
+    match SERVER.get_or_init(start) {
+        Ok(s) => Some(s),
+        Err(why) if std::env::var("CVM_REQUIRE_S3").as_deref() != Ok("1") => {
+            eprintln!("SKIPPED {test}: {why}");
+            None
+        }
+        Err(why) => panic!("{why}"),
+    }
+}
+
+impl S3Server {
+    /// `cvm` with the environment that points object_store at gateway `a`.
+    pub fn cvm(&self) -> Command {
+        self.cvm_via(self.port)
+    }
+
+    pub fn cvm_via(&self, port: u16) -> Command {
+        let mut cmd = cvm();
+        for (k, v) in self.env(port) {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn env(&self, port: u16) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_string()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_string()),
+            ("AWS_ENDPOINT", format!("http://127.0.0.1:{port}")),
+            ("AWS_ALLOW_HTTP", "true".to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+        ]
+    }
+
+    /// A fresh prefix in the test bucket.
+    pub fn prefix(&self, name: &str) -> String {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        format!("s3://{BUCKET}/{name}-{nanos:08x}")
+    }
+
+    /// Copies a local folder to `s3://BUCKET/<key prefix>/`.
+    pub fn upload(&self, local: &Path, url: &str) {
+        use object_store::ObjectStoreExt;
+        let store = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(BUCKET)
+            .with_endpoint(format!("http://127.0.0.1:{}", self.port))
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_access_key_id(ACCESS_KEY)
+            .with_secret_access_key(SECRET_KEY)
+            .build()
+            .unwrap();
+        let prefix = url.strip_prefix(&format!("s3://{BUCKET}/")).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            for (path, bytes) in snapshot_files(local) {
+                let rel = path.strip_prefix(local).unwrap().to_string_lossy().to_string();
+                let key = format!("{prefix}{rel}")
+                    .split('/')
+                    .filter(|p| !p.is_empty())
+                    .fold(object_store::path::Path::default(), |p, part| p.join(part));
+                store.put(&key, bytes.into()).await.unwrap();
+            }
+        });
+    }
+
+    /// Every published table's rows, sorted, read with `cvm query` from S3.
+    pub fn published_rows(&self, warehouse: &str) -> Vec<(String, Vec<String>)> {
+        PUBLISHED
+            .iter()
+            .map(|t| {
+                let out = self
+                    .cvm()
+                    .args(["query", "--format", "csv", "--warehouse", warehouse, &format!("SELECT * FROM {t}")])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "query {t}: {}", String::from_utf8_lossy(&out.stderr));
+                let mut lines: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(String::from).collect();
+                lines.sort();
+                (t.to_string(), lines)
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn the_demo_job_on_s3_publishes_what_the_local_run_publishes() {
+    let Some(s3) = server("the_demo_job_on_s3_publishes_what_the_local_run_publishes") else {
+        return;
+    };
+    let root = s3.prefix("demo");
+    let (input, warehouse) = (format!("{root}/input/"), format!("{root}/warehouse/"));
+    s3.upload(&repo().join("fixtures/demo/input"), &input);
+    let out = s3
+        .cvm()
+        .args(["run"])
+        .arg(demo_job())
+        .args(["--as-of", AS_OF, "--input-root", &input, "--warehouse", &warehouse])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let local = tempfile::tempdir().unwrap();
+    assert!(run_job(&demo_job(), None, local.path()).status.success());
+    let local_input = format!("{}/", url_of(&repo().join("fixtures/demo/input")));
+    let expected = with_input_root(published_rows(local.path()), &local_input);
+    assert_same(&with_input_root(s3.published_rows(&warehouse), &input), &expected);
+
+    // a re-run on S3 replaces the snapshot (no atomic rename there: the commit does it)
+    let again = s3
+        .cvm()
+        .args(["run"])
+        .arg(demo_job())
+        .args(["--as-of", AS_OF, "--input-root", &input, "--warehouse", &warehouse])
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_same(&with_input_root(s3.published_rows(&warehouse), &input), &expected);
+}
+
+fn url_of(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+/// Rows with the input root (in rejects' file column) written as `<input>/`.
+fn with_input_root(tables: Vec<(String, Vec<String>)>, root: &str) -> Vec<(String, Vec<String>)> {
+    tables
+        .into_iter()
+        .map(|(t, rows)| (t, rows.into_iter().map(|r| r.replace(root, "<input>/")).collect()))
+        .collect()
+}
+
+/// Equal tables, or a failure naming the first table and row that differ.
+fn assert_same(got: &[(String, Vec<String>)], expected: &[(String, Vec<String>)]) {
+    for ((table, rows), (_, want)) in got.iter().zip(expected) {
+        let first = rows.iter().zip(want).find(|(a, b)| a != b);
+        assert!(
+            first.is_none() && rows.len() == want.len(),
+            "{table}: {} rows vs {} locally; first difference: {first:?}",
+            rows.len(),
+            want.len()
+        );
+    }
+}
