@@ -114,3 +114,104 @@ fn a_second_run_of_the_same_snapshot_is_refused_with_its_own_exit_code() {
     // another snapshot of the same job is not locked
     run_ok(&demo_job(), DAY_BEFORE, w.path());
 }
+
+/// Bytes a folder takes on a filesystem of 4 KiB blocks.
+fn disk_usage(dir: &Path) -> u64 {
+    snapshot_files(dir).iter().map(|(_, b)| (b.len() as u64).div_ceil(4096).max(1) * 4096).sum()
+}
+
+struct Mount(std::path::PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_the_run_and_loses_nothing() {
+    // how much one run takes, measured on an ordinary folder
+    let probe = tempfile::tempdir().unwrap();
+    run_ok(&demo_job(), AS_OF, probe.path());
+    let one_run = disk_usage(probe.path());
+
+    // a filesystem with room for one run's output but not for a second beside it
+    let dir = tempfile::tempdir().unwrap();
+    let size = one_run * 3 / 2;
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir.path())
+        .output();
+    match mounted {
+        Ok(o) if o.status.success() => {}
+        other => {
+            eprintln!("SKIPPED a_full_disk_fails_the_run_and_loses_nothing: cannot mount a tmpfs here: {other:?}");
+            return;
+        }
+    }
+    let _mount = Mount(dir.path().to_path_buf());
+    let w = dir.path().join("warehouse");
+    run_ok(&demo_job(), AS_OF, &w);
+    let before = published_rows(&w);
+
+    let out = run_job(&demo_job(), None, &w);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("No space left on device") && stderr.contains("/_staging/"), "{stderr}");
+    assert_eq!(published_rows(&w), before, "what was published is untouched");
+    let staged = snapshot_files(&w.join("_staging"));
+    assert!(staged.is_empty(), "the failed run cleans up its staging: {:?}", staged.iter().map(|f| &f.0).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_warehouse_without_write_permission_fails_clearly_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("warehouse");
+    run_ok(&demo_job(), DAY_BEFORE, &w);
+    let before = published_rows(&w);
+    let read_only = |mode: &str| {
+        let s = std::process::Command::new("chmod").args(["-R", mode]).arg(&w).status().unwrap();
+        assert!(s.success());
+    };
+    read_only("a-w");
+
+    // root writes anywhere: run as nobody, with a copy of the binary and the
+    // extracts where nobody can read them
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    let out = if is_root {
+        let bin = dir.path().join("cvm");
+        std::fs::copy(assert_cmd::cargo::cargo_bin("cvm"), &bin).unwrap();
+        let input = dir.path().join("input");
+        copy_dir(&repo().join("fixtures/demo/input"), &input);
+        std::process::Command::new("chmod").args(["-R", "a+rX"]).arg(dir.path()).status().unwrap();
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin)
+            .arg("run")
+            .arg(demo_job())
+            .args(["--as-of", AS_OF, "--input-root"])
+            .arg(&input)
+            .arg("--warehouse")
+            .arg(&w)
+            .output()
+            .unwrap()
+    } else {
+        run_job(&demo_job(), None, &w)
+    };
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Permission denied") && stderr.contains(&w.display().to_string()), "{stderr}");
+    read_only("u+w");
+    assert_eq!(published_rows(&w), before, "what was published is untouched");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for (path, bytes) in snapshot_files(from) {
+        let target = to.join(path.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, bytes).unwrap();
+    }
+}

@@ -212,3 +212,81 @@ fn assert_same(got: &[(String, Vec<String>)], expected: &[(String, Vec<String>)]
         );
     }
 }
+
+#[test]
+fn a_store_that_goes_away_mid_run_fails_it_naming_the_url_and_loses_nothing() {
+    let Some(s3) = server("a_store_that_goes_away_mid_run_fails_it_naming_the_url_and_loses_nothing") else {
+        return;
+    };
+    let root = s3.prefix("outage");
+    let (input, warehouse) = (format!("{root}/input/"), format!("{root}/warehouse/"));
+    s3.upload(&repo().join("fixtures/demo/input"), &input);
+    // retries kept short so that the test does not wait minutes for the outage to be declared
+    let dir = tempfile::tempdir().unwrap();
+    let job = demo_job_with(
+        dir.path(),
+        "[storage]\nmax_retries = 2\nretry_timeout_seconds = 5\nconnect_timeout_seconds = 1\nrequest_timeout_seconds = 5\n",
+    );
+    let run = |as_of: &str, port: u16| {
+        let mut cmd = s3.cvm_via(port);
+        cmd.arg("run").arg(&job).args(["--as-of", as_of, "--input-root", &input, "--warehouse", &warehouse]);
+        cmd
+    };
+    let out = run("2026-11-21", s3.port).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let before = s3.published_rows(&warehouse);
+
+    // the run goes through gateway b, which is stopped while the run waits before its model fits
+    let gateway_b = s3.port + 1;
+    let pause = dir.path().join("paused");
+    std::fs::write(&pause, "").unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cvm"))
+        .envs(s3.env(gateway_b))
+        .env("CVM_PAUSE_AT", "models")
+        .env("CVM_PAUSE_WHILE", &pause)
+        .args(["--log-format", "json", "run"])
+        .arg(&job)
+        .args(["--as-of", AS_OF, "--input-root", &input, "--warehouse", &warehouse])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("paused at") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(300)).expect("the run reaches the models");
+    gateway(s3, "stop");
+    std::fs::remove_file(&pause).unwrap();
+    let status = child.wait().unwrap();
+    let log = reader.join().unwrap();
+    gateway(s3, "start");
+
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains(&format!("http://127.0.0.1:{gateway_b}")) || log.contains(&warehouse), "{log}");
+    assert_eq!(s3.published_rows(&warehouse), before, "what was published is untouched");
+
+    // the store is back: the next run takes the dead run's lock over and publishes
+    let out = run(AS_OF, gateway_b).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn gateway(s3: &S3Server, action: &str) {
+    let out = StdCommand::new("bash")
+        .arg(repo().join("scripts/s3-gateway.sh"))
+        .args([action, "b"])
+        .env("CEPH_DIR", &s3.ceph_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "s3-gateway.sh {action}: {}", String::from_utf8_lossy(&out.stderr));
+}
