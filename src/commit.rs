@@ -143,10 +143,12 @@ pub async fn latest(location: &Location) -> Result<Option<Commit>, CommitError> 
 pub async fn commit(location: &Location, change: &Change) -> Result<(Commit, Vec<CommittedFile>), CommitError> {
     for _ in 0..MAX_ATTEMPTS {
         let base = latest(location).await?;
-        let (kept, superseded): (Vec<CommittedFile>, Vec<CommittedFile>) =
-            base.as_ref().map(|c| c.files.clone()).unwrap_or_default().into_iter().partition(|f| {
-                !change.replaced.iter().any(|(table, partition)| f.is_in(table, partition))
-            });
+        let (kept, superseded): (Vec<CommittedFile>, Vec<CommittedFile>) = base
+            .as_ref()
+            .map(|c| c.files.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .partition(|f| !change.replaced.iter().any(|(table, partition)| f.is_in(table, partition)));
         let mut files = kept;
         files.extend(change.added.iter().cloned());
         files.sort();
@@ -165,7 +167,8 @@ pub async fn commit(location: &Location, change: &Change) -> Result<(Commit, Vec
         let create = PutOptions { mode: PutMode::Create, ..Default::default() };
         match location.store.put_opts(&path, body.into(), create).await {
             Ok(_) => {
-                let superseded = superseded.into_iter().filter(|f| !next.files.iter().any(|n| n.path == f.path)).collect();
+                let superseded =
+                    superseded.into_iter().filter(|f| !next.files.iter().any(|n| n.path == f.path)).collect();
                 return Ok((next, superseded));
             }
             Err(object_store::Error::AlreadyExists { .. }) => {
@@ -246,8 +249,8 @@ mod tests {
     #[tokio::test]
     async fn commits_replace_partitions_and_keep_the_rest() {
         let dir = tempfile::tempdir().unwrap();
-        let url = crate::storage::StoreUrl::parse(&format!("{}/", dir.path().display()), std::path::Path::new("/"))
-            .unwrap();
+        let url =
+            crate::storage::StoreUrl::parse(&format!("{}/", dir.path().display()), std::path::Path::new("/")).unwrap();
         let location = Location::open(&url).unwrap();
         assert!(latest(&location).await.unwrap().is_none());
         let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
@@ -275,8 +278,8 @@ mod tests {
     #[tokio::test]
     async fn a_taken_sequence_number_is_never_overwritten() {
         let dir = tempfile::tempdir().unwrap();
-        let url = crate::storage::StoreUrl::parse(&format!("{}/", dir.path().display()), std::path::Path::new("/"))
-            .unwrap();
+        let url =
+            crate::storage::StoreUrl::parse(&format!("{}/", dir.path().display()), std::path::Path::new("/")).unwrap();
         let location = Location::open(&url).unwrap();
         let change = |run: &str| Change {
             job: "demo".into(),

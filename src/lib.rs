@@ -6,6 +6,7 @@
 //! hive-partitioned Parquet to a warehouse. See README.md for the commands
 //! and CONTRACT.md (in the project's shared docs) for every definition.
 
+pub mod backfill;
 pub mod campaigns;
 pub mod commit;
 pub mod contract;
@@ -25,7 +26,9 @@ pub mod published_view;
 pub mod query;
 pub mod report;
 pub mod run;
+pub mod schedule;
 pub mod sqlfiles;
+pub mod status;
 pub mod storage;
 pub mod summary;
 pub mod tables;

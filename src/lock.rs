@@ -203,8 +203,8 @@ mod tests {
 
     fn location() -> (tempfile::TempDir, Location) {
         let dir = tempfile::tempdir().unwrap();
-        let url = crate::storage::StoreUrl::parse(&format!("{}/", dir.path().display()), std::path::Path::new("/"))
-            .unwrap();
+        let url =
+            crate::storage::StoreUrl::parse(&format!("{}/", dir.path().display()), std::path::Path::new("/")).unwrap();
         let location = Location::open(&url).unwrap();
         (dir, location)
     }

@@ -36,8 +36,7 @@ struct Cli {
     command: Command,
 }
 
-const EXIT_CODES: &str =
-    "Exit codes: 0 success, 1 run failed, 2 bad job file or usage, 3 rejects over the job's threshold, \
+const EXIT_CODES: &str = "Exit codes: 0 success, 1 run failed, 2 bad job file or usage, 3 rejects over the job's threshold, \
      4 another run of the same job and snapshot holds the lock.";
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +81,44 @@ enum Command {
     Campaign {
         #[command(subcommand)]
         command: CampaignCommand,
+    },
+    /// Run every job file (of the folders or files named) that has a [schedule], as a long-running
+    /// scheduler: catches up missed runs, never overlaps two runs, stops cleanly on SIGTERM/SIGINT.
+    Schedule {
+        /// Job files or folders of job files, e.g. jobs/.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Recent runs (snapshot, status, duration, rows, rejects) read from their manifests, and runs in progress.
+    Status {
+        /// A job file: its runs. Without one, every job's runs in --warehouse.
+        job: Option<PathBuf>,
+        /// The warehouse to read (defaults to the job's, or the demo's).
+        #[arg(long)]
+        warehouse: Option<String>,
+        /// How many runs to show, newest first.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the job for every snapshot from --from to --to, in date order; snapshots already published
+    /// from the same job file and inputs are skipped (unless --force); stops at the first failure.
+    Backfill {
+        /// The job file (TOML).
+        job: PathBuf,
+        #[arg(long, value_parser = parse_date)]
+        from: NaiveDate,
+        #[arg(long, value_parser = parse_date)]
+        to: NaiveDate,
+        /// Run every snapshot, even those already published.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        input_root: Option<String>,
+        #[arg(long)]
+        warehouse: Option<String>,
     },
     /// Write the HTML run report of a published snapshot again (next to its manifest).
     Report {
@@ -196,6 +233,51 @@ async fn dispatch(command: Command) -> u8 {
             }
         }
         Command::Campaign { command } => campaign(command).await,
+        Command::Schedule { paths } => match cvm::schedule::load(&paths) {
+            Ok(jobs) => {
+                let log_args = std::env::args().skip(1).take_while(|a| a != "schedule").collect();
+                match cvm::schedule::serve(jobs, log_args).await {
+                    Ok(()) => exit::SUCCESS,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        exit::RUN_FAILED
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::BAD_USAGE
+            }
+        },
+        Command::Status { job, warehouse, limit, json } => status(job, warehouse, limit, json).await,
+        Command::Backfill { job, from, to, force, input_root, warehouse } => {
+            let Some(job) = load_job(&job, Overrides { input_root, warehouse }) else {
+                return exit::BAD_USAGE;
+            };
+            let result = cvm::backfill::backfill(&job, from, to, force, |date, outcome| match outcome {
+                cvm::backfill::Outcome::Ran(summary) => println!("{date}  ran      {}", summary.run_id),
+                cvm::backfill::Outcome::Skipped { run_id } => {
+                    println!("{date}  skipped  already published by {run_id} from the same job file and inputs")
+                }
+            })
+            .await;
+            cvm::progress::finish();
+            match result {
+                Ok(ran) => {
+                    println!("backfill done: {ran} snapshots run");
+                    exit::SUCCESS
+                }
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("error: {e}");
+                    match &e {
+                        cvm::backfill::BackfillError::Run { source, .. } => exit::for_run_error(source),
+                        cvm::backfill::BackfillError::Range { .. } => exit::BAD_USAGE,
+                        cvm::backfill::BackfillError::Status { .. } => exit::RUN_FAILED,
+                    }
+                }
+            }
+        }
         Command::Report { job, as_of, warehouse } => {
             let Some(job) = load_job(&job, Overrides { input_root: None, warehouse }) else {
                 return exit::BAD_USAGE;
@@ -272,6 +354,44 @@ async fn campaign(command: CampaignCommand) -> u8 {
                 }
                 Err(e) => export_failed(&e),
             }
+        }
+    }
+}
+
+async fn status(job: Option<PathBuf>, warehouse: Option<String>, limit: usize, json: bool) -> u8 {
+    let (name, warehouse) = match &job {
+        Some(path) => {
+            let Some(job) = load_job(path, Overrides { input_root: None, warehouse }) else {
+                return exit::BAD_USAGE;
+            };
+            (Some(job.name), job.warehouse)
+        }
+        None => match StoreUrl::parse(warehouse.as_deref().unwrap_or("warehouse/demo"), std::path::Path::new(".")) {
+            Ok(w) => (None, w),
+            Err(m) => {
+                eprintln!("error: --warehouse: {m}");
+                return exit::BAD_USAGE;
+            }
+        },
+    };
+    let runs = cvm::status::runs(&warehouse, name.as_deref()).await;
+    let locks = cvm::status::locks(&warehouse).await;
+    match (runs, locks) {
+        (Ok(mut runs), Ok(mut locks)) => {
+            runs.truncate(limit);
+            locks.retain(|l| name.as_ref().is_none_or(|n| &l.job == n));
+            if json {
+                for r in &runs {
+                    println!("{}", serde_json::to_string(r).unwrap_or_default());
+                }
+            } else {
+                print!("{}", cvm::status::render(&runs, &locks));
+            }
+            exit::SUCCESS
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            exit::RUN_FAILED
         }
     }
 }

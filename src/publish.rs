@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
-use object_store::{ObjectMeta, ObjectStoreExt};
 use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStoreExt};
 
 use crate::commit::{self, Change, Commit, CommitError, CommittedFile, join_rel};
 use crate::storage::{Location, StorageError, StoreUrl};
@@ -39,10 +39,8 @@ pub async fn sweep_leftovers(
     stale_after: Duration,
 ) -> Result<usize, CommitError> {
     let location = Location::open(warehouse)?;
-    let published: std::collections::HashSet<String> = commit::latest(&location)
-        .await?
-        .map(|c| c.files.into_iter().map(|f| f.path).collect())
-        .unwrap_or_default();
+    let published: std::collections::HashSet<String> =
+        commit::latest(&location).await?.map(|c| c.files.into_iter().map(|f| f.path).collect()).unwrap_or_default();
     let cutoff = Utc::now() - stale_after;
     let is_leftover = |run_id: &str, meta: &ObjectMeta| {
         dead == Some(run_id) || (!live.iter().any(|l| l == run_id) && meta.last_modified < cutoff)
@@ -171,4 +169,3 @@ fn relative(root: &Path, path: &Path) -> String {
     let root = root.as_ref();
     path.as_ref().strip_prefix(root).unwrap_or(path.as_ref()).trim_start_matches('/').to_string()
 }
-

@@ -41,8 +41,13 @@ impl PublishedView {
             .iter()
             .map(|f| {
                 let location = join_rel(&root, &f.path);
-                let meta =
-                    ObjectMeta { location: location.clone(), last_modified: committed_at, size: f.bytes, e_tag: None, version: None };
+                let meta = ObjectMeta {
+                    location: location.clone(),
+                    last_modified: committed_at,
+                    size: f.bytes,
+                    e_tag: None,
+                    version: None,
+                };
                 (location, meta)
             })
             .collect();

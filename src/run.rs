@@ -20,13 +20,13 @@ use serde::Serialize;
 
 use crate::campaigns::export::{self, ExportError, ExportReport};
 use crate::campaigns::{self, CampaignError, CampaignSize};
+use crate::commit::{Change, CommitError};
 use crate::engine::{self, EngineOptions, SqlError};
 use crate::ingest::{self, IngestError, SourceReport};
 use crate::job::{Job, MsisdnPolicy};
+use crate::lock::{self, LockError, SnapshotLock};
 use crate::manifest::{Manifest, TableReport};
 use crate::modelling::{self, ModelArtifact};
-use crate::commit::{Change, CommitError};
-use crate::lock::{self, LockError, SnapshotLock};
 use crate::publish::{self, RunStaging};
 use crate::sqlfiles::{self, Layer};
 use crate::storage::{Location, StorageError};
@@ -110,8 +110,7 @@ pub async fn run(job: &Job, as_of: NaiveDate) -> Result<RunSummary, RunError> {
 async fn run_locked(job: &Job, as_of: NaiveDate, run_id: &str, lock: &SnapshotLock) -> Result<RunSummary, RunError> {
     let live = lock::live_holders(&Location::open(&job.warehouse)?).await.unwrap_or_default();
     let dead = lock.took_over_from.as_deref();
-    if let Err(e) =
-        publish::sweep_leftovers(&job.warehouse, &PUBLISHED_TABLES, dead, &live, job.publish.lock_ttl).await
+    if let Err(e) = publish::sweep_leftovers(&job.warehouse, &PUBLISHED_TABLES, dead, &live, job.publish.lock_ttl).await
     {
         tracing::warn!("could not sweep the leftovers of earlier runs: {e}");
     }

@@ -147,9 +147,9 @@ impl StoreUrl {
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "file" => Arc::new(object_store::local::LocalFileSystem::new()),
             "s3" | "s3a" => {
-                let builder = timeouts.iter().fold(AmazonS3Builder::from_env(), |b, (k, v)| {
-                    b.with_config(AmazonS3ConfigKey::Client(*k), v)
-                });
+                let builder = timeouts
+                    .iter()
+                    .fold(AmazonS3Builder::from_env(), |b, (k, v)| b.with_config(AmazonS3ConfigKey::Client(*k), v));
                 Arc::new(builder.with_url(url.as_str()).with_retry(retry).build().map_err(err)?)
             }
             "gs" => {
@@ -159,15 +159,14 @@ impl StoreUrl {
                 Arc::new(builder.with_url(url.as_str()).with_retry(retry).build().map_err(err)?)
             }
             "az" | "abfs" | "abfss" => {
-                let builder = timeouts.iter().fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| {
-                    b.with_config(AzureConfigKey::Client(*k), v)
-                });
+                let builder = timeouts
+                    .iter()
+                    .fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| b.with_config(AzureConfigKey::Client(*k), v));
                 Arc::new(builder.with_url(url.as_str()).with_retry(retry).build().map_err(err)?)
             }
             "http" | "https" => {
-                let builder = timeouts
-                    .iter()
-                    .fold(object_store::http::HttpBuilder::new(), |b, (k, v)| b.with_config(*k, v));
+                let builder =
+                    timeouts.iter().fold(object_store::http::HttpBuilder::new(), |b, (k, v)| b.with_config(*k, v));
                 Arc::new(builder.with_url(self.store_root().as_str()).with_retry(retry).build().map_err(err)?)
             }
             other => {

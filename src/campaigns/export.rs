@@ -46,7 +46,8 @@ pub enum ExportError {
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("export: {0}")]
-    Engine(#[from] DataFusionError),    #[error(transparent)]
+    Engine(#[from] DataFusionError),
+    #[error(transparent)]
     Query(#[from] crate::query::QueryError),
 }
 

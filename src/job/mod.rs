@@ -18,7 +18,7 @@ mod operations;
 mod outputs;
 
 pub use models::{ModelSettings, VALUE_CRITERIA};
-pub use operations::{PublishSettings, StorageSettings};
+pub use operations::{PublishSettings, ScheduleSettings, StorageSettings};
 pub use outputs::{Campaign, ExportSettings, KpiSettings, MsisdnPolicy, Selection};
 
 use crate::contract::{self, SourceKind};
@@ -69,6 +69,7 @@ struct JobFile {
     campaigns: Option<Vec<outputs::CampaignFile>>,
     #[serde(default)]
     exports: outputs::ExportsFile,
+    schedule: Option<operations::ScheduleFile>,
     #[serde(default)]
     publish: operations::PublishFile,
     #[serde(default)]
@@ -142,6 +143,8 @@ pub struct Job {
     /// The campaigns in priority order: a subscriber goes to the first that selects them.
     pub campaigns: Vec<Campaign>,
     pub exports: ExportSettings,
+    /// When `cvm schedule` runs the job (none: only when run by hand or by another scheduler).
+    pub schedule: Option<ScheduleSettings>,
     pub publish: PublishSettings,
     pub storage: StorageSettings,
 }
@@ -270,6 +273,7 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
     let kpi = outputs::validate_kpi(file.kpi, &invalid)?;
     let campaigns = outputs::validate_campaigns(file.campaigns, &job_dir, &invalid)?;
     let exports = outputs::validate_exports(file.exports, &job_dir, &warehouse, &invalid)?;
+    let schedule = operations::validate_schedule(file.schedule, &invalid)?;
     let publish = operations::validate_publish(file.publish, &invalid)?;
     let storage = operations::validate_storage(file.storage, &invalid)?;
     let mut sources = Vec::new();
@@ -292,6 +296,7 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
         kpi,
         campaigns,
         exports,
+        schedule,
         publish,
         storage,
     })

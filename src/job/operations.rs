@@ -1,11 +1,21 @@
-//! The settings of running a job in production: `[publish]` (the
-//! snapshot lock) and `[storage]` (how object-store calls retry).
+//! The settings of running a job in production: `[schedule]` (when
+//! `cvm schedule` runs it), `[publish]` (the snapshot lock) and `[storage]`
+//! (how object-store calls retry).
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::JobError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ScheduleFile {
+    cron: String,
+    timezone: Option<String>,
+    snapshot_offset_days: Option<u32>,
+    catch_up: Option<usize>,
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +32,21 @@ pub(super) struct StorageFile {
     max_backoff_seconds: Option<u64>,
     request_timeout_seconds: Option<u64>,
     connect_timeout_seconds: Option<u64>,
+}
+
+/// Validated `[schedule]`: when `cvm schedule` runs the job, and for which snapshot.
+#[derive(Debug, Clone)]
+pub struct ScheduleSettings {
+    /// As written: five fields (minute granularity) or six (with seconds first).
+    pub cron_text: String,
+    pub cron: croner::Cron,
+    /// The zone the cron expression is read in (daylight saving included).
+    pub timezone: chrono_tz::Tz,
+    /// T = the scheduled day in `timezone` minus this many days (1: a 02:30
+    /// run on the 23rd builds the snapshot of the 22nd, the last full day).
+    pub snapshot_offset_days: u32,
+    /// When the scheduler starts, at most this many missed runs are made up.
+    pub catch_up: usize,
 }
 
 /// Validated `[publish]` settings.
@@ -58,6 +83,28 @@ impl Default for StorageSettings {
             connect_timeout: Duration::from_secs(5),
         }
     }
+}
+
+pub(super) fn validate_schedule(
+    file: Option<ScheduleFile>,
+    invalid: &dyn Fn(&str, String) -> JobError,
+) -> Result<Option<ScheduleSettings>, JobError> {
+    let Some(file) = file else { return Ok(None) };
+    // croner's default: five fields, or six with seconds first
+    let cron = croner::parser::CronParser::new()
+        .parse(&file.cron)
+        .map_err(|e| invalid("schedule.cron", format!("'{}' is not a cron expression: {e}", file.cron)))?;
+    let zone = file.timezone.unwrap_or_else(|| "UTC".to_string());
+    let timezone = zone
+        .parse::<chrono_tz::Tz>()
+        .map_err(|_| invalid("schedule.timezone", format!("'{zone}' is not an IANA time zone (e.g. Europe/Paris)")))?;
+    Ok(Some(ScheduleSettings {
+        cron_text: file.cron,
+        cron,
+        timezone,
+        snapshot_offset_days: file.snapshot_offset_days.unwrap_or(1),
+        catch_up: file.catch_up.unwrap_or(3),
+    }))
 }
 
 pub(super) fn validate_publish(

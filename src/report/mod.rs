@@ -25,7 +25,8 @@ pub enum ReportError {
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("report: {0}")]
-    Other(String),    #[error(transparent)]
+    Other(String),
+    #[error(transparent)]
     Query(#[from] crate::query::QueryError),
 }
 

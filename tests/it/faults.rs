@@ -42,11 +42,7 @@ fn run_paused_at(point: &str, warehouse: &Path) -> Child {
 }
 
 fn files_of_run(warehouse: &Path, run_id: &str) -> Vec<String> {
-    snapshot_files(warehouse)
-        .into_iter()
-        .map(|(p, _)| p.display().to_string())
-        .filter(|p| p.contains(run_id))
-        .collect()
+    snapshot_files(warehouse).into_iter().map(|(p, _)| p.display().to_string()).filter(|p| p.contains(run_id)).collect()
 }
 
 fn killed_at(point: &str) {
@@ -65,7 +61,8 @@ fn killed_at(point: &str) {
     child.wait().unwrap();
 
     assert_eq!(published_rows(w.path()), before, "killed during {point}: what readers see must not change");
-    let at_t = query_csv(w.path(), &format!("SELECT count(*) AS n FROM customer_value WHERE snapshot_date = '{AS_OF}'"));
+    let at_t =
+        query_csv(w.path(), &format!("SELECT count(*) AS n FROM customer_value WHERE snapshot_date = '{AS_OF}'"));
     assert_eq!(at_t.lines().nth(1), Some("0"));
 
     // the re-run takes the dead run's lock over, sweeps its leftovers and
@@ -160,7 +157,11 @@ fn a_full_disk_fails_the_run_and_loses_nothing() {
     assert!(stderr.contains("No space left on device") && stderr.contains("/_staging/"), "{stderr}");
     assert_eq!(published_rows(&w), before, "what was published is untouched");
     let staged = snapshot_files(&w.join("_staging"));
-    assert!(staged.is_empty(), "the failed run cleans up its staging: {:?}", staged.iter().map(|f| &f.0).collect::<Vec<_>>());
+    assert!(
+        staged.is_empty(),
+        "the failed run cleans up its staging: {:?}",
+        staged.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -206,12 +207,4 @@ fn a_warehouse_without_write_permission_fails_clearly_and_loses_nothing() {
     assert!(stderr.contains("Permission denied") && stderr.contains(&w.display().to_string()), "{stderr}");
     read_only("u+w");
     assert_eq!(published_rows(&w), before, "what was published is untouched");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for (path, bytes) in snapshot_files(from) {
-        let target = to.join(path.strip_prefix(from).unwrap());
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::write(target, bytes).unwrap();
-    }
 }

@@ -14,5 +14,6 @@ mod formats;
 mod golden;
 mod marketing;
 mod models;
+mod operations;
 mod row_rules;
 mod s3;

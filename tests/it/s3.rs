@@ -194,10 +194,7 @@ fn url_of(path: &Path) -> String {
 
 /// Rows with the input root (in rejects' file column) written as `<input>/`.
 fn with_input_root(tables: Vec<(String, Vec<String>)>, root: &str) -> Vec<(String, Vec<String>)> {
-    tables
-        .into_iter()
-        .map(|(t, rows)| (t, rows.into_iter().map(|r| r.replace(root, "<input>/")).collect()))
-        .collect()
+    tables.into_iter().map(|(t, rows)| (t, rows.into_iter().map(|r| r.replace(root, "<input>/")).collect())).collect()
 }
 
 /// Equal tables, or a failure naming the first table and row that differ.

@@ -182,6 +182,15 @@ pub fn without_run_id(path: &str) -> String {
     }
 }
 
+/// Copies a folder's files (recursively) to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    for (path, bytes) in snapshot_files(from) {
+        let target = to.join(path.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, bytes).unwrap();
+    }
+}
+
 /// The tables a run publishes.
 pub const PUBLISHED: [&str; 6] = ["usage_daily", "customer_value", "model_metrics", "kpi", "campaigns", "rejects"];
 
