@@ -309,7 +309,7 @@ async fn dispatch(command: Command) -> u8 {
                 Ok(None) => exit::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");
-                    exit::RUN_FAILED
+                    if matches!(e, cvm::query::QueryError::OutsideRoot(_)) { exit::BAD_USAGE } else { exit::RUN_FAILED }
                 }
             }
         }
@@ -339,7 +339,7 @@ async fn campaign(command: CampaignCommand) -> u8 {
             let Some(job) = load_job(&job, Overrides { input_root: None, warehouse }) else {
                 return exit::BAD_USAGE;
             };
-            let output = match StoreUrl::parse(&output, std::path::Path::new(".")) {
+            let output = match job.exports.root.confine(&output) {
                 Ok(o) => o,
                 Err(m) => {
                     eprintln!("error: --output: {m}");

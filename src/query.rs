@@ -28,6 +28,8 @@ pub enum QueryError {
     Sql(DataFusionError),
     #[error("cannot write {path}: {source}")]
     Output { path: String, source: DataFusionError },
+    #[error("--output: {0}")]
+    OutsideRoot(String),
 }
 
 /// Output of a query.
@@ -114,8 +116,11 @@ pub async fn query(
                 let batches = df.collect().await.map_err(QueryError::Sql)?;
                 return Ok(Some(to_text(&batches, format).map_err(err)?));
             }
-            let target = StoreUrl::parse(path, std::path::Path::new(".")).map_err(|m| err(DataFusionError::Plan(m)))?;
-            engine::register_store(&ctx, &target)?;
+            // outputs stay below <warehouse>/_exports/, in the store already
+            // registered (as the published view: registering it again would
+            // let the query see unpublished files)
+            let root = warehouse.join("_exports/").map_err(QueryError::OutsideRoot)?;
+            let target = root.confine(path).map_err(QueryError::OutsideRoot)?;
             let single = DataFrameWriteOptions::new().with_single_file_output(true);
             match format {
                 OutputFormat::Csv => df.write_csv(target.as_str(), single, None).await.map_err(err)?,
@@ -123,7 +128,7 @@ pub async fn query(
                 OutputFormat::Parquet => df.write_parquet(target.as_str(), single, None).await.map_err(err)?,
                 OutputFormat::Table => unreachable!("handled above"),
             };
-            Ok(None)
+            Ok(Some(format!("wrote {target}")))
         }
     }
 }

@@ -53,6 +53,13 @@ impl StoreUrl {
                     return Err(format!("'{text}': unsupported scheme '{other}' (use file, s3, gs, az or http(s))"));
                 }
             }
+            if !url.username().is_empty() || url.password().is_some() {
+                return Err(format!(
+                    "'{}': credentials do not belong in a URL (they would end up in logs and manifests); \
+                     give them in the environment (AWS_*, GOOGLE_*, AZURE_*) or the store's provider chain",
+                    redact_userinfo(&url)
+                ));
+            }
             return Ok(StoreUrl(url));
         }
         let path = FsPath::new(text);
@@ -68,6 +75,29 @@ impl StoreUrl {
             url.set_path(&format!("{}/", url.path()));
         }
         Ok(StoreUrl(url))
+    }
+
+    /// An output location given on the command line, confined to `self` (a
+    /// root folder): a relative path is read below the root, and an
+    /// absolute path or URL must lie below it. `..` cannot climb out.
+    pub fn confine(&self, given: &str) -> Result<StoreUrl, String> {
+        let root = self.as_folder();
+        let is_relative = !given.contains("://") && !FsPath::new(given).is_absolute();
+        let target = if is_relative {
+            if given.split(['/', '\\']).any(|part| part == "..") {
+                return Err(format!("'{given}' climbs out of {root} with '..'"));
+            }
+            root.join(given)?
+        } else {
+            StoreUrl::parse(given, FsPath::new("/"))?
+        };
+        let inside = target.store_root() == root.store_root()
+            && target.0.path().starts_with(root.0.path())
+            && target.0.path().len() > root.0.path().len();
+        if !inside {
+            return Err(format!("'{given}' is outside {root}: outputs go below it (give a path relative to it)"));
+        }
+        Ok(target)
     }
 
     /// A location below this one; a full URL stands for itself.
@@ -186,6 +216,13 @@ impl std::fmt::Display for StoreUrl {
     }
 }
 
+fn redact_userinfo(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("***");
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
 /// Removes `.` and `..` from a path without touching the filesystem.
 fn normalize(path: &FsPath) -> PathBuf {
     let mut out = PathBuf::new();
@@ -297,6 +334,27 @@ mod tests {
         assert_eq!(u.join("s3://other/x/").unwrap().as_str(), "s3://other/x/");
         assert_eq!(u.store_root().as_str(), "s3://landing/");
         assert_eq!(u.store_path().as_ref(), "telco");
+    }
+
+    #[test]
+    fn outputs_stay_below_their_root() {
+        let root = StoreUrl::parse("/srv/wh/_exports/", FsPath::new("/")).unwrap();
+        assert_eq!(root.confine("lists/a.csv").unwrap().as_str(), "file:///srv/wh/_exports/lists/a.csv");
+        assert_eq!(root.confine("/srv/wh/_exports/a.csv").unwrap().as_str(), "file:///srv/wh/_exports/a.csv");
+        assert!(root.confine("../customer_value/x.parquet").unwrap_err().contains(".."));
+        assert!(root.confine("/etc/cron.d/x").unwrap_err().contains("outside"));
+        assert!(root.confine("/srv/wh/_exports/../kpi/x").unwrap_err().contains("outside"));
+        assert!(root.confine("/srv/wh/_exports_evil/x").unwrap_err().contains("outside"));
+        assert!(root.confine("s3://bucket/x.csv").unwrap_err().contains("outside"));
+        let s3 = StoreUrl::parse("s3://bucket/exports/", FsPath::new("/")).unwrap();
+        assert!(s3.confine("s3://bucket/exports/a.csv").is_ok());
+        assert!(s3.confine("s3://other/exports/a.csv").is_err());
+    }
+
+    #[test]
+    fn credentials_in_urls_are_refused_without_being_repeated() {
+        let err = StoreUrl::parse("s3://AKIAXXX:s3cr3t@bucket/x/", FsPath::new("/")).unwrap_err();
+        assert!(err.contains("environment") && !err.contains("s3cr3t") && !err.contains("AKIAXXX"), "{err}");
     }
 
     #[test]

@@ -66,7 +66,7 @@ fn list_and_export_a_campaign_with_a_checksum_sidecar() {
     assert_eq!(sizes, want.map(|(a, b)| (a.to_string(), b.to_string())), "{text}");
 
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("upsell.csv");
+    let csv = w.path().join("_exports/upsell.csv");
     let out = export(&demo_job(), w.path(), &["--campaign", "upsell_potential", "--output", csv.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let bytes = std::fs::read(&csv).unwrap();
@@ -88,7 +88,7 @@ fn list_and_export_a_campaign_with_a_checksum_sidecar() {
     assert_eq!(std::fs::read(on_run).unwrap(), bytes);
 
     // Parquet, and an empty campaign still has a header-only file
-    let parquet = dir.path().join("loyalty.parquet");
+    let parquet = w.path().join("_exports/loyalty.parquet");
     let out = export(
         &demo_job(),
         w.path(),
@@ -97,7 +97,7 @@ fn list_and_export_a_campaign_with_a_checksum_sidecar() {
     assert!(out.status.success());
     assert_eq!(&std::fs::read(&parquet).unwrap()[..4], b"PAR1");
     assert_eq!(sidecar(&parquet)["rows"], 2);
-    let empty = dir.path().join("retention.csv");
+    let empty = w.path().join("_exports/retention.csv");
     assert!(
         export(&demo_job(), w.path(), &["--campaign", "retention_priority", "--output", empty.to_str().unwrap()])
             .status
@@ -115,7 +115,7 @@ fn list_and_export_a_campaign_with_a_checksum_sidecar() {
 fn msisdn_only_when_the_job_allows_and_the_command_asks() {
     let w = demo_run();
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("winback.csv");
+    let file = w.path().join("_exports/winback.csv");
     let args = ["--campaign", "winback_dormant", "--output", file.to_str().unwrap()];
 
     // the demo allows it on request
@@ -287,4 +287,27 @@ fn which(program: &str) -> bool {
     std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
         .unwrap_or(false)
+}
+
+#[test]
+fn outputs_named_on_the_command_line_stay_below_the_export_root() {
+    let w = demo_run();
+    let outside = tempfile::tempdir().unwrap();
+    for output in [outside.path().join("x.csv").display().to_string(), "../customer_value/x.csv".to_string()] {
+        let out = export(&demo_job(), w.path(), &["--campaign", "loyalty_care", "--output", &output]);
+        assert_eq!(out.status.code(), Some(2), "{output}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--output"), "{output}");
+        let out = cvm()
+            .args(["query", "--format", "csv", "--output", &output, "--warehouse"])
+            .arg(w.path())
+            .arg("SELECT 1")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{output}");
+    }
+    assert!(snapshot_files(outside.path()).is_empty());
+    // a relative path lands below the export root
+    let out = export(&demo_job(), w.path(), &["--campaign", "loyalty_care", "--output", "lists/loyalty.csv"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(w.path().join("_exports/lists/loyalty.csv").exists());
 }

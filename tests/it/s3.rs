@@ -111,15 +111,7 @@ impl S3Server {
     /// Copies a local folder to `s3://BUCKET/<key prefix>/`.
     pub fn upload(&self, local: &Path, url: &str) {
         use object_store::ObjectStoreExt;
-        let store = object_store::aws::AmazonS3Builder::new()
-            .with_bucket_name(BUCKET)
-            .with_endpoint(format!("http://127.0.0.1:{}", self.port))
-            .with_allow_http(true)
-            .with_region("us-east-1")
-            .with_access_key_id(ACCESS_KEY)
-            .with_secret_access_key(SECRET_KEY)
-            .build()
-            .unwrap();
+        let store = self.store();
         let prefix = url.strip_prefix(&format!("s3://{BUCKET}/")).unwrap();
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
@@ -132,6 +124,36 @@ impl S3Server {
                 store.put(&key, bytes.into()).await.unwrap();
             }
         });
+    }
+
+    /// Every object below `url` (a folder in the test bucket), with its bytes.
+    pub fn download_all(&self, url: &str) -> Vec<(String, Vec<u8>)> {
+        use futures::TryStreamExt;
+        use object_store::{ObjectStore, ObjectStoreExt};
+        let store = self.store();
+        let prefix = object_store::path::Path::from(url.strip_prefix(&format!("s3://{BUCKET}/")).unwrap());
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let metas: Vec<_> = store.list(Some(&prefix)).try_collect().await.unwrap();
+            let mut out = Vec::new();
+            for m in metas {
+                let bytes = store.get(&m.location).await.unwrap().bytes().await.unwrap();
+                out.push((m.location.to_string(), bytes.to_vec()));
+            }
+            out
+        })
+    }
+
+    fn store(&self) -> object_store::aws::AmazonS3 {
+        object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(BUCKET)
+            .with_endpoint(format!("http://127.0.0.1:{}", self.port))
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_access_key_id(ACCESS_KEY)
+            .with_secret_access_key(SECRET_KEY)
+            .build()
+            .unwrap()
     }
 
     /// Every published table's rows, sorted, read with `cvm query` from S3.
@@ -163,12 +185,22 @@ fn the_demo_job_on_s3_publishes_what_the_local_run_publishes() {
     s3.upload(&repo().join("fixtures/demo/input"), &input);
     let out = s3
         .cvm()
-        .args(["run"])
+        .args(["--verbose", "--log-format", "json", "run"])
         .arg(demo_job())
         .args(["--as-of", AS_OF, "--input-root", &input, "--warehouse", &warehouse])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // the credentials are in the environment only: not in the logs, nor in
+    // anything written to the warehouse (manifests, commits, locks, reports)
+    let mut written =
+        vec![String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string()];
+    written.extend(s3.download_all(&warehouse).into_iter().map(|(_, b)| String::from_utf8_lossy(&b).to_string()));
+    assert!(written.len() > 20, "the warehouse was read back");
+    for text in &written {
+        assert!(!text.contains(SECRET_KEY) && !text.contains(ACCESS_KEY), "a credential leaked");
+    }
 
     let local = tempfile::tempdir().unwrap();
     assert!(run_job(&demo_job(), None, local.path()).status.success());
