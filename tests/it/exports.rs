@@ -65,7 +65,6 @@ fn list_and_export_a_campaign_with_a_checksum_sidecar() {
         [("retention_priority", "0"), ("upsell_potential", "5"), ("winback_dormant", "1"), ("loyalty_care", "2")];
     assert_eq!(sizes, want.map(|(a, b)| (a.to_string(), b.to_string())), "{text}");
 
-    let dir = tempfile::tempdir().unwrap();
     let csv = w.path().join("_exports/upsell.csv");
     let out = export(&demo_job(), w.path(), &["--campaign", "upsell_potential", "--output", csv.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
