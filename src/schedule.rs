@@ -242,8 +242,9 @@ mod tests {
         let after = Utc.with_ymd_and_hms(2026, 10, 23, 12, 0, 0).unwrap();
         let until = Utc.with_ymd_and_hms(2026, 10, 27, 12, 0, 0).unwrap();
         let due: Vec<String> = due_between(&s, after, until).iter().map(|t| t.format("%d %H:%M").to_string()).collect();
-        // summer time ends on 25 October: 02:30 local is 00:30 UTC before, 01:30 after
-        assert_eq!(due, ["24 00:30", "25 01:30", "26 01:30", "27 01:30"]);
+        // summer time ends on 25 October at 03:00, so 02:30 happens twice that
+        // night: it runs once, at the first (00:30 UTC); from then on 02:30 is 01:30 UTC
+        assert_eq!(due, ["24 00:30", "25 00:30", "26 01:30", "27 01:30"]);
     }
 
     #[test]

@@ -20,7 +20,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Array, TimestampMicrosecondArray};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::{Result, exec_err};
@@ -38,10 +38,15 @@ pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
 
 const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
 
-/// Parses a date; `None` when it is not a real date in that format.
+/// Years an extract's dates may fall in. A date outside (year 0, 9999, a
+/// two-digit year read as the first century) is a broken value, not history.
+pub const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1900..=2199;
+
+/// Parses a date; `None` when it is not a real date in that format, or not
+/// within [`PLAUSIBLE_YEARS`].
 pub fn parse_date(text: &str, format: &str) -> Option<NaiveDate> {
     let format = if format == "iso" { "%Y-%m-%d" } else { format };
-    NaiveDate::parse_from_str(text.trim(), format).ok()
+    NaiveDate::parse_from_str(text.trim(), format).ok().filter(|d| PLAUSIBLE_YEARS.contains(&d.year()))
 }
 
 const ISO_WITH_OFFSET: &[&str] =
@@ -68,7 +73,7 @@ pub fn parse_timestamp(text: &str, format: &str, zone: &chrono_tz::Tz) -> Option
         let naive = NaiveDateTime::parse_from_str(text, format).ok()?;
         zone.from_local_datetime(&naive).earliest()?.to_utc()
     };
-    Some(instant.timestamp_micros())
+    PLAUSIBLE_YEARS.contains(&instant.year()).then(|| instant.timestamp_micros())
 }
 
 /// The argument at `i` as one string per row.

@@ -4,6 +4,7 @@
 mod support;
 
 mod analysts;
+mod bad_input;
 mod cli;
 mod determinism;
 mod docs;
