@@ -1,8 +1,9 @@
-//! What readers see of a warehouse: an object store that lists, below the
-//! warehouse, exactly the files of the latest commit (see [`crate::commit`])
-//! and nothing else: not a run's staged or half-moved files, not the files a
-//! commit has just replaced. Reads of those files, and everything outside
-//! the warehouse, go to the real store.
+//! What readers see of a warehouse: an object store that lists, in the
+//! warehouse's table folders, exactly the files of the latest commit (see
+//! [`crate::commit`]) and nothing else: not a run's half-moved files, not the
+//! files a commit has just replaced. Everything else (reads, writes, the
+//! `_`-folders such as `_restricted/` and `_exports/`, other paths) goes to
+//! the real store.
 //!
 //! Registered in a reading session in place of the warehouse's store, it
 //! lets DataFusion's ordinary listing tables (with hive partition pruning)
@@ -54,9 +55,14 @@ impl PublishedView {
         PublishedView { inner, root, files: Arc::new(files) }
     }
 
-    /// Whether `path` is the warehouse root or below it.
-    fn in_warehouse(&self, path: &Path) -> bool {
+    /// Whether `path` is in a table folder of the warehouse (or is one), where
+    /// only committed files are shown.
+    fn governed(&self, path: &Path) -> bool {
         path.prefix_matches(&self.root)
+            && path.parts().nth(self.root.parts().count()).is_some_and(|table| {
+                let name = table.as_ref();
+                !name.starts_with('_') && !name.starts_with('.')
+            })
     }
 
     /// Whether `path` is below `prefix` (segment-wise), or `prefix` is None.
@@ -92,13 +98,13 @@ impl ObjectStore for PublishedView {
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
         let published: Vec<ObjectMeta> =
             self.files.values().filter(|m| Self::below(&m.location, prefix)).cloned().collect();
-        if prefix.is_some_and(|p| self.in_warehouse(p)) {
+        if prefix.is_some_and(|p| self.governed(p)) {
             return futures::stream::iter(published.into_iter().map(Ok)).boxed();
         }
-        // a listing wider than the warehouse: the store's, with the warehouse's part replaced
-        let root = self.root.clone();
+        // a wider listing: the store's, with the table folders' part replaced
+        let view = PublishedView { inner: self.inner.clone(), root: self.root.clone(), files: self.files.clone() };
         let outside = self.inner.list(prefix).filter(move |m| {
-            let keep = m.as_ref().map(|m| !m.location.prefix_matches(&root)).unwrap_or(true);
+            let keep = m.as_ref().map(|m| !view.governed(&m.location)).unwrap_or(true);
             futures::future::ready(keep)
         });
         outside.chain(futures::stream::iter(published.into_iter().map(Ok))).boxed()
@@ -107,12 +113,12 @@ impl ObjectStore for PublishedView {
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
         let base = prefix.cloned().unwrap_or_default();
         let depth = base.parts().count();
-        let mut result = if prefix.is_some_and(|p| self.in_warehouse(p)) {
+        let mut result = if prefix.is_some_and(|p| self.governed(p)) {
             ListResult { common_prefixes: Vec::new(), objects: Vec::new() }
         } else {
             let mut outside = self.inner.list_with_delimiter(prefix).await?;
-            outside.objects.retain(|m| !self.in_warehouse(&m.location));
-            outside.common_prefixes.retain(|p| !self.in_warehouse(p));
+            outside.objects.retain(|m| !self.governed(&m.location));
+            outside.common_prefixes.retain(|p| !self.governed(p));
             outside
         };
         for meta in self.files.values().filter(|m| Self::below(&m.location, prefix)) {
@@ -145,7 +151,12 @@ mod tests {
     #[tokio::test]
     async fn only_committed_files_are_listed_below_the_warehouse() {
         let inner: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-        for p in ["wh/kpi/snapshot_date=1/part-a-0.parquet", "wh/kpi/snapshot_date=1/part-b-0.parquet", "other/x"] {
+        for p in [
+            "wh/kpi/snapshot_date=1/part-a-0.parquet",
+            "wh/kpi/snapshot_date=1/part-b-0.parquet",
+            "wh/_restricted/contacts/part-0.parquet",
+            "other/x",
+        ] {
             inner.put(&Path::from(p), "data".into()).await.unwrap();
         }
         let commit = Commit {
@@ -167,10 +178,19 @@ mod tests {
             view.list(Some(&Path::from("wh/kpi"))).map_ok(|m| m.location.to_string()).try_collect().await.unwrap();
         assert_eq!(listed, vec!["wh/kpi/snapshot_date=1/part-a-0.parquet"]);
         let all: Vec<String> = view.list(None).map_ok(|m| m.location.to_string()).try_collect().await.unwrap();
-        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(all.len(), 3, "{all:?}");
         assert!(all.contains(&"other/x".to_string()));
-        let folders = view.list_with_delimiter(Some(&Path::from("wh"))).await.unwrap();
-        assert_eq!(folders.common_prefixes, vec![Path::from("wh/kpi")]);
+        // the _-folders (contacts, exports, manifests) are the store's own
+        let restricted: Vec<String> = view
+            .list(Some(&Path::from("wh/_restricted")))
+            .map_ok(|m| m.location.to_string())
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(restricted, vec!["wh/_restricted/contacts/part-0.parquet"]);
+        let mut folders = view.list_with_delimiter(Some(&Path::from("wh"))).await.unwrap().common_prefixes;
+        folders.sort();
+        assert_eq!(folders, vec![Path::from("wh/_restricted"), Path::from("wh/kpi")]);
         let top = view.list_with_delimiter(None).await.unwrap();
         assert!(top.common_prefixes.contains(&Path::from("wh")) && top.common_prefixes.contains(&Path::from("other")));
     }

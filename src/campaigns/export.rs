@@ -183,7 +183,10 @@ impl<'a> Snapshot<'a> {
         if Location::open(&url)?.list_files().await?.is_empty() {
             return Err(ExportError::NoContacts { as_of: self.as_of, url: url.to_string() });
         }
-        engine::register_store(&self.ctx, &url)?;
+        // a store of its own only: the warehouse's is the published view, which must stay
+        if url.store_root() != self.job.warehouse.store_root() {
+            engine::register_store(&self.ctx, &url)?;
+        }
         crate::tables::register_parquet(&self.ctx, "contacts", url.as_str(), &contacts_schema(), &[])?;
         Ok(())
     }
