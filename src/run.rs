@@ -124,6 +124,13 @@ async fn run_locked(job: &Job, as_of: NaiveDate, run_id: &str, lock: &SnapshotLo
     let built = match result {
         Ok(built) => built,
         Err(e) => {
+            // files this run moved beside the published ones but never committed
+            let own = Some(run_id);
+            let swept =
+                publish::sweep_leftovers(&job.warehouse, &PUBLISHED_TABLES, own, &[], job.publish.lock_ttl).await;
+            if let Err(sweep_error) = swept {
+                tracing::warn!("could not remove this run's unpublished files (the next run will): {sweep_error}");
+            }
             manifest.finish_failed(&e.to_string());
             if let Err(write_err) = manifest.write(&job.warehouse).await {
                 tracing::warn!("could not write the failed run's manifest: {write_err}");
