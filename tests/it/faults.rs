@@ -176,8 +176,8 @@ fn a_warehouse_without_write_permission_fails_clearly_and_loses_nothing() {
     };
     read_only("a-w");
 
-    // root writes anywhere: run as nobody, with a copy of the binary and the
-    // extracts where nobody can read them
+    // root writes anywhere: run as nobody, with copies of the binary, the job
+    // file and the extracts where nobody can read them
     let is_root = std::fs::read_to_string("/proc/self/status")
         .unwrap()
         .lines()
@@ -187,12 +187,15 @@ fn a_warehouse_without_write_permission_fails_clearly_and_loses_nothing() {
         std::fs::copy(assert_cmd::cargo::cargo_bin("cvm"), &bin).unwrap();
         let input = dir.path().join("input");
         copy_dir(&repo().join("fixtures/demo/input"), &input);
+        // the clone itself may sit where nobody cannot read (a 0700 home or temp folder)
+        let job = dir.path().join("demo.toml");
+        std::fs::copy(demo_job(), &job).unwrap();
         std::process::Command::new("chmod").args(["-R", "a+rX"]).arg(dir.path()).status().unwrap();
         std::process::Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(&bin)
             .arg("run")
-            .arg(demo_job())
+            .arg(&job)
             .args(["--as-of", AS_OF, "--input-root"])
             .arg(&input)
             .arg("--warehouse")
