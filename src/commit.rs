@@ -21,8 +21,8 @@
 use std::collections::BTreeSet;
 
 use chrono::{NaiveDate, SecondsFormat, Utc};
+use object_store::ObjectStoreExt;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutMode, PutOptions};
 use serde::{Deserialize, Serialize};
 
 use crate::storage::{Location, StorageError};
@@ -164,19 +164,11 @@ pub async fn commit(location: &Location, change: &Change) -> Result<(Commit, Vec
         };
         let path = commit_path(location, next.seq);
         let body = serde_json::to_vec_pretty(&next).expect("a commit serialises");
-        let create = PutOptions { mode: PutMode::Create, ..Default::default() };
-        match location.store.put_opts(&path, body.into(), create).await {
-            Ok(_) => {
-                let superseded =
-                    superseded.into_iter().filter(|f| !next.files.iter().any(|n| n.path == f.path)).collect();
-                return Ok((next, superseded));
-            }
-            Err(object_store::Error::AlreadyExists { .. }) => {
-                tracing::debug!(seq = next.seq, "another run committed first; retrying on top of it");
-                continue;
-            }
-            Err(source) => return Err(StorageError { url: location.url.url_of(&path), source }.into()),
+        if location.create_if_absent(&path, body.into()).await? {
+            let superseded = superseded.into_iter().filter(|f| !next.files.iter().any(|n| n.path == f.path)).collect();
+            return Ok((next, superseded));
         }
+        tracing::debug!(seq = next.seq, "another run committed first; retrying on top of it");
     }
     Err(CommitError::Contended)
 }

@@ -11,8 +11,8 @@
 //! the lock were live.
 
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use object_store::ObjectStoreExt;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutMode, PutOptions};
 use serde::{Deserialize, Serialize};
 
 use crate::storage::{Location, StorageError};
@@ -88,15 +88,6 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
-async fn create(location: &Location, path: &Path, body: Vec<u8>) -> Result<bool, StorageError> {
-    let options = PutOptions { mode: PutMode::Create, ..Default::default() };
-    match location.store.put_opts(path, body.into(), options).await {
-        Ok(_) => Ok(true),
-        Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-        Err(source) => Err(StorageError { url: location.url.url_of(path), source }),
-    }
-}
-
 async fn read(location: &Location, path: &Path) -> Result<Option<LockRecord>, LockError> {
     let url = location.url.url_of(path);
     match location.store.get(path).await {
@@ -131,7 +122,8 @@ pub async fn acquire(
             acquired_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
             expires_at: (now + ttl).to_rfc3339_opts(SecondsFormat::Secs, true),
         };
-        if create(location, &path, serde_json::to_vec_pretty(&record).expect("a lock serialises")).await? {
+        let body = serde_json::to_vec_pretty(&record).expect("a lock serialises");
+        if location.create_if_absent(&path, body.into()).await? {
             return Ok(SnapshotLock { location: location.clone(), path, record, took_over_from });
         }
         let Some(holder) = read(location, &path).await? else {
@@ -143,7 +135,7 @@ pub async fn acquire(
         // one breaker per stale holder: whoever creates it removes the stale lock
         let breaker =
             location.url.store_path().join(LOCKS).join(job).join(format!("{}.broken", holder.run_id).as_str());
-        if !create(location, &breaker, run_id.as_bytes().to_vec()).await? {
+        if !location.create_if_absent(&breaker, run_id.as_bytes().to_vec().into()).await? {
             return Err(LockError::Held { url, holder: Box::new(holder) });
         }
         // the lock may have changed hands since it was read: only remove the stale one
@@ -165,21 +157,23 @@ pub async fn acquire(
     }
 }
 
+/// Every lock of the warehouse, live or stale (unreadable ones are skipped).
+pub async fn all(location: &Location) -> Result<Vec<LockRecord>, StorageError> {
+    let mut records = Vec::new();
+    for meta in location.list_under(&location.url.store_path().join(LOCKS)).await? {
+        if meta.location.as_ref().ends_with(".lock")
+            && let Ok(Some(record)) = read(location, &meta.location).await
+        {
+            records.push(record);
+        }
+    }
+    Ok(records)
+}
+
 /// The run ids of every lock that is live now (for sweeping leftovers of dead runs).
 pub async fn live_holders(location: &Location) -> Result<Vec<String>, StorageError> {
     let now = Utc::now();
-    let mut live = Vec::new();
-    for meta in location.list_under(&location.url.store_path().join(LOCKS)).await? {
-        if !meta.location.as_ref().ends_with(".lock") {
-            continue;
-        }
-        if let Ok(Some(record)) = read(location, &meta.location).await
-            && !record.is_stale(now)
-        {
-            live.push(record.run_id);
-        }
-    }
-    Ok(live)
+    Ok(all(location).await?.into_iter().filter(|r| !r.is_stale(now)).map(|r| r.run_id).collect())
 }
 
 impl SnapshotLock {

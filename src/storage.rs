@@ -288,6 +288,17 @@ impl Location {
         Ok(())
     }
 
+    /// Writes an object only if none exists at `path` (atomic on every store
+    /// cvm supports: the primitive of commits and locks). False when one exists.
+    pub async fn create_if_absent(&self, path: &Path, bytes: bytes::Bytes) -> Result<bool, StorageError> {
+        let create = object_store::PutOptions { mode: object_store::PutMode::Create, ..Default::default() };
+        match self.store.put_opts(path, bytes.into(), create).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(self.err(path)(e)),
+        }
+    }
+
     /// Deletes every object under `prefix` (a folder path).
     pub async fn delete_prefix(&self, prefix: &Path) -> Result<usize, StorageError> {
         let objects = self.list_under(prefix).await?;
