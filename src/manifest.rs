@@ -62,6 +62,11 @@ pub struct StepReport {
     pub rows_out: u64,
 }
 
+/// The folder of a job's run documents for snapshot T.
+pub fn folder(warehouse: &StoreUrl, job: &str, snapshot: NaiveDate) -> object_store::path::Path {
+    warehouse.store_path().join("_manifests").join(job).join(format!("snapshot_date={snapshot}").as_str())
+}
+
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -144,12 +149,7 @@ impl Manifest {
         document: &impl Serialize,
     ) -> Result<String, StorageError> {
         let location = Location::open(warehouse)?;
-        let path = warehouse
-            .store_path()
-            .join("_manifests")
-            .join(self.job.name.as_str())
-            .join(format!("snapshot_date={}", self.snapshot_date).as_str())
-            .join(name);
+        let path = folder(warehouse, &self.job.name, self.snapshot_date).join(name);
         let json = serde_json::to_vec_pretty(document).expect("run documents serialise");
         location.put_bytes(&path, json.into()).await?;
         Ok(warehouse.url_of(&path))

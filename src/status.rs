@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::commit::{self, CommitError};
-use crate::lock::{LOCKS, LockRecord};
+use crate::lock::LockRecord;
 use crate::storage::{Location, StorageError, StoreUrl};
 
 /// One run, as its manifest tells it.
@@ -98,26 +98,27 @@ pub async fn published_run(warehouse: &StoreUrl, as_of: NaiveDate) -> Result<Opt
     }))
 }
 
-/// The succeeded run of `job` that published snapshot T, if it is what is published now.
+/// The succeeded run of `job` that published snapshot T, if it is what is
+/// published now (one manifest read, at its known path).
 pub async fn published_by(warehouse: &StoreUrl, job: &str, as_of: NaiveDate) -> Result<Option<RunRecord>, StatusError> {
     let Some(run_id) = published_run(warehouse, as_of).await? else {
         return Ok(None);
     };
-    Ok(runs(warehouse, Some(job)).await?.into_iter().find(|r| r.run_id == run_id && r.status == "succeeded"))
+    let location = Location::open(warehouse)?;
+    let path = crate::manifest::folder(warehouse, job, as_of).join(format!("{run_id}.json").as_str());
+    let bytes = match location.get_bytes(&path).await {
+        Ok(bytes) => bytes,
+        // published by another job (or its manifest was never written)
+        Err(StorageError { source: object_store::Error::NotFound { .. }, .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let record = serde_json::from_slice::<Value>(&bytes).ok().and_then(record_of);
+    Ok(record.filter(|r| r.status == "succeeded"))
 }
 
 /// The runs holding a lock now (in progress, or dead and not yet taken over).
 pub async fn locks(warehouse: &StoreUrl) -> Result<Vec<LockRecord>, StatusError> {
-    let location = Location::open(warehouse)?;
-    let mut held = Vec::new();
-    for meta in location.list_under(&warehouse.store_path().join(LOCKS)).await? {
-        if meta.location.as_ref().ends_with(".lock")
-            && let Ok(record) = serde_json::from_slice::<LockRecord>(&location.get_bytes(&meta.location).await?)
-        {
-            held.push(record);
-        }
-    }
-    Ok(held)
+    Ok(crate::lock::all(&Location::open(warehouse)?).await?)
 }
 
 /// The status as an aligned text table.

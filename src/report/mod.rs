@@ -14,6 +14,7 @@ use datafusion::prelude::SessionContext;
 
 use crate::engine::{self, EngineOptions, Params};
 use crate::job::Job;
+use crate::manifest;
 use crate::storage::{Location, StorageError};
 
 #[derive(Debug, thiserror::Error)]
@@ -99,20 +100,17 @@ pub struct RetentionCurve {
 pub async fn write(job: &Job, as_of: NaiveDate) -> Result<String, ReportError> {
     let data = gather(job, as_of).await?;
     let page = html::render(&data);
-    let folder =
-        job.warehouse.join(&format!("_manifests/{}/snapshot_date={as_of}/", job.name)).map_err(ReportError::Other)?;
-    let path = folder.store_path().join(format!("{}.report.html", data.run_id).as_str());
-    Location::open(&folder)?.put_bytes(&path, page.into_bytes().into()).await?;
-    Ok(folder.url_of(&path))
+    let path = manifest::folder(&job.warehouse, &job.name, as_of).join(format!("{}.report.html", data.run_id).as_str());
+    Location::open(&job.warehouse)?.put_bytes(&path, page.into_bytes().into()).await?;
+    Ok(job.warehouse.url_of(&path))
 }
 
 /// The manifest of the latest succeeded run of the job for the snapshot.
 async fn latest_manifest(job: &Job, as_of: NaiveDate) -> Result<serde_json::Value, ReportError> {
-    let folder =
-        job.warehouse.join(&format!("_manifests/{}/snapshot_date={as_of}/", job.name)).map_err(ReportError::Other)?;
-    let location = Location::open(&folder)?;
+    let folder = manifest::folder(&job.warehouse, &job.name, as_of);
+    let location = Location::open(&job.warehouse)?;
     let mut manifests: Vec<_> = location
-        .list_under(&folder.store_path())
+        .list_under(&folder)
         .await?
         .into_iter()
         .filter(|m| {
@@ -130,7 +128,7 @@ async fn latest_manifest(job: &Job, as_of: NaiveDate) -> Result<serde_json::Valu
             return Ok(doc);
         }
     }
-    Err(ReportError::NoRun { job: job.name.clone(), as_of, url: folder.to_string() })
+    Err(ReportError::NoRun { job: job.name.clone(), as_of, url: job.warehouse.url_of(&folder) })
 }
 
 async fn gather(job: &Job, as_of: NaiveDate) -> Result<ReportData, ReportError> {
