@@ -5,7 +5,7 @@
 //! A failed or killed run therefore leaves what is published as it was, and
 //! the leftovers of a dead run are swept by a later one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{Duration, Utc};
 use object_store::path::Path;
@@ -19,51 +19,49 @@ pub const STAGING: &str = "_staging";
 
 /// Commits a run's moved files (all its tables at once), then deletes the
 /// files the commit replaced.
-pub async fn publish(warehouse: &StoreUrl, change: &Change) -> Result<Commit, CommitError> {
-    let location = Location::open(warehouse)?;
-    let (commit, superseded) = commit::commit(&location, change).await?;
-    commit::tidy(&location, &commit, &superseded).await;
+pub async fn publish(location: &Location, change: &Change) -> Result<Commit, CommitError> {
+    let (commit, superseded) = commit::commit(location, change).await?;
+    commit::tidy(location, &commit, &superseded).await;
     Ok(commit)
 }
 
-/// Deletes what dead runs left behind: staging prefixes, and files moved
-/// beside the published ones but never committed. `dead` names runs known
-/// to be dead (whose stale lock was taken over): everything of theirs goes.
-/// Of other runs, only what is older than `stale_after` and whose run holds
-/// no live lock: a run that started a moment ago may not have taken its lock yet.
+/// Deletes what dead runs left behind. Their staging prefixes are found by
+/// listing `_staging/` (empty but for runs in flight): a prefix goes when its
+/// run is `dead` (known dead: its stale lock was taken over, or it is the
+/// failing run itself), or holds no live lock and is older than
+/// `stale_after`. Only when there is such a dead run are the table folders
+/// listed, for the files it moved beside the published ones but never
+/// committed: an ordinary run lists nothing more than `_staging/`.
 pub async fn sweep_leftovers(
-    warehouse: &StoreUrl,
+    location: &Location,
     tables: &[&str],
     dead: Option<&str>,
     live: &[String],
     stale_after: Duration,
 ) -> Result<usize, CommitError> {
-    let location = Location::open(warehouse)?;
-    let published: std::collections::HashSet<String> =
-        commit::latest(&location).await?.map(|c| c.files.into_iter().map(|f| f.path).collect()).unwrap_or_default();
     let cutoff = Utc::now() - stale_after;
-    let is_leftover = |run_id: &str, meta: &ObjectMeta| {
-        dead == Some(run_id) || (!live.iter().any(|l| l == run_id) && meta.last_modified < cutoff)
-    };
     let root = location.url.store_path();
+    let staging = root.clone().join(STAGING);
+    let mut dead_runs: BTreeSet<String> = dead.into_iter().map(str::to_string).collect();
     let mut doomed: Vec<Path> = Vec::new();
-    for meta in location.list_under(&root.clone().join(STAGING)).await? {
-        let rel = relative(&root.clone().join(STAGING), &meta.location);
+    for meta in location.list_under(&staging).await? {
+        let rel = relative(&staging, &meta.location);
         let run_id = rel.split('/').next().unwrap_or_default();
-        if is_leftover(run_id, &meta) {
+        if dead == Some(run_id) || (!live.iter().any(|l| l == run_id) && meta.last_modified < cutoff) {
+            dead_runs.insert(run_id.to_string());
             doomed.push(meta.location);
         }
     }
-    for table in tables {
-        for meta in location.list_under(&root.clone().join(*table)).await? {
-            let rel = relative(&root, &meta.location);
-            if published.contains(&rel) {
-                continue;
-            }
-            if let Some(run_id) = meta.location.filename().and_then(commit::run_id_of)
-                && is_leftover(run_id, &meta)
-            {
-                doomed.push(meta.location);
+    if !dead_runs.is_empty() {
+        let published: HashSet<String> =
+            commit::latest(location).await?.map(|c| c.files.into_iter().map(|f| f.path).collect()).unwrap_or_default();
+        for table in tables {
+            for meta in location.list_under(&root.clone().join(*table)).await? {
+                let moved_by_dead_run =
+                    meta.location.filename().and_then(commit::run_id_of).is_some_and(|run| dead_runs.contains(run));
+                if moved_by_dead_run && !published.contains(&relative(&root, &meta.location)) {
+                    doomed.push(meta.location);
+                }
             }
         }
     }
@@ -74,7 +72,7 @@ pub async fn sweep_leftovers(
         }
     }
     if !doomed.is_empty() {
-        tracing::info!(objects = doomed.len(), "swept the leftovers of runs that ended without cleaning up");
+        tracing::info!(objects = doomed.len(), runs = ?dead_runs, "swept the leftovers of runs that ended without cleaning up");
     }
     Ok(doomed.len())
 }
@@ -91,6 +89,11 @@ impl RunStaging {
         let location = Location::open(warehouse)?;
         let prefix = warehouse.store_path().join(STAGING).join(run_id);
         Ok(RunStaging { warehouse: location, prefix, run_id: run_id.to_string() })
+    }
+
+    /// The warehouse the run stages in (and publishes to).
+    pub fn location(&self) -> &Location {
+        &self.warehouse
     }
 
     /// URL of a table's staging folder (ends in `/`), for the engine's writers.

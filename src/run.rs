@@ -102,16 +102,21 @@ pub async fn run(job: &Job, as_of: NaiveDate) -> Result<RunSummary, RunError> {
     let run_id = new_run_id();
     let warehouse = Location::open(&job.warehouse)?;
     let lock = lock::acquire(&warehouse, &job.name, as_of, &run_id, job.publish.lock_ttl).await?;
-    let result = run_locked(job, as_of, &run_id, &lock).await;
+    let result = run_locked(job, as_of, &run_id, &warehouse, &lock).await;
     lock.release().await;
     result
 }
 
-async fn run_locked(job: &Job, as_of: NaiveDate, run_id: &str, lock: &SnapshotLock) -> Result<RunSummary, RunError> {
-    let live = lock::live_holders(&Location::open(&job.warehouse)?).await.unwrap_or_default();
+async fn run_locked(
+    job: &Job,
+    as_of: NaiveDate,
+    run_id: &str,
+    warehouse: &Location,
+    lock: &SnapshotLock,
+) -> Result<RunSummary, RunError> {
+    let live = lock::live_holders(warehouse).await.unwrap_or_default();
     let dead = lock.took_over_from.as_deref();
-    if let Err(e) = publish::sweep_leftovers(&job.warehouse, &PUBLISHED_TABLES, dead, &live, job.publish.lock_ttl).await
-    {
+    if let Err(e) = publish::sweep_leftovers(warehouse, &PUBLISHED_TABLES, dead, &live, job.publish.lock_ttl).await {
         tracing::warn!("could not sweep the leftovers of earlier runs: {e}");
     }
     let mut manifest = Manifest::start(job, as_of, run_id);
@@ -126,8 +131,7 @@ async fn run_locked(job: &Job, as_of: NaiveDate, run_id: &str, lock: &SnapshotLo
         Err(e) => {
             // files this run moved beside the published ones but never committed
             let own = Some(run_id);
-            let swept =
-                publish::sweep_leftovers(&job.warehouse, &PUBLISHED_TABLES, own, &[], job.publish.lock_ttl).await;
+            let swept = publish::sweep_leftovers(warehouse, &PUBLISHED_TABLES, own, &[], job.publish.lock_ttl).await;
             if let Err(sweep_error) = swept {
                 tracing::warn!("could not remove this run's unpublished files (the next run will): {sweep_error}");
             }
@@ -298,7 +302,7 @@ async fn run_steps(
         manifest.set_partitions(table, partitions);
     }
     crate::fault::pause_point("publish");
-    let commit = publish::publish(&job.warehouse, &change).await?;
+    let commit = publish::publish(staging.location(), &change).await?;
     tracing::info!(seq = commit.seq, files = change.added.len(), "committed");
     manifest.step("publish", started, 0, 0);
     Ok(Built { artifact: models.artifact, campaigns })
