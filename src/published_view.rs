@@ -24,7 +24,7 @@ use object_store::{
 
 use crate::commit::{Commit, join_rel};
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PublishedView {
     inner: Arc<dyn ObjectStore>,
     root: Path,
@@ -102,7 +102,7 @@ impl ObjectStore for PublishedView {
             return futures::stream::iter(published.into_iter().map(Ok)).boxed();
         }
         // a wider listing: the store's, with the table folders' part replaced
-        let view = PublishedView { inner: self.inner.clone(), root: self.root.clone(), files: self.files.clone() };
+        let view = self.clone();
         let outside = self.inner.list(prefix).filter(move |m| {
             let keep = m.as_ref().map(|m| !view.governed(&m.location)).unwrap_or(true);
             futures::future::ready(keep)
