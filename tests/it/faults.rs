@@ -2,11 +2,7 @@
 //! readable, nothing half-written is ever visible, and the next run
 //! succeeds with exactly the output of an uninterrupted one.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use crate::support::*;
 
@@ -14,31 +10,11 @@ const DAY_BEFORE: &str = "2026-11-21";
 
 /// Starts `cvm run` for T paused at `point` (`CVM_PAUSE_AT`) and returns it
 /// once it has said it is paused there.
-fn run_paused_at(point: &str, warehouse: &Path) -> Child {
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cvm"))
-        .args(["--log-format", "json", "run"])
-        .arg(demo_job())
-        .args(["--as-of", AS_OF, "--warehouse"])
-        .arg(warehouse)
-        .env("CVM_PAUSE_AT", point)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("paused at") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    if rx.recv_timeout(Duration::from_secs(300)).is_err() {
-        let _ = child.kill();
-        panic!("the run never reached {point}");
-    }
-    child
+fn run_paused_at(point: &str, warehouse: &Path) -> Paused {
+    let mut cmd = cvm_process();
+    cmd.args(["--log-format", "json", "run"]).arg(demo_job()).args(["--as-of", AS_OF, "--warehouse"]).arg(warehouse);
+    cmd.env("CVM_PAUSE_AT", point);
+    start_paused(cmd)
 }
 
 fn files_of_run(warehouse: &Path, run_id: &str) -> Vec<String> {
@@ -50,15 +26,15 @@ fn killed_at(point: &str) {
     run_ok(&demo_job(), DAY_BEFORE, w.path());
     let before = published_rows(w.path());
 
-    let mut child = run_paused_at(point, w.path());
+    let mut paused = run_paused_at(point, w.path());
     let lock = std::fs::read_to_string(w.path().join(format!("_locks/demo/snapshot_date={AS_OF}.lock"))).unwrap();
     let killed_run = serde_json::from_str::<serde_json::Value>(&lock).unwrap()["run_id"].as_str().unwrap().to_string();
     if point == "publish" {
         // every file is moved beside the published ones: none may be visible
         assert!(files_of_run(w.path(), &killed_run).iter().any(|p| p.contains("/customer_value/snapshot_date=")));
     }
-    child.kill().unwrap(); // SIGKILL: no clean-up of any kind
-    child.wait().unwrap();
+    paused.child.kill().unwrap(); // SIGKILL: no clean-up of any kind
+    paused.finish();
 
     assert_eq!(published_rows(w.path()), before, "killed during {point}: what readers see must not change");
     let at_t =

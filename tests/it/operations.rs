@@ -2,7 +2,6 @@
 //! no overlap, a clean stop on SIGTERM), `cvm backfill` (date order,
 //! resumable, stops naming the failed date) and `cvm status`.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -14,13 +13,10 @@ fn scheduled_job(dir: &Path) -> std::path::PathBuf {
     demo_job_with(dir, "[schedule]\ncron = \"* * * * * *\"\ntimezone = \"UTC\"\ncatch_up = 3\n")
 }
 
-fn scheduler(dir: &Path, envs: &[(&str, &str)]) -> Child {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("cvm"));
-    cmd.arg("schedule").arg(dir).stdout(Stdio::null()).stderr(Stdio::piped());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    cmd.spawn().unwrap()
+fn scheduler(dir: &Path) -> std::process::Command {
+    let mut cmd = cvm_process();
+    cmd.arg("schedule").arg(dir);
+    cmd
 }
 
 fn succeeded_runs(warehouse: &Path) -> usize {
@@ -56,7 +52,7 @@ fn the_scheduler_runs_a_due_snapshot_once_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     scheduled_job(dir.path());
     let warehouse = dir.path().join("warehouse");
-    let mut daemon = scheduler(dir.path(), &[]);
+    let mut daemon = scheduler(dir.path()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let started = Instant::now();
     while succeeded_runs(&warehouse) == 0 {
         assert!(started.elapsed() < Duration::from_secs(300), "no run within 5 minutes");
@@ -80,22 +76,14 @@ fn sigterm_lets_the_run_in_flight_finish_before_the_scheduler_stops() {
     let warehouse = dir.path().join("warehouse");
     let pause = dir.path().join("paused");
     std::fs::write(&pause, "").unwrap();
-    let mut daemon = scheduler(dir.path(), &[("CVM_PAUSE_AT", "models"), ("CVM_PAUSE_WHILE", pause.to_str().unwrap())]);
-    let stderr = daemon.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("paused at") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(300)).expect("the scheduled run starts");
-    sigterm(&daemon);
+    let mut cmd = scheduler(dir.path());
+    cmd.env("CVM_PAUSE_AT", "models").env("CVM_PAUSE_WHILE", &pause);
+    let mut daemon = start_paused(cmd); // its scheduled run is paused
+    sigterm(&daemon.child);
     std::thread::sleep(Duration::from_secs(2));
-    assert!(daemon.try_wait().unwrap().is_none(), "the scheduler waits for the run in flight");
+    assert!(daemon.child.try_wait().unwrap().is_none(), "the scheduler waits for the run in flight");
     std::fs::remove_file(&pause).unwrap();
-    assert_eq!(wait_exit(&mut daemon, Duration::from_secs(300)), Some(0));
+    assert_eq!(wait_exit(&mut daemon.child, Duration::from_secs(300)), Some(0));
     assert_eq!(succeeded_runs(&warehouse), 1, "the run in flight finished and published");
 }
 

@@ -158,20 +158,7 @@ impl S3Server {
 
     /// Every published table's rows, sorted, read with `cvm query` from S3.
     pub fn published_rows(&self, warehouse: &str) -> Vec<(String, Vec<String>)> {
-        PUBLISHED
-            .iter()
-            .map(|t| {
-                let out = self
-                    .cvm()
-                    .args(["query", "--format", "csv", "--warehouse", warehouse, &format!("SELECT * FROM {t}")])
-                    .output()
-                    .unwrap();
-                assert!(out.status.success(), "query {t}: {}", String::from_utf8_lossy(&out.stderr));
-                let mut lines: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(String::from).collect();
-                lines.sort();
-                (t.to_string(), lines)
-            })
-            .collect()
+        published_rows_with(|| self.cvm(), warehouse.as_ref())
     }
 }
 
@@ -269,39 +256,17 @@ fn a_store_that_goes_away_mid_run_fails_it_naming_the_url_and_loses_nothing() {
     let gateway_b = s3.port + 1;
     let pause = dir.path().join("paused");
     std::fs::write(&pause, "").unwrap();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cvm"))
-        .envs(s3.env(gateway_b))
-        .env("CVM_PAUSE_AT", "models")
-        .env("CVM_PAUSE_WHILE", &pause)
-        .args(["--log-format", "json", "run"])
-        .arg(&job)
-        .args(["--as-of", AS_OF, "--input-root", &input, "--warehouse", &warehouse])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut all = String::new();
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("paused at") {
-                let _ = tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    rx.recv_timeout(std::time::Duration::from_secs(300)).expect("the run reaches the models");
+    let mut cmd = cvm_process();
+    cmd.envs(s3.env(gateway_b)).env("CVM_PAUSE_AT", "models").env("CVM_PAUSE_WHILE", &pause);
+    cmd.args(["--log-format", "json", "run"]).arg(&job);
+    cmd.args(["--as-of", AS_OF, "--input-root", &input, "--warehouse", &warehouse]);
+    let paused = start_paused(cmd);
     gateway(s3, "stop");
     std::fs::remove_file(&pause).unwrap();
-    let status = child.wait().unwrap();
-    let log = reader.join().unwrap();
+    let (code, log) = paused.finish();
     gateway(s3, "start");
 
-    assert_eq!(status.code(), Some(1), "{log}");
+    assert_eq!(code, Some(1), "{log}");
     assert!(log.contains(&format!("http://127.0.0.1:{gateway_b}")) || log.contains(&warehouse), "{log}");
     assert_eq!(s3.published_rows(&warehouse), before, "what was published is untouched");
 

@@ -52,12 +52,13 @@ pub fn run_ok(job: &Path, as_of: &str, warehouse: &Path) -> String {
 
 /// `cvm query` as CSV text.
 pub fn query_csv(warehouse: &Path, sql: &str) -> String {
-    let out = cvm()
-        .args(["query", "--format", "csv", "--warehouse"])
-        .arg(warehouse)
-        .arg(sql)
-        .output()
-        .expect("cvm query runs");
+    query_csv_with(cvm(), warehouse.as_os_str(), sql)
+}
+
+/// `cvm query` as CSV text, run by `cmd` (e.g. with a store's environment).
+pub fn query_csv_with(mut cmd: Command, warehouse: &std::ffi::OsStr, sql: &str) -> String {
+    let out =
+        cmd.args(["query", "--format", "csv", "--warehouse"]).arg(warehouse).arg(sql).output().expect("cvm query runs");
     assert!(out.status.success(), "query failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
 }
@@ -191,16 +192,69 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A `cvm` process started with its standard error read as it runs, to
+/// wait for the run's `paused at` line (`CVM_PAUSE_AT`) and keep the log.
+pub struct Paused {
+    pub child: std::process::Child,
+    log: std::thread::JoinHandle<String>,
+}
+
+/// A `cvm` command to start with [`start_paused`].
+pub fn cvm_process() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("cvm"));
+    cmd.env_remove("CVM_LOG");
+    cmd
+}
+
+/// Starts `cmd` (a run, or a scheduler whose runs inherit its environment)
+/// and returns once it logs that it is paused; panics after 5 minutes.
+pub fn start_paused(mut cmd: std::process::Command) -> Paused {
+    use std::io::BufRead;
+    let mut child =
+        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().expect("cvm starts");
+    let stderr = child.stderr.take().expect("piped");
+    let (tx, paused) = std::sync::mpsc::channel();
+    let log = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("paused at") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    if paused.recv_timeout(std::time::Duration::from_secs(300)).is_err() {
+        let _ = child.kill();
+        panic!("{cmd:?} never paused");
+    }
+    Paused { child, log }
+}
+
+impl Paused {
+    /// Waits for the process to end; its exit code and standard error.
+    pub fn finish(mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().expect("cvm ends");
+        (status.code(), self.log.join().expect("log reader"))
+    }
+}
+
 /// The tables a run publishes.
 pub const PUBLISHED: [&str; 6] = ["usage_daily", "customer_value", "model_metrics", "kpi", "campaigns", "rejects"];
 
 /// Every published table's rows as sorted CSV lines, by table: what any
 /// reader sees of the warehouse.
 pub fn published_rows(warehouse: &Path) -> Vec<(String, Vec<String>)> {
+    published_rows_with(cvm, warehouse.as_os_str())
+}
+
+/// [`published_rows`] of a warehouse read by the commands `cmd` makes.
+pub fn published_rows_with(cmd: impl Fn() -> Command, warehouse: &std::ffi::OsStr) -> Vec<(String, Vec<String>)> {
     PUBLISHED
         .iter()
         .map(|t| {
-            let text = query_csv(warehouse, &format!("SELECT * FROM {t}"));
+            let text = query_csv_with(cmd(), warehouse, &format!("SELECT * FROM {t}"));
             let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
             lines.sort();
             (t.to_string(), lines)
