@@ -2,16 +2,19 @@
 //! and running cvm's SQL files in it with bound parameters.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use datafusion::common::ScalarValue;
 use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, UnboundedMemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::memory::{MeteredPool, PoolReport};
 use crate::sqlfiles::{self, Layer, SqlFile};
 use crate::storage::{StorageError, StoreUrl};
 
@@ -24,10 +27,15 @@ pub struct SqlError {
     pub source: DataFusionError,
 }
 
-/// Settings of the session.
+/// Settings of the session (the job's `[engine]`).
 #[derive(Debug, Clone, Default)]
 pub struct EngineOptions {
     pub target_partitions: Option<usize>,
+    /// Bytes the engine's operators may hold (sorts, joins, aggregates);
+    /// past it they spill to `spill_dir`. None: no limit.
+    pub memory_limit: Option<u64>,
+    /// Where spill files go (default: the system's temporary folder).
+    pub spill_dir: Option<std::path::PathBuf>,
 }
 
 /// A DataFusion session for cvm: UTC session time zone, cvm's functions,
@@ -40,11 +48,40 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionErro
     if let Some(n) = options.target_partitions {
         config = config.with_target_partitions(n);
     }
-    let runtime = RuntimeEnvBuilder::new().with_object_list_cache_limit(0).build_arc()?;
+    if let Some(limit) = options.memory_limit {
+        // every sort sets this much aside for merging its spill files; the
+        // default (10 MiB) alone would exceed a small cap shared by the
+        // sorts of one plan
+        let reserve = (limit / 32).clamp(64 << 10, 10 << 20);
+        config.options_mut().execution.sort_spill_reservation_bytes = reserve as usize;
+    }
+    // fair: every spilling operator gets its share, so one big hash
+    // aggregate cannot starve a sort that runs beside it
+    let pool: Arc<dyn MemoryPool> = match options.memory_limit {
+        Some(bytes) => Arc::new(FairSpillPool::new(bytes as usize)),
+        None => Arc::new(UnboundedMemoryPool::default()),
+    };
+    let mut runtime = RuntimeEnvBuilder::new()
+        .with_object_list_cache_limit(0)
+        .with_memory_pool(Arc::new(MeteredPool::new(pool)));
+    if let Some(dir) = &options.spill_dir {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            DataFusionError::Configuration(format!("cannot create spill folder {}: {e}", dir.display()))
+        })?;
+        runtime = runtime.with_temp_file_path(dir);
+    }
+    let runtime = runtime.build_arc()?;
     let mut state =
         SessionStateBuilder::new().with_config(config).with_runtime_env(runtime).with_default_features().build();
     crate::udf::register(&mut state)?;
     Ok(SessionContext::new_with_state(state))
+}
+
+/// What the session's memory pool saw so far (its limit, peak reservation
+/// and refusals).
+pub fn memory_report(ctx: &SessionContext) -> PoolReport {
+    let pool = ctx.runtime_env().memory_pool.clone();
+    pool.downcast_ref::<MeteredPool>().map(MeteredPool::report).unwrap_or_default()
 }
 
 /// Makes the store behind `url` reachable from SQL.

@@ -18,6 +18,7 @@ pub mod job;
 pub mod lock;
 pub mod logging;
 pub mod manifest;
+pub mod memory;
 pub mod modelling;
 pub mod models;
 pub mod progress;

@@ -54,6 +54,13 @@ enum Command {
         /// Write the outputs here instead of the job's warehouse (a path or URL).
         #[arg(long)]
         warehouse: Option<String>,
+        /// Cap the engine's memory (e.g. 2GiB); past it, sorts, joins and aggregates spill to disk.
+        /// Replaces the job's [engine] memory_limit.
+        #[arg(long)]
+        memory_limit: Option<String>,
+        /// Where spill files go (default: the system's temporary folder). Replaces [engine] spill_dir.
+        #[arg(long)]
+        spill_dir: Option<String>,
     },
     /// Check the job file and that every source is reachable and maps onto the contract. Writes nothing.
     Validate {
@@ -195,8 +202,8 @@ fn main() -> ExitCode {
 
 async fn dispatch(command: Command) -> u8 {
     match command {
-        Command::Run { job, as_of, input_root, warehouse } => {
-            let Some(job) = load_job(&job, Overrides { input_root, warehouse }) else {
+        Command::Run { job, as_of, input_root, warehouse, memory_limit, spill_dir } => {
+            let Some(job) = load_job(&job, Overrides { input_root, warehouse, memory_limit, spill_dir }) else {
                 return exit::BAD_USAGE;
             };
             tracing::info!(job = %job.name, snapshot = %as_of, "run started");
@@ -215,7 +222,7 @@ async fn dispatch(command: Command) -> u8 {
             }
         }
         Command::Validate { job, input_root } => {
-            let Some(job) = load_job(&job, Overrides { input_root, warehouse: None }) else {
+            let Some(job) = load_job(&job, Overrides { input_root, ..Default::default() }) else {
                 return exit::BAD_USAGE;
             };
             match cvm::validate::validate(&job).await {
@@ -251,7 +258,7 @@ async fn dispatch(command: Command) -> u8 {
         },
         Command::Status { job, warehouse, limit, json } => status(job, warehouse, limit, json).await,
         Command::Backfill { job, from, to, force, input_root, warehouse } => {
-            let Some(job) = load_job(&job, Overrides { input_root, warehouse }) else {
+            let Some(job) = load_job(&job, Overrides { input_root, warehouse, ..Default::default() }) else {
                 return exit::BAD_USAGE;
             };
             let result = cvm::backfill::backfill(&job, from, to, force, |date, outcome| match outcome {
@@ -279,7 +286,7 @@ async fn dispatch(command: Command) -> u8 {
             }
         }
         Command::Report { job, as_of, warehouse } => {
-            let Some(job) = load_job(&job, Overrides { input_root: None, warehouse }) else {
+            let Some(job) = load_job(&job, Overrides { warehouse, ..Default::default() }) else {
                 return exit::BAD_USAGE;
             };
             match cvm::report::write(&job, as_of).await {
@@ -320,7 +327,7 @@ async fn campaign(command: CampaignCommand) -> u8 {
     use cvm::campaigns::export;
     match command {
         CampaignCommand::List { job, as_of, warehouse } => {
-            let Some(job) = load_job(&job, Overrides { input_root: None, warehouse }) else {
+            let Some(job) = load_job(&job, Overrides { warehouse, ..Default::default() }) else {
                 return exit::BAD_USAGE;
             };
             match export::list(&job, as_of).await {
@@ -336,7 +343,7 @@ async fn campaign(command: CampaignCommand) -> u8 {
             }
         }
         CampaignCommand::Export { job, campaign, as_of, format, output, with_msisdn, warehouse } => {
-            let Some(job) = load_job(&job, Overrides { input_root: None, warehouse }) else {
+            let Some(job) = load_job(&job, Overrides { warehouse, ..Default::default() }) else {
                 return exit::BAD_USAGE;
             };
             let output = match job.exports.root.confine(&output) {
@@ -361,7 +368,7 @@ async fn campaign(command: CampaignCommand) -> u8 {
 async fn status(job: Option<PathBuf>, warehouse: Option<String>, limit: usize, json: bool) -> u8 {
     let (name, warehouse) = match &job {
         Some(path) => {
-            let Some(job) = load_job(path, Overrides { input_root: None, warehouse }) else {
+            let Some(job) = load_job(path, Overrides { warehouse, ..Default::default() }) else {
                 return exit::BAD_USAGE;
             };
             (Some(job.name), job.warehouse)

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ingest::SourceReport;
 use crate::job::Job;
+use crate::memory::PoolReport;
 use crate::storage::{Location, StorageError, StoreUrl};
 
 #[derive(Debug, Clone, Serialize)]
@@ -27,6 +28,12 @@ pub struct Manifest {
     pub sources: BTreeMap<&'static str, SourceReport>,
     pub outputs: BTreeMap<String, TableReport>,
     pub steps: Vec<StepReport>,
+    /// The engine's memory pool: its cap (`[engine] memory_limit`,
+    /// `--memory-limit`), the peak its operators reserved, and how often a
+    /// reservation was refused (an operator spilled to disk instead).
+    pub engine_memory: PoolReport,
+    /// The run's peak resident set size (Linux; None elsewhere).
+    pub peak_rss_bytes: Option<u64>,
     #[serde(skip)]
     started: Option<std::time::Instant>,
 }
@@ -60,6 +67,8 @@ pub struct StepReport {
     pub seconds: f64,
     pub rows_in: u64,
     pub rows_out: u64,
+    /// Peak resident set size while the step ran (since the previous step ended).
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// The folder of a job's run documents for snapshot T.
@@ -92,6 +101,8 @@ impl Manifest {
             sources: BTreeMap::new(),
             outputs: BTreeMap::new(),
             steps: Vec::new(),
+            engine_memory: PoolReport { limit_bytes: job.engine.memory_limit, ..Default::default() },
+            peak_rss_bytes: crate::memory::peak_rss(),
             started: Some(std::time::Instant::now()),
         }
     }
@@ -99,8 +110,12 @@ impl Manifest {
     /// Records a finished step (and logs it).
     pub fn step(&mut self, name: &str, started: std::time::Instant, rows_in: u64, rows_out: u64) {
         let seconds = started.elapsed().as_secs_f64();
-        tracing::info!(step = name, rows_in, rows_out, seconds, "step done");
-        self.steps.push(StepReport { name: name.to_string(), seconds, rows_in, rows_out });
+        let peak_rss_bytes = crate::memory::peak_rss();
+        self.peak_rss_bytes = self.peak_rss_bytes.max(peak_rss_bytes);
+        crate::memory::reset_peak();
+        let peak_rss_mib = peak_rss_bytes.map(|b| b >> 20);
+        tracing::info!(step = name, rows_in, rows_out, seconds, peak_rss_mib, "step done");
+        self.steps.push(StepReport { name: name.to_string(), seconds, rows_in, rows_out, peak_rss_bytes });
     }
 
     pub fn output(&mut self, table: &str, rows: u64) {
@@ -113,6 +128,7 @@ impl Manifest {
 
     fn finish(&mut self, status: Status) {
         self.status = status;
+        self.peak_rss_bytes = self.peak_rss_bytes.max(crate::memory::peak_rss());
         self.finished_at = Some(now());
         self.seconds = self.started.map(|s| s.elapsed().as_secs_f64());
     }

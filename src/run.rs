@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::campaigns::export::{self, ExportError, ExportReport};
 use crate::campaigns::{self, CampaignError, CampaignSize};
 use crate::commit::{Change, CommitError};
-use crate::engine::{self, EngineOptions, SqlError};
+use crate::engine::{self, SqlError};
 use crate::ingest::{self, IngestError, SourceReport};
 use crate::job::{Job, MsisdnPolicy};
 use crate::lock::{self, LockError, SnapshotLock};
@@ -187,7 +187,7 @@ async fn run_steps(
     staging: &RunStaging,
     manifest: &mut Manifest,
 ) -> Result<Built, RunError> {
-    let ctx = engine::session(&EngineOptions { target_partitions: job.target_partitions })
+    let ctx = engine::session(&job.engine)
         .map_err(RunError::engine("session"))?;
     engine::register_store(&ctx, &job.warehouse)?;
     engine::register_store(&ctx, &job.input_root)?;
@@ -302,6 +302,7 @@ async fn run_steps(
         manifest.set_partitions(table, partitions);
     }
     crate::fault::pause_point("publish");
+    manifest.engine_memory = engine::memory_report(&ctx);
     let commit = publish::publish(staging.location(), &change).await?;
     tracing::info!(seq = commit.seq, files = change.added.len(), "committed");
     manifest.step("publish", started, 0, 0);

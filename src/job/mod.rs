@@ -22,6 +22,7 @@ pub use operations::{PublishSettings, ScheduleSettings, StorageSettings};
 pub use outputs::{Campaign, ExportSettings, KpiSettings, MsisdnPolicy, Selection};
 
 use crate::contract::{self, SourceKind};
+use crate::engine::EngineOptions;
 use crate::storage::StoreUrl;
 
 /// A job file that could not be read or does not make sense.
@@ -101,6 +102,9 @@ fn default_max_rate() -> f64 {
 #[serde(deny_unknown_fields)]
 struct EngineFile {
     target_partitions: Option<usize>,
+    /// e.g. "4GiB", "512MiB", or bytes
+    memory_limit: Option<toml::Value>,
+    spill_dir: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -134,7 +138,8 @@ pub struct Job {
     pub currency: String,
     /// Largest share of a source's rows that may be rejected before the run fails.
     pub max_reject_rate: f64,
-    pub target_partitions: Option<usize>,
+    /// The engine's parallelism, memory limit and spill folder (`[engine]`).
+    pub engine: EngineOptions,
     /// Every source of the contract, in the order they are ingested.
     pub sources: Vec<Source>,
     /// Settings of the value models (docs/models.md).
@@ -201,6 +206,10 @@ impl Source {
 pub struct Overrides {
     pub input_root: Option<String>,
     pub warehouse: Option<String>,
+    /// `--memory-limit`, e.g. "2GiB".
+    pub memory_limit: Option<String>,
+    /// `--spill-dir`.
+    pub spill_dir: Option<String>,
 }
 
 impl Job {
@@ -251,6 +260,17 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
     if file.engine.target_partitions == Some(0) {
         return Err(invalid("engine.target_partitions", "must be at least 1".to_string()));
     }
+    let memory_limit = match (&overrides.memory_limit, &file.engine.memory_limit) {
+        (Some(text), _) => Some(parse_bytes(&toml::Value::String(text.clone())).map_err(|m| invalid("--memory-limit", m))?),
+        (None, Some(value)) => Some(parse_bytes(value).map_err(|m| invalid("engine.memory_limit", m))?),
+        (None, None) => None,
+    };
+    let spill_dir = match (&overrides.spill_dir, &file.engine.spill_dir) {
+        (Some(dir), _) => Some(PathBuf::from(dir)),
+        (None, Some(dir)) => Some(job_dir.join(dir)),
+        (None, None) => None,
+    };
+    let engine = EngineOptions { target_partitions: file.engine.target_partitions, memory_limit, spill_dir };
 
     for name in file.sources.keys() {
         if SourceKind::from_name(name).is_none() {
@@ -290,7 +310,7 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
         warehouse,
         currency,
         max_reject_rate: file.rejects.max_rate,
-        target_partitions: file.engine.target_partitions,
+        engine,
         sources,
         models,
         kpi,
@@ -384,6 +404,37 @@ fn validate_source(
     })
 }
 
+/// A size in bytes: an integer, or a number with a unit (`KiB`, `MiB`,
+/// `GiB`, `TiB`, or `KB`, `MB`, `GB`, `TB` as powers of 1000; `K`, `M`,
+/// `G`, `T` alone mean the binary ones, as in `ulimit` and Kubernetes' `Gi`).
+pub fn parse_bytes(value: &toml::Value) -> Result<u64, String> {
+    let text = match value {
+        toml::Value::Integer(n) if *n > 0 => return Ok(*n as u64),
+        toml::Value::String(s) => s.trim(),
+        other => return Err(format!("'{other}' is not a size such as \"4GiB\" or \"512MiB\"")),
+    };
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| format!("'{text}' is not a size such as \"4GiB\" or \"512MiB\""))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "ki" | "kib" => 1024.0,
+        "m" | "mi" | "mib" => 1024f64.powi(2),
+        "g" | "gi" | "gib" => 1024f64.powi(3),
+        "t" | "ti" | "tib" => 1024f64.powi(4),
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        other => return Err(format!("unknown unit '{other}' in '{text}' (use KiB, MiB, GiB or TiB)")),
+    };
+    let bytes = (number * scale).round();
+    if bytes < 1.0 || !bytes.is_finite() {
+        return Err(format!("'{text}' must be a positive size"));
+    }
+    Ok(bytes as u64)
+}
+
 fn single_byte(s: &str) -> Option<u8> {
     let s = if s == "\\t" { "\t" } else { s };
     (s.len() == 1 && s.is_ascii()).then(|| s.as_bytes()[0])
@@ -417,6 +468,21 @@ mod tests {
     }
 
     const MINIMAL: &str = "name = \"t\"\ninput_root = \"in\"\nwarehouse = \"wh\"\n";
+
+    #[test]
+    fn memory_limits_read_with_units() {
+        let size = |s: &str| parse_bytes(&toml::Value::String(s.into()));
+        assert_eq!(size("4GiB"), Ok(4 << 30));
+        assert_eq!(size("512 MiB"), Ok(512 << 20));
+        assert_eq!(size("2G"), Ok(2 << 30));
+        assert_eq!(size("1.5GB"), Ok(1_500_000_000));
+        assert_eq!(parse_bytes(&toml::Value::Integer(1000)), Ok(1000));
+        assert!(size("4 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(size("-1GiB").is_err());
+        let job = load_str(&format!("{MINIMAL}[engine]\nmemory_limit = \"64MiB\"\nspill_dir = \"spill\"\n")).unwrap();
+        assert_eq!(job.engine.memory_limit, Some(64 << 20));
+        assert!(job.engine.spill_dir.unwrap().ends_with("spill"));
+    }
 
     #[test]
     fn minimal_job_gets_the_contract_defaults() {

@@ -18,3 +18,4 @@ mod models;
 mod operations;
 mod row_rules;
 mod s3;
+mod scale;
