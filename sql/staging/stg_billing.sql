@@ -40,8 +40,9 @@ typed AS (
         upper(r.currency) AS currency,
         p.currency AS job_currency,
         s.subscriber_id IS NOT NULL AS subscriber_known
-    FROM raw_billing AS r
-    CROSS JOIN params AS p
+    -- params first: the engine holds a cross join's left side in memory
+    FROM params AS p
+    CROSS JOIN raw_billing AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 )
 

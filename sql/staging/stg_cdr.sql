@@ -42,8 +42,9 @@ typed AS (
         r.roaming AS roaming_text,
         TRY_CAST(r.roaming AS BOOLEAN) AS roaming,
         s.subscriber_id IS NOT NULL AS subscriber_known
-    FROM raw_cdr AS r
-    CROSS JOIN params AS p
+    -- params first: the engine holds a cross join's left side in memory
+    FROM params AS p
+    CROSS JOIN raw_cdr AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 )
 

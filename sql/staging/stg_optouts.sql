@@ -24,8 +24,9 @@ typed AS (
         r.since AS since_text,
         cvm_to_date(r.since, p.date_format) AS since,
         s.subscriber_id IS NOT NULL AS subscriber_known
-    FROM raw_optouts AS r
-    CROSS JOIN params AS p
+    -- params first: the engine holds a cross join's left side in memory
+    FROM params AS p
+    CROSS JOIN raw_optouts AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 )
 

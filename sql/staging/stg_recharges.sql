@@ -30,8 +30,9 @@ typed AS (
         END AS amount,
         lower(r.channel) AS channel,
         s.subscriber_id IS NOT NULL AS subscriber_known
-    FROM raw_recharges AS r
-    CROSS JOIN params AS p
+    -- params first: the engine holds a cross join's left side in memory
+    FROM params AS p
+    CROSS JOIN raw_recharges AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 )
 

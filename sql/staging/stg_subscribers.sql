@@ -44,8 +44,9 @@ typed AS (
         r.birth_year AS birth_year_text,
         TRY_CAST(r.birth_year AS INT) AS birth_year,
         p.as_of
-    FROM raw_subscribers AS r
-    CROSS JOIN params AS p
+    -- params first: the engine holds a cross join's left side in memory
+    FROM params AS p
+    CROSS JOIN raw_subscribers AS r
 ),
 
 checked AS (

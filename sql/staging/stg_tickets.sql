@@ -27,8 +27,9 @@ typed AS (
         r.resolved_at AS resolved_at_text,
         cvm_to_timestamp(r.resolved_at, p.timestamp_format, p.timezone) AS resolved_at,
         s.subscriber_id IS NOT NULL AS subscriber_known
-    FROM raw_tickets AS r
-    CROSS JOIN params AS p
+    -- params first: the engine holds a cross join's left side in memory
+    FROM params AS p
+    CROSS JOIN raw_tickets AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 )
 
