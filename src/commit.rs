@@ -18,7 +18,7 @@
 //! Readers (cvm query, and the DuckDB and Spark recipes in the README) read
 //! the files the latest commit lists, never a folder listing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use object_store::ObjectStoreExt;
@@ -26,6 +26,7 @@ use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::storage::{Location, StorageError};
+use crate::usage::FoldedFile;
 
 /// The folder of the log, below the warehouse.
 pub const COMMITS: &str = "_commits";
@@ -47,6 +48,11 @@ pub struct Commit {
     pub run_id: String,
     /// Every published file, sorted by path.
     pub files: Vec<CommittedFile>,
+    /// The CDR extracts folded into usage_daily, sorted by URL: the state of
+    /// the incremental build ([`crate::usage`]), committed with the files it
+    /// describes.
+    #[serde(default)]
+    pub usage_inputs: Vec<FoldedFile>,
 }
 
 /// A published data file.
@@ -80,6 +86,9 @@ pub struct Change {
     /// (table, partition): every published file in or below it is replaced.
     pub replaced: BTreeSet<(String, String)>,
     pub added: Vec<CommittedFile>,
+    /// CDR extracts folded into usage_daily by the run: each replaces the
+    /// entry of the same URL.
+    pub folded: Vec<FoldedFile>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +162,9 @@ pub async fn commit(location: &Location, change: &Change) -> Result<(Commit, Vec
         files.extend(change.added.iter().cloned());
         files.sort();
         files.dedup_by(|a, b| a.path == b.path);
+        let mut usage_inputs: BTreeMap<String, FoldedFile> =
+            base.as_ref().map(|c| c.usage_inputs.iter().map(|f| (f.url.clone(), f.clone())).collect()).unwrap_or_default();
+        usage_inputs.extend(change.folded.iter().map(|f| (f.url.clone(), f.clone())));
         let next = Commit {
             format: FORMAT.to_string(),
             seq: base.as_ref().map_or(1, |c| c.seq + 1),
@@ -161,6 +173,7 @@ pub async fn commit(location: &Location, change: &Change) -> Result<(Commit, Vec
             snapshot_date: change.snapshot_date,
             run_id: change.run_id.clone(),
             files,
+            usage_inputs: usage_inputs.into_values().collect(),
         };
         let path = commit_path(location, next.seq);
         let body = serde_json::to_vec_pretty(&next).expect("a commit serialises");
@@ -252,6 +265,7 @@ mod tests {
             run_id: run.into(),
             replaced: files.iter().map(|f| (f.table.clone(), f.partition.clone())).collect(),
             added: files,
+            folded: Vec::new(),
         };
         let a = file("kpi", "snapshot_date=2026-11-21", "part-a-00000.parquet");
         let b = file("kpi", "snapshot_date=2026-11-22", "part-b-00000.parquet");
@@ -279,6 +293,7 @@ mod tests {
             run_id: run.into(),
             replaced: BTreeSet::new(),
             added: vec![file("kpi", &format!("snapshot_date={run}"), "p.parquet")],
+            folded: Vec::new(),
         };
         // eight runs committing at once all land, each on its own number
         let commits = futures::future::join_all((0..8).map(|i| {

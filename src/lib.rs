@@ -34,4 +34,5 @@ pub mod storage;
 pub mod summary;
 pub mod tables;
 pub mod udf;
+pub mod usage;
 pub mod validate;

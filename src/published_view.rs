@@ -3,13 +3,14 @@
 //! [`crate::commit`]) and nothing else: not a run's half-moved files, not the
 //! files a commit has just replaced. Everything else (reads, writes, the
 //! `_`-folders such as `_restricted/` and `_exports/`, other paths) goes to
-//! the real store.
+//! the real store; a `_` table the commit lists (`_usage_by_file`, cvm's
+//! own) is governed like the analysts' tables.
 //!
 //! Registered in a reading session in place of the warehouse's store, it
 //! lets DataFusion's ordinary listing tables (with hive partition pruning)
 //! read a consistent snapshot without listing the store at all.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -30,6 +31,9 @@ pub struct PublishedView {
     root: Path,
     /// Every published file, by full path.
     files: Arc<BTreeMap<Path, ObjectMeta>>,
+    /// The tables of the commit (an internal `_` table such as
+    /// `_usage_by_file` is governed too).
+    tables: Arc<BTreeSet<String>>,
 }
 
 impl PublishedView {
@@ -52,7 +56,8 @@ impl PublishedView {
                 (location, meta)
             })
             .collect();
-        PublishedView { inner, root, files: Arc::new(files) }
+        let tables = commit.files.iter().map(|f| f.table.clone()).collect();
+        PublishedView { inner, root, files: Arc::new(files), tables: Arc::new(tables) }
     }
 
     /// Whether `path` is in a table folder of the warehouse (or is one), where
@@ -61,7 +66,7 @@ impl PublishedView {
         path.prefix_matches(&self.root)
             && path.parts().nth(self.root.parts().count()).is_some_and(|table| {
                 let name = table.as_ref();
-                !name.starts_with('_') && !name.starts_with('.')
+                (!name.starts_with('_') && !name.starts_with('.')) || self.tables.contains(name)
             })
     }
 
@@ -155,6 +160,8 @@ mod tests {
             "wh/kpi/snapshot_date=1/part-a-0.parquet",
             "wh/kpi/snapshot_date=1/part-b-0.parquet",
             "wh/_restricted/contacts/part-0.parquet",
+            "wh/_usage_by_file/event_date=1/part-a-0.parquet",
+            "wh/_usage_by_file/event_date=1/part-b-0.parquet",
             "other/x",
         ] {
             inner.put(&Path::from(p), "data".into()).await.unwrap();
@@ -166,19 +173,36 @@ mod tests {
             job: "demo".into(),
             snapshot_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
             run_id: "a".into(),
-            files: vec![CommittedFile {
-                path: "kpi/snapshot_date=1/part-a-0.parquet".into(),
-                table: "kpi".into(),
-                partition: "snapshot_date=1".into(),
-                bytes: 4,
-            }],
+            files: vec![
+                CommittedFile {
+                    path: "kpi/snapshot_date=1/part-a-0.parquet".into(),
+                    table: "kpi".into(),
+                    partition: "snapshot_date=1".into(),
+                    bytes: 4,
+                },
+                // an internal table of the commit is governed like the others
+                CommittedFile {
+                    path: "_usage_by_file/event_date=1/part-a-0.parquet".into(),
+                    table: "_usage_by_file".into(),
+                    partition: "event_date=1".into(),
+                    bytes: 4,
+                },
+            ],
+            usage_inputs: vec![],
         };
         let view = PublishedView::new(inner, Path::from("wh"), &commit);
         let listed: Vec<String> =
             view.list(Some(&Path::from("wh/kpi"))).map_ok(|m| m.location.to_string()).try_collect().await.unwrap();
         assert_eq!(listed, vec!["wh/kpi/snapshot_date=1/part-a-0.parquet"]);
+        let parts: Vec<String> = view
+            .list(Some(&Path::from("wh/_usage_by_file")))
+            .map_ok(|m| m.location.to_string())
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(parts, vec!["wh/_usage_by_file/event_date=1/part-a-0.parquet"]);
         let all: Vec<String> = view.list(None).map_ok(|m| m.location.to_string()).try_collect().await.unwrap();
-        assert_eq!(all.len(), 3, "{all:?}");
+        assert_eq!(all.len(), 4, "{all:?}");
         assert!(all.contains(&"other/x".to_string()));
         // the _-folders (contacts, exports, manifests) are the store's own
         let restricted: Vec<String> = view
@@ -190,7 +214,7 @@ mod tests {
         assert_eq!(restricted, vec!["wh/_restricted/contacts/part-0.parquet"]);
         let mut folders = view.list_with_delimiter(Some(&Path::from("wh"))).await.unwrap().common_prefixes;
         folders.sort();
-        assert_eq!(folders, vec![Path::from("wh/_restricted"), Path::from("wh/kpi")]);
+        assert_eq!(folders, vec![Path::from("wh/_restricted"), Path::from("wh/_usage_by_file"), Path::from("wh/kpi")]);
         let top = view.list_with_delimiter(None).await.unwrap();
         assert!(top.common_prefixes.contains(&Path::from("wh")) && top.common_prefixes.contains(&Path::from("other")));
     }

@@ -11,7 +11,7 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::{SQLOptions, SessionContext};
 use std::collections::BTreeMap;
 
-use crate::commit::{self, CommitError};
+use crate::commit::{self, Commit, CommitError};
 use crate::engine::{self, EngineOptions};
 use crate::published_view::PublishedView;
 use crate::storage::{Location, StorageError, StoreUrl};
@@ -55,36 +55,58 @@ pub async fn register_warehouse(ctx: &SessionContext, warehouse: &StoreUrl) -> R
     let Some(commit) = commit::latest(&location).await? else {
         return Ok(Vec::new());
     };
-    let view = PublishedView::new(location.store.clone(), warehouse.store_path(), &commit);
-    ctx.register_object_store(&warehouse.store_root(), Arc::new(view));
+    read_through_commit(ctx, &location, &commit);
     let mut tables: BTreeMap<&str, &str> = BTreeMap::new();
-    for file in &commit.files {
+    // `_` tables are cvm's internal state (the parts of usage_daily), not for analysts
+    for file in commit.files.iter().filter(|f| !f.table.starts_with('_')) {
         tables.entry(file.table.as_str()).or_insert(file.partition.as_str());
     }
     let mut names = Vec::new();
     for (table, partition) in tables {
-        // partition keys: the key=value folders of any of its files
-        let partition_cols: Vec<(String, DataType)> = partition
-            .split('/')
-            .filter_map(|part| part.split_once('='))
-            .map(|(k, _)| (k.to_string(), partition_type(k)))
-            .collect();
-        let url = format!("{}{}/", warehouse.as_folder(), table);
-        let err = |source| QueryError::Register { table: table.to_string(), source };
-        let table_url = ListingTableUrl::parse(&url).map_err(err)?;
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet")
-            .with_table_partition_cols(partition_cols);
-        let config = ListingTableConfig::new(table_url)
-            .with_listing_options(options)
-            .infer_schema(&ctx.state())
+        register_published(ctx, warehouse, table, partition, table)
             .await
-            .map_err(err)?;
-        let provider = ListingTable::try_new(config).map_err(err)?;
-        ctx.register_table(table, Arc::new(provider)).map_err(err)?;
+            .map_err(|source| QueryError::Register { table: table.to_string(), source })?;
         names.push(table.to_string());
     }
     Ok(names)
+}
+
+/// Makes the session read the warehouse's table folders through `commit`:
+/// only its files are listed there (see [`PublishedView`]); every other
+/// path, writes included, goes to the store as before.
+pub fn read_through_commit(ctx: &SessionContext, location: &Location, commit: &Commit) {
+    let view = PublishedView::new(location.store.clone(), location.url.store_path(), commit);
+    ctx.register_object_store(&location.url.store_root(), Arc::new(view));
+}
+
+/// Registers a published table under `name`, its partition keys read from
+/// `partition` (the key=value folders of any of its files), its schema from
+/// its files. The session must read through the commit
+/// ([`read_through_commit`]).
+pub async fn register_published(
+    ctx: &SessionContext,
+    warehouse: &StoreUrl,
+    table: &str,
+    partition: &str,
+    name: &str,
+) -> Result<(), DataFusionError> {
+    let partition_cols: Vec<(String, DataType)> = partition
+        .split('/')
+        .filter_map(|part| part.split_once('='))
+        .map(|(k, _)| (k.to_string(), partition_type(k)))
+        .collect();
+    let url = format!("{}{}/", warehouse.as_folder(), table);
+    let table_url = ListingTableUrl::parse(&url)?;
+    // the session's Parquet options (plain Utf8 strings), not the format's defaults
+    let format = ParquetFormat::default().with_options(ctx.state().table_options().parquet.clone());
+    let options = ListingOptions::new(Arc::new(format))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(partition_cols);
+    let config = ListingTableConfig::new(table_url).with_listing_options(options).infer_schema(&ctx.state()).await?;
+    let provider = ListingTable::try_new(config)?;
+    let _ = ctx.deregister_table(name);
+    ctx.register_table(name, Arc::new(provider))?;
+    Ok(())
 }
 
 /// Runs one read-only SQL statement over the warehouse.

@@ -31,6 +31,7 @@ use crate::publish::{self, RunStaging};
 use crate::sqlfiles::{self, Layer};
 use crate::storage::{Location, StorageError};
 use crate::tables;
+use crate::usage;
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +61,7 @@ pub enum RunError {
 }
 
 impl RunError {
-    fn engine(step: &str) -> impl Fn(DataFusionError) -> RunError + '_ {
+    pub(crate) fn engine(step: &str) -> impl Fn(DataFusionError) -> RunError + '_ {
         move |source| RunError::Engine { step: step.to_string(), source }
     }
 }
@@ -199,24 +200,23 @@ async fn run_steps(
     modelling::register_job_tables(&ctx, job).map_err(RunError::engine("job tables"))?;
     let snapshot = format!("snapshot_date={as_of}");
 
-    // 1. ingest
+    // 1. ingest; of the CDR, only the files not yet folded into usage_daily
+    let base = crate::commit::latest(staging.location()).await?;
+    let folded = usage::Folded::from_commit(job, base.as_ref(), as_of);
     let started = Instant::now();
-    let ingested = ingest::ingest(&ctx, job, as_of, scratch.path(), &mut manifest.sources).await?;
+    let ingested =
+        ingest::ingest(&ctx, job, as_of, scratch.path(), &|f| folded.is_current(f), &mut manifest.sources).await?;
     let rows_in: u64 = manifest.sources.values().map(|s| s.rows_read).sum();
     let rows_out: u64 = manifest.sources.values().map(|s| s.rows_staged).sum();
     manifest.step("ingest", started, rows_in, rows_out);
 
-    // 2. usage_daily: written first, then read back by the usage windows
+    // 2. usage_daily: tonight's CDR folded in, the days it touches rebuilt
     let started = Instant::now();
     crate::progress::step("usage_daily");
-    let usage = sqlfiles::find("usage_daily").expect("usage_daily.sql exists");
-    let df = engine::plan(&ctx, usage, &params).await?;
-    let usage_schema = df.schema().as_arrow().clone();
-    let rows = write_parquet(df, &staging.table_url("usage_daily"), &["event_date"]).await?;
-    tables::register_parquet(&ctx, "usage_daily", &staging.table_url("usage_daily"), &usage_schema, &["event_date"])
-        .map_err(RunError::engine("usage_daily"))?;
-    manifest.step("usage_daily", started, rows_out, rows);
-    manifest.output("usage_daily", rows);
+    let cdr = manifest.sources.get("cdr").cloned().unwrap_or_default();
+    let usage = usage::build(&ctx, staging, base.as_ref(), &folded, &cdr.files, &params).await?;
+    manifest.step("usage_daily", started, cdr.rows_staged, usage.rows);
+    manifest.output("usage_daily", usage.rows);
 
     // 3. intermediate views; the subscriber features are materialised, as
     // the models and the marts read them several times
@@ -295,9 +295,10 @@ async fn run_steps(
         run_id: manifest.run_id.clone(),
         replaced: Default::default(),
         added: Vec::new(),
+        folded: usage.folded.clone(),
     };
     for table in PUBLISHED_TABLES {
-        let expected = if table == "usage_daily" { vec![] } else { vec![snapshot.clone()] };
+        let expected = if usage::TABLES.contains(&table) { usage.partitions() } else { vec![snapshot.clone()] };
         let partitions = staging.move_into_place(table, &expected, &mut change).await?;
         manifest.set_partitions(table, partitions);
     }
@@ -309,9 +310,10 @@ async fn run_steps(
     Ok(Built { artifact: models.artifact, campaigns })
 }
 
-/// The tables a run publishes (all in one commit).
-pub const PUBLISHED_TABLES: [&str; 6] =
-    ["usage_daily", "customer_value", "model_metrics", "kpi", "campaigns", "rejects"];
+/// The tables a run publishes (all in one commit); `_usage_by_file` is
+/// cvm's own (the parts usage_daily is built from), not for analysts.
+pub const PUBLISHED_TABLES: [&str; 7] =
+    ["usage_daily", usage::PARTS, "customer_value", "model_metrics", "kpi", "campaigns", "rejects"];
 
 /// Writes the restricted contacts table (subscriber_id, msisdn) for the
 /// snapshot, replacing it: the only copy of msisdn cvm keeps, for exports.
@@ -363,7 +365,7 @@ fn tempdir_for(run_id: &str) -> Result<tempfile_lite::TempDir, RunError> {
 
 /// Writes a query's result as Parquet under `url`, hive-partitioned by
 /// `partition_by`; returns the rows written.
-async fn write_parquet(df: DataFrame, url: &str, partition_by: &[&str]) -> Result<u64, RunError> {
+pub(crate) async fn write_parquet(df: DataFrame, url: &str, partition_by: &[&str]) -> Result<u64, RunError> {
     let options = DataFrameWriteOptions::new()
         .with_single_file_output(false)
         .with_partition_by(partition_by.iter().map(|s| s.to_string()).collect());

@@ -63,6 +63,7 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Intermediate, "intermediate", "int_billing_monthly"),
     sql_file!(Intermediate, "intermediate", "int_revenue_windows"),
     sql_file!(Intermediate, "intermediate", "int_tenure_computed"),
+    sql_file!(Intermediate, "intermediate", "int_usage_by_file"),
     sql_file!(Intermediate, "intermediate", "int_usage_windows"),
     sql_file!(Intermediate, "intermediate", "int_complaints_counted"),
     sql_file!(Intermediate, "intermediate", "int_subscriber_features"),

@@ -60,6 +60,9 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
         let df = engine::plan(&ctx, file, &ingest::staging_params(job, source, as_of)).await?;
         register_empty(&ctx, file.name, &df, true).map_err(internal(file.path()))?;
     }
+    let parts = sqlfiles::find("int_usage_by_file").expect("int_usage_by_file.sql exists");
+    let df = engine::plan(&ctx, parts, &params).await?;
+    register_empty(&ctx, "usage_by_file", &df, false).map_err(internal(parts.path()))?;
     let usage = sqlfiles::find("usage_daily").expect("usage_daily.sql exists");
     let df = engine::plan(&ctx, usage, &params).await?;
     register_empty(&ctx, usage.name, &df, false).map_err(internal(usage.path()))?;
@@ -96,7 +99,7 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     Ok(())
 }
 
-/// Registers an empty table with a query's output columns (without `_` columns when `public_only`).
+/// Registers an empty table with a query's output columns (only the staged ones when `public_only`).
 fn register_empty(
     ctx: &SessionContext,
     name: &str,
@@ -105,7 +108,7 @@ fn register_empty(
 ) -> Result<(), DataFusionError> {
     let schema = df.schema().as_arrow();
     let keep: Vec<usize> =
-        (0..schema.fields().len()).filter(|i| !public_only || !schema.field(*i).name().starts_with('_')).collect();
+        (0..schema.fields().len()).filter(|i| !public_only || ingest::is_staged_column(schema.field(*i).name())).collect();
     let schema = Arc::new(schema.project(&keep)?);
     ctx.register_table(name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
     Ok(())

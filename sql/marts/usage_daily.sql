@@ -1,8 +1,11 @@
 -- usage_daily: usage per subscriber and UTC day, the base of every usage window.
--- grain: one row per subscriber and UTC day with at least one valid event on or before T.
+-- grain: one row per subscriber and UTC day with at least one valid event.
 -- partitioning: event_date=YYYY-MM-DD (the UTC day of the events, not the dt= folder they came in)
--- inputs: stg_cdr
--- params: $as_of
+-- inputs: usage_by_file (every extract's part of the days this run rebuilds)
+-- Built incrementally: a run rebuilds only the days its new or re-extracted
+-- CDR files touch, from the parts of every extract of those days; the other
+-- days stay as published. It holds every day of the CDR folded so far (the
+-- windows read the days up to T).
 -- columns:
 --   subscriber_id  Utf8    the subscriber
 --   events         Int64   events of any type and direction
@@ -13,32 +16,16 @@
 --   data_sessions  Int64   data events
 --   data_bytes     Int64   volume_bytes summed over data events
 --   event_date     Date32  the UTC day (partition column)
-WITH params AS (
-    SELECT CAST($as_of AS DATE) AS as_of
-),
-
-events AS (
-    SELECT
-        c.subscriber_id,
-        CAST(c.event_time AS DATE) AS event_date,
-        c.event_type,
-        c.duration_s,
-        c.volume_bytes
-    FROM stg_cdr AS c
-)
-
 SELECT
-    e.subscriber_id,
-    COUNT(*) AS events,
-    COUNT(*) FILTER (WHERE e.event_type = 'voice') AS voice_calls,
-    COALESCE(SUM(e.duration_s) FILTER (WHERE e.event_type = 'voice'), 0) AS voice_seconds,
-    COUNT(*) FILTER (WHERE e.event_type = 'sms') AS sms_count,
-    COUNT(*) FILTER (WHERE e.event_type = 'mms') AS mms_count,
-    COUNT(*) FILTER (WHERE e.event_type = 'data') AS data_sessions,
-    COALESCE(SUM(e.volume_bytes) FILTER (WHERE e.event_type = 'data'), 0) AS data_bytes,
-    e.event_date
-FROM events AS e
-CROSS JOIN params AS p
-WHERE e.event_date <= p.as_of
-GROUP BY e.subscriber_id, e.event_date
-ORDER BY e.event_date, e.subscriber_id
+    p.subscriber_id,
+    CAST(SUM(p.events) AS BIGINT) AS events,
+    CAST(SUM(p.voice_calls) AS BIGINT) AS voice_calls,
+    CAST(SUM(p.voice_seconds) AS BIGINT) AS voice_seconds,
+    CAST(SUM(p.sms_count) AS BIGINT) AS sms_count,
+    CAST(SUM(p.mms_count) AS BIGINT) AS mms_count,
+    CAST(SUM(p.data_sessions) AS BIGINT) AS data_sessions,
+    CAST(SUM(p.data_bytes) AS BIGINT) AS data_bytes,
+    p.event_date
+FROM usage_by_file AS p
+GROUP BY p.subscriber_id, p.event_date
+ORDER BY p.event_date, p.subscriber_id

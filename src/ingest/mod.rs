@@ -26,6 +26,7 @@ use object_store::ObjectStoreExt;
 use serde::Serialize;
 
 use crate::engine::{self, Params, SqlError};
+use crate::contract::SourceKind;
 use crate::job::{Format, Job, Source};
 use crate::sqlfiles;
 use crate::storage::{Location, StorageError};
@@ -52,13 +53,23 @@ pub enum IngestError {
     Scratch { input: &'static str, path: String, message: String },
 }
 
-/// One file read, for the manifest.
+/// One file of a source, for the manifest.
 #[derive(Debug, Clone, Serialize)]
 pub struct InputFile {
     pub url: String,
     pub size: u64,
     pub etag: Option<String>,
     pub last_modified: String,
+    /// Not read by this run: a CDR file already folded into usage_daily, unchanged since.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub folded_before: bool,
+}
+
+/// Whether a staging query's output column is kept in the staging table:
+/// the contract's columns, and `_file` (the extract each row came from, for
+/// usage_daily's per-file parts); the other `_` columns only judge the row.
+pub fn is_staged_column(name: &str) -> bool {
+    !name.starts_with('_') || name == "_file"
 }
 
 /// What ingest did with one source.
@@ -103,11 +114,15 @@ pub(crate) fn staging_params(job: &Job, source: &Source, as_of: chrono::NaiveDat
 /// Ingests every enabled source, registering `stg_<source>` tables on `ctx`.
 /// Each source's report lands in `reports` as soon as it is read, so a
 /// failed run's manifest still says what was read before the failure.
+///
+/// `folded_before` says which CDR files need not be read: those already
+/// folded into usage_daily and unchanged since (see [`crate::usage`]).
 pub async fn ingest(
     ctx: &SessionContext,
     job: &Job,
     as_of: chrono::NaiveDate,
     scratch: &std::path::Path,
+    folded_before: &dyn Fn(&InputFile) -> bool,
     reports: &mut BTreeMap<&'static str, SourceReport>,
 ) -> Result<Ingested, IngestError> {
     let mut out = Ingested::default();
@@ -116,7 +131,8 @@ pub async fn ingest(
         let _entered = span.enter();
         crate::progress::step(&format!("ingest {}", source.kind.name()));
         let started = Instant::now();
-        let mut report = ingest_source(ctx, job, source, as_of, scratch, &mut out.rejects).await?;
+        let skip = |file: &InputFile| source.kind == SourceKind::Cdr && folded_before(file);
+        let mut report = ingest_source(ctx, job, source, as_of, scratch, &skip, &mut out.rejects).await?;
         report.seconds = started.elapsed().as_secs_f64();
         tracing::info!(
             files = report.files.len(),
@@ -159,6 +175,7 @@ async fn ingest_source(
     source: &Source,
     as_of: chrono::NaiveDate,
     scratch: &std::path::Path,
+    skip: &dyn Fn(&InputFile) -> bool,
     rejects: &mut Vec<RecordBatch>,
 ) -> Result<SourceReport, IngestError> {
     let name = source.kind.name();
@@ -174,14 +191,20 @@ async fn ingest_source(
         }
         report.files = metas
             .iter()
-            .map(|m| InputFile {
-                url: location.url.url_of(&m.location),
-                size: m.size,
-                etag: m.e_tag.clone(),
-                last_modified: m.last_modified.to_rfc3339(),
+            .map(|m| {
+                let mut file = InputFile {
+                    url: location.url.url_of(&m.location),
+                    size: m.size,
+                    etag: m.e_tag.clone(),
+                    last_modified: m.last_modified.to_rfc3339(),
+                    folded_before: false,
+                };
+                file.folded_before = skip(&file);
+                file
             })
             .collect();
-        let paths: Vec<_> = metas.into_iter().map(|m| m.location).collect();
+        let paths: Vec<_> =
+            metas.into_iter().zip(&report.files).filter(|(_, f)| !f.folded_before).map(|(m, _)| m.location).collect();
         stream::raw_table(source, &location, &paths)
     } else {
         stream::empty_raw_table(source.kind)
@@ -203,7 +226,7 @@ async fn ingest_source(
         .map_err(|error| IngestError::Sql { input: name, error })?;
     let full_schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     let keep: Vec<usize> =
-        (0..full_schema.fields().len()).filter(|i| !full_schema.field(*i).name().starts_with('_')).collect();
+        (0..full_schema.fields().len()).filter(|i| is_staged_column(full_schema.field(*i).name())).collect();
     let staged_schema = Arc::new(full_schema.project(&keep).map_err(|e| sql_err(e.into()))?);
     let column = |n: &str| full_schema.index_of(n).map_err(|e| sql_err(e.into()));
     let (file_i, row_i, raw_i, rule_i, warn_i) =

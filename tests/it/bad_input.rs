@@ -32,7 +32,7 @@ fn ingest_landing(landing: &Path) -> Result<BTreeMap<&'static str, SourceReport>
         cvm::modelling::register_job_tables(&ctx, &job).unwrap();
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         let mut reports = BTreeMap::new();
-        ingest::ingest(&ctx, &job, as_of, dir.path(), &mut reports).await.map(|_| reports)
+        ingest::ingest(&ctx, &job, as_of, dir.path(), &|_| false, &mut reports).await.map(|_| reports)
     })
 }
 

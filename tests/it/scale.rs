@@ -34,3 +34,145 @@ fn a_run_under_a_memory_cap_smaller_than_its_working_set_spills_and_matches() {
     assert!(manifest_of(&capped)["peak_rss_bytes"].as_u64().unwrap() > 0);
     assert_eq!(published_rows(&capped), published_rows(&free));
 }
+
+/// The rows of `table` any reader sees, sorted; of snapshot `t` only, for
+/// the snapshot-partitioned tables.
+fn rows_of(warehouse: &std::path::Path, table: &str, t: &str) -> Vec<String> {
+    let filter = if table == "usage_daily" { "true".to_string() } else { format!("snapshot_date = DATE '{t}'") };
+    let text = query_csv(warehouse, &format!("SELECT * FROM {table} WHERE {filter}"));
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// The CDR rejects of every snapshot in the warehouse, without the snapshot.
+fn cdr_rejects(warehouse: &std::path::Path) -> Vec<String> {
+    let text = query_csv(warehouse, "SELECT file, row_number, rule FROM rejects WHERE source = 'cdr'");
+    let mut lines: Vec<String> = text.lines().skip(1).map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+const ANALYST_TABLES: [&str; 5] = ["usage_daily", "customer_value", "model_metrics", "kpi", "campaigns"];
+
+fn cdr_report(warehouse: &std::path::Path, t: &str) -> serde_json::Value {
+    let folder = warehouse.join(format!("_manifests/demo/snapshot_date={t}"));
+    let manifests: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".json") && !p.to_string_lossy().ends_with(".models.json"))
+        .collect();
+    assert_eq!(manifests.len(), 1, "{manifests:?}");
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifests[0]).unwrap()).unwrap();
+    manifest
+}
+
+/// The demo job over `landing`. The demo's CDR is dirty on purpose, and a
+/// night that reads a few files of it can exceed the demo's 25%.
+fn landing_job(dir: &std::path::Path, landing: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("job.toml");
+    std::fs::write(
+        &path,
+        format!("name = \"demo\"\ninput_root = \"{}\"\nwarehouse = \"unused\"\n[rejects]\nmax_rate = 0.5\n", landing.display()),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn an_incremental_night_reads_only_new_cdr_and_equals_a_from_scratch_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let landing = dir.path().join("landing");
+    copy_dir(&repo().join("fixtures/demo/input"), &landing);
+    let job = landing_job(dir.path(), &landing);
+    // night 1 (T = 11-21): the last two days' CDR have not landed yet
+    let aside = dir.path().join("aside");
+    std::fs::create_dir_all(&aside).unwrap();
+    for day in ["dt=2026-11-22", "dt=2026-11-23"] {
+        std::fs::rename(landing.join("cdr").join(day), aside.join(day)).unwrap();
+    }
+    let nightly = dir.path().join("nightly");
+    run_ok(&job, "2026-11-21", &nightly);
+    // night 2 (T = 11-22): they land
+    for day in ["dt=2026-11-22", "dt=2026-11-23"] {
+        std::fs::rename(aside.join(day), landing.join("cdr").join(day)).unwrap();
+    }
+    run_ok(&job, "2026-11-22", &nightly);
+
+    let night2 = cdr_report(&nightly, "2026-11-22");
+    let files = night2["sources"]["cdr"]["files"].as_array().unwrap();
+    let read: Vec<&str> = files
+        .iter()
+        .filter(|f| f.get("folded_before").is_none())
+        .map(|f| f["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(read.len(), 3, "only the new folders' files are read: {read:?}");
+    assert!(read.iter().all(|u| u.contains("dt=2026-11-22") || u.contains("dt=2026-11-23")), "{read:?}");
+    assert!(files.len() > 90, "the manifest still lists every CDR file");
+    let rebuilt = night2["outputs"]["usage_daily"]["partitions"].as_array().unwrap();
+    assert!(rebuilt.len() <= 4, "only the days the new files touch are rebuilt: {rebuilt:?}");
+
+    let scratch = dir.path().join("scratch");
+    run_ok(&job, "2026-11-22", &scratch);
+    for table in ANALYST_TABLES {
+        assert_eq!(rows_of(&nightly, table, "2026-11-22"), rows_of(&scratch, table, "2026-11-22"), "{table}");
+    }
+    // each CDR reject is reported once, by the night that read its file
+    assert_eq!(cdr_rejects(&nightly), cdr_rejects(&scratch));
+}
+
+#[test]
+fn a_late_file_for_an_old_day_and_a_re_extracted_file_rebuild_their_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let landing = dir.path().join("landing");
+    copy_dir(&repo().join("fixtures/demo/input"), &landing);
+    let job = landing_job(dir.path(), &landing);
+    let nightly = dir.path().join("nightly");
+    run_ok(&job, "2026-11-22", &nightly);
+    let before = rows_of(&nightly, "usage_daily", "");
+
+    // a late extract for October 1st (one event straddles midnight UTC
+    // from September 30th local time), and a re-extract of November 21st
+    // with one more call
+    let late = landing.join("cdr/dt=2026-10-01");
+    std::fs::create_dir_all(&late).unwrap();
+    std::fs::write(
+        late.join("part-late.csv"),
+        "subscriber_id,event_time,event_type,direction,duration_s,volume_bytes\n\
+         S002,2026-10-01T12:00:00Z,voice,out,600,\n\
+         S002,2026-09-30T23:30:00-02:00,data,out,60,1048576\n",
+    )
+    .unwrap();
+    let redo = landing.join("cdr/dt=2026-11-21/part-0.csv.gz");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(std::fs::File::open(&redo).unwrap()), &mut text)
+        .unwrap();
+    text.push_str("S027,2026-11-21T12:00:00Z,voice,out,777,,,,false\n");
+    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&redo).unwrap(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+    gz.finish().unwrap();
+
+    run_ok(&job, "2026-11-23", &nightly);
+    let night = cdr_report(&nightly, "2026-11-23");
+    let read: Vec<&str> = night["sources"]["cdr"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("folded_before").is_none())
+        .map(|f| f["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(read.len(), 2, "{read:?}");
+    let rebuilt: Vec<&str> =
+        night["outputs"]["usage_daily"]["partitions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert!(rebuilt.contains(&"event_date=2026-10-01") && rebuilt.contains(&"event_date=2026-11-21"), "{rebuilt:?}");
+    let after = rows_of(&nightly, "usage_daily", "");
+    assert_ne!(before, after);
+
+    let scratch = dir.path().join("scratch");
+    run_ok(&job, "2026-11-23", &scratch);
+    for table in ANALYST_TABLES {
+        assert_eq!(rows_of(&nightly, table, "2026-11-23"), rows_of(&scratch, table, "2026-11-23"), "{table}");
+    }
+    let october = query_csv(&nightly, "SELECT events, voice_seconds, data_bytes FROM usage_daily WHERE subscriber_id = 'S002' AND event_date = DATE '2026-10-01'");
+    assert_eq!(october.lines().nth(1), Some("2,600,1048576"), "{october}");
+}

@@ -1,0 +1,32 @@
+-- int_usage_by_file: usage per CDR extract, subscriber and UTC day: the parts usage_daily is summed from.
+-- grain: one row per extract file, subscriber and UTC day with at least one valid event in that file.
+-- inputs: stg_cdr (only the CDR files this run reads: new or re-extracted ones)
+-- Each extract's part is kept (table _usage_by_file), so a night that reads
+-- one new file rebuilds the days it touches from the parts of the others,
+-- without reading their raw CDR again. The sums are additive: a day is the
+-- sum of its parts.
+-- columns:
+--   source_file    Utf8    the extract the events came from (its URL)
+--   subscriber_id  Utf8    the subscriber
+--   events         Int64   events of any type and direction
+--   voice_calls    Int64   voice events, both directions
+--   voice_seconds  Int64   duration_s summed over voice events, both directions
+--   sms_count      Int64   sms events, both directions (mms not counted)
+--   mms_count      Int64   mms events, both directions
+--   data_sessions  Int64   data events
+--   data_bytes     Int64   volume_bytes summed over data events
+--   event_date     Date32  the UTC day of the events (not the dt= folder they came in)
+SELECT
+    arrow_cast(c._file, 'Utf8') AS source_file,
+    c.subscriber_id,
+    COUNT(*) AS events,
+    COUNT(*) FILTER (WHERE c.event_type = 'voice') AS voice_calls,
+    COALESCE(SUM(c.duration_s) FILTER (WHERE c.event_type = 'voice'), 0) AS voice_seconds,
+    COUNT(*) FILTER (WHERE c.event_type = 'sms') AS sms_count,
+    COUNT(*) FILTER (WHERE c.event_type = 'mms') AS mms_count,
+    COUNT(*) FILTER (WHERE c.event_type = 'data') AS data_sessions,
+    COALESCE(SUM(c.volume_bytes) FILTER (WHERE c.event_type = 'data'), 0) AS data_bytes,
+    CAST(c.event_time AS DATE) AS event_date
+FROM stg_cdr AS c
+GROUP BY c._file, c.subscriber_id, CAST(c.event_time AS DATE)
+ORDER BY event_date, source_file, c.subscriber_id
