@@ -359,8 +359,11 @@ async fn materialise(
 }
 
 /// A local scratch folder for the run's staging tables, removed when dropped.
+/// `CVM_KEEP_SCRATCH=DIR` puts it at DIR and keeps it: the benchmark's DuckDB
+/// comparison reads the staging tables from there.
 fn tempdir_for(run_id: &str) -> Result<tempfile_lite::TempDir, RunError> {
-    tempfile_lite::TempDir::new(&format!("cvm-{run_id}")).map_err(|(path, source)| RunError::Scratch { path, source })
+    let kept = std::env::var_os("CVM_KEEP_SCRATCH").filter(|d| !d.is_empty()).map(std::path::PathBuf::from);
+    tempfile_lite::TempDir::new(&format!("cvm-{run_id}"), kept).map_err(|(path, source)| RunError::Scratch { path, source })
 }
 
 /// Writes a query's result as Parquet under `url`, hive-partitioned by
@@ -416,23 +419,30 @@ async fn write_rejects(
 mod tempfile_lite {
     use std::path::{Path, PathBuf};
 
-    pub struct TempDir(PathBuf);
+    pub struct TempDir {
+        path: PathBuf,
+        keep: bool,
+    }
 
     impl TempDir {
-        pub fn new(name: &str) -> Result<TempDir, (String, std::io::Error)> {
-            let path = std::env::temp_dir().join(name);
+        /// `<temp>/<name>`, or `kept` (not removed) when given.
+        pub fn new(name: &str, kept: Option<PathBuf>) -> Result<TempDir, (String, std::io::Error)> {
+            let keep = kept.is_some();
+            let path = kept.unwrap_or_else(|| std::env::temp_dir().join(name));
             std::fs::create_dir_all(&path).map_err(|e| (path.display().to_string(), e))?;
-            Ok(TempDir(path))
+            Ok(TempDir { path, keep })
         }
 
         pub fn path(&self) -> &Path {
-            &self.0
+            &self.path
         }
     }
 
     impl Drop for TempDir {
         fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
+            if !self.keep {
+                let _ = std::fs::remove_dir_all(&self.path);
+            }
         }
     }
 }
