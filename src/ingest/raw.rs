@@ -383,6 +383,27 @@ fn read_ndjson(
     Ok(())
 }
 
+/// Appends `text` as a JSON string, escaped the way serde_json escapes it.
+fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                let _ = std::fmt::Write::write_fmt(out, format_args!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 fn parquet_builder(
     file: &str,
     bytes: bytes::Bytes,
@@ -405,6 +426,11 @@ fn read_parquet(
     let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| unreadable(file, e))?;
     let mut batch = BatchBuilder::new(schema, file);
     let mut row: i64 = 0;
+    // `_raw` is the row as a JSON object with its keys sorted (as serde_json
+    // writes a map), built in one reused buffer: no allocation per value
+    let mut sorted: Vec<usize> = (0..names.len()).collect();
+    sorted.sort_by(|a, b| names[*a].cmp(&names[*b]));
+    let mut raw = String::new();
     for input in reader {
         let input = input.map_err(|e| unreadable(file, e))?;
         // every column as text, the way a CSV extract would carry it
@@ -420,18 +446,22 @@ fn read_parquet(
                 let strings = array.as_string::<i32>();
                 (!strings.is_null(r)).then(|| strings.value(r).trim())
             };
-            let mut object = serde_json::Map::new();
-            for (i, name) in names.iter().enumerate() {
-                let v = match value(i) {
-                    None => serde_json::Value::Null,
-                    Some(_) if indexes.personal.contains(&i) => serde_json::Value::String(REDACTED.into()),
-                    Some(s) => serde_json::Value::String(s.to_string()),
-                };
-                object.insert(name.clone(), v);
+            raw.clear();
+            raw.push('{');
+            for (k, &i) in sorted.iter().enumerate() {
+                if k > 0 {
+                    raw.push(',');
+                }
+                push_json_string(&mut raw, &names[i]);
+                raw.push(':');
+                match value(i) {
+                    None => raw.push_str("null"),
+                    Some(_) if indexes.personal.contains(&i) => push_json_string(&mut raw, REDACTED),
+                    Some(s) => push_json_string(&mut raw, s),
+                }
             }
-            let raw = serde_json::Value::Object(object).to_string();
-            let values: Vec<Option<&str>> = indexes.staged.iter().map(|i| i.and_then(value)).collect();
-            batch.push(row, &raw, None, values.into_iter());
+            raw.push('}');
+            batch.push(row, &raw, None, indexes.staged.iter().map(|i| i.and_then(value)));
             if !batch.emit_if_full(emit) {
                 return Ok(()); // the consumer has gone
             }
@@ -441,4 +471,16 @@ fn read_parquet(
         emit(b);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_strings_are_escaped_as_serde_json_escapes_them() {
+        for text in ["plain", "quote \" and \\ backslash", "new\nline\ttab\r", "\u{1}\u{8}\u{c}\u{1f}", "é ü 中"] {
+            let mut out = String::new();
+            super::push_json_string(&mut out, text);
+            assert_eq!(out, serde_json::to_string(text).unwrap());
+        }
+    }
 }
