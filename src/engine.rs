@@ -45,6 +45,10 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionErro
     config.options_mut().execution.time_zone = Some("UTC".to_string());
     // plain Utf8 strings everywhere: stable output schemas for every reader
     config.options_mut().execution.parquet.schema_force_view_types = false;
+    // a partitioned write keeps one writer open per partition, each holding
+    // its row group until full: 1M rows (the default) per day of a first
+    // night's usage_daily held the whole table in memory
+    config.options_mut().execution.parquet.max_row_group_size = 128 * 1024;
     if let Some(n) = options.target_partitions {
         config = config.with_target_partitions(n);
     }
