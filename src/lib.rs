@@ -7,12 +7,14 @@
 //! and CONTRACT.md (in the project's shared docs) for every definition.
 
 pub mod backfill;
+pub mod bench;
 pub mod campaigns;
 pub mod commit;
 pub mod contract;
 pub mod engine;
 pub mod exit;
 pub mod fault;
+pub mod generate;
 pub mod ingest;
 pub mod job;
 pub mod lock;

@@ -138,6 +138,86 @@ enum Command {
         #[arg(long)]
         warehouse: Option<String>,
     },
+    /// Write a synthetic landing (every source, in the contract's shape, with learnable churn structure)
+    /// for demos and benchmarks. Deterministic: the same arguments give the same bytes.
+    Generate(GenerateArgs),
+    /// Measure the nightly job on generated data: per size, a from-scratch night over --days of CDR, then an
+    /// incremental night with one new day; per step rows, seconds, rows/s and peak RSS (docs/benchmarks.md).
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BenchArgs {
+    /// Sizes to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+    subscribers: Vec<u64>,
+    /// Days of CDR before the first night.
+    #[arg(long, default_value_t = 7)]
+    days: u32,
+    /// CDR rows a day per subscriber (40 gives 40M rows a day at 1M subscribers).
+    #[arg(long, default_value_t = 40)]
+    cdr_per_subscriber: u64,
+    /// The first night's snapshot date T.
+    #[arg(long, value_parser = parse_date, default_value = "2026-11-22")]
+    as_of: NaiveDate,
+    /// Working folder: landings, warehouses and kept staging tables, one sub-folder per size (replaced).
+    #[arg(long, default_value = "/tmp/cvm-bench")]
+    dir: PathBuf,
+    /// Format of the generated extracts.
+    #[arg(long, default_value = "parquet", value_parser = ["csv", "parquet"])]
+    format: String,
+    /// Cap the engine's memory in the runs (e.g. 2GiB).
+    #[arg(long)]
+    memory_limit: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Also run the feature step's SQL in DuckDB on the first night's files (benches/duckdb_features.py;
+    /// installs duckdb from PyPI into ~/.cache/cvm/duckdb-venv on first use).
+    #[arg(long)]
+    duckdb: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct GenerateArgs {
+    /// Lines ever activated (subscriber ids S00000000 ..).
+    #[arg(long)]
+    subscribers: u64,
+    /// Days of cdr (one dt= folder per local day) and tickets, up to --as-of.
+    #[arg(long)]
+    days: u32,
+    /// The snapshot date T (YYYY-MM-DD): the landing as it stands at the end of this day.
+    #[arg(long, value_parser = parse_date)]
+    as_of: NaiveDate,
+    /// The landing root (a path or URL); its source folders are replaced.
+    #[arg(long)]
+    out: String,
+    /// Random seed: another seed, another population.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Share of billing, cdr, recharges and tickets rows made invalid (0..1), each breaking one of the
+    /// contract's row rules (unknown or missing subscriber_id, bad time, bad type or amount).
+    #[arg(long, default_value_t = 0.0)]
+    dirty: f64,
+    /// File format; Parquet columns are typed (dates, UTC timestamps, integers, decimals).
+    #[arg(long, value_enum, default_value = "csv")]
+    format: cvm::generate::Format,
+    /// Expected cdr rows a day across the base, on average over the window (every line's event rate
+    /// scaled by one factor); default: about one event per line in service a day.
+    #[arg(long)]
+    cdr_per_day: Option<u64>,
+    /// Keep only the recharges of the last N days; 0: the full history since activation.
+    #[arg(long, default_value_t = 0)]
+    recharge_days: u32,
+    /// Write only the cdr folder dt=DATE (a day of the window), exactly as a full generation writes it,
+    /// leaving every other folder alone: "the next night's file".
+    #[arg(long, value_parser = parse_date)]
+    only_cdr_day: Option<NaiveDate>,
+    /// Lines per shard: shard k writes part-<k:05> in every folder (the output depends on it).
+    #[arg(long, default_value_t = cvm::generate::DEFAULT_SHARD_SIZE)]
+    shard_size: u64,
+    /// Worker threads (default: one per core); the output does not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,6 +337,8 @@ async fn dispatch(command: Command) -> u8 {
             }
         },
         Command::Status { job, warehouse, limit, json } => status(job, warehouse, limit, json).await,
+        Command::Generate(args) => generate(args).await,
+        Command::Bench(args) => bench(args),
         Command::Backfill { job, from, to, force, input_root, warehouse } => {
             let Some(job) = load_job(&job, Overrides { input_root, warehouse, ..Default::default() }) else {
                 return exit::BAD_USAGE;
@@ -361,6 +443,58 @@ async fn campaign(command: CampaignCommand) -> u8 {
                 }
                 Err(e) => export_failed(&e),
             }
+        }
+    }
+}
+
+fn bench(args: BenchArgs) -> u8 {
+    let options = cvm::bench::BenchOptions {
+        subscribers: args.subscribers,
+        days: args.days,
+        cdr_per_subscriber: args.cdr_per_subscriber,
+        as_of: args.as_of,
+        dir: args.dir,
+        format: args.format,
+        memory_limit: args.memory_limit,
+        seed: args.seed,
+        duckdb: args.duckdb,
+    };
+    match cvm::bench::bench(&options) {
+        Ok(_) => exit::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::RUN_FAILED
+        }
+    }
+}
+
+async fn generate(args: GenerateArgs) -> u8 {
+    let out = match StoreUrl::parse(&args.out, std::path::Path::new(".")) {
+        Ok(o) => o,
+        Err(m) => {
+            eprintln!("error: --out: {m}");
+            return exit::BAD_USAGE;
+        }
+    };
+    let options = cvm::generate::Options {
+        seed: args.seed,
+        dirty: args.dirty,
+        format: args.format,
+        cdr_per_day: args.cdr_per_day,
+        recharge_days: args.recharge_days,
+        only_cdr_day: args.only_cdr_day,
+        shard_size: args.shard_size,
+        threads: args.threads,
+        ..cvm::generate::Options::new(args.subscribers, args.days, args.as_of, out)
+    };
+    match cvm::generate::generate(&options).await {
+        Ok(summary) => {
+            print!("{}", summary.render());
+            exit::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            if e.is_usage() { exit::BAD_USAGE } else { exit::RUN_FAILED }
         }
     }
 }

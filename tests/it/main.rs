@@ -12,6 +12,7 @@ mod exports;
 mod faults;
 mod file_failures;
 mod formats;
+mod generate;
 mod golden;
 mod marketing;
 mod models;

@@ -1,0 +1,433 @@
+//! `cvm generate`: a synthetic landing in the contract's shape, with
+//! learnable churn structure, for demos, tests and benchmarks.
+//!
+//! ```text
+//! cvm generate --subscribers 20000 --days 150 --as-of 2026-11-22 --out /tmp/landing
+//! cvm run jobs/demo.toml --as-of 2026-11-22 --input-root /tmp/landing --warehouse /tmp/wh
+//! ```
+//!
+//! What it writes under `--out`, in the conventional layout
+//! `<source>/dt=YYYY-MM-DD/part-<shard:05>.csv` (or `.parquet`) with the
+//! contract's column names, every row valid unless `--dirty` says otherwise:
+//!
+//! - subscribers (dt=T): every line activated in the ~8 years before T (more
+//!   recent cohorts larger, 20% growth a year), plan_type prepaid/postpaid
+//!   (55/45), segment consumer/youth/business, region, msisdn, plan_id,
+//!   channel, birth_year and, for ended lines, deactivation_date and reason.
+//! - billing (dt=T): one bill per month in service over the 18 calendar months
+//!   before T's month (bill_month `YYYY-MM`, invoice_id, charge_type recurring
+//!   for postpaid, net_amount with 2 decimals); lognormal ARPU by plan and
+//!   segment (postpaid higher), prorated in partial months.
+//! - cdr (one folder per local day, dt=D, for the last `--days` days): per line
+//!   and day in service a Poisson number of events (about one a day: a
+//!   per-line gamma-distributed level, times a weekday factor by segment,
+//!   scaled by `--cdr-per-day`), types voice/sms/data/mms (mix by segment),
+//!   times by a usage-weighted hour of day, direction, duration_s for voice
+//!   and data, volume_bytes for data, other_party from the line's few
+//!   contacts; event_time is local time with its UTC offset (CET/CEST).
+//! - recharges (dt=T, prepaid only): top-ups from activation to deactivation
+//!   (or T), a Poisson process at a gamma-distributed per-line rate (mean one
+//!   every ~10 days), in usual denominations. The full history by default,
+//!   since cvm's BG/NBD model counts repeat recharge days since activation;
+//!   `--recharge-days N` keeps the last N days only.
+//! - tickets (dt=T, over the last `--days` days): a few % of lines a month
+//!   open one; resolved_at hours to days later, empty while open at T.
+//! - optouts (dt=T): about 2% of lines; strategic_fit (dt=T): one score per segment.
+//!
+//! The churn signal:
+//! - Retention: each line has a latent monthly churn probability
+//!   theta ~ Beta(alpha, beta) by plan and segment (postpaid business
+//!   Beta(0.7, 25) .. prepaid youth Beta(1.1, 5)), so churn falls with tenure
+//!   across the base as a shifted-beta-geometric model expects. The first
+//!   tenure month (counted as cvm counts months) in which the line churns is
+//!   geometric in theta; the deactivation_date is a day within it. Lines
+//!   still in service at T have no deactivation_date, but an end simulated
+//!   within 90 days after T still drives the warning signs below.
+//! - Warning signs: 70% of churners go through a decline over the 30..75 days
+//!   before deactivation: usage falls steadily to 5..35% of its level, bills
+//!   fall (prepaid strongly, postpaid partly), complaints rise and prepaid
+//!   recharges thin out. The other 30% leave abruptly. Noise: dips of the same
+//!   shape that recover (0.3 theta a month), and usage levels that differ a
+//!   lot between lines, so low usage alone does not mean churn.
+//!
+//! Determinism: the same arguments give byte-identical files whatever the
+//! number of threads. Lines are generated in shards of `--shard-size` (shard
+//! k writes `part-<k:05>` in every folder). Every random stream is derived from
+//! the seed and what it is for: a line's traits from (seed, line), a
+//! snapshot source's rows from (seed, source, shard), a day's events from
+//! (seed, shard, day), the spoiled rows from a stream of their own. So
+//! `--only-cdr-day D` writes exactly the folder a full generation writes for
+//! D, without generating anything else, and `--dirty` changes only the rows
+//! it spoils.
+//!
+//! The population is placed relative to T (activations are ages before T),
+//! so a generation as of T+1 is that of T moved by one day: the same
+//! subscriber ids, one day more of history.
+
+mod calendar;
+mod cdr;
+mod population;
+pub mod rng;
+mod sink;
+mod sources;
+mod tasks;
+
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+
+use crate::storage::{Location, StorageError, StoreUrl};
+pub use population::Census;
+pub use sink::Format;
+use sources::SOURCES;
+
+/// Lines per shard unless told otherwise.
+pub const DEFAULT_SHARD_SIZE: u64 = 100_000;
+/// Subscriber ids are `S` and eight digits, msisdns `+336` and eight.
+pub const MAX_SUBSCRIBERS: u64 = 90_000_000;
+
+/// What to generate, validated by [`Options::check`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub subscribers: u64,
+    pub days: u32,
+    pub as_of: NaiveDate,
+    pub out: StoreUrl,
+    pub seed: u64,
+    /// Share of billing, cdr, recharges and tickets rows made invalid.
+    pub dirty: f64,
+    pub format: Format,
+    /// Expected cdr rows a day across the base; `None`: about one event a line a day.
+    pub cdr_per_day: Option<u64>,
+    /// Keep the recharges of the last N days only; 0: the full history.
+    pub recharge_days: u32,
+    /// Write this day's cdr folder only.
+    pub only_cdr_day: Option<NaiveDate>,
+    pub shard_size: u64,
+    /// Worker threads; `None`: one per core. The output does not depend on it.
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("{file}: cannot write: {message}")]
+    Write { file: String, message: String },
+    #[error("a generation worker stopped unexpectedly: {0}")]
+    Worker(String),
+}
+
+impl GenerateError {
+    /// A bad command line, not a failure to write.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, GenerateError::Usage(_))
+    }
+}
+
+impl Options {
+    /// The defaults of everything but the required size, snapshot and output.
+    pub fn new(subscribers: u64, days: u32, as_of: NaiveDate, out: StoreUrl) -> Options {
+        Options {
+            subscribers,
+            days,
+            as_of,
+            out,
+            seed: 1,
+            dirty: 0.0,
+            format: Format::Csv,
+            cdr_per_day: None,
+            recharge_days: 0,
+            only_cdr_day: None,
+            shard_size: DEFAULT_SHARD_SIZE,
+            threads: None,
+        }
+    }
+
+    pub fn check(&self) -> Result<(), GenerateError> {
+        let usage = |m: String| Err(GenerateError::Usage(m));
+        if !(1..=MAX_SUBSCRIBERS).contains(&self.subscribers) {
+            return usage(format!("--subscribers must be 1..={MAX_SUBSCRIBERS}"));
+        }
+        if !(1..=3660).contains(&self.days) {
+            return usage("--days must be 1..=3660".into());
+        }
+        if self.shard_size == 0 || self.threads == Some(0) {
+            return usage("--shard-size and --threads must be positive".into());
+        }
+        if !(0.0..=1.0).contains(&self.dirty) {
+            return usage("--dirty is a share of rows: 0..=1".into());
+        }
+        if self.cdr_per_day == Some(0) {
+            return usage("--cdr-per-day must be positive".into());
+        }
+        use chrono::Datelike;
+        if !(1920..=2190).contains(&self.as_of.year()) {
+            return usage(format!("--as-of {} is out of the supported years 1920..=2190", self.as_of));
+        }
+        if let Some(day) = self.only_cdr_day {
+            let first = self.as_of - chrono::Days::new(u64::from(self.days) - 1);
+            if day < first || day > self.as_of {
+                return usage(format!(
+                    "--only-cdr-day {day} is outside the cdr window {first} .. {} (--days {} before --as-of)",
+                    self.as_of, self.days
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What one source's files held.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SourceStats {
+    pub rows: u64,
+    pub dirty: u64,
+    pub files: u64,
+    pub bytes: u64,
+    /// Time the workers spent on it, summed over threads.
+    pub busy: Duration,
+}
+
+/// What a generation wrote.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub out: String,
+    pub as_of: NaiveDate,
+    pub days: u32,
+    pub format: Format,
+    pub only_cdr_day: Option<NaiveDate>,
+    pub threads: usize,
+    /// Per source, in [`sources::SOURCES`] order.
+    pub sources: Vec<(&'static str, SourceStats)>,
+    pub census: Census,
+    /// The factor on every line's event rate (1 without `--cdr-per-day`).
+    pub cdr_scale: f64,
+    pub elapsed: Duration,
+}
+
+/// Writes the landing `options` describe and says what it wrote.
+pub async fn generate(options: &Options) -> Result<Summary, GenerateError> {
+    options.check()?;
+    let location = Location::open(&options.out.as_folder())?;
+    let root = location.url.store_path();
+    let started = Instant::now();
+    // the folders written are replaced
+    match options.only_cdr_day {
+        Some(day) => {
+            location.delete_prefix(&root.clone().join("cdr").join(format!("dt={day}"))).await?;
+        }
+        None => {
+            for source in SOURCES {
+                location.delete_prefix(&root.clone().join(source.name())).await?;
+            }
+        }
+    }
+    let handle = tokio::runtime::Handle::current();
+    let options = options.clone();
+    let job = tokio::task::spawn_blocking(move || tasks::write_all(&options, &location, handle, started));
+    job.await.map_err(|e| GenerateError::Worker(e.to_string()))?
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+impl Summary {
+    /// The summary printed at the end: one line per source, then the population.
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        let rows: u64 = self.sources.iter().map(|(_, s)| s.rows).sum();
+        let bytes: u64 = self.sources.iter().map(|(_, s)| s.bytes).sum();
+        let files: u64 = self.sources.iter().map(|(_, s)| s.files).sum();
+        let format = match self.format {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+        };
+        let what = match self.only_cdr_day {
+            Some(day) => format!("the cdr of {day} only"),
+            None => format!("{} days of cdr", self.days),
+        };
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "wrote {} as of {} ({what}, {format}) in {secs:.1} s on {} threads: {rows} rows in {files} files, {}, {:.0} rows/s",
+            self.out,
+            self.as_of,
+            self.threads,
+            mb(bytes),
+            rows as f64 / secs
+        );
+        let _ = writeln!(
+            out,
+            "{:<14} {:>12} {:>9} {:>6} {:>12} {:>9} {:>12}",
+            "source", "rows", "dirty", "files", "bytes", "thread_s", "rows/thread_s"
+        );
+        for (name, s) in self.sources.iter().filter(|(_, s)| s.files > 0) {
+            let busy = s.busy.as_secs_f64();
+            let _ = writeln!(
+                out,
+                "{name:<14} {:>12} {:>9} {:>6} {:>12} {busy:>9.2} {:>12.0}",
+                s.rows,
+                s.dirty,
+                s.files,
+                mb(s.bytes),
+                s.rows as f64 / busy.max(1e-9)
+            );
+        }
+        let c = &self.census;
+        let _ = writeln!(
+            out,
+            "lines {} ({} active at {}); deactivated in the last 30 days {}, last 60 days {} \
+             (of the {} ended in the last {} days, {} with warning signs, {} abrupt; {} dips without churn); \
+             cdr rate factor {:.4}",
+            c.lines,
+            c.active,
+            self.as_of,
+            c.deactivated_30,
+            c.deactivated_60,
+            c.warned + c.abrupt,
+            self.days,
+            c.warned,
+            c.abrupt,
+            c.dips,
+            self.cdr_scale
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file under `dir`, by path relative to it, with its bytes.
+    fn files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                    out.push((rel, std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn options(dir: &std::path::Path) -> Options {
+        let out = StoreUrl::parse(&dir.display().to_string(), std::path::Path::new("/")).unwrap();
+        Options { shard_size: 400, ..Options::new(1_500, 5, "2026-03-31".parse().unwrap(), out) }
+    }
+
+    async fn run(options: Options) -> Summary {
+        generate(&options).await.expect("generates")
+    }
+
+    fn stats<'a>(summary: &'a Summary, source: &str) -> &'a SourceStats {
+        &summary.sources.iter().find(|(name, _)| *name == source).unwrap().1
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_same_arguments_give_the_same_bytes_whatever_the_threads() {
+        for format in [Format::Csv, Format::Parquet] {
+            let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+            let base = |dir| Options { format, dirty: 0.02, threads: Some(1), ..options(dir) };
+            let first = run(base(a.path())).await;
+            let second = run(Options { threads: Some(3), ..base(b.path()) }).await;
+            let (fa, fb) = (files(a.path()), files(b.path()));
+            // 4 shards x (5 snapshot sources + 5 cdr days) + strategic_fit
+            assert_eq!(fa.len(), 41, "{format:?}");
+            assert!(fa == fb, "{format:?}: the files differ between 1 and 3 threads");
+            assert_eq!(first.census.active, second.census.active);
+            assert_eq!(first.census.lines, 1_500);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_cdr_day_alone_is_that_day_of_a_full_generation() {
+        let (full, next) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let day: NaiveDate = "2026-03-29".parse().unwrap(); // the first day of summer time
+        run(Options { cdr_per_day: Some(3_000), ..options(full.path()) }).await;
+        // a stale file in the day's folder goes, the other folders stay
+        let stale = next.path().join("cdr/dt=2026-03-29/part-00099.csv");
+        std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+        std::fs::write(&stale, "old").unwrap();
+        std::fs::create_dir_all(next.path().join("subscribers/dt=2026-03-30")).unwrap();
+        std::fs::write(next.path().join("subscribers/dt=2026-03-30/part-00000.csv"), "kept").unwrap();
+        let summary = run(Options { cdr_per_day: Some(3_000), only_cdr_day: Some(day), ..options(next.path()) }).await;
+        let in_day = |dir: &std::path::Path| -> Vec<(String, Vec<u8>)> {
+            files(dir).into_iter().filter(|(p, _)| p.starts_with("cdr/dt=2026-03-29/")).collect()
+        };
+        let expected = in_day(full.path());
+        assert_eq!(expected.len(), 4);
+        assert!(in_day(next.path()) == expected, "the day alone differs from the full generation's");
+        let names: Vec<String> = files(next.path()).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(names.len(), 5, "{names:?}");
+        assert!(names.contains(&"subscribers/dt=2026-03-30/part-00000.csv".to_string()));
+        assert_eq!(stats(&summary, "cdr").files, 4);
+        let text = String::from_utf8(expected[0].1.clone()).unwrap();
+        assert!(text.lines().nth(1).unwrap().contains("2026-03-29T") && text.contains("+02:00"), "{text:.200}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dirty_rows_are_about_the_rate_and_leave_the_clean_rows_alone() {
+        let (clean, dirty) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let summary_clean = run(options(clean.path())).await;
+        let summary = run(Options { dirty: 0.05, ..options(dirty.path()) }).await;
+        let (fc, fd) = (files(clean.path()), files(dirty.path()));
+        assert_eq!(fc.len(), fd.len());
+        for source in ["billing", "cdr", "recharges", "tickets", "subscribers"] {
+            let (mut rows, mut changed) = (0usize, 0usize);
+            for ((pc, bc), (pd, bd)) in fc.iter().zip(&fd).filter(|((p, _), _)| p.starts_with(&format!("{source}/"))) {
+                assert_eq!(pc, pd);
+                let (lc, ld): (Vec<&[u8]>, Vec<&[u8]>) =
+                    (bc.split(|&b| b == b'\n').collect(), bd.split(|&b| b == b'\n').collect());
+                assert_eq!(lc.len(), ld.len(), "{pc}: spoiling a row keeps it");
+                rows += lc.len().saturating_sub(2);
+                changed += lc.iter().zip(&ld).filter(|(a, b)| a != b).count();
+            }
+            let s = stats(&summary, source);
+            assert_eq!(changed as u64, s.dirty, "{source}: every row counted dirty differs, and only those");
+            assert_eq!(s.rows, stats(&summary_clean, source).rows);
+            if source == "subscribers" {
+                assert_eq!(changed, 0);
+            } else if rows > 2_000 {
+                let share = changed as f64 / rows as f64;
+                assert!((share - 0.05).abs() < 0.015, "{source}: {changed} of {rows}");
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cdr_per_day_sets_the_daily_volume() {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = run(Options { cdr_per_day: Some(20_000), ..options(dir.path()) }).await;
+        let rows = stats(&summary, "cdr").rows as f64;
+        assert!((rows / 5.0 / 20_000.0 - 1.0).abs() < 0.03, "{rows} rows in 5 days");
+        assert!(summary.cdr_scale > 5.0, "{}", summary.cdr_scale);
+    }
+
+    #[test]
+    fn options_outside_their_ranges_are_usage_errors() {
+        let dir = std::path::Path::new("/tmp/unused");
+        let bad = [
+            Options { subscribers: 0, ..options(dir) },
+            Options { dirty: 1.5, ..options(dir) },
+            Options { only_cdr_day: Some("2026-03-26".parse().unwrap()), ..options(dir) },
+            Options { only_cdr_day: Some("2026-04-01".parse().unwrap()), ..options(dir) },
+        ];
+        for o in bad {
+            assert!(o.check().unwrap_err().is_usage());
+        }
+        assert!(Options { only_cdr_day: Some("2026-03-27".parse().unwrap()), ..options(dir) }.check().is_ok());
+    }
+}
