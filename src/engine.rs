@@ -49,6 +49,15 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionErro
     // its row group until full: 1M rows (the default) per day of a first
     // night's usage_daily held the whole table in memory
     config.options_mut().execution.parquet.max_row_group_size = 128 * 1024;
+    // The staging SQL checks every extract row against the subscribers
+    // (`raw LEFT JOIN stg_subscribers`); the raw side streams and has no
+    // statistics. Below these thresholds DataFusion builds its hash table on
+    // the subscribers and streams the raw rows; above them (the defaults,
+    // 1 MB and 128k rows, i.e. from ~130k subscribers) it partitions both
+    // sides and builds on the raw rows: every CDR row in memory, and an
+    // Arrow offset overflow past 2 GB of text. 20M subscribers fit below.
+    config.options_mut().optimizer.hash_join_single_partition_threshold = 1 << 30;
+    config.options_mut().optimizer.hash_join_single_partition_threshold_rows = 32 << 20;
     if let Some(n) = options.target_partitions {
         config = config.with_target_partitions(n);
     }
