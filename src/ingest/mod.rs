@@ -205,7 +205,7 @@ async fn ingest_source(
             .collect();
         let paths: Vec<_> =
             metas.into_iter().zip(&report.files).filter(|(_, f)| !f.folded_before).map(|(m, _)| m.location).collect();
-        stream::raw_table(source, &location, &paths)
+        stream::raw_table(source, &location, &paths, ctx.copied_config().target_partitions())
     } else {
         stream::empty_raw_table(source.kind)
     }
@@ -237,7 +237,9 @@ async fn ingest_source(
     let out = std::fs::File::create(&path).map_err(|e| scratch_err(e.to_string()))?;
     let mut writer = ArrowWriter::try_new(out, staged_schema.clone(), None).map_err(|e| scratch_err(e.to_string()))?;
 
-    let mut batches = df.execute_stream().await.map_err(sql_err)?;
+    let plan = df.create_physical_plan().await.map_err(sql_err)?;
+    tracing::debug!("staging plan of {name}:\n{}", datafusion::physical_plan::displayable(plan.as_ref()).indent(false));
+    let mut batches = datafusion::physical_plan::execute_stream(plan, ctx.task_ctx()).map_err(sql_err)?;
     while let Some(batch) = batches.next().await {
         let batch = batch.map_err(|e| match file_error(&e) {
             Some(message) => IngestError::File { input: name, message },

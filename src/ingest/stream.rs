@@ -1,6 +1,8 @@
-//! A source's extract files as a DataFusion table of raw rows: one streaming
-//! partition per file, parsed on a blocking thread while the engine consumes
-//! it, so no file is held in memory as rows.
+//! A source's extract files as a DataFusion table of raw rows: the files are
+//! dealt to as many streaming partitions as the engine runs in parallel, and
+//! each partition reads its files one after the other, parsed on a blocking
+//! thread while the engine consumes it. So no file is held in memory as rows,
+//! and a landing of hundreds of files is not opened all at once.
 
 use std::sync::Arc;
 
@@ -17,14 +19,14 @@ use super::raw::{self, FileError};
 use crate::job::Source;
 use crate::storage::Location;
 
-/// One extract file as a partition of the raw table.
+/// Extract files read in turn, as one partition of the raw table.
 #[derive(Debug)]
 struct FilePartition {
     schema: SchemaRef,
     source: Arc<Source>,
     location: LocationHandle,
-    path: Path,
-    url: String,
+    /// (path, URL) of each file, in reading order.
+    files: Vec<(Path, String)>,
 }
 
 /// `Location` without `Debug`, wrapped for the partition's derive.
@@ -45,32 +47,45 @@ impl PartitionStream for FilePartition {
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let (tx, rx) = tokio::sync::mpsc::channel::<DfResult<RecordBatch>>(2);
         let location = self.location.0.clone();
-        let path = self.path.clone();
-        let url = self.url.clone();
+        let files = self.files.clone();
         let source = self.source.clone();
         tokio::spawn(async move {
-            let bytes = match location.get_bytes(&path).await {
-                Ok(b) => b,
-                Err(e) => {
-                    let err = FileError::Unreadable { file: url, message: e.source.to_string() };
-                    let _ = tx.send(Err(DataFusionError::External(Box::new(err)))).await;
+            for (path, url) in files {
+                if let Err(failure) = read_one(&location, &source, &path, url, &tx).await {
+                    let _ = tx.send(Err(failure)).await;
                     return;
                 }
-            };
-            let sender = tx.clone();
-            let parsed = tokio::task::spawn_blocking(move || {
-                raw::read_file(&source, &url, bytes, &mut |batch| sender.blocking_send(Ok(batch)).is_ok())
-            })
-            .await;
-            let failure = match parsed {
-                Ok(Ok(())) => return,
-                Ok(Err(e)) => DataFusionError::External(Box::new(e)),
-                Err(join) => DataFusionError::External(Box::new(join)),
-            };
-            let _ = tx.send(Err(failure)).await;
+                if tx.is_closed() {
+                    return; // the consumer has gone
+                }
+            }
         });
         let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
+}
+
+/// Reads one file into `tx`, parsing it on a blocking thread.
+async fn read_one(
+    location: &Location,
+    source: &Arc<Source>,
+    path: &Path,
+    url: String,
+    tx: &tokio::sync::mpsc::Sender<DfResult<RecordBatch>>,
+) -> Result<(), DataFusionError> {
+    let bytes = location.get_bytes(path).await.map_err(|e| {
+        DataFusionError::External(Box::new(FileError::Unreadable { file: url.clone(), message: e.source.to_string() }))
+    })?;
+    let sender = tx.clone();
+    let source = source.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        raw::read_file(&source, &url, bytes, &mut |batch| sender.blocking_send(Ok(batch)).is_ok())
+    })
+    .await;
+    match parsed {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(DataFusionError::External(Box::new(e))),
+        Err(join) => Err(DataFusionError::External(Box::new(join))),
     }
 }
 
@@ -95,22 +110,28 @@ pub fn empty_raw_table(kind: crate::contract::SourceKind) -> DfResult<StreamingT
     StreamingTable::try_new(schema.clone(), vec![Arc::new(NoFiles(schema))])
 }
 
-/// The raw table of a source over the given files (possibly none).
-pub fn raw_table(source: &Source, location: &Location, files: &[Path]) -> DfResult<StreamingTable> {
+/// The raw table of a source over the given files (possibly none), read by
+/// at most `parallel` partitions at a time.
+pub fn raw_table(source: &Source, location: &Location, files: &[Path], parallel: usize) -> DfResult<StreamingTable> {
     let schema = raw::raw_schema(source.kind);
     if files.is_empty() {
         return empty_raw_table(source.kind);
     }
     let shared = Arc::new(source.clone());
-    let partitions: Vec<Arc<dyn PartitionStream>> = files
-        .iter()
-        .map(|path| {
+    let parallel = parallel.clamp(1, files.len());
+    // dealt round-robin: files of one day (often of like size) spread over the partitions
+    let mut dealt: Vec<Vec<(Path, String)>> = vec![Vec::new(); parallel];
+    for (i, path) in files.iter().enumerate() {
+        dealt[i % parallel].push((path.clone(), location.url.url_of(path)));
+    }
+    let partitions: Vec<Arc<dyn PartitionStream>> = dealt
+        .into_iter()
+        .map(|files| {
             Arc::new(FilePartition {
                 schema: schema.clone(),
                 source: shared.clone(),
                 location: LocationHandle(location.clone()),
-                path: path.clone(),
-                url: location.url.url_of(path),
+                files,
             }) as Arc<dyn PartitionStream>
         })
         .collect();
