@@ -7,27 +7,10 @@ use super::population::{self as pop, Line, World, tag};
 use super::rng::Rng;
 use super::sink::{Cell, FileWriter, Kind, Stamp, Table};
 
-/// The sources written, in folder order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Subscribers,
-    Billing,
-    Cdr,
-    Recharges,
-    Tickets,
-    Optouts,
-    StrategicFit,
-}
+/// The sources written: the contract's.
+pub use crate::contract::SourceKind as Source;
 
-pub const SOURCES: [Source; 7] = [
-    Source::Subscribers,
-    Source::Billing,
-    Source::Cdr,
-    Source::Recharges,
-    Source::Tickets,
-    Source::Optouts,
-    Source::StrategicFit,
-];
+pub const SOURCES: [Source; 7] = Source::ALL;
 
 use Kind::{Date, Float, Int, Money, Text, Time};
 
@@ -82,26 +65,22 @@ static OPTOUTS: Table =
 static STRATEGIC_FIT: Table =
     Table { name: "strategic_fit", columns: &[("subscriber_id", Text), ("segment", Text), ("score", Float)] };
 
-impl Source {
-    pub fn table(self) -> &'static Table {
-        match self {
-            Source::Subscribers => &SUBSCRIBERS,
-            Source::Billing => &BILLING,
-            Source::Cdr => &CDR,
-            Source::Recharges => &RECHARGES,
-            Source::Tickets => &TICKETS,
-            Source::Optouts => &OPTOUTS,
-            Source::StrategicFit => &STRATEGIC_FIT,
-        }
+/// The file layout of a source.
+pub fn table(source: Source) -> &'static Table {
+    match source {
+        Source::Subscribers => &SUBSCRIBERS,
+        Source::Billing => &BILLING,
+        Source::Cdr => &CDR,
+        Source::Recharges => &RECHARGES,
+        Source::Tickets => &TICKETS,
+        Source::Optouts => &OPTOUTS,
+        Source::StrategicFit => &STRATEGIC_FIT,
     }
+}
 
-    pub fn name(self) -> &'static str {
-        self.table().name
-    }
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
+/// A source's position in [`SOURCES`]: part of its random streams' keys.
+pub fn index(source: Source) -> usize {
+    source as usize
 }
 
 /// Which rows are spoiled, and how: a stream of its own, so the clean rows
@@ -114,7 +93,7 @@ pub struct Dirty {
 
 impl Dirty {
     pub fn new(world: &World, rate: f64, source: Source, shard: u64, day: i32) -> Dirty {
-        let key = [tag::DIRTY, source.index() as u64, shard, day as u64];
+        let key = [tag::DIRTY, index(source) as u64, shard, day as u64];
         Dirty { rate, rng: Rng::stream(world.seed, &key), rows: 0 }
     }
 

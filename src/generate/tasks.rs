@@ -75,7 +75,7 @@ impl Context<'_> {
             .join(source.name())
             .join(format!("dt={}", calendar::to_date(day)))
             .join(format!("part-{shard:05}.{}", self.options.format.extension()));
-        FileWriter::create(self.location, path, source.table(), self.options.format, self.handle.clone())
+        FileWriter::create(self.location, path, sources::table(source), self.options.format, self.handle.clone())
     }
 
     /// Writes one file; returns its source, stats and spoiled rows.
@@ -95,7 +95,7 @@ impl Context<'_> {
         let mut out = self.file(source, day, shard)?;
         let dirty_rate = if matches!(source, Source::Subscribers | Source::Optouts) { 0.0 } else { rate };
         let mut dirty = Dirty::new(world, dirty_rate, source, shard, day);
-        let mut r = rng::Rng::stream(world.seed, &[population::tag::SOURCE, source.index() as u64, shard]);
+        let mut r = rng::Rng::stream(world.seed, &[population::tag::SOURCE, sources::index(source) as u64, shard]);
         match source {
             Source::Subscribers => sources::write_subscribers(world, &lines, &mut out)?,
             Source::Billing => sources::write_billing(world, &lines, &mut r, &mut dirty, &mut out)?,
@@ -212,7 +212,7 @@ pub fn write_all(
     let mut per_source: Vec<(&'static str, SourceStats)> =
         SOURCES.iter().map(|s| (s.name(), SourceStats::default())).collect();
     for (source, stats, dirty, busy) in results {
-        let s = &mut per_source[source.index()].1;
+        let s = &mut per_source[sources::index(source)].1;
         s.rows += stats.rows;
         s.bytes += stats.bytes;
         s.files += 1;
