@@ -16,8 +16,9 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
+
+use tokio::process::Command;
 
 use chrono::NaiveDate;
 use serde_json::Value;
@@ -50,22 +51,17 @@ fn step_error(what: &str, message: impl std::fmt::Display) -> BenchError {
     BenchError::Step { what: what.to_string(), message: message.to_string() }
 }
 
-/// Runs the benchmark; prints each night's table as soon as it is measured
-/// and returns the whole report.
-pub fn bench(options: &BenchOptions) -> Result<String, BenchError> {
+/// Runs the benchmark, printing each size's tables once it is measured.
+pub async fn bench(options: &BenchOptions) -> Result<(), BenchError> {
     let exe = std::env::current_exe().map_err(|e| step_error("cvm executable", e))?;
-    let mut report = String::new();
-    let _ = writeln!(report, "{}", machine());
-    print!("{report}");
+    println!("{}", machine());
     for &n in &options.subscribers {
-        let text = bench_size(&exe, options, n)?;
-        print!("{text}");
-        report.push_str(&text);
+        print!("{}", bench_size(&exe, options, n).await?);
     }
-    Ok(report)
+    Ok(())
 }
 
-fn bench_size(exe: &Path, options: &BenchOptions, n: u64) -> Result<String, BenchError> {
+async fn bench_size(exe: &Path, options: &BenchOptions, n: u64) -> Result<String, BenchError> {
     let root = options.dir.join(n.to_string());
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).map_err(|e| step_error(&root.display().to_string(), e))?;
@@ -79,17 +75,17 @@ fn bench_size(exe: &Path, options: &BenchOptions, n: u64) -> Result<String, Benc
         options.days, options.cdr_per_subscriber, options.format
     );
 
-    let generated = generate(exe, options, n, options.as_of, None, &landing)?;
+    let generated = generate(exe, options, n, options.as_of, None, &landing).await?;
     let _ = writeln!(out, "generate: {generated}");
-    let first = run_night(exe, &job, options.as_of, Some(&scratch))?;
-    out.push_str(&first.render(&warehouse, "night 1 (from scratch)")?);
+    let first = run_night(exe, &job, &warehouse, options.as_of, Some(&scratch)).await?;
+    out.push_str(&first.render("night 1 (from scratch)"));
     if options.duckdb {
-        out.push_str(&duckdb_ratio(&scratch, &warehouse, options.as_of));
+        out.push_str(&duckdb_ratio(&scratch, &warehouse, options.as_of).await);
     }
-    let generated = generate(exe, options, n, night2, Some(night2), &landing)?;
+    let generated = generate(exe, options, n, night2, Some(night2), &landing).await?;
     let _ = writeln!(out, "\ngenerate the next day's CDR: {generated}");
-    let second = run_night(exe, &job, night2, None)?;
-    out.push_str(&second.render(&warehouse, "night 2 (incremental: one new day of CDR)")?);
+    let second = run_night(exe, &job, &warehouse, night2, None).await?;
+    out.push_str(&second.render("night 2 (incremental: one new day of CDR)"));
     Ok(out)
 }
 
@@ -113,7 +109,7 @@ fn write_job(root: &Path, landing: &Path, warehouse: &Path, options: &BenchOptio
 }
 
 /// Runs `cvm generate`; returns its summary line.
-fn generate(
+async fn generate(
     exe: &Path,
     options: &BenchOptions,
     n: u64,
@@ -132,7 +128,7 @@ fn generate(
     if let Some(day) = only_cdr_day {
         cmd.args(["--only-cdr-day", &day.to_string()]);
     }
-    let output = cmd.output().map_err(|e| step_error("cvm generate", e))?;
+    let output = cmd.output().await.map_err(|e| step_error("cvm generate", e))?;
     if !output.status.success() {
         return Err(step_error("cvm generate", String::from_utf8_lossy(&output.stderr)));
     }
@@ -147,41 +143,34 @@ struct Night {
     manifest: Value,
 }
 
-fn run_night(exe: &Path, job: &Path, as_of: NaiveDate, keep_scratch: Option<&Path>) -> Result<Night, BenchError> {
+async fn run_night(
+    exe: &Path,
+    job: &Path,
+    warehouse: &Path,
+    as_of: NaiveDate,
+    keep_scratch: Option<&Path>,
+) -> Result<Night, BenchError> {
     let mut cmd = Command::new(exe);
     cmd.args(["--quiet", "run"]).arg(job).args(["--as-of", &as_of.to_string()]);
     if let Some(dir) = keep_scratch {
         cmd.env("CVM_KEEP_SCRATCH", dir);
     }
+    let what = format!("cvm run --as-of {as_of}");
     let started = Instant::now();
-    let output = cmd.output().map_err(|e| step_error("cvm run", e))?;
+    let output = cmd.output().await.map_err(|e| step_error(&what, e))?;
     let wall = started.elapsed().as_secs_f64();
     if !output.status.success() {
-        return Err(step_error(&format!("cvm run --as-of {as_of}"), String::from_utf8_lossy(&output.stderr)));
+        return Err(step_error(&what, String::from_utf8_lossy(&output.stderr)));
     }
-    let warehouse = job.parent().expect("the job is in the bench folder").join("warehouse");
-    let manifest = latest_manifest(&warehouse, as_of)?;
-    Ok(Night { as_of, wall, manifest })
-}
-
-fn latest_manifest(warehouse: &Path, as_of: NaiveDate) -> Result<Value, BenchError> {
-    let folder = warehouse.join(format!("_manifests/bench/snapshot_date={as_of}"));
-    let read = std::fs::read_dir(&folder).map_err(|e| step_error(&folder.display().to_string(), e))?;
-    let mut runs: Vec<Value> = read
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-            name.ends_with(".json") && name.matches('.').count() == 1
-        })
-        .filter_map(|p| std::fs::read(p).ok())
-        .filter_map(|b| serde_json::from_slice(&b).ok())
-        .collect();
-    runs.sort_by(|a, b| a["started_at"].as_str().cmp(&b["started_at"].as_str()));
-    runs.pop().ok_or_else(|| step_error(&folder.display().to_string(), "no run manifest"))
+    let url = crate::storage::StoreUrl::parse(&format!("{}/", warehouse.display()), Path::new("/"))
+        .map_err(|m| step_error(&what, m))?;
+    let run = crate::status::published_by(&url, "bench", as_of).await.map_err(|e| step_error(&what, e))?;
+    let run = run.ok_or_else(|| step_error(&what, "succeeded, but published no manifest"))?;
+    Ok(Night { as_of, wall, manifest: run.manifest })
 }
 
 impl Night {
-    fn render(&self, _warehouse: &Path, title: &str) -> Result<String, BenchError> {
+    fn render(&self, title: &str) -> String {
         let m = &self.manifest;
         let mut out = String::new();
         let mib = |v: &Value| v.as_u64().map(|b| format!("{:.0}", b as f64 / 1048576.0)).unwrap_or("-".into());
@@ -231,11 +220,11 @@ impl Night {
                 mib(&step["peak_rss_bytes"])
             );
         }
-        Ok(out)
+        out
     }
 }
 
-fn duckdb_ratio(scratch: &Path, warehouse: &Path, as_of: NaiveDate) -> String {
+async fn duckdb_ratio(scratch: &Path, warehouse: &Path, as_of: NaiveDate) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/duckdb_features.py");
     let output = Command::new("python3")
         .arg(&script)
@@ -244,7 +233,8 @@ fn duckdb_ratio(scratch: &Path, warehouse: &Path, as_of: NaiveDate) -> String {
         .arg("--warehouse")
         .arg(warehouse)
         .args(["--as-of", &as_of.to_string()])
-        .output();
+        .output()
+        .await;
     match output {
         Ok(o) if o.status.success() => format!("\nDuckDB, the feature step on the same files:\n\n```\n{}```\n", String::from_utf8_lossy(&o.stdout)),
         Ok(o) => format!("\nDuckDB comparison failed: {}\n", String::from_utf8_lossy(&o.stderr).trim()),

@@ -338,7 +338,7 @@ async fn dispatch(command: Command) -> u8 {
         },
         Command::Status { job, warehouse, limit, json } => status(job, warehouse, limit, json).await,
         Command::Generate(args) => generate(args).await,
-        Command::Bench(args) => bench(args),
+        Command::Bench(args) => bench(args).await,
         Command::Backfill { job, from, to, force, input_root, warehouse } => {
             let Some(job) = load_job(&job, Overrides { input_root, warehouse, ..Default::default() }) else {
                 return exit::BAD_USAGE;
@@ -447,7 +447,7 @@ async fn campaign(command: CampaignCommand) -> u8 {
     }
 }
 
-fn bench(args: BenchArgs) -> u8 {
+async fn bench(args: BenchArgs) -> u8 {
     let options = cvm::bench::BenchOptions {
         subscribers: args.subscribers,
         days: args.days,
@@ -459,8 +459,8 @@ fn bench(args: BenchArgs) -> u8 {
         seed: args.seed,
         duckdb: args.duckdb,
     };
-    match cvm::bench::bench(&options) {
-        Ok(_) => exit::SUCCESS,
+    match cvm::bench::bench(&options).await {
+        Ok(()) => exit::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             exit::RUN_FAILED
