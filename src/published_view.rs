@@ -191,27 +191,21 @@ mod tests {
             usage_inputs: vec![],
         };
         let view = PublishedView::new(inner, Path::from("wh"), &commit);
-        let listed: Vec<String> =
-            view.list(Some(&Path::from("wh/kpi"))).map_ok(|m| m.location.to_string()).try_collect().await.unwrap();
-        assert_eq!(listed, vec!["wh/kpi/snapshot_date=1/part-a-0.parquet"]);
-        let parts: Vec<String> = view
-            .list(Some(&Path::from("wh/_usage_by_file")))
-            .map_ok(|m| m.location.to_string())
-            .try_collect()
-            .await
-            .unwrap();
-        assert_eq!(parts, vec!["wh/_usage_by_file/event_date=1/part-a-0.parquet"]);
-        let all: Vec<String> = view.list(None).map_ok(|m| m.location.to_string()).try_collect().await.unwrap();
+        let listed = |prefix: Option<&str>| {
+            let prefix = prefix.map(Path::from);
+            let stream = view.list(prefix.as_ref()).map_ok(|m| m.location.to_string());
+            stream.try_collect::<Vec<String>>()
+        };
+        assert_eq!(listed(Some("wh/kpi")).await.unwrap(), vec!["wh/kpi/snapshot_date=1/part-a-0.parquet"]);
+        assert_eq!(
+            listed(Some("wh/_usage_by_file")).await.unwrap(),
+            vec!["wh/_usage_by_file/event_date=1/part-a-0.parquet"]
+        );
+        let all = listed(None).await.unwrap();
         assert_eq!(all.len(), 4, "{all:?}");
         assert!(all.contains(&"other/x".to_string()));
         // the _-folders (contacts, exports, manifests) are the store's own
-        let restricted: Vec<String> = view
-            .list(Some(&Path::from("wh/_restricted")))
-            .map_ok(|m| m.location.to_string())
-            .try_collect()
-            .await
-            .unwrap();
-        assert_eq!(restricted, vec!["wh/_restricted/contacts/part-0.parquet"]);
+        assert_eq!(listed(Some("wh/_restricted")).await.unwrap(), vec!["wh/_restricted/contacts/part-0.parquet"]);
         let mut folders = view.list_with_delimiter(Some(&Path::from("wh"))).await.unwrap().common_prefixes;
         folders.sort();
         assert_eq!(folders, vec![Path::from("wh/_restricted"), Path::from("wh/_usage_by_file"), Path::from("wh/kpi")]);

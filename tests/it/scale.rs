@@ -55,18 +55,6 @@ fn cdr_rejects(warehouse: &std::path::Path) -> Vec<String> {
 
 const ANALYST_TABLES: [&str; 5] = ["usage_daily", "customer_value", "model_metrics", "kpi", "campaigns"];
 
-fn cdr_report(warehouse: &std::path::Path, t: &str) -> serde_json::Value {
-    let folder = warehouse.join(format!("_manifests/demo/snapshot_date={t}"));
-    let manifests: Vec<_> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".json") && !p.to_string_lossy().ends_with(".models.json"))
-        .collect();
-    assert_eq!(manifests.len(), 1, "{manifests:?}");
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifests[0]).unwrap()).unwrap();
-    manifest
-}
-
 /// The demo job over `landing`. The demo's CDR is dirty on purpose, and a
 /// night that reads a few files of it can exceed the demo's 25%.
 fn landing_job(dir: &std::path::Path, landing: &std::path::Path) -> std::path::PathBuf {
@@ -99,7 +87,7 @@ fn an_incremental_night_reads_only_new_cdr_and_equals_a_from_scratch_run() {
     }
     run_ok(&job, "2026-11-22", &nightly);
 
-    let night2 = cdr_report(&nightly, "2026-11-22");
+    let night2 = manifest_at(&nightly, "demo", "2026-11-22");
     let files = night2["sources"]["cdr"]["files"].as_array().unwrap();
     let read: Vec<&str> = files
         .iter()
@@ -153,7 +141,7 @@ fn a_late_file_for_an_old_day_and_a_re_extracted_file_rebuild_their_days() {
     gz.finish().unwrap();
 
     run_ok(&job, "2026-11-23", &nightly);
-    let night = cdr_report(&nightly, "2026-11-23");
+    let night = manifest_at(&nightly, "demo", "2026-11-23");
     let read: Vec<&str> = night["sources"]["cdr"]["files"]
         .as_array()
         .unwrap()

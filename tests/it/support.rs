@@ -264,16 +264,21 @@ pub fn published_rows_with(cmd: impl Fn() -> Command, warehouse: &std::ffi::OsSt
 
 /// The (single) run manifest in a warehouse, parsed.
 pub fn manifest_of(warehouse: &Path) -> serde_json::Value {
-    run_document(warehouse, ".json", ".models.json")
+    run_document(&warehouse.join("_manifests"), ".json", ".models.json")
+}
+
+/// The (single) run manifest of `job` for snapshot `t`, parsed.
+pub fn manifest_at(warehouse: &Path, job: &str, t: &str) -> serde_json::Value {
+    run_document(&warehouse.join(format!("_manifests/{job}/snapshot_date={t}")), ".json", ".models.json")
 }
 
 /// The (single) model artifact in a warehouse, parsed.
 pub fn models_artifact_of(warehouse: &Path) -> serde_json::Value {
-    run_document(warehouse, ".models.json", "\u{0}")
+    run_document(&warehouse.join("_manifests"), ".models.json", "\u{0}")
 }
 
-fn run_document(warehouse: &Path, suffix: &str, not_suffix: &str) -> serde_json::Value {
-    let files: Vec<_> = snapshot_files(&warehouse.join("_manifests"))
+fn run_document(folder: &Path, suffix: &str, not_suffix: &str) -> serde_json::Value {
+    let files: Vec<_> = snapshot_files(folder)
         .into_iter()
         .filter(|(p, _)| {
             let name = p.to_string_lossy();
