@@ -2,6 +2,11 @@
 //! (VmHWM) for the run manifest and the benchmarks. Linux only; elsewhere
 //! every figure is None.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation};
+
 /// Peak resident set size of this process in bytes since it started, or
 /// since the last [`reset_peak`].
 pub fn peak_rss() -> Option<u64> {
@@ -54,14 +59,10 @@ mod tests {
 /// whose operator cannot). Figures for the manifest and the benchmarks.
 #[derive(Debug)]
 pub struct MeteredPool {
-    inner: std::sync::Arc<dyn MemoryPool>,
+    inner: Arc<dyn MemoryPool>,
     peak: AtomicUsize,
     refused: AtomicU64,
 }
-
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-
-use datafusion::execution::memory_pool::{MemoryLimit, MemoryPool, MemoryReservation};
 
 /// What the engine's memory pool saw during a run.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
@@ -72,7 +73,7 @@ pub struct PoolReport {
 }
 
 impl MeteredPool {
-    pub fn new(inner: std::sync::Arc<dyn MemoryPool>) -> Self {
+    pub fn new(inner: Arc<dyn MemoryPool>) -> Self {
         MeteredPool { inner, peak: AtomicUsize::new(0), refused: AtomicU64::new(0) }
     }
 
@@ -103,11 +104,11 @@ impl MemoryPool for MeteredPool {
         self.inner.name()
     }
 
-    fn register(&self, consumer: &datafusion::execution::memory_pool::MemoryConsumer) {
+    fn register(&self, consumer: &MemoryConsumer) {
         self.inner.register(consumer)
     }
 
-    fn unregister(&self, consumer: &datafusion::execution::memory_pool::MemoryConsumer) {
+    fn unregister(&self, consumer: &MemoryConsumer) {
         self.inner.unregister(consumer)
     }
 
