@@ -4,7 +4,7 @@
     python3 benches/duckdb_features.py --scratch DIR --warehouse DIR --as-of T
 
 cvm's feature step evaluates sql/intermediate/int_subscriber_features.sql (and the files it
-reads: tenure, billing months, revenue windows, usage windows, complaints) over the staging
+reads: tenure, distinct billing lines, revenue windows, usage windows, complaints) over the staging
 tables and usage_daily, and writes the result as Parquet. This script runs exactly those SQL
 files in DuckDB over the same Parquet files:
 
@@ -39,7 +39,7 @@ DUCKDB_VERSION = "1.4.2"
 # the feature step's SQL files, in dependency order
 FEATURE_FILES = [
     "int_tenure_computed",
-    "int_billing_monthly",
+    "int_billing_lines",
     "int_revenue_windows",
     "int_usage_windows",
     "int_complaints_counted",
@@ -47,7 +47,7 @@ FEATURE_FILES = [
 ]
 STAGING = ["stg_subscribers", "stg_billing", "stg_tickets"]
 # the date expressions the feature SQL casts to day numbers
-DATE_TO_DAY_NUMBER = ["tenure_end", "activation_date", "p.as_of", "MAX(u.event_date)"]
+DATE_TO_DAY_NUMBER = ["tenure_end", "activation_date", "CAST($as_of AS DATE)", "MAX(event_date)"]
 
 
 def ensure_duckdb():
@@ -74,14 +74,14 @@ def window_end_month(as_of):
 def sql_for_duckdb(name, params):
     text = open(os.path.join(REPO, "sql", "intermediate", name + ".sql"), encoding="utf-8").read()
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    # DataFusion casts a date to its day number; DuckDB subtracts dates instead
+    for date_expr in DATE_TO_DAY_NUMBER:
+        body = body.replace(f"CAST({date_expr} AS INT)", f"({date_expr} - DATE '1970-01-01')")
     for key, value in params.items():
         body = re.sub(r"\$" + key + r"\b", value, body)
     if "$" in re.sub(r"'[^']*'", "", body):
         sys.exit(f"{name}.sql has a parameter this script does not bind: {re.findall(r'[$][a-z_]+', body)}")
     body = re.sub(r"arrow_cast\(([^,()]+), 'Utf8'\)", r"CAST(\1 AS VARCHAR)", body)
-    # DataFusion casts a date to its day number; DuckDB subtracts dates instead
-    for date_expr in DATE_TO_DAY_NUMBER:
-        body = body.replace(f"CAST({date_expr} AS INT)", f"({date_expr} - DATE '1970-01-01')")
     return body
 
 

@@ -60,6 +60,7 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Staging, "staging", "stg_tickets"),
     sql_file!(Staging, "staging", "stg_optouts"),
     sql_file!(Staging, "staging", "stg_strategic_fit"),
+    sql_file!(Intermediate, "intermediate", "int_billing_lines"),
     sql_file!(Intermediate, "intermediate", "int_billing_monthly"),
     sql_file!(Intermediate, "intermediate", "int_revenue_windows"),
     sql_file!(Intermediate, "intermediate", "int_tenure_computed"),

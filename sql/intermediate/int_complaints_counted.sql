@@ -5,17 +5,10 @@
 -- columns:
 --   subscriber_id   Utf8   the subscriber
 --   complaints_90d  Int64  tickets of category complaint opened on T-89 .. T (UTC days)
-WITH params AS (
-    SELECT
-        CAST($as_of AS DATE) AS as_of,
-        CAST(CAST($as_of AS DATE) - INTERVAL '89' DAY AS DATE) AS start_90d
-)
-
 SELECT
-    t.subscriber_id,
+    subscriber_id,
     COUNT(*) AS complaints_90d
-FROM stg_tickets AS t
-CROSS JOIN params AS p
-WHERE t.category = 'complaint'
-    AND CAST(t.opened_at AS DATE) BETWEEN p.start_90d AND p.as_of
-GROUP BY t.subscriber_id
+FROM stg_tickets
+WHERE category = 'complaint'
+    AND CAST(opened_at AS DATE) BETWEEN CAST($as_of - INTERVAL '89' DAY AS DATE) AND CAST($as_of AS DATE)
+GROUP BY subscriber_id

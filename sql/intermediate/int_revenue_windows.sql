@@ -1,7 +1,10 @@
 -- int_revenue_windows: revenue over the trailing calendar months ending with L.
 -- grain: one row per subscriber with at least one bill month <= L.
--- inputs: int_billing_monthly
+-- inputs: int_billing_lines
 -- params: $window_end_month (first day of L, the month before T's month)
+-- Summed from the distinct lines, not from int_billing_monthly: the same exact decimal sums
+-- without a second aggregation. The window bounds are constants, not columns of a one-row
+-- params table: a join filtered on such columns is a nested loop over every billing line.
 -- columns:
 --   subscriber_id     Utf8              the subscriber
 --   revenue_1m        Decimal128(18,4)  revenue billed for L
@@ -9,30 +12,29 @@
 --   revenue_12m       Decimal128(18,4)  revenue billed for L-11 .. L
 --   revenue_prior_3m  Decimal128(18,4)  revenue billed for L-5 .. L-3 (arpu_trend's earlier half)
 --   historical_value  Decimal128(18,4)  revenue billed for every month <= L
-WITH params AS (
-    SELECT CAST($window_end_month AS DATE) AS month_l
-),
-
-bounds AS (
-    SELECT
-        month_l,
-        CAST(month_l - INTERVAL '2' MONTH AS DATE) AS month_l_2,
-        CAST(month_l - INTERVAL '5' MONTH AS DATE) AS month_l_5,
-        CAST(month_l - INTERVAL '11' MONTH AS DATE) AS month_l_11
-    FROM params
-)
-
 SELECT
-    b.subscriber_id,
-    CAST(COALESCE(SUM(b.revenue) FILTER (WHERE b.bill_month = w.month_l), 0) AS DECIMAL(18, 4)) AS revenue_1m,
-    CAST(COALESCE(SUM(b.revenue) FILTER (WHERE b.bill_month >= w.month_l_2), 0) AS DECIMAL(18, 4)) AS revenue_3m,
-    CAST(COALESCE(SUM(b.revenue) FILTER (WHERE b.bill_month >= w.month_l_11), 0) AS DECIMAL(18, 4)) AS revenue_12m,
+    subscriber_id,
+    CAST(COALESCE(SUM(net_amount) FILTER (WHERE bill_month = CAST($window_end_month AS DATE)), 0) AS DECIMAL(18, 4))
+        AS revenue_1m,
     CAST(
-        COALESCE(SUM(b.revenue) FILTER (WHERE b.bill_month >= w.month_l_5 AND b.bill_month < w.month_l_2), 0)
+        COALESCE(SUM(net_amount) FILTER (WHERE bill_month >= CAST($window_end_month - INTERVAL '2' MONTH AS DATE)), 0)
+        AS DECIMAL(18, 4)
+    ) AS revenue_3m,
+    CAST(
+        COALESCE(SUM(net_amount) FILTER (WHERE bill_month >= CAST($window_end_month - INTERVAL '11' MONTH AS DATE)), 0)
+        AS DECIMAL(18, 4)
+    ) AS revenue_12m,
+    CAST(
+        COALESCE(
+            SUM(net_amount) FILTER (
+                WHERE bill_month >= CAST($window_end_month - INTERVAL '5' MONTH AS DATE)
+                AND bill_month < CAST($window_end_month - INTERVAL '2' MONTH AS DATE)
+            ),
+            0
+        )
         AS DECIMAL(18, 4)
     ) AS revenue_prior_3m,
-    CAST(SUM(b.revenue) AS DECIMAL(18, 4)) AS historical_value
-FROM int_billing_monthly AS b
-CROSS JOIN bounds AS w
-WHERE b.bill_month <= w.month_l
-GROUP BY b.subscriber_id
+    CAST(SUM(net_amount) AS DECIMAL(18, 4)) AS historical_value
+FROM int_billing_lines
+WHERE bill_month <= CAST($window_end_month AS DATE)
+GROUP BY subscriber_id

@@ -2,8 +2,8 @@
 -- grain: one row per subscriber known at T (activation_date <= T, ended lines included).
 -- The run materialises this once at T (the models and customer_value read it several
 -- times); the churn model evaluates the same file at T - H and T - 2H for training.
--- inputs: stg_subscribers, int_tenure_computed, int_revenue_windows, int_usage_windows,
---   int_complaints_counted
+-- inputs: int_tenure_computed (every subscriber, with plan, segment and region),
+--   int_revenue_windows, int_usage_windows, int_complaints_counted
 -- Money is exact: Decimal128(18,4); ARPU is rounded to 4 decimals, half away from zero.
 -- Empty sums are 0; only recency_days, arpu_3m, arpu_12m and arpu_trend may be null.
 -- columns:
@@ -30,16 +30,12 @@
 --   data_mb_30d            Float64           data MiB, last 30 days
 --   sms_30d                Int64             sms sent and received, last 30 days
 --   complaints_90d         Int64             complaints opened in the last 90 days
-WITH subscribers AS (
-    SELECT subscriber_id, plan_type, segment, region FROM stg_subscribers
-),
-
-joined AS (
+WITH joined AS (
     SELECT
-        s.subscriber_id,
-        s.plan_type,
-        s.segment,
-        s.region,
+        t.subscriber_id,
+        t.plan_type,
+        t.segment,
+        t.region,
         t.is_active,
         t.tenure_days,
         t.tenure_months,
@@ -58,11 +54,10 @@ joined AS (
         COALESCE(u.data_mb_30d, 0.0) AS data_mb_30d,
         COALESCE(u.sms_30d, 0) AS sms_30d,
         COALESCE(c.complaints_90d, 0) AS complaints_90d
-    FROM subscribers AS s
-    INNER JOIN int_tenure_computed AS t ON t.subscriber_id = s.subscriber_id
-    LEFT JOIN int_revenue_windows AS r ON r.subscriber_id = s.subscriber_id
-    LEFT JOIN int_usage_windows AS u ON u.subscriber_id = s.subscriber_id
-    LEFT JOIN int_complaints_counted AS c ON c.subscriber_id = s.subscriber_id
+    FROM int_tenure_computed AS t
+    LEFT JOIN int_revenue_windows AS r ON r.subscriber_id = t.subscriber_id
+    LEFT JOIN int_usage_windows AS u ON u.subscriber_id = t.subscriber_id
+    LEFT JOIN int_complaints_counted AS c ON c.subscriber_id = t.subscriber_id
 )
 
 SELECT

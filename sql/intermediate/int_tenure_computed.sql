@@ -1,4 +1,6 @@
--- int_tenure_computed: service status, tenure and months in service at T.
+-- int_tenure_computed: service status, tenure and months in service at T, with the
+-- subscriber's plan, segment and region (int_subscriber_features reads them from here: one
+-- scan of stg_subscribers, no join back to it).
 -- grain: one row per subscriber known at T (every row of stg_subscribers).
 -- inputs: stg_subscribers
 -- params: $as_of (T), $window_end_month (first day of L)
@@ -7,6 +9,9 @@
 -- when it lies between the activation month and the month of the last day in service.
 -- columns:
 --   subscriber_id           Utf8     the subscriber
+--   plan_type               Utf8     prepaid or postpaid (stg_subscribers)
+--   segment                 Utf8     marketing segment (stg_subscribers)
+--   region                  Utf8     home region (stg_subscribers)
 --   is_active               Boolean  activation_date <= T and (no deactivation_date or it is after T)
 --   tenure_days             Int32    days from activation_date to min(T, deactivation_date)
 --   tenure_months           Int32    whole calendar months in that span, age style
@@ -20,6 +25,9 @@ WITH params AS (
 spans AS (
     SELECT
         s.subscriber_id,
+        s.plan_type,
+        s.segment,
+        s.region,
         s.activation_date,
         s.deactivation_date,
         p.as_of,
@@ -39,6 +47,9 @@ spans AS (
 
 SELECT
     subscriber_id,
+    plan_type,
+    segment,
+    region,
     activation_date <= as_of AND (deactivation_date IS NULL OR deactivation_date > as_of) AS is_active,
     CAST(CAST(tenure_end AS INT) - CAST(activation_date AS INT) AS INT) AS tenure_days,
     CAST(
