@@ -10,6 +10,7 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, UnboundedMemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
 use chrono::{Datelike, NaiveDate};
@@ -17,6 +18,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::memory::{MeteredPool, PoolReport};
 use crate::sqlfiles::{self, Layer, SqlFile};
 use crate::storage::{StorageError, StoreUrl};
+use crate::store_registry::StoreRegistry;
 
 /// A SQL file that failed to plan or run.
 #[derive(Debug, thiserror::Error)]
@@ -36,12 +38,15 @@ pub struct EngineOptions {
     pub memory_limit: Option<u64>,
     /// Where spill files go (default: the system's temporary folder).
     pub spill_dir: Option<std::path::PathBuf>,
+    /// A Ballista scheduler (`df://HOST:PORT`) to run the queries on; None:
+    /// in this process.
+    pub cluster: Option<String>,
 }
 
-/// A DataFusion session for cvm: UTC session time zone, cvm's functions,
-/// no cached file listings (cvm writes and re-reads tables in one process).
-pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionError> {
-    let mut config = SessionConfig::new().with_information_schema(true);
+/// cvm's settings on top of `config`: the same for a local session and for
+/// every process of a cluster.
+pub fn cvm_settings(config: SessionConfig) -> SessionConfig {
+    let mut config = config.with_information_schema(true);
     config.options_mut().execution.time_zone = Some("UTC".to_string());
     // plain Utf8 strings everywhere: stable output schemas for every reader
     config.options_mut().execution.parquet.schema_force_view_types = false;
@@ -58,6 +63,14 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionErro
     // Arrow offset overflow past 2 GB of text. 20M subscribers fit below.
     config.options_mut().optimizer.hash_join_single_partition_threshold = 1 << 30;
     config.options_mut().optimizer.hash_join_single_partition_threshold_rows = 32 << 20;
+    config
+}
+
+/// A DataFusion session for cvm: UTC session time zone, cvm's functions and
+/// object stores, no cached file listings (cvm writes and re-reads tables in
+/// one process). With `options.cluster`, a client of that Ballista cluster.
+pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionError> {
+    let mut config = cvm_settings(SessionConfig::new());
     if let Some(n) = options.target_partitions {
         config = config.with_target_partitions(n);
     }
@@ -76,6 +89,7 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionErro
     };
     let mut runtime = RuntimeEnvBuilder::new()
         .with_object_list_cache_limit(0)
+        .with_object_store_registry(Arc::new(StoreRegistry::new()))
         .with_memory_pool(Arc::new(MeteredPool::new(pool)));
     if let Some(dir) = &options.spill_dir {
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -87,7 +101,22 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionErro
     let mut state =
         SessionStateBuilder::new().with_config(config).with_runtime_env(runtime).with_default_features().build();
     crate::udf::register(&mut state)?;
-    Ok(SessionContext::new_with_state(state))
+    match &options.cluster {
+        None => Ok(SessionContext::new_with_state(state)),
+        Some(url) => cluster_client(url, state),
+    }
+}
+
+#[cfg(feature = "ballista")]
+fn cluster_client(url: &str, state: SessionState) -> Result<SessionContext, DataFusionError> {
+    crate::cluster::client_context(url, state)
+}
+
+#[cfg(not(feature = "ballista"))]
+fn cluster_client(url: &str, _state: SessionState) -> Result<SessionContext, DataFusionError> {
+    Err(DataFusionError::Configuration(format!(
+        "engine {url}: this cvm was built without Ballista (build with `--features ballista`)"
+    )))
 }
 
 /// What the session's memory pool saw so far (its limit, peak reservation

@@ -9,6 +9,8 @@
 pub mod backfill;
 pub mod bench;
 pub mod campaigns;
+#[cfg(feature = "ballista")]
+pub mod cluster;
 pub mod commit;
 pub mod contract;
 pub mod engine;
@@ -33,6 +35,7 @@ pub mod schedule;
 pub mod sqlfiles;
 pub mod status;
 pub mod storage;
+pub mod store_registry;
 pub mod summary;
 pub mod tables;
 pub mod udf;

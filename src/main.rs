@@ -61,6 +61,10 @@ enum Command {
         /// Where spill files go (default: the system's temporary folder). Replaces [engine] spill_dir.
         #[arg(long)]
         spill_dir: Option<String>,
+        /// Where the queries run: `local` (in this process) or a Ballista scheduler, `df://HOST:PORT`.
+        /// Replaces the job's [engine] engine.
+        #[arg(long)]
+        engine: Option<String>,
     },
     /// Check the job file and that every source is reachable and maps onto the contract. Writes nothing.
     Validate {
@@ -126,6 +130,41 @@ enum Command {
         input_root: Option<String>,
         #[arg(long)]
         warehouse: Option<String>,
+    },
+    /// Start a Ballista scheduler with cvm's functions and stores (`--engine df://HOST:PORT` clients
+    /// submit to it). Runs until stopped.
+    #[cfg(feature = "ballista")]
+    Scheduler {
+        /// The address to listen on (an IP and port).
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: std::net::SocketAddr,
+        /// The host name executors reach this scheduler by (default: the bind IP).
+        #[arg(long)]
+        external_host: Option<String>,
+    },
+    /// Start a Ballista executor with cvm's functions and stores, serving a scheduler. Runs until
+    /// stopped (SIGTERM: it drains its tasks first). Object-store credentials come from its environment.
+    #[cfg(feature = "ballista")]
+    Executor {
+        /// The scheduler, HOST:PORT.
+        #[arg(long)]
+        scheduler: String,
+        /// The IP to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: String,
+        /// The Arrow Flight port (shuffle data and results); the next port takes tasks.
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// The host name the scheduler, other executors and clients reach this executor by
+        /// (default: the address the scheduler sees).
+        #[arg(long)]
+        external_host: Option<String>,
+        /// Shuffle and spill files.
+        #[arg(long, default_value = "/tmp/cvm-executor")]
+        work_dir: PathBuf,
+        /// Tasks run at once (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        slots: usize,
     },
     /// Write the HTML run report of a published snapshot again (next to its manifest).
     Report {
@@ -270,7 +309,8 @@ fn main() -> ExitCode {
         "info"
     };
     logging::init(cli.log_format, level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // deep query plans are planned recursively (Ballista's scheduler binary uses 32 MiB too)
+    let runtime = match tokio::runtime::Builder::new_multi_thread().thread_stack_size(32 << 20).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -282,8 +322,8 @@ fn main() -> ExitCode {
 
 async fn dispatch(command: Command) -> u8 {
     match command {
-        Command::Run { job, as_of, input_root, warehouse, memory_limit, spill_dir } => {
-            let Some(job) = load_job(&job, Overrides { input_root, warehouse, memory_limit, spill_dir }) else {
+        Command::Run { job, as_of, input_root, warehouse, memory_limit, spill_dir, engine } => {
+            let Some(job) = load_job(&job, Overrides { input_root, warehouse, memory_limit, spill_dir, engine }) else {
                 return exit::BAD_USAGE;
             };
             tracing::info!(job = %job.name, snapshot = %as_of, "run started");
@@ -339,6 +379,37 @@ async fn dispatch(command: Command) -> u8 {
         Command::Status { job, warehouse, limit, json } => status(job, warehouse, limit, json).await,
         Command::Generate(args) => generate(args).await,
         Command::Bench(args) => bench(args).await,
+        #[cfg(feature = "ballista")]
+        Command::Scheduler { bind, external_host } => match cvm::cluster::run_scheduler(bind, external_host).await {
+            Ok(()) => exit::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::RUN_FAILED
+            }
+        },
+        #[cfg(feature = "ballista")]
+        Command::Executor { scheduler, bind, port, external_host, work_dir, slots } => {
+            let Some((host, scheduler_port)) = scheduler.rsplit_once(':').and_then(|(h, p)| Some((h, p.parse().ok()?)))
+            else {
+                eprintln!("error: --scheduler: '{scheduler}' is not HOST:PORT");
+                return exit::BAD_USAGE;
+            };
+            let options = cvm::cluster::ExecutorOptions {
+                scheduler: (host.to_string(), scheduler_port),
+                bind_host: bind,
+                external_host,
+                port,
+                work_dir,
+                slots,
+            };
+            match cvm::cluster::run_executor(options).await {
+                Ok(()) => exit::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::RUN_FAILED
+                }
+            }
+        }
         Command::Backfill { job, from, to, force, input_root, warehouse } => {
             let Some(job) = load_job(&job, Overrides { input_root, warehouse, ..Default::default() }) else {
                 return exit::BAD_USAGE;

@@ -197,15 +197,36 @@ async fn run_steps(
     }
     let scratch = tempdir_for(&manifest.run_id)?;
     let params = modelling::params_at(job, as_of);
-    modelling::register_job_tables(&ctx, job).map_err(RunError::engine("job tables"))?;
+    // on a cluster, tables computed here go to the run's staging for the executors
+    let shared = job.engine.cluster.as_ref().map(|_| staging);
+    modelling::register_job_tables(&ctx, job, shared).await.map_err(RunError::engine("job tables"))?;
     let snapshot = format!("snapshot_date={as_of}");
 
-    // 1. ingest; of the CDR, only the files not yet folded into usage_daily
+    // 1. ingest; of the CDR, only the files not yet folded into usage_daily.
+    // The extract readers are cvm's own streaming tables, which a cluster
+    // cannot run: on a cluster, ingest runs here and the staged tables are
+    // read from the scratch folder by the executors.
     let base = crate::commit::latest(staging.location()).await?;
     let folded = usage::Folded::from_commit(job, base.as_ref(), as_of);
     let started = Instant::now();
-    let ingested =
-        ingest::ingest(&ctx, job, as_of, scratch.path(), &|f| folded.is_current(f), &mut manifest.sources).await?;
+    let ingest_ctx = match job.engine.cluster {
+        None => ctx.clone(),
+        Some(_) => {
+            let local = engine::EngineOptions { cluster: None, ..job.engine.clone() };
+            engine::session(&local).map_err(RunError::engine("session"))?
+        }
+    };
+    let ingested = ingest::ingest(&ingest_ctx, job, as_of, scratch.path(), &|f| folded.is_current(f), &mut manifest.sources)
+        .await?;
+    if job.engine.cluster.is_some() {
+        for source in &job.sources {
+            let name = source.kind.staging_table();
+            let path = scratch.path().join(format!("{name}.parquet"));
+            ctx.register_parquet(name.as_str(), path.to_string_lossy().as_ref(), Default::default())
+                .await
+                .map_err(RunError::engine("staged tables"))?;
+        }
+    }
     let rows_in: u64 = manifest.sources.values().map(|s| s.rows_read).sum();
     let rows_out: u64 = manifest.sources.values().map(|s| s.rows_staged).sum();
     manifest.step("ingest", started, rows_in, rows_out);
@@ -231,7 +252,7 @@ async fn run_steps(
     crate::progress::step("models");
     crate::fault::pause_point("models");
     let models = modelling::fit(&ctx, job, as_of).await?;
-    modelling::register_model_tables(&ctx, &models).map_err(RunError::engine("models"))?;
+    modelling::register_model_tables(&ctx, &models, shared).await.map_err(RunError::engine("models"))?;
     let scoring_params = models.params.clone();
     manifest.step("models", started, rows, models.metrics.len() as u64);
 
@@ -278,7 +299,7 @@ async fn run_steps(
 
     // 8. rejects
     let started = Instant::now();
-    let rows = write_rejects(&ctx, ingested.rejects, staging, &snapshot).await?;
+    let rows = write_rejects(ingested.rejects, staging, &snapshot).await?;
     manifest.step("rejects", started, rows, rows);
     manifest.output("rejects", rows);
 
@@ -386,14 +407,11 @@ fn count_rows(result: &[RecordBatch]) -> u64 {
 
 /// Writes the rejects, sorted by source, file and row, as one Parquet file;
 /// an empty file when there are none, so every snapshot has its partition.
-async fn write_rejects(
-    ctx: &SessionContext,
-    batches: Vec<RecordBatch>,
-    staging: &RunStaging,
-    partition: &str,
-) -> Result<u64, RunError> {
+async fn write_rejects(batches: Vec<RecordBatch>, staging: &RunStaging, partition: &str) -> Result<u64, RunError> {
     let err = RunError::engine("rejects");
     let schema = ingest::rejects_schema();
+    // the rejects are already in this process's memory: sorted here, whatever the engine
+    let ctx = SessionContext::new();
     let df = if batches.is_empty() {
         ctx.read_batch(RecordBatch::new_empty(schema.clone())).map_err(&err)?
     } else {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
@@ -38,6 +39,36 @@ pub fn register_parquet(
     ctx.register_table(name, Arc::new(table))?;
     Ok(())
 }
+
+/// Registers a small table computed in this process (job settings, fitted
+/// models) as `name`. A local session holds it in memory. A cluster's
+/// executors cannot read this process's memory: with `shared` (the run's
+/// staging, on the store every executor reads) it is written there as one
+/// Parquet file and registered from it.
+pub async fn register_small(
+    ctx: &SessionContext,
+    name: &str,
+    batch: RecordBatch,
+    shared: Option<&crate::publish::RunStaging>,
+) -> Result<(), DataFusionError> {
+    let schema = batch.schema();
+    match shared {
+        None => {
+            let table = MemTable::try_new(schema, vec![vec![batch]])?;
+            let _ = ctx.deregister_table(name);
+            ctx.register_table(name, Arc::new(table))?;
+        }
+        Some(staging) => {
+            let bytes = parquet_bytes(schema.clone(), &[batch])?;
+            staging.put(SMALL_TABLES, name, "part-0.parquet", bytes).await.map_err(|e| DataFusionError::External(e.into()))?;
+            register_parquet(ctx, name, &staging.partition_url(SMALL_TABLES, name), &schema, &[])?;
+        }
+    }
+    Ok(())
+}
+
+/// The folder of a run's staging that holds [`register_small`]'s tables.
+const SMALL_TABLES: &str = "_small";
 
 /// The batches as one zstd-compressed Parquet file (an empty file with the
 /// schema when there are none).

@@ -51,7 +51,7 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     let ctx = engine::session(&EngineOptions::default()).map_err(internal("session".into()))?;
     let as_of = chrono::Utc::now().date_naive();
     let params = crate::modelling::params_at(job, as_of);
-    crate::modelling::register_job_tables(&ctx, job).map_err(internal("job tables".into()))?;
+    crate::modelling::register_job_tables(&ctx, job, None).await.map_err(internal("job tables".into()))?;
     for source in &job.sources {
         let raw = stream::empty_raw_table(source.kind).map_err(internal(source.kind.raw_table()))?;
         ctx.register_table(source.kind.raw_table().as_str(), Arc::new(raw))
@@ -69,7 +69,7 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     engine::register_layer_views(&ctx, Layer::Intermediate, &params).await?;
     // the scoring files plan with unfitted models: the shapes are what matter
     let models = crate::modelling::unfitted(job);
-    crate::modelling::register_model_tables(&ctx, &models).map_err(internal("models".into()))?;
+    crate::modelling::register_model_tables(&ctx, &models, None).await.map_err(internal("models".into()))?;
     let scoring_params = params.clone().merged(&models.params);
     engine::register_layer_views(&ctx, Layer::Scoring, &scoring_params).await?;
     for mart in ["customer_value", "model_metrics"] {

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
@@ -58,14 +57,15 @@ pub async fn build(
 ) -> Result<Vec<CampaignSize>, CampaignError> {
     let mart = crate::sqlfiles::find("campaigns").expect("campaigns.sql exists");
     let assigned_schema = assigned_schema();
+    // on a cluster, the subscribers already assigned go to the run's staging for the executors
+    let shared = job.engine.cluster.as_ref().map(|_| staging);
     let mut assigned: Vec<RecordBatch> = Vec::new();
     let mut sizes = Vec::new();
     for campaign in &job.campaigns {
         crate::progress::step(&format!("campaign {}", campaign.name));
         register_selection(ctx, campaign, params).await?;
-        let taken = MemTable::try_new(assigned_schema.clone(), vec![assigned.clone()])?;
-        let _ = ctx.deregister_table("campaign_assigned");
-        ctx.register_table("campaign_assigned", Arc::new(taken))?;
+        let taken = datafusion::arrow::compute::concat_batches(&assigned_schema, &assigned).map_err(DataFusionError::from)?;
+        crate::tables::register_small(ctx, "campaign_assigned", taken, shared).await?;
         let cap = campaign.cap.map(|c| c.min(i64::MAX as u64) as i64).unwrap_or(i64::MAX);
         let list_params = params.clone().text("channel", &campaign.channel).int("cap", cap);
         let df = engine::plan(ctx, mart, &list_params).await?;

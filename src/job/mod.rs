@@ -105,6 +105,8 @@ struct EngineFile {
     /// e.g. "4GiB", "512MiB", or bytes
     memory_limit: Option<toml::Value>,
     spill_dir: Option<String>,
+    /// "local" (the default) or a Ballista scheduler, "df://HOST:PORT"
+    engine: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -210,6 +212,8 @@ pub struct Overrides {
     pub memory_limit: Option<String>,
     /// `--spill-dir`.
     pub spill_dir: Option<String>,
+    /// `--engine`: "local" or "df://HOST:PORT".
+    pub engine: Option<String>,
 }
 
 impl Job {
@@ -270,7 +274,12 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
         (None, Some(dir)) => Some(job_dir.join(dir)),
         (None, None) => None,
     };
-    let engine = EngineOptions { target_partitions: file.engine.target_partitions, memory_limit, spill_dir };
+    let cluster = match (&overrides.engine, &file.engine.engine) {
+        (Some(text), _) => parse_engine(text).map_err(|m| invalid("--engine", m))?,
+        (None, Some(text)) => parse_engine(text).map_err(|m| invalid("engine.engine", m))?,
+        (None, None) => None,
+    };
+    let engine = EngineOptions { target_partitions: file.engine.target_partitions, memory_limit, spill_dir, cluster };
 
     for name in file.sources.keys() {
         if SourceKind::from_name(name).is_none() {
@@ -456,6 +465,20 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// "local" (None) or a Ballista scheduler's address, "df://HOST:PORT".
+pub fn parse_engine(text: &str) -> Result<Option<String>, String> {
+    let text = text.trim();
+    if text == "local" {
+        return Ok(None);
+    }
+    let url = url::Url::parse(text).map_err(|_| format!("'{text}' is neither \"local\" nor df://HOST:PORT"))?;
+    if url.scheme() != "df" || url.host_str().is_none_or(str::is_empty) || url.port().is_none() {
+        return Err(format!("'{text}' is neither \"local\" nor df://HOST:PORT"));
+    }
+    Ok(Some(format!("df://{}:{}", url.host_str().unwrap_or_default(), url.port().unwrap_or_default())))
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,5 +583,14 @@ mod tests {
         let b = load_str(&format!("{MINIMAL}currency = \"USD\"\n")).unwrap().config_hash;
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn engine_is_local_or_a_scheduler_address() {
+        assert_eq!(parse_engine("local"), Ok(None));
+        assert_eq!(parse_engine("df://10.0.0.5:50050"), Ok(Some("df://10.0.0.5:50050".to_string())));
+        for bad in ["ballista", "df://host", "http://host:50050", "df://:50050"] {
+            assert!(parse_engine(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -17,13 +17,13 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::engine::{self, Params};
 use crate::job::Job;
+use crate::publish::RunStaging;
 use crate::sqlfiles::Layer;
 
 pub use churn::FEATURES as CHURN_FEATURES;
@@ -114,7 +114,7 @@ pub fn params_at(job: &Job, date: NaiveDate) -> Params {
 /// A session whose intermediate views describe `date` instead of T.
 async fn session_at(ctx: &SessionContext, job: &Job, date: NaiveDate) -> Result<SessionContext, crate::run::RunError> {
     let at = engine::sibling_session(ctx, &shared_tables(ctx)).await.map_err(model_error("session"))?;
-    register_job_tables(&at, job).map_err(model_error("session"))?;
+    register_job_tables(&at, job, None).await.map_err(model_error("session"))?;
     engine::register_layer_views(&at, Layer::Intermediate, &params_at(job, date)).await?;
     Ok(at)
 }
@@ -193,7 +193,11 @@ pub fn unfitted(job: &Job) -> ModelStep {
 }
 
 /// Tables built from the job file: its strategic-fit rules.
-pub fn register_job_tables(ctx: &SessionContext, job: &Job) -> Result<(), DataFusionError> {
+pub async fn register_job_tables(
+    ctx: &SessionContext,
+    job: &Job,
+    shared: Option<&RunStaging>,
+) -> Result<(), DataFusionError> {
     let m = &job.models;
     let rules: Vec<(&str, &String, f64)> = m
         .fit_by_segment
@@ -214,20 +218,17 @@ pub fn register_job_tables(ctx: &SessionContext, job: &Job) -> Result<(), DataFu
             Arc::new(Float64Array::from(rules.iter().map(|r| r.2).collect::<Vec<_>>())),
         ],
     )?;
-    register_batch(ctx, "job_strategic_fit", batch)
+    crate::tables::register_small(ctx, "job_strategic_fit", batch, shared).await
 }
 
 /// Registers the fitted models' tables: model_retention_curve and model_metrics_computed.
-pub fn register_model_tables(ctx: &SessionContext, step: &ModelStep) -> Result<(), DataFusionError> {
-    register_batch(ctx, "model_retention_curve", step.retention_curve.clone())?;
-    register_batch(ctx, "model_metrics_computed", metrics_batch(&step.metrics)?)
-}
-
-fn register_batch(ctx: &SessionContext, name: &str, batch: RecordBatch) -> Result<(), DataFusionError> {
-    let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
-    let _ = ctx.deregister_table(name);
-    ctx.register_table(name, Arc::new(table))?;
-    Ok(())
+pub async fn register_model_tables(
+    ctx: &SessionContext,
+    step: &ModelStep,
+    shared: Option<&RunStaging>,
+) -> Result<(), DataFusionError> {
+    crate::tables::register_small(ctx, "model_retention_curve", step.retention_curve.clone(), shared).await?;
+    crate::tables::register_small(ctx, "model_metrics_computed", metrics_batch(&step.metrics)?, shared).await
 }
 
 fn metrics_schema() -> SchemaRef {
