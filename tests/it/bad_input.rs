@@ -29,7 +29,7 @@ fn ingest_landing(landing: &Path) -> Result<BTreeMap<&'static str, SourceReport>
     rt.block_on(async {
         let ctx = cvm::engine::session(&cvm::engine::EngineOptions { target_partitions: Some(1), ..Default::default() }).unwrap();
         cvm::engine::register_store(&ctx, &job.input_root).unwrap();
-        cvm::modelling::register_job_tables(&ctx, &job).unwrap();
+        cvm::modelling::register_job_tables(&ctx, &job, None).await.unwrap();
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         let mut reports = BTreeMap::new();
         ingest::ingest(&ctx, &job, as_of, dir.path(), &|_| false, &mut reports).await.map(|_| reports)

@@ -6,6 +6,8 @@ mod support;
 mod analysts;
 mod bad_input;
 mod cli;
+#[cfg(feature = "ballista")]
+mod cluster;
 mod determinism;
 mod docs;
 mod exports;
