@@ -149,8 +149,7 @@ pub fn client_context(url: &str, state: SessionState) -> Result<SessionContext, 
 /// `df://HOST:PORT` as the scheduler's gRPC endpoint (`http://HOST:PORT`).
 fn scheduler_endpoint(url: &str) -> Result<String, DataFusionError> {
     let parsed = url::Url::parse(url).map_err(|e| DataFusionError::Configuration(format!("engine {url}: {e}")))?;
-    let host = parsed
-        .host_str()
-        .ok_or_else(|| DataFusionError::Configuration(format!("engine {url}: no scheduler host")))?;
+    let host =
+        parsed.host_str().ok_or_else(|| DataFusionError::Configuration(format!("engine {url}: no scheduler host")))?;
     Ok(format!("http://{host}:{}", parsed.port().unwrap_or(50050)))
 }

@@ -188,8 +188,7 @@ async fn run_steps(
     staging: &RunStaging,
     manifest: &mut Manifest,
 ) -> Result<Built, RunError> {
-    let ctx = engine::session(&job.engine)
-        .map_err(RunError::engine("session"))?;
+    let ctx = engine::session(&job.engine).map_err(RunError::engine("session"))?;
     engine::register_store(&ctx, &job.warehouse)?;
     engine::register_store(&ctx, &job.input_root)?;
     for source in &job.sources {
@@ -216,8 +215,9 @@ async fn run_steps(
             engine::session(&local).map_err(RunError::engine("session"))?
         }
     };
-    let ingested = ingest::ingest(&ingest_ctx, job, as_of, scratch.path(), &|f| folded.is_current(f), &mut manifest.sources)
-        .await?;
+    let ingested =
+        ingest::ingest(&ingest_ctx, job, as_of, scratch.path(), &|f| folded.is_current(f), &mut manifest.sources)
+            .await?;
     if job.engine.cluster.is_some() {
         for source in &job.sources {
             let name = source.kind.staging_table();
@@ -384,7 +384,8 @@ async fn materialise(
 /// comparison reads the staging tables from there.
 fn tempdir_for(run_id: &str) -> Result<tempfile_lite::TempDir, RunError> {
     let kept = std::env::var_os("CVM_KEEP_SCRATCH").filter(|d| !d.is_empty()).map(std::path::PathBuf::from);
-    tempfile_lite::TempDir::new(&format!("cvm-{run_id}"), kept).map_err(|(path, source)| RunError::Scratch { path, source })
+    tempfile_lite::TempDir::new(&format!("cvm-{run_id}"), kept)
+        .map_err(|(path, source)| RunError::Scratch { path, source })
 }
 
 /// Writes a query's result as Parquet under `url`, hive-partitioned by
