@@ -220,11 +220,14 @@ async fn run_steps(
             .await?;
     if job.engine.cluster.is_some() {
         for source in &job.sources {
-            let name = source.kind.staging_table();
-            let path = scratch.path().join(format!("{name}.parquet"));
-            ctx.register_parquet(name.as_str(), path.to_string_lossy().as_ref(), Default::default())
-                .await
-                .map_err(RunError::engine("staged tables"))?;
+            let path = ingest::staged_file(scratch.path(), source.kind);
+            ctx.register_parquet(
+                source.kind.staging_table().as_str(),
+                path.to_string_lossy().as_ref(),
+                Default::default(),
+            )
+            .await
+            .map_err(RunError::engine("staged tables"))?;
         }
     }
     let rows_in: u64 = manifest.sources.values().map(|s| s.rows_read).sum();

@@ -90,6 +90,11 @@ pub struct Ingested {
     pub rejects: Vec<RecordBatch>,
 }
 
+/// Where ingest writes a source's staged table in the run's scratch folder.
+pub fn staged_file(scratch: &std::path::Path, kind: SourceKind) -> std::path::PathBuf {
+    scratch.join(format!("{}.parquet", kind.staging_table()))
+}
+
 /// Schema of the `rejects` table (without its snapshot_date partition).
 pub fn rejects_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -232,7 +237,7 @@ async fn ingest_source(
     let (file_i, row_i, raw_i, rule_i, warn_i) =
         (column("_file")?, column("_row")?, column("_raw")?, column("_reject_rule")?, column("_warnings")?);
 
-    let path = scratch.join(format!("{}.parquet", source.kind.staging_table()));
+    let path = staged_file(scratch, source.kind);
     let scratch_err = |message: String| IngestError::Scratch { input: name, path: path.display().to_string(), message };
     let out = std::fs::File::create(&path).map_err(|e| scratch_err(e.to_string()))?;
     let mut writer = ArrowWriter::try_new(out, staged_schema.clone(), None).map_err(|e| scratch_err(e.to_string()))?;
