@@ -216,19 +216,6 @@ fn with_input_root(tables: Vec<(String, Vec<String>)>, root: &str) -> Vec<(Strin
     tables.into_iter().map(|(t, rows)| (t, rows.into_iter().map(|r| r.replace(root, "<input>/")).collect())).collect()
 }
 
-/// Equal tables, or a failure naming the first table and row that differ.
-fn assert_same(got: &[(String, Vec<String>)], expected: &[(String, Vec<String>)]) {
-    for ((table, rows), (_, want)) in got.iter().zip(expected) {
-        let first = rows.iter().zip(want).find(|(a, b)| a != b);
-        assert!(
-            first.is_none() && rows.len() == want.len(),
-            "{table}: {} rows vs {} locally; first difference: {first:?}",
-            rows.len(),
-            want.len()
-        );
-    }
-}
-
 #[test]
 fn a_store_that_goes_away_mid_run_fails_it_naming_the_url_and_loses_nothing() {
     let Some(s3) = server("a_store_that_goes_away_mid_run_fails_it_naming_the_url_and_loses_nothing") else {

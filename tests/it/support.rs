@@ -288,3 +288,16 @@ fn run_document(folder: &Path, suffix: &str, not_suffix: &str) -> serde_json::Va
     assert_eq!(files.len(), 1, "expected one {suffix} document, found {files:?}");
     serde_json::from_slice(&files[0].1).expect("run documents are JSON")
 }
+
+/// Equal tables, or a failure naming the first table and row that differ.
+pub fn assert_same(got: &[(String, Vec<String>)], expected: &[(String, Vec<String>)]) {
+    for ((table, rows), (_, want)) in got.iter().zip(expected) {
+        let first = rows.iter().zip(want).find(|(a, b)| a != b);
+        assert!(
+            first.is_none() && rows.len() == want.len(),
+            "{table}: {} rows vs {} locally; first difference: {first:?}",
+            rows.len(),
+            want.len()
+        );
+    }
+}
