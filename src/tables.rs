@@ -60,7 +60,10 @@ pub async fn register_small(
         }
         Some(staging) => {
             let bytes = parquet_bytes(schema.clone(), &[batch])?;
-            staging.put(SMALL_TABLES, name, "part-0.parquet", bytes).await.map_err(|e| DataFusionError::External(e.into()))?;
+            staging
+                .put(SMALL_TABLES, name, "part-0.parquet", bytes)
+                .await
+                .map_err(|e| DataFusionError::External(e.into()))?;
             register_parquet(ctx, name, &staging.partition_url(SMALL_TABLES, name), &schema, &[])?;
         }
     }

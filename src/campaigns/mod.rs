@@ -64,7 +64,8 @@ pub async fn build(
     for campaign in &job.campaigns {
         crate::progress::step(&format!("campaign {}", campaign.name));
         register_selection(ctx, campaign, params).await?;
-        let taken = datafusion::arrow::compute::concat_batches(&assigned_schema, &assigned).map_err(DataFusionError::from)?;
+        let taken =
+            datafusion::arrow::compute::concat_batches(&assigned_schema, &assigned).map_err(DataFusionError::from)?;
         crate::tables::register_small(ctx, "campaign_assigned", taken, shared).await?;
         let cap = campaign.cap.map(|c| c.min(i64::MAX as u64) as i64).unwrap_or(i64::MAX);
         let list_params = params.clone().text("channel", &campaign.channel).int("cap", cap);

@@ -478,7 +478,6 @@ pub fn parse_engine(text: &str) -> Result<Option<String>, String> {
     Ok(Some(format!("df://{}:{}", url.host_str().unwrap_or_default(), url.port().unwrap_or_default())))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
