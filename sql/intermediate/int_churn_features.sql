@@ -21,12 +21,6 @@
 --   sample_key                  Float64  uniform in [0, 1) from subscriber_id and the seed: a training sample of share
 --                                        s is the rows with sample_key < s
 --   deactivates_within_horizon  Boolean  deactivation_date in ($as_of, $as_of + H]: the label
-WITH params AS (
-    SELECT
-        CAST($as_of AS DATE) AS as_of,
-        CAST($churn_horizon_end AS DATE) AS horizon_end
-)
-
 SELECT
     f.subscriber_id,
     CAST(f.tenure_months AS DOUBLE) AS tenure_months,
@@ -40,9 +34,10 @@ SELECT
     CAST(f.complaints_90d AS DOUBLE) AS complaints_90d,
     CASE WHEN f.plan_type = 'prepaid' THEN 1.0 ELSE 0.0 END AS is_prepaid,
     cvm_hash_unit(f.subscriber_id, $churn_seed) AS sample_key,
-    COALESCE(s.deactivation_date > p.as_of AND s.deactivation_date <= p.horizon_end, false)
+    COALESCE(
+        s.deactivation_date > CAST($as_of AS DATE) AND s.deactivation_date <= CAST($churn_horizon_end AS DATE), false
+    )
         AS deactivates_within_horizon
 FROM int_subscriber_features AS f
 INNER JOIN stg_subscribers AS s ON s.subscriber_id = f.subscriber_id
-CROSS JOIN params AS p
 WHERE f.is_active

@@ -13,17 +13,15 @@
 --   age_weeks            Float64  weeks from activation to $as_of
 --   recharges_in_horizon Int64    recharge days in ($as_of, $as_of + H]: the back-test's outcome
 --   sample_key           Float64  uniform in [0, 1) from subscriber_id and the seed
-WITH params AS (
+WITH prepaid AS (
     SELECT
+        s.subscriber_id,
+        s.activation_date,
+        s.deactivation_date,
         CAST($as_of AS DATE) AS as_of,
         CAST($churn_horizon_end AS DATE) AS horizon_end
-),
-
-prepaid AS (
-    SELECT s.subscriber_id, s.activation_date, s.deactivation_date, p.as_of, p.horizon_end
     FROM stg_subscribers AS s
-    CROSS JOIN params AS p
-    WHERE s.plan_type = 'prepaid' AND s.activation_date <= p.as_of
+    WHERE s.plan_type = 'prepaid' AND s.activation_date <= CAST($as_of AS DATE)
 ),
 
 recharge_days AS (

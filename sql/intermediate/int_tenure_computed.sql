@@ -18,11 +18,7 @@
 --   months_in_service_3m    Int32    months of L-2 .. L in service
 --   months_in_service_12m   Int32    months of L-11 .. L in service
 --   months_in_service_prior_3m Int32 months of L-5 .. L-3 in service
-WITH params AS (
-    SELECT CAST($as_of AS DATE) AS as_of, CAST($window_end_month AS DATE) AS month_l
-),
-
-spans AS (
+WITH spans AS (
     SELECT
         s.subscriber_id,
         s.plan_type,
@@ -30,9 +26,12 @@ spans AS (
         s.region,
         s.activation_date,
         s.deactivation_date,
-        p.as_of,
-        CASE WHEN s.deactivation_date <= p.as_of THEN s.deactivation_date ELSE p.as_of END AS tenure_end,
-        date_part('year', p.month_l) * 12 + date_part('month', p.month_l) - 1 AS l_month,
+        CAST($as_of AS DATE) AS as_of,
+        CASE
+            WHEN s.deactivation_date <= CAST($as_of AS DATE) THEN s.deactivation_date ELSE CAST($as_of AS DATE)
+        END AS tenure_end,
+        date_part('year', CAST($window_end_month AS DATE)) * 12 + date_part('month', CAST($window_end_month AS DATE)) - 1
+            AS l_month,
         date_part('year', s.activation_date) * 12 + date_part('month', s.activation_date) - 1 AS first_month,
         -- month of the last day in service; an empty span has none
         CASE
@@ -42,7 +41,6 @@ spans AS (
                 + date_part('month', s.deactivation_date - INTERVAL '1' DAY) - 1
         END AS last_month
     FROM stg_subscribers AS s
-    CROSS JOIN params AS p
 )
 
 SELECT

@@ -16,15 +16,10 @@
 --   value_at_stake  Decimal128(18,4)  the money the contact is about (see its selection)
 --   reason          Utf8              why this subscriber, in words
 --   channel         Utf8              the contact channel
-WITH params AS (
-    SELECT arrow_cast(CAST($channel AS VARCHAR), 'Utf8') AS channel, CAST($cap AS BIGINT) AS cap
-),
-
-opted_out AS (
+WITH opted_out AS (
     SELECT DISTINCT o.subscriber_id
     FROM stg_optouts AS o
-    CROSS JOIN params AS p
-    WHERE o.channel IS NULL OR o.channel IN ('all', '*') OR o.channel = p.channel
+    WHERE o.channel IS NULL OR o.channel IN ('all', '*') OR o.channel = CAST($channel AS VARCHAR)
 ),
 
 selected AS (
@@ -61,8 +56,7 @@ SELECT
     r.score,
     r.value_at_stake,
     r.reason,
-    p.channel
+    arrow_cast(CAST($channel AS VARCHAR), 'Utf8') AS channel
 FROM ranked AS r
-CROSS JOIN params AS p
-WHERE r.position <= p.cap
+WHERE r.position <= CAST($cap AS BIGINT)
 ORDER BY r.position

@@ -13,6 +13,9 @@
 -- subscriber_id; the top share is round(top_share x lines), at least one line.
 -- Profit is revenue_12m x value.margin_rate - cost to serve (kpi.cost_per_subscriber_month
 -- per month in service + kpi.cost_per_complaint per complaint opened in L-11 .. L).
+-- Job settings are used as constants where they are needed rather than as columns of a one-row
+-- params table: a join with such a table is a cross join in the plan, and on a Ballista cluster
+-- it costs a stage and has given wrong (multiplied) results.
 -- columns:
 --   month                    Date32            first day of the month
 --   dimension                Utf8              total, value_tier, segment, plan_type, region or profit_decile
@@ -41,27 +44,23 @@
 --                                               null when the other lines' profit is not above 0
 --   cumulative_profit_share  Float64           profit_decile rows: profit of deciles 01 .. this one over the whole base's
 --                                               profit_12m (the profit curve); null on other rows
-WITH params AS (
-    SELECT
-        CAST($window_end_month AS DATE) AS month_l,
-        -- month numbers (12 * year + month - 1) make month arithmetic exact
-        12 * CAST(date_part('year', CAST($window_end_month AS DATE)) AS BIGINT)
-        + CAST(date_part('month', CAST($window_end_month AS DATE)) AS BIGINT) - 1 AS month_number_l,
-        CAST($margin_rate AS DECIMAL(10, 6)) AS margin_rate,
-        CAST($cost_per_subscriber_month AS DECIMAL(18, 4)) AS cost_per_month,
-        CAST($cost_per_complaint AS DECIMAL(18, 4)) AS cost_per_complaint,
-        CAST($pareto_top_share AS DOUBLE) AS top_share,
-        CAST($pareto_bottom_share AS DOUBLE) AS bottom_share
-),
-
-months AS (
-    SELECT
-        make_date(CAST((p.month_number_l - o.back) / 12 AS INT), CAST((p.month_number_l - o.back) % 12 + 1 AS INT), 1)
-            AS month_start,
-        make_date(CAST((p.month_number_l - o.back + 1) / 12 AS INT), CAST((p.month_number_l - o.back + 1) % 12 + 1 AS INT), 1)
-            AS next_month_start
-    FROM params AS p
-    CROSS JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11)) AS o (back)
+WITH months AS (
+    SELECT CAST(month_start AS DATE) AS month_start, CAST(month_start + INTERVAL '1' MONTH AS DATE) AS next_month_start
+    FROM (
+        VALUES
+        (CAST($window_end_month AS DATE)),
+        (CAST(CAST($window_end_month AS DATE) - INTERVAL '1' MONTH AS DATE)),
+        (CAST(CAST($window_end_month AS DATE) - INTERVAL '2' MONTH AS DATE)),
+        (CAST(CAST($window_end_month AS DATE) - INTERVAL '3' MONTH AS DATE)),
+        (CAST(CAST($window_end_month AS DATE) - INTERVAL '4' MONTH AS DATE)),
+        (CAST(CAST($window_end_month AS DATE) - INTERVAL '5' MONTH AS DATE)),
+        (CAST(CAST($window_end_month AS DATE) - INTERVAL '6' MONTH AS DATE)),
+        (CAST(CAST($window_end_month AS DATE) - INTERVAL '7' MONTH AS DATE)),
+        (CAST(CAST($window_end_month AS DATE) - INTERVAL '8' MONTH AS DATE)),
+        (CAST(CAST($window_end_month AS DATE) - INTERVAL '9' MONTH AS DATE)),
+        (CAST(CAST($window_end_month AS DATE) - INTERVAL '10' MONTH AS DATE)),
+        (CAST(CAST($window_end_month AS DATE) - INTERVAL '11' MONTH AS DATE))
+    ) AS m (month_start)
 ),
 
 lines AS (
@@ -156,10 +155,9 @@ monthly AS (
 complaints_12m AS (
     SELECT t.subscriber_id, COUNT(*) AS complaints
     FROM stg_tickets AS t
-    CROSS JOIN params AS p
     WHERE t.category = 'complaint'
-        AND CAST(t.opened_at AS DATE) >= (SELECT MIN(month_start) FROM months)
-        AND CAST(t.opened_at AS DATE) < (SELECT MAX(next_month_start) FROM months)
+        AND CAST(t.opened_at AS DATE) >= CAST(CAST($window_end_month AS DATE) - INTERVAL '11' MONTH AS DATE)
+        AND CAST(t.opened_at AS DATE) < CAST(CAST($window_end_month AS DATE) + INTERVAL '1' MONTH AS DATE)
     GROUP BY t.subscriber_id
 ),
 
@@ -172,12 +170,11 @@ population AS (
         l.region,
         l.revenue_12m,
         CAST(
-            p.cost_per_month * CAST(l.months_in_service_12m AS DECIMAL(18, 0))
-            + p.cost_per_complaint * CAST(COALESCE(c.complaints, 0) AS DECIMAL(18, 0))
+            CAST($cost_per_subscriber_month AS DECIMAL(18, 4)) * CAST(l.months_in_service_12m AS DECIMAL(18, 0))
+            + CAST($cost_per_complaint AS DECIMAL(18, 4)) * CAST(COALESCE(c.complaints, 0) AS DECIMAL(18, 0))
             AS DECIMAL(18, 4)
         ) AS cost_to_serve_12m
     FROM lines AS l
-    CROSS JOIN params AS p
     LEFT JOIN complaints_12m AS c ON c.subscriber_id = l.subscriber_id
     WHERE l.months_in_service_12m > 0 OR l.revenue_12m <> 0
 ),
@@ -185,22 +182,27 @@ population AS (
 population_profit AS (
     SELECT
         q.*,
-        CAST(q.revenue_12m * p.margin_rate AS DECIMAL(18, 4)) - q.cost_to_serve_12m AS profit_12m
+        CAST(q.revenue_12m * CAST($margin_rate AS DECIMAL(10, 6)) AS DECIMAL(18, 4)) - q.cost_to_serve_12m AS profit_12m
     FROM population AS q
-    CROSS JOIN params AS p
 ),
 
 memberships AS (
-    SELECT 'total' AS dimension, 'all' AS member, subscriber_id, revenue_12m, cost_to_serve_12m, profit_12m
-    FROM population_profit
-    UNION ALL
-    SELECT 'value_tier', value_tier, subscriber_id, revenue_12m, cost_to_serve_12m, profit_12m FROM population_profit
-    UNION ALL
-    SELECT 'segment', segment, subscriber_id, revenue_12m, cost_to_serve_12m, profit_12m FROM population_profit
-    UNION ALL
-    SELECT 'plan_type', plan_type, subscriber_id, revenue_12m, cost_to_serve_12m, profit_12m FROM population_profit
-    UNION ALL
-    SELECT 'region', region, subscriber_id, revenue_12m, cost_to_serve_12m, profit_12m FROM population_profit
+    -- every line once per dimension, in the member it belongs to
+    SELECT
+        d.dimension,
+        CASE d.dimension
+            WHEN 'value_tier' THEN q.value_tier
+            WHEN 'segment' THEN q.segment
+            WHEN 'plan_type' THEN q.plan_type
+            WHEN 'region' THEN q.region
+            ELSE 'all'
+        END AS member,
+        q.subscriber_id,
+        q.revenue_12m,
+        q.cost_to_serve_12m,
+        q.profit_12m
+    FROM population_profit AS q
+    CROSS JOIN (VALUES ('total'), ('value_tier'), ('segment'), ('plan_type'), ('region')) AS d (dimension)
 ),
 
 ranked AS (
@@ -215,11 +217,12 @@ ranked AS (
 flagged AS (
     SELECT
         r.*,
-        r.revenue_rank <= GREATEST(1, round(p.top_share * r.lines_in_member)) AS top_by_revenue,
-        r.profit_rank <= GREATEST(1, round(p.top_share * r.lines_in_member)) AS top_by_profit,
-        r.profit_rank > r.lines_in_member - GREATEST(1, round(p.bottom_share * r.lines_in_member)) AS bottom_by_profit
+        r.revenue_rank <= GREATEST(1, round(CAST($pareto_top_share AS DOUBLE) * r.lines_in_member)) AS top_by_revenue,
+        r.profit_rank <= GREATEST(1, round(CAST($pareto_top_share AS DOUBLE) * r.lines_in_member)) AS top_by_profit,
+        r.profit_rank
+        > r.lines_in_member - GREATEST(1, round(CAST($pareto_bottom_share AS DOUBLE) * r.lines_in_member))
+            AS bottom_by_profit
     FROM ranked AS r
-    CROSS JOIN params AS p
 ),
 
 pareto AS (
@@ -290,13 +293,13 @@ base_rows AS (
         END AS bottom_profit_drag,
         CAST(NULL AS DOUBLE) AS cumulative_profit_share
     FROM monthly AS m
-    CROSS JOIN params AS p
-    LEFT JOIN pareto AS q ON q.dimension = m.dimension AND q.member = m.member AND m.month_start = p.month_l
+    LEFT JOIN pareto AS q
+        ON q.dimension = m.dimension AND q.member = m.member AND m.month_start = CAST($window_end_month AS DATE)
 ),
 
 decile_rows AS (
     SELECT
-        p.month_l AS month,
+        CAST($window_end_month AS DATE) AS month,
         'profit_decile' AS dimension,
         lpad(CAST(d.decile AS VARCHAR), 2, '0') AS member,
         CAST(NULL AS BIGINT) AS opening_base,
@@ -320,7 +323,6 @@ decile_rows AS (
         CAST(SUM(d.profit_12m) OVER (ORDER BY d.decile ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS DOUBLE)
         / NULLIF(CAST(SUM(d.profit_12m) OVER () AS DOUBLE), 0) AS cumulative_profit_share
     FROM decile_totals AS d
-    CROSS JOIN params AS p
 ),
 
 all_rows AS (
