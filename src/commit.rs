@@ -211,6 +211,30 @@ pub async fn tidy(location: &Location, commit: &Commit, superseded: &[CommittedF
     }
 }
 
+/// Deletes the files in `table`'s folder that `commit` does not list (a
+/// replaced file [`tidy`] could not delete, a dead run's moved files), so
+/// that a plain listing of the folder shows exactly the published files.
+/// Only for a run holding the warehouse's lock: a cluster's scheduler lists
+/// the folders itself and cannot read through the commit as this process does.
+pub async fn remove_strays(location: &Location, commit: &Commit, table: &str) -> Result<usize, StorageError> {
+    let root = location.url.store_path();
+    let published: std::collections::HashSet<Path> = commit.files.iter().map(|f| join_rel(&root, &f.path)).collect();
+    let mut removed = 0;
+    for meta in location.list_under(&root.clone().join(table)).await? {
+        if published.contains(&meta.location) {
+            continue;
+        }
+        match location.store.delete(&meta.location).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => removed += 1,
+            Err(source) => return Err(StorageError { url: location.url.url_of(&meta.location), source }),
+        }
+    }
+    if removed > 0 {
+        tracing::info!(table, files = removed, "removed files the commit does not list");
+    }
+    Ok(removed)
+}
+
 /// `root` joined with a `/`-separated relative path.
 pub fn join_rel(root: &Path, rel: &str) -> Path {
     rel.split('/').filter(|p| !p.is_empty()).fold(root.clone(), |acc, part| acc.join(part))

@@ -34,6 +34,9 @@ use crate::tables;
 use crate::usage;
 
 /// Why a run failed.
+/// The folder of a run's staging that holds the staged sources on a cluster.
+const STAGED_TABLES: &str = "_ingest";
+
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
@@ -204,7 +207,7 @@ async fn run_steps(
     // 1. ingest; of the CDR, only the files not yet folded into usage_daily.
     // The extract readers are cvm's own streaming tables, which a cluster
     // cannot run: on a cluster, ingest runs here and the staged tables are
-    // read from the scratch folder by the executors.
+    // copied to the run's staging for the executors.
     let base = crate::commit::latest(staging.location()).await?;
     let folded = usage::Folded::from_commit(job, base.as_ref(), as_of);
     let started = Instant::now();
@@ -218,16 +221,15 @@ async fn run_steps(
     let ingested =
         ingest::ingest(&ingest_ctx, job, as_of, scratch.path(), &|f| folded.is_current(f), &mut manifest.sources)
             .await?;
-    if job.engine.cluster.is_some() {
+    if let Some(staging) = shared {
+        // the executors read the staged tables from the run's staging in the warehouse
         for source in &job.sources {
+            let table = source.kind.staging_table();
             let path = ingest::staged_file(scratch.path(), source.kind);
-            ctx.register_parquet(
-                source.kind.staging_table().as_str(),
-                path.to_string_lossy().as_ref(),
-                Default::default(),
-            )
-            .await
-            .map_err(RunError::engine("staged tables"))?;
+            let url = staging.upload(STAGED_TABLES, &table, "part-0.parquet", &path).await?;
+            ctx.register_parquet(table.as_str(), &url, Default::default())
+                .await
+                .map_err(RunError::engine("staged tables"))?;
         }
     }
     let rows_in: u64 = manifest.sources.values().map(|s| s.rows_read).sum();
@@ -238,7 +240,7 @@ async fn run_steps(
     let started = Instant::now();
     crate::progress::step("usage_daily");
     let cdr = manifest.sources.get("cdr").cloned().unwrap_or_default();
-    let usage = usage::build(&ctx, staging, base.as_ref(), &folded, &cdr.files, &params).await?;
+    let usage = usage::build(&ctx, staging, base.as_ref(), &folded, &cdr.files, &params, shared.is_some()).await?;
     manifest.step("usage_daily", started, cdr.rows_staged, usage.rows);
     manifest.output("usage_daily", usage.rows);
 

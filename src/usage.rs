@@ -140,11 +140,19 @@ pub async fn build(
     folded: &Folded,
     cdr_files: &[InputFile],
     params: &Params,
+    on_cluster: bool,
 ) -> Result<UsageBuilt, RunError> {
     let err = RunError::engine("usage_daily");
     let warehouse = staging.location();
     if let Some(commit) = base {
         query::read_through_commit(ctx, warehouse, commit);
+        // a cluster's scheduler lists the table folders with its own store:
+        // they must hold nothing but the commit's files
+        if on_cluster {
+            for table in [PARTS, "usage_daily"] {
+                crate::commit::remove_strays(warehouse, commit, table).await?;
+            }
+        }
     }
     let read: Vec<&InputFile> = cdr_files.iter().filter(|f| !f.folded_before).collect();
     let read_urls: BTreeSet<&str> = read.iter().map(|f| f.url.as_str()).collect();
@@ -201,7 +209,17 @@ pub async fn build(
     tables::register_parquet(ctx, "usage_daily_rebuilt", &usage_url, &usage_schema, &["event_date"])
         .map_err(&err)?;
     let rebuilt = ctx.table("usage_daily_rebuilt").await.map_err(&err)?;
-    let usage = match published_tables.get("usage_daily") {
+    // the published days tonight does not rebuild, if any. Either side may be empty
+    // (tonight rebuilds every published day, or reads no new CDR): it is then left out,
+    // not unioned: on Ballista 55 a union with an empty branch never finishes (its
+    // tasks' metrics do not match their stage's)
+    let kept_days = base.is_some_and(|c| {
+        c.files.iter().filter(|f| f.table == "usage_daily").any(|f| {
+            let day = f.partition.strip_prefix("event_date=").and_then(|d| d.parse::<NaiveDate>().ok());
+            day.is_none_or(|d| !days.contains(&d))
+        })
+    });
+    let usage = match published_tables.get("usage_daily").filter(|_| kept_days) {
         Some(partition) => {
             query::register_published(ctx, &warehouse.url, "usage_daily", partition, "usage_daily_published")
                 .await
@@ -212,7 +230,7 @@ pub async fn build(
                 .map_err(&err)?
                 .filter(col("event_date").in_list(day_literals(&days), true))
                 .map_err(&err)?;
-            kept.union(rebuilt).map_err(&err)?
+            if rows == 0 { kept } else { kept.union(rebuilt).map_err(&err)? }
         }
         None => rebuilt,
     };

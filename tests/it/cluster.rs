@@ -68,32 +68,58 @@ fn start_cluster(dir: &Path, executors: usize) -> Cluster {
     cluster
 }
 
+/// `cvm run` of the demo job for `as_of` into `warehouse`, on `engine` (None:
+/// local). A run still going after five minutes is killed: a query Ballista
+/// never finishes fails the test instead of hanging it.
+fn run_demo(engine: Option<&str>, as_of: &str, warehouse: &Path) -> std::process::Output {
+    let mut cmd = cvm_process();
+    cmd.arg("run").arg(demo_job()).args(["--as-of", as_of]).arg("--warehouse").arg(warehouse);
+    if let Some(engine) = engine {
+        cmd.args(["--engine", engine]);
+    }
+    // the log goes to a file: a pipe nobody reads while waiting could fill up
+    let log = warehouse.with_extension(format!("{as_of}.log"));
+    let mut child = cmd.stdout(Stdio::null()).stderr(std::fs::File::create(&log).unwrap()).spawn().unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("night {as_of} still running after 5 minutes:\n{}", std::fs::read_to_string(&log).unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::process::Output { status, stdout: Vec::new(), stderr: std::fs::read(&log).unwrap() }
+}
+
 #[test]
 fn the_demo_job_on_a_ballista_cluster_publishes_what_the_local_run_publishes() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = start_cluster(dir.path(), 2);
-    let on_cluster = dir.path().join("cluster-warehouse");
-    let out = cvm()
-        .arg("run")
-        .arg(demo_job())
-        .args(["--as-of", AS_OF, "--engine", &format!("df://127.0.0.1:{}", cluster.scheduler_port)])
-        .arg("--warehouse")
-        .arg(&on_cluster)
-        .output()
-        .unwrap();
+    let engine = format!("df://127.0.0.1:{}", cluster.scheduler_port);
     let logs = |name: &str| std::fs::read_to_string(dir.path().join(format!("{name}.log"))).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "{}\nscheduler:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        logs("scheduler").lines().rev().take(30).collect::<Vec<_>>().join("\n")
-    );
+    let on_cluster = dir.path().join("cluster-warehouse");
+    let local = dir.path().join("local-warehouse");
+    // two nights: the second folds one new day of CDR into the published usage_daily
+    for as_of in [DAY_BEFORE, AS_OF] {
+        let out = run_demo(Some(&engine), as_of, &on_cluster);
+        assert!(
+            out.status.success(),
+            "night {as_of}: {}\nscheduler:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            logs("scheduler").lines().rev().take(30).collect::<Vec<_>>().join("\n")
+        );
+        assert!(run_demo(None, as_of, &local).status.success());
+    }
     // both executors ran tasks of the job
     for n in 0..2 {
         assert!(logs(&format!("executor-{n}")).contains("Finished task"), "executor {n} ran no task");
     }
-
-    let local = dir.path().join("local-warehouse");
-    assert!(run_job(&demo_job(), None, &local).status.success());
     assert_same(&published_rows(&on_cluster), &published_rows(&local));
 }
+
+/// The night before [`AS_OF`].
+const DAY_BEFORE: &str = "2026-11-21";
