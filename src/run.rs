@@ -33,10 +33,10 @@ use crate::storage::{Location, StorageError};
 use crate::tables;
 use crate::usage;
 
-/// Why a run failed.
 /// The folder of a run's staging that holds the staged sources on a cluster.
 const STAGED_TABLES: &str = "_ingest";
 
+/// Why a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]

@@ -309,7 +309,10 @@ impl Location {
         }
         std::future::poll_fn(|cx| tokio::io::AsyncWrite::poll_shutdown(std::pin::Pin::new(&mut out), cx))
             .await
-            .map_err(|e| StorageError { url: self.url.url_of(path), source: object_store::Error::Generic { store: "upload", source: Box::new(e) } })?;
+            .map_err(|e| StorageError {
+                url: self.url.url_of(path),
+                source: object_store::Error::Generic { store: "upload", source: Box::new(e) },
+            })?;
         Ok(())
     }
 
