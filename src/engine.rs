@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use datafusion::catalog::MemoryCatalogProviderList;
 use datafusion::common::ScalarValue;
 use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
@@ -255,16 +256,15 @@ pub fn layer_in_order(ctx: &SessionContext, layer: Layer) -> Result<Vec<&'static
         .map_err(|m| SqlError { file: format!("sql/{}", layer.folder()), source: DataFusionError::Plan(m) })
 }
 
-/// A new session over the same stores and settings as `ctx`, sharing only
-/// the named tables: the models evaluate the intermediate views at other
-/// dates in one, without touching the run's own views.
+/// A new session over the same stores, settings, functions and engine as
+/// `ctx` (a cluster's client stays one), sharing only the named tables: the
+/// models evaluate the intermediate views at other dates in one, without
+/// touching the run's own views.
 pub async fn sibling_session(ctx: &SessionContext, tables: &[String]) -> Result<SessionContext, DataFusionError> {
-    let mut state = SessionStateBuilder::new()
-        .with_config(ctx.copied_config())
-        .with_runtime_env(ctx.runtime_env())
-        .with_default_features()
+    let state = SessionStateBuilder::new_from_existing(ctx.state())
+        .with_config(ctx.copied_config().with_create_default_catalog_and_schema(true))
+        .with_catalog_list(Arc::new(MemoryCatalogProviderList::new()))
         .build();
-    crate::udf::register(&mut state)?;
     let sibling = SessionContext::new_with_state(state);
     for name in tables {
         if let Ok(table) = ctx.table_provider(name.as_str()).await {
