@@ -51,6 +51,8 @@ pub struct ExecutorOptions {
     pub work_dir: PathBuf,
     /// Tasks run at once (0: one per core).
     pub slots: usize,
+    /// Seconds between heartbeats to the scheduler.
+    pub heartbeat: u64,
 }
 
 /// The settings every process of a cluster starts from: Ballista's, with
@@ -86,12 +88,21 @@ fn session_builder(config: SessionConfig) -> Result<SessionState, DataFusionErro
 
 /// Runs a Ballista scheduler on `bind` until it fails or the process ends.
 /// `external_host` is the name executors reach it by (default: the bind IP).
-pub async fn run_scheduler(bind: SocketAddr, external_host: Option<String>) -> Result<(), ClusterError> {
+/// An executor silent for `executor_timeout` seconds is dead: its tasks are
+/// run again elsewhere.
+pub async fn run_scheduler(
+    bind: SocketAddr,
+    external_host: Option<String>,
+    executor_timeout: u64,
+) -> Result<(), ClusterError> {
     let err = |e: &dyn std::fmt::Display| ClusterError { role: "scheduler", message: e.to_string() };
     let config = SchedulerConfig {
         bind_host: bind.ip().to_string(),
         bind_port: bind.port(),
         external_host: external_host.unwrap_or_else(|| bind.ip().to_string()),
+        executor_timeout_seconds: executor_timeout,
+        // how long jobs wait when no executor is left; Ballista advises no less than the timeout
+        no_executors_grace_period_seconds: executor_timeout,
         ..Default::default()
     }
     .with_override_session_builder(Arc::new(session_builder))
@@ -118,6 +129,7 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
         scheduler_port: options.scheduler.1,
         scheduler_connect_timeout_seconds: 30,
         vcores: options.slots,
+        executor_heartbeat_interval_seconds: options.heartbeat,
         work_dir: Some(options.work_dir.display().to_string()),
         // shuffle files of finished jobs are removed by the scheduler's
         // clean-up; this also clears what a killed job left behind

@@ -141,6 +141,10 @@ enum Command {
         /// The host name executors reach this scheduler by (default: the bind IP).
         #[arg(long)]
         external_host: Option<String>,
+        /// Seconds without a heartbeat after which an executor is dead and its tasks run
+        /// elsewhere; keep it a few times the executors' --heartbeat.
+        #[arg(long, default_value_t = 180, value_parser = clap::value_parser!(u64).range(5..))]
+        executor_timeout: u64,
     },
     /// Start a Ballista executor with cvm's functions and stores, serving a scheduler. Runs until
     /// stopped (SIGTERM: it drains its tasks first). Object-store credentials come from its environment.
@@ -165,6 +169,9 @@ enum Command {
         /// Tasks run at once (default: one per core).
         #[arg(long, default_value_t = 0)]
         slots: usize,
+        /// Seconds between heartbeats to the scheduler.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        heartbeat: u64,
     },
     /// Write the HTML run report of a published snapshot again (next to its manifest).
     Report {
@@ -380,15 +387,17 @@ async fn dispatch(command: Command) -> u8 {
         Command::Generate(args) => generate(args).await,
         Command::Bench(args) => bench(args).await,
         #[cfg(feature = "ballista")]
-        Command::Scheduler { bind, external_host } => match cvm::cluster::run_scheduler(bind, external_host).await {
-            Ok(()) => exit::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                exit::RUN_FAILED
+        Command::Scheduler { bind, external_host, executor_timeout } => {
+            match cvm::cluster::run_scheduler(bind, external_host, executor_timeout).await {
+                Ok(()) => exit::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::RUN_FAILED
+                }
             }
-        },
+        }
         #[cfg(feature = "ballista")]
-        Command::Executor { scheduler, bind, port, external_host, work_dir, slots } => {
+        Command::Executor { scheduler, bind, port, external_host, work_dir, slots, heartbeat } => {
             let Some((host, scheduler_port)) = scheduler.rsplit_once(':').and_then(|(h, p)| Some((h, p.parse().ok()?)))
             else {
                 eprintln!("error: --scheduler: '{scheduler}' is not HOST:PORT");
@@ -401,6 +410,7 @@ async fn dispatch(command: Command) -> u8 {
                 port,
                 work_dir,
                 slots,
+                heartbeat,
             };
             match cvm::cluster::run_executor(options).await {
                 Ok(()) => exit::SUCCESS,
