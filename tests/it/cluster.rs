@@ -123,3 +123,11 @@ fn the_demo_job_on_a_ballista_cluster_publishes_what_the_local_run_publishes() {
 
 /// The night before [`AS_OF`].
 const DAY_BEFORE: &str = "2026-11-21";
+
+#[test]
+fn a_scheduler_refuses_an_executor_timeout_too_short_to_be_safe() {
+    let out = cvm().args(["scheduler", "--executor-timeout", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--executor-timeout"), "{stderr}");
+}
