@@ -9,6 +9,9 @@
 # Stop it with scripts/s3-down.sh.
 set -euo pipefail
 D=${CEPH_DIR:-/tmp/ceph-s3}
+# Ceph's daemons fail quietly (ceph-mon exits 28 and logs nothing to stderr
+# when the disk is low), so a failure names its line and shows the logs.
+trap 'rc=$?; echo "s3-up.sh: line $LINENO: \"$BASH_COMMAND\" exited $rc" >&2; df -h "$D" >&2 || true; tail -n 15 "$D"/log/*.log >&2 2>/dev/null || true' ERR
 PORT=${RGW_PORT:-7480}
 MON1=${MON_PORT:-6789}
 MON2=$((MON1 + 1))
@@ -32,7 +35,9 @@ ms cluster mode = crc
 ms service mode = crc
 auth allow insecure global id reclaim = true
 mon warn on insecure global id reclaim allowed = false
+# the monitor refuses to start below 5% free disk by default; the data is throw-away
 mon data avail warn = 1
+mon data avail crit = 0
 run dir = $D/run
 admin socket = $D/run/\$name.asok
 log file = $D/log/\$name.log
