@@ -112,20 +112,6 @@ impl RunStaging {
         self.warehouse.put_bytes(&path, bytes).await
     }
 
-    /// Copies a local file into one partition's staging folder as `name`
-    /// and returns that folder's URL.
-    pub async fn upload(
-        &self,
-        table: &str,
-        partition: &str,
-        name: &str,
-        file: &std::path::Path,
-    ) -> Result<String, StorageError> {
-        let path = join_rel(&self.prefix.clone().join(table), partition).join(name);
-        self.warehouse.upload(&path, file).await?;
-        Ok(self.partition_url(table, partition))
-    }
-
     /// Moves a table's staged files into its partition folders, each under a
     /// name of this run's own (`part-<run_id>-<n>.parquet`): nothing published
     /// is touched, and readers do not see the files until [`publish`]

@@ -29,7 +29,7 @@ use crate::manifest::{Manifest, TableReport};
 use crate::modelling::{self, ModelArtifact};
 use crate::publish::{self, RunStaging};
 use crate::sqlfiles::{self, Layer};
-use crate::storage::{Location, StorageError};
+use crate::storage::{Location, StorageError, StoreUrl};
 use crate::tables;
 use crate::usage;
 
@@ -206,8 +206,8 @@ async fn run_steps(
 
     // 1. ingest; of the CDR, only the files not yet folded into usage_daily.
     // The extract readers are cvm's own streaming tables, which a cluster
-    // cannot run: on a cluster, ingest runs here and the staged tables are
-    // copied to the run's staging for the executors.
+    // cannot run: on a cluster, ingest runs here and writes the staged
+    // tables to the run's staging for the executors.
     let base = crate::commit::latest(staging.location()).await?;
     let folded = usage::Folded::from_commit(job, base.as_ref(), as_of);
     let started = Instant::now();
@@ -218,16 +218,23 @@ async fn run_steps(
             engine::session(&local).map_err(RunError::engine("session"))?
         }
     };
+    // the staged tables go where the engine reads them: a local scratch
+    // folder, or on a cluster the run's staging in the warehouse
+    let staged_folder = match shared {
+        None => format!("{}/", scratch.path().display()),
+        Some(staging) => staging.table_url(STAGED_TABLES),
+    };
+    let staged_folder = StoreUrl::parse(&staged_folder, std::path::Path::new("/"))
+        .map_err(|message| RunError::Scratch { path: staged_folder.clone(), source: std::io::Error::other(message) })?;
+    let staged_folder = Location::open(&staged_folder)?;
     let ingested =
-        ingest::ingest(&ingest_ctx, job, as_of, scratch.path(), &|f| folded.is_current(f), &mut manifest.sources)
+        ingest::ingest(&ingest_ctx, job, as_of, &staged_folder, &|f| folded.is_current(f), &mut manifest.sources)
             .await?;
-    if let Some(staging) = shared {
-        // the executors read the staged tables from the run's staging in the warehouse
+    if shared.is_some() {
+        // the cluster's session reads them from there too
         for source in &job.sources {
-            let table = source.kind.staging_table();
-            let path = ingest::staged_file(scratch.path(), source.kind);
-            let url = staging.upload(STAGED_TABLES, &table, "part-0.parquet", &path).await?;
-            ctx.register_parquet(table.as_str(), &url, Default::default())
+            let url = ingest::staged_url(&staged_folder.url, source.kind);
+            ctx.register_parquet(source.kind.staging_table().as_str(), url.as_str(), Default::default())
                 .await
                 .map_err(RunError::engine("staged tables"))?;
         }

@@ -288,34 +288,6 @@ impl Location {
         Ok(())
     }
 
-    /// Copies a local file to `path` in parts (a staged CDR table can be
-    /// larger than memory should hold at once).
-    pub async fn upload(&self, path: &Path, file: &FsPath) -> Result<(), StorageError> {
-        use std::io::Read;
-        const CHUNK: usize = 8 << 20;
-        let local_err = |e: std::io::Error| StorageError {
-            url: format!("file://{}", file.display()),
-            source: object_store::Error::Generic { store: "local", source: Box::new(e) },
-        };
-        let mut input = std::fs::File::open(file).map_err(local_err)?;
-        let mut out = object_store::buffered::BufWriter::with_capacity(self.store.clone(), path.clone(), CHUNK);
-        let mut chunk = vec![0u8; CHUNK];
-        loop {
-            let n = input.read(&mut chunk).map_err(local_err)?;
-            if n == 0 {
-                break;
-            }
-            out.put(bytes::Bytes::copy_from_slice(&chunk[..n])).await.map_err(self.err(path))?;
-        }
-        std::future::poll_fn(|cx| tokio::io::AsyncWrite::poll_shutdown(std::pin::Pin::new(&mut out), cx))
-            .await
-            .map_err(|e| StorageError {
-                url: self.url.url_of(path),
-                source: object_store::Error::Generic { store: "upload", source: Box::new(e) },
-            })?;
-        Ok(())
-    }
-
     /// Writes an object only if none exists at `path` (atomic on every store
     /// cvm supports: the primitive of commits and locks). False when one exists.
     pub async fn create_if_absent(&self, path: &Path, bytes: bytes::Bytes) -> Result<bool, StorageError> {

@@ -4,9 +4,10 @@
 //! Per source: list its files, expose them as the raw table `raw_<source>`,
 //! run `sql/staging/stg_<source>.sql` over it, and split the result: rows with
 //! a `_reject_rule` are rejects, the rest (without the `_` columns) are the
-//! staging table `stg_<source>`, written to the run's scratch folder as
-//! Parquet and registered under that name. Subscribers come first, since
-//! every other source is checked against them.
+//! staging table `stg_<source>`, written as Parquet to the run's staged
+//! folder (a local scratch folder, or on a cluster the run's staging in the
+//! warehouse, where the executors read it) and registered under that name.
+//! Subscribers come first, since every other source is checked against them.
 
 pub mod raw;
 pub(crate) mod stream;
@@ -19,17 +20,17 @@ use datafusion::arrow::array::{AsArray, BooleanArray, Int64Array, RecordBatch, S
 use datafusion::arrow::compute::{filter_record_batch, is_not_null, is_null};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::error::DataFusionError;
-use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use serde::Serialize;
 
-use crate::engine::{self, Params, SqlError};
 use crate::contract::SourceKind;
+use crate::engine::{self, Params, SqlError};
 use crate::job::{Format, Job, Source};
 use crate::sqlfiles;
-use crate::storage::{Location, StorageError};
+use crate::storage::{Location, StorageError, StoreUrl};
 
 /// Why ingest stopped the run.
 #[derive(Debug, thiserror::Error)]
@@ -90,9 +91,9 @@ pub struct Ingested {
     pub rejects: Vec<RecordBatch>,
 }
 
-/// Where ingest writes a source's staged table in the run's scratch folder.
-pub fn staged_file(scratch: &std::path::Path, kind: SourceKind) -> std::path::PathBuf {
-    scratch.join(format!("{}.parquet", kind.staging_table()))
+/// Where ingest writes a source's staged table in the run's staged folder.
+pub fn staged_url(folder: &StoreUrl, kind: SourceKind) -> StoreUrl {
+    folder.join(&format!("{}.parquet", kind.staging_table())).expect("a file name joins any folder URL")
 }
 
 /// Schema of the `rejects` table (without its snapshot_date partition).
@@ -116,7 +117,8 @@ pub(crate) fn staging_params(job: &Job, source: &Source, as_of: chrono::NaiveDat
         .text("timezone", &source.timezone)
 }
 
-/// Ingests every enabled source, registering `stg_<source>` tables on `ctx`.
+/// Ingests every enabled source into `folder`, registering `stg_<source>`
+/// tables on `ctx`.
 /// Each source's report lands in `reports` as soon as it is read, so a
 /// failed run's manifest still says what was read before the failure.
 ///
@@ -126,7 +128,7 @@ pub async fn ingest(
     ctx: &SessionContext,
     job: &Job,
     as_of: chrono::NaiveDate,
-    scratch: &std::path::Path,
+    folder: &Location,
     folded_before: &dyn Fn(&InputFile) -> bool,
     reports: &mut BTreeMap<&'static str, SourceReport>,
 ) -> Result<Ingested, IngestError> {
@@ -137,7 +139,7 @@ pub async fn ingest(
         crate::progress::step(&format!("ingest {}", source.kind.name()));
         let started = Instant::now();
         let skip = |file: &InputFile| source.kind == SourceKind::Cdr && folded_before(file);
-        let mut report = ingest_source(ctx, job, source, as_of, scratch, &skip, &mut out.rejects).await?;
+        let mut report = ingest_source(ctx, job, source, as_of, folder, &skip, &mut out.rejects).await?;
         report.seconds = started.elapsed().as_secs_f64();
         tracing::info!(
             files = report.files.len(),
@@ -179,7 +181,7 @@ async fn ingest_source(
     job: &Job,
     source: &Source,
     as_of: chrono::NaiveDate,
-    scratch: &std::path::Path,
+    folder: &Location,
     skip: &dyn Fn(&InputFile) -> bool,
     rejects: &mut Vec<RecordBatch>,
 ) -> Result<SourceReport, IngestError> {
@@ -237,10 +239,11 @@ async fn ingest_source(
     let (file_i, row_i, raw_i, rule_i, warn_i) =
         (column("_file")?, column("_row")?, column("_raw")?, column("_reject_rule")?, column("_warnings")?);
 
-    let path = staged_file(scratch, source.kind);
-    let scratch_err = |message: String| IngestError::Scratch { input: name, path: path.display().to_string(), message };
-    let out = std::fs::File::create(&path).map_err(|e| scratch_err(e.to_string()))?;
-    let mut writer = ArrowWriter::try_new(out, staged_schema.clone(), None).map_err(|e| scratch_err(e.to_string()))?;
+    let url = staged_url(&folder.url, source.kind);
+    let scratch_err = |message: String| IngestError::Scratch { input: name, path: url.to_string(), message };
+    let out = object_store::buffered::BufWriter::new(folder.store.clone(), url.store_path());
+    let mut writer =
+        AsyncArrowWriter::try_new(out, staged_schema.clone(), None).map_err(|e| scratch_err(e.to_string()))?;
 
     let plan = df.create_physical_plan().await.map_err(sql_err)?;
     tracing::debug!("staging plan of {name}:\n{}", datafusion::physical_plan::displayable(plan.as_ref()).indent(false));
@@ -258,7 +261,7 @@ async fn ingest_source(
         count_warnings(valid.column(warn_i).as_string::<i32>(), &mut report.warnings_by_rule);
         let staged = valid.project(&keep).map_err(|e| sql_err(e.into()))?;
         report.rows_staged += staged.num_rows() as u64;
-        writer.write(&staged).map_err(|e| scratch_err(e.to_string()))?;
+        writer.write(&staged).await.map_err(|e| scratch_err(e.to_string()))?;
 
         let reject_mask: BooleanArray = is_not_null(rule).map_err(|e| sql_err(e.into()))?;
         if reject_mask.true_count() > 0 {
@@ -286,13 +289,11 @@ async fn ingest_source(
             rejects.push(reject_batch);
         }
     }
-    writer.close().map_err(|e| scratch_err(e.to_string()))?;
+    writer.close().await.map_err(|e| scratch_err(e.to_string()))?;
 
     let staging_name = source.kind.staging_table();
     let _ = ctx.deregister_table(staging_name.as_str());
-    ctx.register_parquet(staging_name.as_str(), path.to_string_lossy().as_ref(), ParquetReadOptions::default())
-        .await
-        .map_err(sql_err)?;
+    ctx.register_parquet(staging_name.as_str(), url.as_str(), ParquetReadOptions::default()).await.map_err(sql_err)?;
     Ok(report)
 }
 

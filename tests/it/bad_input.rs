@@ -32,7 +32,9 @@ fn ingest_landing(landing: &Path) -> Result<BTreeMap<&'static str, SourceReport>
         cvm::modelling::register_job_tables(&ctx, &job, None).await.unwrap();
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         let mut reports = BTreeMap::new();
-        ingest::ingest(&ctx, &job, as_of, dir.path(), &|_| false, &mut reports).await.map(|_| reports)
+        let folder = cvm::storage::StoreUrl::parse(&format!("{}/", dir.path().display()), dir.path()).unwrap();
+        let folder = cvm::storage::Location::open(&folder).unwrap();
+        ingest::ingest(&ctx, &job, as_of, &folder, &|_| false, &mut reports).await.map(|_| reports)
     })
 }
 
