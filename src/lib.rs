@@ -6,6 +6,7 @@
 //! hive-partitioned Parquet to a warehouse. See README.md for the commands
 //! and CONTRACT.md (in the project's shared docs) for every definition.
 
+pub mod allocator;
 pub mod backfill;
 pub mod bench;
 pub mod campaigns;

@@ -13,7 +13,8 @@ use cvm::query::OutputFormat;
 use cvm::storage::StoreUrl;
 
 // Ingest builds and drops many large string buffers; glibc's allocator spent
-// a third of a run in malloc/free, mimalloc a fraction of that.
+// a third of a run in malloc/free, mimalloc a fraction of that. How it
+// treats freed memory: src/allocator.rs.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -333,6 +334,7 @@ async fn dispatch(command: Command) -> u8 {
             let Some(job) = load_job(&job, Overrides { input_root, warehouse, memory_limit, spill_dir, engine }) else {
                 return exit::BAD_USAGE;
             };
+            cvm::allocator::tune_for_run(job.engine.memory_limit);
             tracing::info!(job = %job.name, snapshot = %as_of, "run started");
             let result = cvm::run::run(&job, as_of).await;
             cvm::progress::finish();
