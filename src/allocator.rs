@@ -4,7 +4,7 @@
 //! By default mimalloc returns freed pages to the OS a second after they are
 //! freed. A night frees most of its memory at the end of ingest, and the
 //! feature step that follows faulted it back in page by page: at 1M
-//! subscribers that was a fifth of the step (docs/benchmarks.md, "The
+//! subscribers that was a quarter of the step (docs/benchmarks.md, "The
 //! allocator"). A run without a memory cap therefore keeps what it frees for
 //! reuse, on 2 MiB pages where the kernel gives them, the way DuckDB keeps
 //! its buffer pool: its peak resident size is the high-water mark of its
