@@ -22,16 +22,7 @@ fn a_run_under_a_memory_cap_smaller_than_its_working_set_spills_and_matches() {
     assert!(out.status.success(), "generate failed: {}", String::from_utf8_lossy(&out.stderr));
     let job = demo_job_with(dir.path(), "[engine]\ntarget_partitions = 1\n");
     let run = |warehouse: &std::path::Path, cap: &[&str]| {
-        let out = cvm()
-            .arg("run")
-            .arg(&job)
-            .args(["--as-of", AS_OF, "--input-root"])
-            .arg(&landing)
-            .arg("--warehouse")
-            .arg(warehouse)
-            .args(cap)
-            .output()
-            .unwrap();
+        let out = run_job_with(&job, Some(&landing), warehouse, cap);
         assert!(out.status.success(), "run failed: {}", String::from_utf8_lossy(&out.stderr));
     };
     let free = dir.path().join("free");

@@ -23,12 +23,17 @@ pub fn cvm() -> Command {
 
 /// Runs `cvm run JOB --as-of T` with the given roots; returns the finished command's output.
 pub fn run_job(job: &Path, input_root: Option<&Path>, warehouse: &Path) -> std::process::Output {
+    run_job_with(job, input_root, warehouse, &[])
+}
+
+/// [`run_job`] with more arguments after the roots.
+pub fn run_job_with(job: &Path, input_root: Option<&Path>, warehouse: &Path, extra: &[&str]) -> std::process::Output {
     let mut cmd = cvm();
     cmd.arg("run").arg(job).args(["--as-of", AS_OF]).arg("--warehouse").arg(warehouse);
     if let Some(input) = input_root {
         cmd.arg("--input-root").arg(input);
     }
-    cmd.output().expect("cvm runs")
+    cmd.args(extra).output().expect("cvm runs")
 }
 
 /// The demo job with extra settings, writing to `dir`/warehouse.
