@@ -13,11 +13,7 @@
 --   invoice_id     Utf8            invoice the line belongs to
 --   charge_type    Utf8            recurring, voice, sms, data, vas, roaming, equipment, adjustment, discount
 --   net_amount     Decimal128(18,4) revenue excluding tax after discounts; negative for credits
-WITH params AS (
-    SELECT CAST($date_format AS VARCHAR) AS date_format, upper(CAST($currency AS VARCHAR)) AS currency
-),
-
-typed AS (
+WITH typed AS (
     SELECT
         r._file,
         r._row,
@@ -28,7 +24,7 @@ typed AS (
         CASE
             WHEN regexp_like(r.bill_month, '^[0-9]{4}-[0-9]{2}$')
                 THEN cvm_to_date(concat(r.bill_month, '-01'), 'iso')
-            ELSE CAST(date_trunc('month', cvm_to_date(r.bill_month, p.date_format)) AS DATE)
+            ELSE CAST(date_trunc('month', cvm_to_date(r.bill_month, CAST($date_format AS VARCHAR))) AS DATE)
         END AS bill_month,
         r.invoice_id,
         lower(r.charge_type) AS charge_type_text,
@@ -38,11 +34,9 @@ typed AS (
                 THEN TRY_CAST(r.net_amount AS DECIMAL(18, 4))
         END AS net_amount,
         upper(r.currency) AS currency,
-        p.currency AS job_currency,
+        upper(CAST($currency AS VARCHAR)) AS job_currency,
         s.subscriber_id IS NOT NULL AS subscriber_known
-    -- params first: the engine holds a cross join's left side in memory
-    FROM params AS p
-    CROSS JOIN raw_billing AS r
+    FROM raw_billing AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 )
 

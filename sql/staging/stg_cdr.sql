@@ -15,11 +15,7 @@
 --   volume_bytes    Int64                bytes (data)
 --   charged_amount  Decimal128(18,4)     rated charge
 --   roaming         Boolean              event while roaming
-WITH params AS (
-    SELECT CAST($timestamp_format AS VARCHAR) AS timestamp_format, CAST($timezone AS VARCHAR) AS timezone
-),
-
-typed AS (
+WITH typed AS (
     SELECT
         r._file,
         r._row,
@@ -27,7 +23,7 @@ typed AS (
         r._parse_error,
         r.subscriber_id,
         r.event_time AS event_time_text,
-        cvm_to_timestamp(r.event_time, p.timestamp_format, p.timezone) AS event_time,
+        cvm_to_timestamp(r.event_time, CAST($timestamp_format AS VARCHAR), CAST($timezone AS VARCHAR)) AS event_time,
         lower(r.event_type) AS event_type,
         lower(r.direction) AS direction_text,
         r.duration_s AS duration_s_text,
@@ -42,9 +38,7 @@ typed AS (
         r.roaming AS roaming_text,
         TRY_CAST(r.roaming AS BOOLEAN) AS roaming,
         s.subscriber_id IS NOT NULL AS subscriber_known
-    -- params first: the engine holds a cross join's left side in memory
-    FROM params AS p
-    CROSS JOIN raw_cdr AS r
+    FROM raw_cdr AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 )
 

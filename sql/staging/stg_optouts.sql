@@ -9,11 +9,7 @@
 --   subscriber_id  Utf8    the subscriber who opted out
 --   channel        Utf8    the channel refused (sms, email, call, ...); null = every channel
 --   since          Date32  first day of the opt-out; null = always
-WITH params AS (
-    SELECT CAST($date_format AS VARCHAR) AS date_format
-),
-
-typed AS (
+WITH typed AS (
     SELECT
         r._file,
         r._row,
@@ -22,11 +18,9 @@ typed AS (
         r.subscriber_id,
         lower(r.channel) AS channel,
         r.since AS since_text,
-        cvm_to_date(r.since, p.date_format) AS since,
+        cvm_to_date(r.since, CAST($date_format AS VARCHAR)) AS since,
         s.subscriber_id IS NOT NULL AS subscriber_known
-    -- params first: the engine holds a cross join's left side in memory
-    FROM params AS p
-    CROSS JOIN raw_optouts AS r
+    FROM raw_optouts AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 )
 

@@ -10,11 +10,7 @@
 --   recharge_time  Timestamp(us,UTC)  when
 --   amount         Decimal128(18,4)    amount topped up, > 0
 --   channel        Utf8                where (app, shop, voucher, ...)
-WITH params AS (
-    SELECT CAST($timestamp_format AS VARCHAR) AS timestamp_format, CAST($timezone AS VARCHAR) AS timezone
-),
-
-typed AS (
+WITH typed AS (
     SELECT
         r._file,
         r._row,
@@ -22,7 +18,7 @@ typed AS (
         r._parse_error,
         r.subscriber_id,
         r.recharge_time AS recharge_time_text,
-        cvm_to_timestamp(r.recharge_time, p.timestamp_format, p.timezone) AS recharge_time,
+        cvm_to_timestamp(r.recharge_time, CAST($timestamp_format AS VARCHAR), CAST($timezone AS VARCHAR)) AS recharge_time,
         r.amount AS amount_text,
         CASE
             WHEN regexp_like(r.amount, '^[+-]?[0-9]{1,14}(\.[0-9]{1,4})?$')
@@ -30,9 +26,7 @@ typed AS (
         END AS amount,
         lower(r.channel) AS channel,
         s.subscriber_id IS NOT NULL AS subscriber_known
-    -- params first: the engine holds a cross join's left side in memory
-    FROM params AS p
-    CROSS JOIN raw_recharges AS r
+    FROM raw_recharges AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 )
 

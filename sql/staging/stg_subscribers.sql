@@ -19,11 +19,7 @@
 --   region               Utf8     home region
 --   channel              Utf8     sales channel
 --   birth_year           Int32    1900 .. year(T)
-WITH params AS (
-    SELECT CAST($as_of AS DATE) AS as_of, CAST($date_format AS VARCHAR) AS date_format
-),
-
-typed AS (
+WITH typed AS (
     SELECT
         r._file,
         r._row,
@@ -32,9 +28,9 @@ typed AS (
         r.subscriber_id,
         r.msisdn,
         r.activation_date AS activation_date_text,
-        cvm_to_date(r.activation_date, p.date_format) AS activation_date,
+        cvm_to_date(r.activation_date, CAST($date_format AS VARCHAR)) AS activation_date,
         r.deactivation_date AS deactivation_date_text,
-        cvm_to_date(r.deactivation_date, p.date_format) AS deactivation_date,
+        cvm_to_date(r.deactivation_date, CAST($date_format AS VARCHAR)) AS deactivation_date,
         lower(r.deactivation_reason) AS deactivation_reason_text,
         lower(r.plan_type) AS plan_type,
         r.plan_id,
@@ -43,10 +39,8 @@ typed AS (
         r.channel,
         r.birth_year AS birth_year_text,
         TRY_CAST(r.birth_year AS INT) AS birth_year,
-        p.as_of
-    -- params first: the engine holds a cross join's left side in memory
-    FROM params AS p
-    CROSS JOIN raw_subscribers AS r
+        CAST($as_of AS DATE) AS as_of
+    FROM raw_subscribers AS r
 ),
 
 checked AS (

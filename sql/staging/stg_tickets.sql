@@ -10,11 +10,7 @@
 --   opened_at      Timestamp(us,UTC)  when the ticket was opened
 --   category       Utf8                complaint, fault, inquiry, other
 --   resolved_at    Timestamp(us,UTC)  when it was resolved; null while open
-WITH params AS (
-    SELECT CAST($timestamp_format AS VARCHAR) AS timestamp_format, CAST($timezone AS VARCHAR) AS timezone
-),
-
-typed AS (
+WITH typed AS (
     SELECT
         r._file,
         r._row,
@@ -22,14 +18,12 @@ typed AS (
         r._parse_error,
         r.subscriber_id,
         r.opened_at AS opened_at_text,
-        cvm_to_timestamp(r.opened_at, p.timestamp_format, p.timezone) AS opened_at,
+        cvm_to_timestamp(r.opened_at, CAST($timestamp_format AS VARCHAR), CAST($timezone AS VARCHAR)) AS opened_at,
         lower(r.category) AS category,
         r.resolved_at AS resolved_at_text,
-        cvm_to_timestamp(r.resolved_at, p.timestamp_format, p.timezone) AS resolved_at,
+        cvm_to_timestamp(r.resolved_at, CAST($timestamp_format AS VARCHAR), CAST($timezone AS VARCHAR)) AS resolved_at,
         s.subscriber_id IS NOT NULL AS subscriber_known
-    -- params first: the engine holds a cross join's left side in memory
-    FROM params AS p
-    CROSS JOIN raw_tickets AS r
+    FROM raw_tickets AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 )
 
