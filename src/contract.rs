@@ -5,7 +5,7 @@
 //! module only says what ingest must find in an extract's header.
 
 /// One of the contract's input sources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum SourceKind {
     Subscribers,
     Billing,

@@ -205,21 +205,12 @@ async fn run_steps(
     let snapshot = format!("snapshot_date={as_of}");
 
     // 1. ingest; of the CDR, only the files not yet folded into usage_daily.
-    // The extract readers are cvm's own streaming tables, which a cluster
-    // cannot run: on a cluster, ingest runs here and writes the staged
-    // tables to the run's staging for the executors.
+    // The staged tables go where the engine reads them: a local scratch
+    // folder, or on a cluster (whose executors read the extracts and run the
+    // checks) the run's staging in the warehouse
     let base = crate::commit::latest(staging.location()).await?;
     let folded = usage::Folded::from_commit(job, base.as_ref(), as_of);
     let started = Instant::now();
-    let ingest_ctx = match job.engine.cluster {
-        None => ctx.clone(),
-        Some(_) => {
-            let local = engine::EngineOptions { cluster: None, ..job.engine.clone() };
-            engine::session(&local).map_err(RunError::engine("session"))?
-        }
-    };
-    // the staged tables go where the engine reads them: a local scratch
-    // folder, or on a cluster the run's staging in the warehouse
     let staged_folder = match shared {
         None => format!("{}/", scratch.path().display()),
         Some(staging) => staging.table_url(STAGED_TABLES),
@@ -228,17 +219,7 @@ async fn run_steps(
         .map_err(|message| RunError::Scratch { path: staged_folder.clone(), source: std::io::Error::other(message) })?;
     let staged_folder = Location::open(&staged_folder)?;
     let ingested =
-        ingest::ingest(&ingest_ctx, job, as_of, &staged_folder, &|f| folded.is_current(f), &mut manifest.sources)
-            .await?;
-    if shared.is_some() {
-        // the cluster's session reads them from there too
-        for source in &job.sources {
-            let url = ingest::staged_url(&staged_folder.url, source.kind);
-            ctx.register_parquet(source.kind.staging_table().as_str(), url.as_str(), Default::default())
-                .await
-                .map_err(RunError::engine("staged tables"))?;
-        }
-    }
+        ingest::ingest(&ctx, job, as_of, &staged_folder, &|f| folded.is_current(f), &mut manifest.sources).await?;
     let rows_in: u64 = manifest.sources.values().map(|s| s.rows_read).sum();
     let rows_out: u64 = manifest.sources.values().map(|s| s.rows_staged).sum();
     manifest.step("ingest", started, rows_in, rows_out);

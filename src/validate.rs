@@ -11,7 +11,8 @@ use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::engine::{self, EngineOptions, SqlError};
-use crate::ingest::{self, IngestError, stream};
+use crate::ingest::scan::RawTable;
+use crate::ingest::{self, IngestError};
 use crate::job::Job;
 use crate::sqlfiles::{self, Layer};
 
@@ -53,7 +54,7 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     let params = crate::modelling::params_at(job, as_of);
     crate::modelling::register_job_tables(&ctx, job, None).await.map_err(internal("job tables".into()))?;
     for source in &job.sources {
-        let raw = stream::empty_raw_table(source.kind).map_err(internal(source.kind.raw_table()))?;
+        let raw = RawTable::empty(source);
         ctx.register_table(source.kind.raw_table().as_str(), Arc::new(raw))
             .map_err(internal(source.kind.raw_table()))?;
         let file = sqlfiles::find(&source.kind.staging_table()).expect("every source has a staging file");
@@ -107,8 +108,9 @@ fn register_empty(
     public_only: bool,
 ) -> Result<(), DataFusionError> {
     let schema = df.schema().as_arrow();
-    let keep: Vec<usize> =
-        (0..schema.fields().len()).filter(|i| !public_only || ingest::is_staged_column(schema.field(*i).name())).collect();
+    let keep: Vec<usize> = (0..schema.fields().len())
+        .filter(|i| !public_only || ingest::is_staged_column(schema.field(*i).name()))
+        .collect();
     let schema = Arc::new(schema.project(&keep)?);
     ctx.register_table(name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
     Ok(())

@@ -27,6 +27,10 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::store_registry::StoreRegistry;
 
+pub mod codec;
+
+use codec::{CvmLogicalCodec, CvmPhysicalCodec};
+
 /// A cluster process that could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 #[error("{role}: {message}")]
@@ -103,6 +107,8 @@ pub async fn run_scheduler(
         executor_timeout_seconds: executor_timeout,
         // how long jobs wait when no executor is left; Ballista advises no less than the timeout
         no_executors_grace_period_seconds: executor_timeout,
+        override_logical_codec: Some(Arc::new(CvmLogicalCodec::default())),
+        override_physical_codec: Some(Arc::new(CvmPhysicalCodec::default())),
         ..Default::default()
     }
     .with_override_session_builder(Arc::new(session_builder))
@@ -137,6 +143,8 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
         override_runtime_producer: Some(runtime_producer),
         override_config_producer: Some(Arc::new(config_producer)),
         override_function_registry: Some(Arc::new(functions)),
+        override_logical_codec: Some(Arc::new(CvmLogicalCodec::default())),
+        override_physical_codec: Some(Arc::new(CvmPhysicalCodec::default())),
         ..Default::default()
     };
     tracing::info!(scheduler = %format!("{}:{}", options.scheduler.0, options.scheduler.1), port = options.port, "executor starting");
@@ -149,6 +157,12 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
 /// context.
 pub fn client_context(url: &str, state: SessionState) -> Result<SessionContext, DataFusionError> {
     let endpoint = scheduler_endpoint(url)?;
+    // cvm's codecs carry its extract scan to the scheduler (read at the upgrade)
+    let mut state = state;
+    let config = std::mem::take(state.config_mut())
+        .with_ballista_logical_extension_codec(Arc::new(CvmLogicalCodec::default()))
+        .with_ballista_physical_extension_codec(Arc::new(CvmPhysicalCodec::default()));
+    *state.config_mut() = config;
     let mut state = state.upgrade_for_ballista(endpoint)?;
     // Ballista 55's adaptive planner re-planned one of the scoring queries
     // without end (thousands of tasks, the job never finishing); the static

@@ -9,14 +9,15 @@
 //! warehouse, where the executors read it) and registered under that name.
 //! Subscribers come first, since every other source is checked against them.
 
+mod on_cluster;
 pub mod raw;
-pub(crate) mod stream;
+pub mod scan;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::array::{AsArray, BooleanArray, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::{filter_record_batch, is_not_null, is_null};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::error::DataFusionError;
@@ -31,6 +32,7 @@ use crate::engine::{self, Params, SqlError};
 use crate::job::{Format, Job, Source};
 use crate::sqlfiles;
 use crate::storage::{Location, StorageError, StoreUrl};
+use scan::{RawScan, RawTable};
 
 /// Why ingest stopped the run.
 #[derive(Debug, thiserror::Error)]
@@ -187,7 +189,7 @@ async fn ingest_source(
 ) -> Result<SourceReport, IngestError> {
     let name = source.kind.name();
     let mut report = SourceReport::default();
-    let files = if source.enabled {
+    let table = if source.enabled {
         let location = Location::open(&source.url).map_err(|error| IngestError::Storage { input: name, error })?;
         let metas = location.list_files().await.map_err(|error| IngestError::Storage { input: name, error })?;
         if metas.is_empty() && source.kind.required() {
@@ -210,17 +212,15 @@ async fn ingest_source(
                 file
             })
             .collect();
-        let paths: Vec<_> =
-            metas.into_iter().zip(&report.files).filter(|(_, f)| !f.folded_before).map(|(m, _)| m.location).collect();
-        stream::raw_table(source, &location, &paths, ctx.copied_config().target_partitions())
+        let read: Vec<String> = report.files.iter().filter(|f| !f.folded_before).map(|f| f.url.clone()).collect();
+        RawTable::new(RawScan::new(source, read, ctx.copied_config().target_partitions()))
     } else {
-        stream::empty_raw_table(source.kind)
-    }
-    .map_err(|e| IngestError::File { input: name, message: e.to_string() })?;
+        RawTable::empty(source)
+    };
 
     let raw_name = source.kind.raw_table();
     let _ = ctx.deregister_table(raw_name.as_str());
-    ctx.register_table(raw_name.as_str(), Arc::new(files))
+    ctx.register_table(raw_name.as_str(), Arc::new(table))
         .map_err(|e| IngestError::File { input: name, message: e.to_string() })?;
 
     let file = sqlfiles::find(&source.kind.staging_table()).expect("every source has a staging SQL file");
@@ -231,19 +231,20 @@ async fn ingest_source(
     let df = engine::plan(ctx, file, &staging_params(job, source, as_of))
         .await
         .map_err(|error| IngestError::Sql { input: name, error })?;
-    let full_schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-    let keep: Vec<usize> =
-        (0..full_schema.fields().len()).filter(|i| is_staged_column(full_schema.field(*i).name())).collect();
-    let staged_schema = Arc::new(full_schema.project(&keep).map_err(|e| sql_err(e.into()))?);
-    let column = |n: &str| full_schema.index_of(n).map_err(|e| sql_err(e.into()));
-    let (file_i, row_i, raw_i, rule_i, warn_i) =
-        (column("_file")?, column("_row")?, column("_raw")?, column("_reject_rule")?, column("_warnings")?);
-
+    let staging = Staging::of(&df, name, &sql_err)?;
     let url = staged_url(&folder.url, source.kind);
+    let staging_name = source.kind.staging_table();
+    if job.engine.cluster.is_some() {
+        let folder = folder.url.join(&format!("{staging_name}/")).expect("a folder name joins any folder URL");
+        let on_cluster = on_cluster::StageOnCluster { ctx, source: source.kind, staging: &staging, sql_err: &sql_err };
+        on_cluster.run(df, &folder, &mut report, rejects).await?;
+        return Ok(report);
+    }
+
     let scratch_err = |message: String| IngestError::Scratch { input: name, path: url.to_string(), message };
     let out = object_store::buffered::BufWriter::new(folder.store.clone(), url.store_path());
     let mut writer =
-        AsyncArrowWriter::try_new(out, staged_schema.clone(), None).map_err(|e| scratch_err(e.to_string()))?;
+        AsyncArrowWriter::try_new(out, staging.staged_schema.clone(), None).map_err(|e| scratch_err(e.to_string()))?;
 
     let plan = df.create_physical_plan().await.map_err(sql_err)?;
     tracing::debug!("staging plan of {name}:\n{}", datafusion::physical_plan::displayable(plan.as_ref()).indent(false));
@@ -255,53 +256,115 @@ async fn ingest_source(
         })?;
         report.rows_read += batch.num_rows() as u64;
         crate::progress::rows(batch.num_rows() as u64);
-        let rule = batch.column(rule_i);
+        let rule = batch.column(staging.rule);
         let valid_mask = is_null(rule).map_err(|e| sql_err(e.into()))?;
         let valid = filter_record_batch(&batch, &valid_mask).map_err(|e| sql_err(e.into()))?;
-        count_warnings(valid.column(warn_i).as_string::<i32>(), &mut report.warnings_by_rule);
-        let staged = valid.project(&keep).map_err(|e| sql_err(e.into()))?;
+        count_warnings(valid.column(staging.warnings).as_string::<i32>(), &mut report.warnings_by_rule);
+        let staged = valid.project(&staging.keep).map_err(|e| sql_err(e.into()))?;
         report.rows_staged += staged.num_rows() as u64;
         writer.write(&staged).await.map_err(|e| scratch_err(e.to_string()))?;
 
         let reject_mask: BooleanArray = is_not_null(rule).map_err(|e| sql_err(e.into()))?;
         if reject_mask.true_count() > 0 {
             let bad = filter_record_batch(&batch, &reject_mask).map_err(|e| sql_err(e.into()))?;
-            let rules = bad.column(rule_i).as_string::<i32>();
-            for r in rules.iter().flatten() {
-                *report.rejects_by_rule.entry(r.to_string()).or_default() += 1;
-            }
-            report.rows_rejected += bad.num_rows() as u64;
-            let n = bad.num_rows();
-            let reject_batch = RecordBatch::try_new(
-                rejects_schema(),
-                vec![
-                    Arc::new(StringArray::from(vec![name; n])),
-                    datafusion::arrow::compute::cast(bad.column(file_i), &DataType::Utf8)
-                        .map_err(|e| sql_err(e.into()))?,
-                    Arc::new(Int64Array::from(
-                        bad.column(row_i).as_primitive::<datafusion::arrow::datatypes::Int64Type>().clone(),
-                    )),
-                    bad.column(rule_i).clone(),
-                    bad.column(raw_i).clone(),
-                ],
+            let reject_batch = reject_rows(
+                name,
+                bad.column(staging.file),
+                bad.column(staging.row),
+                bad.column(staging.rule),
+                bad.column(staging.raw),
             )
             .map_err(|e| sql_err(e.into()))?;
+            count_rejects(&reject_batch, &mut report);
             rejects.push(reject_batch);
         }
     }
     writer.close().await.map_err(|e| scratch_err(e.to_string()))?;
 
-    let staging_name = source.kind.staging_table();
     let _ = ctx.deregister_table(staging_name.as_str());
     ctx.register_parquet(staging_name.as_str(), url.as_str(), ParquetReadOptions::default()).await.map_err(sql_err)?;
     Ok(report)
 }
 
+/// The columns of a source's staging query: which are staged, and where
+/// the row's verdict and provenance sit.
+pub(crate) struct Staging {
+    pub staged_schema: SchemaRef,
+    /// The staged columns' positions in the query's output.
+    pub keep: Vec<usize>,
+    pub file: usize,
+    pub row: usize,
+    pub raw: usize,
+    pub rule: usize,
+    pub warnings: usize,
+}
+
+impl Staging {
+    fn of(
+        df: &datafusion::dataframe::DataFrame,
+        name: &'static str,
+        sql_err: &dyn Fn(DataFusionError) -> IngestError,
+    ) -> Result<Staging, IngestError> {
+        let full_schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let keep: Vec<usize> =
+            (0..full_schema.fields().len()).filter(|i| is_staged_column(full_schema.field(*i).name())).collect();
+        let staged_schema = Arc::new(full_schema.project(&keep).map_err(|e| sql_err(e.into()))?);
+        let column = |n: &str| {
+            full_schema
+                .index_of(n)
+                .map_err(|_| IngestError::File { input: name, message: format!("the staging query has no column {n}") })
+        };
+        Ok(Staging {
+            staged_schema,
+            keep,
+            file: column("_file")?,
+            row: column("_row")?,
+            raw: column("_raw")?,
+            rule: column("_reject_rule")?,
+            warnings: column("_warnings")?,
+        })
+    }
+}
+
+/// Rejected rows in the `rejects` table's schema.
+pub(crate) fn reject_rows(
+    source: &str,
+    file: &ArrayRef,
+    row: &ArrayRef,
+    rule: &ArrayRef,
+    raw: &ArrayRef,
+) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+    let n = rule.len();
+    RecordBatch::try_new(
+        rejects_schema(),
+        vec![
+            Arc::new(StringArray::from(vec![source; n])),
+            datafusion::arrow::compute::cast(file, &DataType::Utf8)?,
+            datafusion::arrow::compute::cast(row, &DataType::Int64)?,
+            datafusion::arrow::compute::cast(rule, &DataType::Utf8)?,
+            datafusion::arrow::compute::cast(raw, &DataType::Utf8)?,
+        ],
+    )
+}
+
+/// Adds a batch of rejects (in the `rejects` schema) to the source's counts.
+pub(crate) fn count_rejects(rejects: &RecordBatch, report: &mut SourceReport) {
+    for rule in rejects.column(3).as_string::<i32>().iter().flatten() {
+        *report.rejects_by_rule.entry(rule.to_string()).or_default() += 1;
+    }
+    report.rows_rejected += rejects.num_rows() as u64;
+}
+
 fn count_warnings(warnings: &StringArray, counts: &mut BTreeMap<String, u64>) {
     for text in warnings.iter().flatten() {
-        for rule in text.split(',').filter(|r| !r.is_empty()) {
-            *counts.entry(rule.to_string()).or_default() += 1;
-        }
+        add_warnings(text, 1, counts);
+    }
+}
+
+/// Counts each rule of a comma-separated warnings list `rows` times.
+pub(crate) fn add_warnings(list: &str, rows: u64, counts: &mut BTreeMap<String, u64>) {
+    for rule in list.split(',').filter(|r| !r.is_empty()) {
+        *counts.entry(rule.to_string()).or_default() += rows;
     }
 }
 

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 mod models;
@@ -157,7 +157,7 @@ pub struct Job {
 }
 
 /// File format of a source's extracts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Format {
     Csv,
     Parquet,
@@ -165,7 +165,7 @@ pub enum Format {
 }
 
 /// Compression of text extracts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Compression {
     /// By file extension: `.gz` gzip, `.zst` zstd, anything else none.
     Auto,
@@ -174,8 +174,9 @@ pub enum Compression {
     Zstd,
 }
 
-/// One input source as the job reads it.
-#[derive(Debug, Clone)]
+/// One input source as the job reads it (serializable: a cluster's scan
+/// of its extracts carries it to the executors).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Source {
     pub kind: SourceKind,
     pub enabled: bool,

@@ -114,11 +114,51 @@ fn the_demo_job_on_a_ballista_cluster_publishes_what_the_local_run_publishes() {
         );
         assert!(run_demo(None, as_of, &local).status.success());
     }
-    // both executors ran tasks of the job
+    // both executors ran tasks of the job, and the extracts were read there
     for n in 0..2 {
         assert!(logs(&format!("executor-{n}")).contains("Finished task"), "executor {n} ran no task");
     }
+    assert!(logs("scheduler").contains("RawScanExec: source=cdr"), "the CDR extracts were not read on the cluster");
     assert_same(&published_rows(&on_cluster), &published_rows(&local));
+    // and ingest's report says the same: rows read, staged, rejected and warned, per rule
+    for as_of in [DAY_BEFORE, AS_OF] {
+        let reports = |warehouse: &Path| {
+            let mut sources = manifest_at(warehouse, "demo", as_of)["sources"].clone();
+            for report in sources.as_object_mut().unwrap().values_mut() {
+                report.as_object_mut().unwrap().remove("seconds");
+            }
+            sources
+        };
+        assert_eq!(reports(&on_cluster), reports(&local), "night {as_of}");
+    }
+}
+
+#[test]
+fn a_file_that_fails_on_an_executor_stops_the_run_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(dir.path(), 2);
+    let engine = format!("df://127.0.0.1:{}", cluster.scheduler_port);
+    let landing = Landing::new();
+    let job = job_file(dir.path(), "");
+    let warehouse = dir.path().join("warehouse");
+    let first = run_job_with(&job, Some(landing.path()), &warehouse, &["--engine", &engine]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let published = snapshot_files(&warehouse);
+
+    landing.write("cdr/dt=2026-11-23/part-0.csv", "subscriber_id,event_type\nA1,voice\n");
+    let out = run_job_with(&job, Some(landing.path()), &warehouse, &["--engine", &engine]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let message = stderr.lines().find(|l| l.starts_with("error:")).unwrap_or_default();
+    assert!(
+        message.starts_with("error: source cdr: file://")
+            && message.ends_with("cdr/dt=2026-11-23/part-0.csv: missing required column 'event_time'"),
+        "the message names the source, the file and the column, as on a local run: {stderr}"
+    );
+    let after: Vec<_> =
+        snapshot_files(&warehouse).into_iter().filter(|(p, _)| !p.starts_with(warehouse.join("_manifests"))).collect();
+    let before: Vec<_> = published.into_iter().filter(|(p, _)| !p.starts_with(warehouse.join("_manifests"))).collect();
+    assert!(after == before, "a failed run changed the published outputs");
 }
 
 /// The night before [`AS_OF`].
