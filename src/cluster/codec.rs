@@ -1,11 +1,12 @@
-//! How cvm's extract scan travels on a cluster. The client sends its logical
-//! plan to the scheduler, which plans it and sends each task's physical plan
-//! to an executor; both hops are protobuf, and a plan node DataFusion does
-//! not know goes through the extension codecs. cvm's codecs encode its raw
-//! table ([`RawTable`]) and scan ([`RawScanExec`]) as tagged JSON of their
-//! [`RawScan`] and hand every other node to Ballista's codecs, which they
-//! replace on all three roles (a codec set on a role is used instead of
-//! Ballista's, not beside it).
+//! How cvm's ingest travels on a cluster. The client sends its logical plan
+//! to the scheduler, which plans it and sends each task's physical plan to
+//! an executor; both hops are protobuf, and a plan node DataFusion does not
+//! know goes through the extension codecs. cvm's codecs encode its own
+//! nodes as tagged JSON: the raw table ([`RawTable`]) and its scan
+//! ([`RawScanExec`]), the staged folder ingest inserts into
+//! ([`StagedFolder`]) and its writer ([`StageWriteExec`]). Every other node
+//! goes to Ballista's codecs, which cvm's replace on all three roles (a
+//! codec set on a role is used instead of Ballista's, not beside it).
 
 use std::sync::Arc;
 
@@ -23,29 +24,51 @@ use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConve
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::scan::{RawScan, RawScanExec, RawTable};
+use crate::ingest::stage_write::{StageWriteExec, StagedFolder};
 use crate::job::Source;
 
-/// The first bytes of an encoded raw table or scan. Ballista's own nodes are
+/// The first bytes of an encoded cvm node. Ballista's own nodes are
 /// protobuf messages, whose first byte is never `c` (field 12, a group).
-const TAG: &[u8] = b"cvm.raw_scan.v1\n";
+const TAG: &[u8] = b"cvm.node.v1\n";
 
-/// A raw scan as the physical plan carries it (its file list is its input,
-/// which the plan carries as a plan of its own).
+/// cvm's nodes as the plans carry them. A physical node's inputs (the raw
+/// scan's file list, the writer's rows) travel as plans of their own, and a
+/// table's schema travels beside it.
 #[derive(Serialize, Deserialize)]
-struct ScanNode {
-    source: Source,
-    projection: Option<Vec<usize>>,
+enum Node {
+    RawTable(RawScan),
+    RawScan { source: Source, projection: Option<Vec<usize>> },
+    StagedFolder { folder: String },
+    StageWrite { folder: String },
 }
 
-fn encode<T: Serialize>(value: &T, buf: &mut Vec<u8>) -> Result<()> {
+fn encode(node: &Node, buf: &mut Vec<u8>) -> Result<()> {
     buf.extend_from_slice(TAG);
-    serde_json::to_writer(buf, value).map_err(|e| DataFusionError::Internal(format!("encoding cvm's raw scan: {e}")))
+    serde_json::to_writer(buf, node).map_err(|e| DataFusionError::Internal(format!("encoding a cvm plan node: {e}")))
 }
 
-/// The value behind the tag; None for bytes that are not cvm's.
-fn decode<T: for<'de> Deserialize<'de>>(buf: &[u8]) -> Option<Result<T>> {
+/// The node behind the tag; None for bytes that are not cvm's.
+fn decode(buf: &[u8]) -> Option<Result<Node>> {
     let json = buf.strip_prefix(TAG)?;
-    Some(serde_json::from_slice(json).map_err(|e| DataFusionError::Internal(format!("decoding cvm's raw scan: {e}"))))
+    Some(serde_json::from_slice(json).map_err(|e| DataFusionError::Internal(format!("decoding a cvm plan node: {e}"))))
+}
+
+fn unexpected(node: &Node, place: &str) -> DataFusionError {
+    let name = match node {
+        Node::RawTable(_) => "RawTable",
+        Node::RawScan { .. } => "RawScanExec",
+        Node::StagedFolder { .. } => "StagedFolder",
+        Node::StageWrite { .. } => "StageWriteExec",
+    };
+    DataFusionError::Internal(format!("cvm's {name} where a {place} was expected"))
+}
+
+/// A physical node's single input.
+fn only_input<'a>(inputs: &'a [Arc<dyn ExecutionPlan>], name: &str) -> Result<&'a Arc<dyn ExecutionPlan>> {
+    match inputs {
+        [input] => Ok(input),
+        _ => Err(DataFusionError::Internal(format!("cvm's {name} has one input, not {}", inputs.len()))),
+    }
 }
 
 /// The client's and the scheduler's logical codec.
@@ -70,8 +93,10 @@ impl LogicalExtensionCodec for CvmLogicalCodec {
         schema: SchemaRef,
         ctx: &TaskContext,
     ) -> Result<Arc<dyn TableProvider>> {
-        match decode::<RawScan>(buf) {
-            Some(scan) => Ok(Arc::new(RawTable::new(scan?))),
+        match decode(buf).transpose()? {
+            Some(Node::RawTable(scan)) => Ok(Arc::new(RawTable::new(scan))),
+            Some(Node::StagedFolder { folder }) => Ok(Arc::new(StagedFolder { folder, schema })),
+            Some(other) => Err(unexpected(&other, "table")),
             None => self.ballista.try_decode_table_provider(buf, table_ref, schema, ctx),
         }
     }
@@ -82,10 +107,13 @@ impl LogicalExtensionCodec for CvmLogicalCodec {
         node: Arc<dyn TableProvider>,
         buf: &mut Vec<u8>,
     ) -> Result<()> {
-        match node.downcast_ref::<RawTable>() {
-            Some(table) => encode(table.scan(), buf),
-            None => self.ballista.try_encode_table_provider(table_ref, node, buf),
+        if let Some(table) = node.downcast_ref::<RawTable>() {
+            return encode(&Node::RawTable(table.scan().clone()), buf);
         }
+        if let Some(table) = node.downcast_ref::<StagedFolder>() {
+            return encode(&Node::StagedFolder { folder: table.folder.clone() }, buf);
+        }
+        self.ballista.try_encode_table_provider(table_ref, node, buf)
     }
 
     fn try_decode_file_format(&self, buf: &[u8], ctx: &TaskContext) -> Result<Arc<dyn FileFormatFactory>> {
@@ -136,17 +164,16 @@ impl PhysicalExtensionCodec for CvmPhysicalCodec {
         ctx: &TaskContext,
         converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        match decode::<ScanNode>(buf) {
-            Some(node) => {
-                let node = node?;
-                let [files] = inputs else {
-                    return Err(DataFusionError::Internal(format!(
-                        "cvm's raw scan has one input, not {}",
-                        inputs.len()
-                    )));
-                };
-                Ok(Arc::new(RawScanExec::try_new(Arc::new(node.source), files.clone(), node.projection)?))
+        match decode(buf).transpose()? {
+            Some(Node::RawScan { source, projection }) => {
+                let files = only_input(inputs, "RawScanExec")?.clone();
+                Ok(Arc::new(RawScanExec::try_new(Arc::new(source), files, projection)?))
             }
+            Some(Node::StageWrite { folder }) => {
+                let rows = only_input(inputs, "StageWriteExec")?.clone();
+                Ok(Arc::new(StageWriteExec::try_new(rows, folder)?))
+            }
+            Some(other) => Err(unexpected(&other, "plan")),
             None => self.ballista.try_decode(buf, inputs, ctx, converter),
         }
     }
@@ -157,12 +184,16 @@ impl PhysicalExtensionCodec for CvmPhysicalCodec {
         buf: &mut Vec<u8>,
         converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<()> {
-        match node.downcast_ref::<RawScanExec>() {
-            Some(exec) => {
-                encode(&ScanNode { source: exec.source().clone(), projection: exec.projection().cloned() }, buf)
-            }
-            None => self.ballista.try_encode(node, buf, converter),
+        if let Some(exec) = node.downcast_ref::<RawScanExec>() {
+            return encode(
+                &Node::RawScan { source: exec.source().clone(), projection: exec.projection().cloned() },
+                buf,
+            );
         }
+        if let Some(exec) = node.downcast_ref::<StageWriteExec>() {
+            return encode(&Node::StageWrite { folder: exec.folder().to_string() }, buf);
+        }
+        self.ballista.try_encode(node, buf, converter)
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {

@@ -12,6 +12,7 @@
 mod on_cluster;
 pub mod raw;
 pub mod scan;
+pub mod stage_write;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -127,6 +128,23 @@ pub(crate) fn staging_params(job: &Job, source: &Source, as_of: chrono::NaiveDat
 /// `folded_before` says which CDR files need not be read: those already
 /// folded into usage_daily and unchanged since (see [`crate::usage`]).
 pub async fn ingest(
+    ctx: &SessionContext,
+    job: &Job,
+    as_of: chrono::NaiveDate,
+    folder: &Location,
+    folded_before: &dyn Fn(&InputFile) -> bool,
+    reports: &mut BTreeMap<&'static str, SourceReport>,
+) -> Result<Ingested, IngestError> {
+    if job.engine.cluster.is_none() {
+        return ingest_sources(ctx, job, as_of, folder, folded_before, reports).await;
+    }
+    let before = on_cluster::prefer_hash_joins(ctx, true);
+    let ingested = ingest_sources(ctx, job, as_of, folder, folded_before, reports).await;
+    on_cluster::prefer_hash_joins(ctx, before);
+    ingested
+}
+
+async fn ingest_sources(
     ctx: &SessionContext,
     job: &Job,
     as_of: chrono::NaiveDate,

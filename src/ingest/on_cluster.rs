@@ -1,6 +1,6 @@
 //! Ingest on a Ballista cluster: the executors read the extracts, run the
-//! staging checks and write every row once, to the source's folder in the
-//! run's staging:
+//! staging checks and write every row once, each task its own rows, to the
+//! source's folder in the run's staging (see [`super::stage_write`]):
 //!
 //! ```text
 //! _staging/<run>/_ingest/stg_<source>/ingest_status=staged/    the staged rows: stg_<source>
@@ -11,22 +11,39 @@
 //! staged rows counted per warnings list, and the rejected rows themselves
 //! (bounded by `rejects.max_rate`), which go to the `rejects` table.
 
+use std::sync::Arc;
+
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{Int64Type, Schema};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int64Type, SchemaRef, UInt64Type};
 use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::error::DataFusionError;
 use datafusion::functions_aggregate::expr_fn::count;
-use datafusion::logical_expr::{Expr, col, lit, when};
+use datafusion::logical_expr::{col, lit};
 use datafusion::prelude::SessionContext;
 
 use super::raw::FileError;
+use super::stage_write::{REJECT_COLUMNS, STATUS, StagedFolder};
 use super::{IngestError, SourceReport, Staging, add_warnings, count_rejects, reject_rows};
 use crate::contract::SourceKind;
 use crate::storage::{Location, StoreUrl};
 use crate::tables;
 
-/// The hive partition that says whether a row was staged or rejected.
-const STATUS: &str = "ingest_status";
+/// Sets whether the cluster plans equi-joins as hash joins; returns the
+/// setting it replaced.
+///
+/// Ballista plans sort-merge joins by default, since its hash joins cannot
+/// spill. The staging checks join each source's raw rows to stg_subscribers
+/// (the subscriber rule): as a sort-merge join every raw row, its raw text
+/// included, is shuffled and sorted by subscriber; as a hash join each task
+/// builds the subscriber keys (small: one row per subscriber) and streams
+/// its files through, as a local run does.
+pub(super) fn prefer_hash_joins(ctx: &SessionContext, prefer: bool) -> bool {
+    let state = ctx.state_ref();
+    let mut state = state.write();
+    let optimizer = &mut state.config_mut().options_mut().optimizer;
+    std::mem::replace(&mut optimizer.prefer_hash_join, prefer)
+}
 
 /// One source's staging on the cluster.
 pub(super) struct StageOnCluster<'a> {
@@ -54,21 +71,18 @@ impl StageOnCluster<'_> {
             Location::open(&url).map_err(store_err)
         };
 
-        // 1. one pass on the executors: each row written once, under its status
-        let rejected = col("_reject_rule").is_not_null();
-        let mut columns: Vec<Expr> =
-            self.staging.staged_schema.fields().iter().map(|f| Expr::Column(f.name().as_str().into())).collect();
-        // the warnings of staged rows, and where a rejected row came from and what it said
-        columns.push(when(col("_reject_rule").is_null(), col("_warnings")).end().map_err(sql)?.alias("_warnings"));
-        columns.push(col("_reject_rule"));
-        columns.push(when(rejected.clone(), col("_row")).end().map_err(sql)?.alias("_row"));
-        columns.push(when(rejected.clone(), col("_raw")).end().map_err(sql)?.alias("_raw"));
-        columns.push(when(rejected, lit("rejected")).otherwise(lit("staged")).map_err(sql)?.alias(STATUS));
-        let rows = df.select(columns).map_err(sql)?;
-        let written: Schema = rows.schema().as_arrow().clone();
-        let options =
-            DataFrameWriteOptions::new().with_single_file_output(false).with_partition_by(vec![STATUS.to_string()]);
-        rows.write_parquet(folder.as_str(), options, None).await.map_err(sql)?;
+        // 1. each task writes the rows it computed, under their status
+        let full: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let target = format!("_ingest_{name}");
+        let folder_table = StagedFolder { folder: folder.as_str().to_string(), schema: full.clone() };
+        let _ = self.ctx.deregister_table(target.as_str());
+        self.ctx.register_table(target.as_str(), Arc::new(folder_table)).map_err(sql)?;
+        let counts = df.write_table(&target, DataFrameWriteOptions::new()).await.map_err(sql);
+        let _ = self.ctx.deregister_table(target.as_str());
+        let written: u64 = counts?
+            .iter()
+            .flat_map(|b| b.column(0).as_primitive::<UInt64Type>().iter().flatten().collect::<Vec<_>>())
+            .sum();
 
         // 2. the staged rows are stg_<source>; a source without any still
         // gets its (empty) file, as on a local run
@@ -88,9 +102,8 @@ impl StageOnCluster<'_> {
         // 3. the staged rows, counted per warnings list
         if has_staged {
             let table = format!("_ingest_{name}_warnings");
-            let schema = written
-                .project(&[written.index_of("_warnings").map_err(|e| sql(e.into()))?])
-                .map_err(|e| sql(e.into()))?;
+            let schema =
+                full.project(&[full.index_of("_warnings").map_err(|e| sql(e.into()))?]).map_err(|e| sql(e.into()))?;
             tables::register_parquet(self.ctx, &table, staged.url.as_str(), &schema, &[]).map_err(sql)?;
             let counted = self
                 .ctx
@@ -104,9 +117,7 @@ impl StageOnCluster<'_> {
                 .map_err(sql)?;
             let _ = self.ctx.deregister_table(table.as_str());
             for batch in counted {
-                let lists =
-                    datafusion::arrow::compute::cast(batch.column(0), &datafusion::arrow::datatypes::DataType::Utf8)
-                        .map_err(|e| sql(e.into()))?;
+                let lists = cast(batch.column(0), &DataType::Utf8).map_err(|e| sql(e.into()))?;
                 let lists = lists.as_string::<i32>();
                 let rows = batch.column(1).as_primitive::<Int64Type>();
                 for i in 0..batch.num_rows() {
@@ -123,14 +134,17 @@ impl StageOnCluster<'_> {
         let rejected = location("rejected")?;
         if !rejected.list_files().await.map_err(store_err)?.is_empty() {
             let table = format!("_ingest_{name}_rejected");
-            let wanted = ["_file", "_row", "_raw", "_reject_rule"];
-            let indexes =
-                wanted.iter().map(|c| written.index_of(c)).collect::<Result<Vec<_>, _>>().map_err(|e| sql(e.into()))?;
-            let schema = written.project(&indexes).map_err(|e| sql(e.into()))?;
+            let indexes = REJECT_COLUMNS
+                .iter()
+                .map(|c| full.index_of(c))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| sql(e.into()))?;
+            let schema = full.project(&indexes).map_err(|e| sql(e.into()))?;
             tables::register_parquet(self.ctx, &table, rejected.url.as_str(), &schema, &[]).map_err(sql)?;
             let batches = self.ctx.table(table.as_str()).await.map_err(sql)?.collect().await.map_err(sql)?;
             let _ = self.ctx.deregister_table(table.as_str());
             for batch in batches {
+                // in REJECT_COLUMNS' order: _file, _row, _raw, _reject_rule
                 let reject_batch =
                     reject_rows(name, batch.column(0), batch.column(1), batch.column(3), batch.column(2))
                         .map_err(|e| sql(e.into()))?;
@@ -139,6 +153,17 @@ impl StageOnCluster<'_> {
             }
         }
         report.rows_read = report.rows_staged + report.rows_rejected;
+
+        // the tasks' own counts: a task run again after its result was
+        // read (its executor lost) is counted twice, though its files only
+        // replaced its earlier attempt's (see stage_write)
+        if written != report.rows_read {
+            tracing::warn!(
+                written,
+                in_folder = report.rows_read,
+                "the cluster ran a task of {name}'s ingest twice; its second attempt replaced the first's files"
+            );
+        }
         Ok(())
     }
 
