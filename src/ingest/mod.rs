@@ -5,8 +5,10 @@
 //! run `sql/staging/stg_<source>.sql` over it, and split the result: rows with
 //! a `_reject_rule` are rejects, the rest (without the `_` columns) are the
 //! staging table `stg_<source>`, written as Parquet to the run's staged
-//! folder (a local scratch folder, or on a cluster the run's staging in the
-//! warehouse, where the executors read it) and registered under that name.
+//! folder and registered under that name. A local run splits the rows here
+//! and writes one file to a scratch folder; on a cluster the executors read,
+//! check and write the rows into the run's staging in the warehouse
+//! (`on_cluster.rs`, [`stage_write`]).
 //! Subscribers come first, since every other source is checked against them.
 
 mod on_cluster;
