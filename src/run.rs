@@ -292,7 +292,17 @@ async fn run_steps(
 
     // 8. rejects
     let started = Instant::now();
-    let rows = write_rejects(ingested.rejects, staging, &snapshot).await?;
+    // on a cluster the rejected rows stay there; a night without any still
+    // gets its (empty) file, written here
+    let rows = match shared {
+        Some(_) if manifest.sources.values().any(|s| s.rows_rejected > 0) => {
+            let url = staging.partition_url("rejects", &snapshot);
+            ingest::write_rejects_on_cluster(&ctx, &staged_folder.url, &url)
+                .await
+                .map_err(RunError::engine("rejects"))?
+        }
+        _ => write_rejects(ingested.rejects, staging, &snapshot).await?,
+    };
     manifest.step("rejects", started, rows, rows);
     manifest.output("rejects", rows);
 

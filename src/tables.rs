@@ -24,14 +24,25 @@ pub fn register_parquet(
     schema: &Schema,
     date_partitions: &[&str],
 ) -> Result<(), DataFusionError> {
+    let partitions: Vec<(&str, DataType)> = date_partitions.iter().map(|c| (*c, DataType::Date32)).collect();
+    register_parquet_with(ctx, name, url, schema, &partitions)
+}
+
+/// [`register_parquet`] with hive partition columns of any type.
+pub fn register_parquet_with(
+    ctx: &SessionContext,
+    name: &str,
+    url: &str,
+    schema: &Schema,
+    partitions: &[(&str, DataType)],
+) -> Result<(), DataFusionError> {
     let table_url = ListingTableUrl::parse(url)?;
-    let partition_cols: Vec<(String, DataType)> =
-        date_partitions.iter().map(|c| (c.to_string(), DataType::Date32)).collect();
+    let partition_cols: Vec<(String, DataType)> = partitions.iter().map(|(c, t)| (c.to_string(), t.clone())).collect();
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
         .with_table_partition_cols(partition_cols);
     let fields: Vec<_> =
-        schema.fields().iter().filter(|f| !date_partitions.contains(&f.name().as_str())).cloned().collect();
+        schema.fields().iter().filter(|f| !partitions.iter().any(|(c, _)| c == f.name())).cloned().collect();
     let config =
         ListingTableConfig::new(table_url).with_listing_options(options).with_schema(Arc::new(Schema::new(fields)));
     let table = ListingTable::try_new(config)?;

@@ -12,6 +12,7 @@
 //! Subscribers come first, since every other source is checked against them.
 
 mod on_cluster;
+pub use on_cluster::write_rejects as write_rejects_on_cluster;
 pub mod raw;
 pub mod scan;
 pub mod stage_write;
@@ -90,7 +91,8 @@ pub struct SourceReport {
     pub seconds: f64,
 }
 
-/// The result of ingest: the rejected rows (the reports go to the caller's map).
+/// The result of ingest: the rejected rows of a local run (a cluster's stay
+/// there), the reports go to the caller's map.
 #[derive(Debug, Default)]
 pub struct Ingested {
     pub rejects: Vec<RecordBatch>,
@@ -255,9 +257,9 @@ async fn ingest_source(
     let url = staged_url(&folder.url, source.kind);
     let staging_name = source.kind.staging_table();
     if job.engine.cluster.is_some() {
-        let folder = folder.url.join(&format!("{staging_name}/")).expect("a folder name joins any folder URL");
+        let folder = folder.url.join(&format!("source={name}/")).expect("a folder name joins any folder URL");
         let on_cluster = on_cluster::StageOnCluster { ctx, source: source.kind, staging: &staging, sql_err: &sql_err };
-        on_cluster.run(df, &folder, &mut report, rejects).await?;
+        on_cluster.run(df, &folder, &mut report).await?;
         return Ok(report);
     }
 

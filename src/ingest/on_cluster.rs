@@ -3,28 +3,29 @@
 //! source's folder in the run's staging (see [`super::stage_write`]):
 //!
 //! ```text
-//! _staging/<run>/_ingest/stg_<source>/ingest_status=staged/    the staged rows: stg_<source>
-//! _staging/<run>/_ingest/stg_<source>/ingest_status=rejected/  the rejected rows, with their rule
+//! _staging/<run>/_ingest/source=<source>/ingest_status=staged/    the staged rows: stg_<source>
+//! _staging/<run>/_ingest/source=<source>/ingest_status=rejected/  the rejected rows, with their rule
 //! ```
 //!
 //! The client then asks the cluster for the small things it reports: the
-//! staged rows counted per warnings list, and the rejected rows themselves
-//! (bounded by `rejects.max_rate`), which go to the `rejects` table.
+//! staged rows counted per warnings list and the rejected ones per rule. At
+//! the end of the night [`write_rejects`] makes the `rejects` table from the
+//! rejected rows with one sorted query on the cluster.
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Int64Type, SchemaRef, UInt64Type};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef, UInt64Type};
 use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::error::DataFusionError;
 use datafusion::functions_aggregate::expr_fn::count;
-use datafusion::logical_expr::{col, lit};
+use datafusion::logical_expr::{cast as cast_expr, col, lit};
 use datafusion::prelude::SessionContext;
 
 use super::raw::FileError;
-use super::stage_write::{REJECT_COLUMNS, STATUS, StagedFolder};
-use super::{IngestError, SourceReport, Staging, add_warnings, count_rejects, reject_rows};
+use super::stage_write::{STATUS, StagedFolder};
+use super::{IngestError, SourceReport, Staging, add_warnings};
 use crate::contract::SourceKind;
 use crate::storage::{Location, StoreUrl};
 use crate::tables;
@@ -56,13 +57,7 @@ pub(super) struct StageOnCluster<'a> {
 impl StageOnCluster<'_> {
     /// Stages the rows of `df` (the source's staging query) under `folder`
     /// and registers `stg_<source>` over the staged ones.
-    pub async fn run(
-        &self,
-        df: DataFrame,
-        folder: &StoreUrl,
-        report: &mut SourceReport,
-        rejects: &mut Vec<datafusion::arrow::array::RecordBatch>,
-    ) -> Result<(), IngestError> {
+    pub async fn run(&self, df: DataFrame, folder: &StoreUrl, report: &mut SourceReport) -> Result<(), IngestError> {
         let name = self.source.name();
         let sql = |e: DataFusionError| self.error(e);
         let store_err = |error| IngestError::Storage { input: name, error };
@@ -79,10 +74,7 @@ impl StageOnCluster<'_> {
         self.ctx.register_table(target.as_str(), Arc::new(folder_table)).map_err(sql)?;
         let counts = df.write_table(&target, DataFrameWriteOptions::new()).await.map_err(sql);
         let _ = self.ctx.deregister_table(target.as_str());
-        let written: u64 = counts?
-            .iter()
-            .flat_map(|b| b.column(0).as_primitive::<UInt64Type>().iter().flatten().collect::<Vec<_>>())
-            .sum();
+        let written = rows_written(&counts?);
 
         // 2. the staged rows are stg_<source>; a source without any still
         // gets its (empty) file, as on a local run
@@ -130,26 +122,35 @@ impl StageOnCluster<'_> {
             }
         }
 
-        // 4. the rejected rows come back for the rejects table
+        // 4. the rejected rows, counted per rule (the rejects table is
+        // written from them on the cluster too: write_rejects)
         let rejected = location("rejected")?;
         if !rejected.list_files().await.map_err(store_err)?.is_empty() {
             let table = format!("_ingest_{name}_rejected");
-            let indexes = REJECT_COLUMNS
-                .iter()
-                .map(|c| full.index_of(c))
-                .collect::<Result<Vec<_>, _>>()
+            let schema = full
+                .project(&[full.index_of("_reject_rule").map_err(|e| sql(e.into()))?])
                 .map_err(|e| sql(e.into()))?;
-            let schema = full.project(&indexes).map_err(|e| sql(e.into()))?;
             tables::register_parquet(self.ctx, &table, rejected.url.as_str(), &schema, &[]).map_err(sql)?;
-            let batches = self.ctx.table(table.as_str()).await.map_err(sql)?.collect().await.map_err(sql)?;
+            let counted = self
+                .ctx
+                .table(table.as_str())
+                .await
+                .map_err(sql)?
+                .aggregate(vec![col("_reject_rule")], vec![count(lit(1)).alias("rows")])
+                .map_err(sql)?
+                .collect()
+                .await
+                .map_err(sql)?;
             let _ = self.ctx.deregister_table(table.as_str());
-            for batch in batches {
-                // in REJECT_COLUMNS' order: _file, _row, _raw, _reject_rule
-                let reject_batch =
-                    reject_rows(name, batch.column(0), batch.column(1), batch.column(3), batch.column(2))
-                        .map_err(|e| sql(e.into()))?;
-                count_rejects(&reject_batch, report);
-                rejects.push(reject_batch);
+            for batch in counted {
+                let rules = cast(batch.column(0), &DataType::Utf8).map_err(|e| sql(e.into()))?;
+                let rules = rules.as_string::<i32>();
+                let rows = batch.column(1).as_primitive::<Int64Type>();
+                for i in 0..batch.num_rows() {
+                    let n = rows.value(i) as u64;
+                    report.rows_rejected += n;
+                    *report.rejects_by_rule.entry(rules.value(i).to_string()).or_default() += n;
+                }
             }
         }
         report.rows_read = report.rows_staged + report.rows_rejected;
@@ -176,4 +177,43 @@ impl StageOnCluster<'_> {
             None => (self.sql_err)(e),
         }
     }
+}
+
+/// Writes the night's `rejects` table from the rejected rows the tasks
+/// wrote under `ingest_folder` (`source=<name>/ingest_status=rejected/`), as
+/// one sorted query on the cluster; returns the rows written.
+pub async fn write_rejects(ctx: &SessionContext, ingest_folder: &StoreUrl, url: &str) -> Result<u64, DataFusionError> {
+    let table = "_ingest_rejected";
+    let files = Schema::new(vec![
+        Field::new("_file", DataType::Utf8, true),
+        Field::new("_row", DataType::Int64, true),
+        Field::new("_raw", DataType::Utf8, true),
+        Field::new("_reject_rule", DataType::Utf8, true),
+    ]);
+    let partitions = [("source", DataType::Utf8), (STATUS, DataType::Utf8)];
+    tables::register_parquet_with(ctx, table, ingest_folder.as_str(), &files, &partitions)?;
+    let rows = ctx
+        .table(table)
+        .await?
+        .filter(col(STATUS).eq(lit("rejected")))?
+        .select(vec![
+            cast_expr(col("source"), DataType::Utf8).alias("source"),
+            col("_file").alias("file"),
+            col("_row").alias("row_number"),
+            col("_reject_rule").alias("rule"),
+            col("_raw").alias("raw_record"),
+        ])?
+        .sort(vec![
+            col("source").sort(true, false),
+            col("file").sort(true, false),
+            col("row_number").sort(true, false),
+        ])?;
+    let written = rows.write_parquet(url, DataFrameWriteOptions::new(), None).await?;
+    let _ = ctx.deregister_table(table);
+    Ok(rows_written(&written))
+}
+
+/// The rows a write reports (its batches of one `count` column).
+fn rows_written(counts: &[RecordBatch]) -> u64 {
+    counts.iter().flat_map(|b| b.column(0).as_primitive::<UInt64Type>().iter().flatten()).sum()
 }

@@ -120,6 +120,10 @@ fn the_demo_job_on_a_ballista_cluster_publishes_what_the_local_run_publishes() {
     }
     assert!(logs("scheduler").contains("RawScanExec: source=cdr"), "the CDR extracts were not read on the cluster");
     assert!(logs("scheduler").contains("StageWriteExec"), "the staged rows were not written by the executors");
+    assert!(
+        logs("scheduler").contains("source=cdr/ingest_status=rejected/"),
+        "the rejects table was not made on the cluster"
+    );
     assert_same(&published_rows(&on_cluster), &published_rows(&local));
     // and ingest's report says the same: rows read, staged, rejected and warned, per rule
     for as_of in [DAY_BEFORE, AS_OF] {
