@@ -7,6 +7,8 @@
 //! ([`StagedFolder`]) and its writer ([`StageWriteExec`]). Every other node
 //! goes to Ballista's codecs, which cvm's replace on all three roles (a
 //! codec set on a role is used instead of Ballista's, not beside it).
+//! Functions travel by name: Ballista 55's codecs keep the traits' default
+//! function methods, and so do cvm's.
 
 use std::sync::Arc;
 
@@ -17,7 +19,7 @@ use datafusion::common::TableReference;
 use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
-use datafusion::logical_expr::{AggregateUDF, Extension, LogicalPlan, ScalarUDF, WindowUDF};
+use datafusion::logical_expr::{Extension, LogicalPlan};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
@@ -25,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ingest::scan::{RawScan, RawScanExec, RawTable};
 use crate::ingest::stage_write::{StageWriteExec, StagedFolder};
+use crate::ingest::unary::only_input;
 use crate::job::Source;
 
 /// The first bytes of an encoded cvm node. Ballista's own nodes are
@@ -61,14 +64,6 @@ fn unexpected(node: &Node, place: &str) -> DataFusionError {
         Node::StageWrite { .. } => "StageWriteExec",
     };
     DataFusionError::Internal(format!("cvm's {name} where a {place} was expected"))
-}
-
-/// A physical node's single input.
-fn only_input<'a>(inputs: &'a [Arc<dyn ExecutionPlan>], name: &str) -> Result<&'a Arc<dyn ExecutionPlan>> {
-    match inputs {
-        [input] => Ok(input),
-        _ => Err(DataFusionError::Internal(format!("cvm's {name} has one input, not {}", inputs.len()))),
-    }
 }
 
 /// The client's and the scheduler's logical codec.
@@ -123,30 +118,6 @@ impl LogicalExtensionCodec for CvmLogicalCodec {
     fn try_encode_file_format(&self, buf: &mut Vec<u8>, node: Arc<dyn FileFormatFactory>) -> Result<()> {
         self.ballista.try_encode_file_format(buf, node)
     }
-
-    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        self.ballista.try_decode_udf(name, buf)
-    }
-
-    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
-        self.ballista.try_encode_udf(node, buf)
-    }
-
-    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
-        self.ballista.try_decode_udaf(name, buf)
-    }
-
-    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
-        self.ballista.try_encode_udaf(node, buf)
-    }
-
-    fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> Result<Arc<WindowUDF>> {
-        self.ballista.try_decode_udwf(name, buf)
-    }
-
-    fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> Result<()> {
-        self.ballista.try_encode_udwf(node, buf)
-    }
 }
 
 /// The physical codec of every role: the scheduler encodes the tasks' plans,
@@ -166,11 +137,11 @@ impl PhysicalExtensionCodec for CvmPhysicalCodec {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         match decode(buf).transpose()? {
             Some(Node::RawScan { source, projection }) => {
-                let files = only_input(inputs, "RawScanExec")?.clone();
+                let files = only_input(inputs, "RawScanExec")?;
                 Ok(Arc::new(RawScanExec::try_new(Arc::new(source), files, projection)?))
             }
             Some(Node::StageWrite { folder }) => {
-                let rows = only_input(inputs, "StageWriteExec")?.clone();
+                let rows = only_input(inputs, "StageWriteExec")?;
                 Ok(Arc::new(StageWriteExec::try_new(rows, folder)?))
             }
             Some(other) => Err(unexpected(&other, "plan")),
@@ -194,29 +165,5 @@ impl PhysicalExtensionCodec for CvmPhysicalCodec {
             return encode(&Node::StageWrite { folder: exec.folder().to_string() }, buf);
         }
         self.ballista.try_encode(node, buf, converter)
-    }
-
-    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        self.ballista.try_decode_udf(name, buf)
-    }
-
-    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
-        self.ballista.try_encode_udf(node, buf)
-    }
-
-    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
-        self.ballista.try_decode_udaf(name, buf)
-    }
-
-    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
-        self.ballista.try_encode_udaf(node, buf)
-    }
-
-    fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> Result<Arc<WindowUDF>> {
-        self.ballista.try_decode_udwf(name, buf)
-    }
-
-    fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> Result<()> {
-        self.ballista.try_encode_udwf(node, buf)
     }
 }

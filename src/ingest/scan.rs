@@ -24,15 +24,16 @@ use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Expr;
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::execution_plan::EmissionType;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 
 use super::raw::{self, FileError};
+use super::unary;
 use crate::job::Source;
 use crate::storage::StoreUrl;
 
@@ -163,13 +164,8 @@ impl RawScanExec {
             Some(columns) => Arc::new(full.project(columns)?),
             None => full,
         };
-        let properties = PlanProperties::new(
-            EquivalenceProperties::new(schema.clone()),
-            Partitioning::UnknownPartitioning(files.properties().output_partitioning().partition_count()),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        );
-        Ok(RawScanExec { source, projection, files, schema, properties: Arc::new(properties) })
+        let properties = unary::properties(schema.clone(), &files, EmissionType::Incremental);
+        Ok(RawScanExec { source, projection, files, schema, properties })
     }
 
     pub fn source(&self) -> &Source {
@@ -213,8 +209,7 @@ impl ExecutionPlan for RawScanExec {
     }
 
     fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let [files] = <[_; 1]>::try_from(children)
-            .map_err(|c| DataFusionError::Internal(format!("RawScanExec has one input, not {}", c.len())))?;
+        let files = unary::only_input(&children, "RawScanExec")?;
         Ok(Arc::new(RawScanExec::try_new(self.source.clone(), files, self.projection.clone())?))
     }
 

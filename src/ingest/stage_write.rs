@@ -34,15 +34,15 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::parquet::arrow::AsyncArrowWriter;
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::execution_plan::EmissionType;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use sha2::{Digest, Sha256};
 
-use super::is_staged_column;
+use super::{staged_positions, unary};
 use crate::storage::StoreUrl;
 
 /// The hive partition that says whether a row was staged or rejected.
@@ -52,8 +52,7 @@ pub const REJECT_COLUMNS: [&str; 4] = ["_file", "_row", "_raw", "_reject_rule"];
 
 /// The columns a staged row keeps: the staged ones, then `_warnings`.
 pub fn staged_file_columns(schema: &Schema) -> Vec<usize> {
-    let mut columns: Vec<usize> =
-        (0..schema.fields().len()).filter(|i| is_staged_column(schema.field(*i).name())).collect();
+    let mut columns = staged_positions(schema);
     columns.extend(schema.index_of("_warnings").ok());
     columns
 }
@@ -118,13 +117,8 @@ impl StageWriteExec {
         for column in REJECT_COLUMNS.iter().chain(&["_warnings"]) {
             schema.index_of(column)?;
         }
-        let properties = PlanProperties::new(
-            EquivalenceProperties::new(count_schema()),
-            Partitioning::UnknownPartitioning(input.properties().output_partitioning().partition_count()),
-            EmissionType::Final,
-            Boundedness::Bounded,
-        );
-        Ok(StageWriteExec { input, folder, properties: Arc::new(properties) })
+        let properties = unary::properties(count_schema(), &input, EmissionType::Final);
+        Ok(StageWriteExec { input, folder, properties })
     }
 
     pub fn folder(&self) -> &str {
@@ -164,8 +158,7 @@ impl ExecutionPlan for StageWriteExec {
     }
 
     fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let [input] = <[_; 1]>::try_from(children)
-            .map_err(|c| DataFusionError::Internal(format!("StageWriteExec has one input, not {}", c.len())))?;
+        let input = unary::only_input(&children, "StageWriteExec")?;
         Ok(Arc::new(StageWriteExec::try_new(input, self.folder.clone())?))
     }
 
