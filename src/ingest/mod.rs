@@ -16,6 +16,7 @@ pub use on_cluster::write_rejects as write_rejects_on_cluster;
 pub mod raw;
 pub mod scan;
 pub mod stage_write;
+pub(crate) mod unary;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -77,6 +78,11 @@ pub struct InputFile {
 /// usage_daily's per-file parts); the other `_` columns only judge the row.
 pub fn is_staged_column(name: &str) -> bool {
     !name.starts_with('_') || name == "_file"
+}
+
+/// The positions of a staging query's staged columns.
+pub fn staged_positions(schema: &Schema) -> Vec<usize> {
+    (0..schema.fields().len()).filter(|i| is_staged_column(schema.field(*i).name())).collect()
 }
 
 /// What ingest did with one source.
@@ -253,9 +259,7 @@ async fn ingest_source(
     let df = engine::plan(ctx, file, &staging_params(job, source, as_of))
         .await
         .map_err(|error| IngestError::Sql { input: name, error })?;
-    let staging = Staging::of(&df, name, &sql_err)?;
-    let url = staged_url(&folder.url, source.kind);
-    let staging_name = source.kind.staging_table();
+    let staging = Staging::of(&df, &sql_err)?;
     if job.engine.cluster.is_some() {
         let folder = folder.url.join(&format!("source={name}/")).expect("a folder name joins any folder URL");
         let on_cluster = on_cluster::StageOnCluster { ctx, source: source.kind, staging: &staging, sql_err: &sql_err };
@@ -263,6 +267,8 @@ async fn ingest_source(
         return Ok(report);
     }
 
+    let url = staged_url(&folder.url, source.kind);
+    let staging_name = source.kind.staging_table();
     let scratch_err = |message: String| IngestError::Scratch { input: name, path: url.to_string(), message };
     let out = object_store::buffered::BufWriter::new(folder.store.clone(), url.store_path());
     let mut writer =
@@ -324,18 +330,12 @@ pub(crate) struct Staging {
 impl Staging {
     fn of(
         df: &datafusion::dataframe::DataFrame,
-        name: &'static str,
         sql_err: &dyn Fn(DataFusionError) -> IngestError,
     ) -> Result<Staging, IngestError> {
         let full_schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let keep: Vec<usize> =
-            (0..full_schema.fields().len()).filter(|i| is_staged_column(full_schema.field(*i).name())).collect();
+        let keep = staged_positions(&full_schema);
         let staged_schema = Arc::new(full_schema.project(&keep).map_err(|e| sql_err(e.into()))?);
-        let column = |n: &str| {
-            full_schema
-                .index_of(n)
-                .map_err(|_| IngestError::File { input: name, message: format!("the staging query has no column {n}") })
-        };
+        let column = |n: &str| full_schema.index_of(n).map_err(|e| sql_err(e.into()));
         Ok(Staging {
             staged_schema,
             keep,

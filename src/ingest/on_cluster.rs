@@ -93,31 +93,10 @@ impl StageOnCluster<'_> {
 
         // 3. the staged rows, counted per warnings list
         if has_staged {
-            let table = format!("_ingest_{name}_warnings");
-            let schema =
-                full.project(&[full.index_of("_warnings").map_err(|e| sql(e.into()))?]).map_err(|e| sql(e.into()))?;
-            tables::register_parquet(self.ctx, &table, staged.url.as_str(), &schema, &[]).map_err(sql)?;
-            let counted = self
-                .ctx
-                .table(table.as_str())
-                .await
-                .map_err(sql)?
-                .aggregate(vec![col("_warnings")], vec![count(lit(1)).alias("rows")])
-                .map_err(sql)?
-                .collect()
-                .await
-                .map_err(sql)?;
-            let _ = self.ctx.deregister_table(table.as_str());
-            for batch in counted {
-                let lists = cast(batch.column(0), &DataType::Utf8).map_err(|e| sql(e.into()))?;
-                let lists = lists.as_string::<i32>();
-                let rows = batch.column(1).as_primitive::<Int64Type>();
-                for i in 0..batch.num_rows() {
-                    let n = rows.value(i) as u64;
-                    report.rows_staged += n;
-                    if lists.is_valid(i) {
-                        add_warnings(lists.value(i), n, &mut report.warnings_by_rule);
-                    }
+            for (list, n) in self.count_per(&staged, &full, "_warnings").await? {
+                report.rows_staged += n;
+                if let Some(list) = list {
+                    add_warnings(&list, n, &mut report.warnings_by_rule);
                 }
             }
         }
@@ -126,31 +105,9 @@ impl StageOnCluster<'_> {
         // written from them on the cluster too: write_rejects)
         let rejected = location("rejected")?;
         if !rejected.list_files().await.map_err(store_err)?.is_empty() {
-            let table = format!("_ingest_{name}_rejected");
-            let schema = full
-                .project(&[full.index_of("_reject_rule").map_err(|e| sql(e.into()))?])
-                .map_err(|e| sql(e.into()))?;
-            tables::register_parquet(self.ctx, &table, rejected.url.as_str(), &schema, &[]).map_err(sql)?;
-            let counted = self
-                .ctx
-                .table(table.as_str())
-                .await
-                .map_err(sql)?
-                .aggregate(vec![col("_reject_rule")], vec![count(lit(1)).alias("rows")])
-                .map_err(sql)?
-                .collect()
-                .await
-                .map_err(sql)?;
-            let _ = self.ctx.deregister_table(table.as_str());
-            for batch in counted {
-                let rules = cast(batch.column(0), &DataType::Utf8).map_err(|e| sql(e.into()))?;
-                let rules = rules.as_string::<i32>();
-                let rows = batch.column(1).as_primitive::<Int64Type>();
-                for i in 0..batch.num_rows() {
-                    let n = rows.value(i) as u64;
-                    report.rows_rejected += n;
-                    *report.rejects_by_rule.entry(rules.value(i).to_string()).or_default() += n;
-                }
+            for (rule, n) in self.count_per(&rejected, &full, "_reject_rule").await? {
+                report.rows_rejected += n;
+                *report.rejects_by_rule.entry(rule.unwrap_or_default()).or_default() += n;
             }
         }
         report.rows_read = report.rows_staged + report.rows_rejected;
@@ -166,6 +123,35 @@ impl StageOnCluster<'_> {
             );
         }
         Ok(())
+    }
+
+    /// The rows of the files under `folder` counted per value of `column`
+    /// (of the staging query's output `full`), by a query on the cluster.
+    async fn count_per(
+        &self,
+        folder: &Location,
+        full: &Schema,
+        column: &str,
+    ) -> Result<Vec<(Option<String>, u64)>, IngestError> {
+        let sql = |e: DataFusionError| self.error(e);
+        let table = format!("_ingest_{}_{column}", self.source.name());
+        let schema = full.project(&[full.index_of(column).map_err(|e| sql(e.into()))?]).map_err(|e| sql(e.into()))?;
+        tables::register_parquet(self.ctx, &table, folder.url.as_str(), &schema, &[]).map_err(sql)?;
+        let counted = async {
+            self.ctx.table(table.as_str()).await?.aggregate(vec![col(column)], vec![count(lit(1))])?.collect().await
+        }
+        .await;
+        let _ = self.ctx.deregister_table(table.as_str());
+        let mut out = Vec::new();
+        for batch in counted.map_err(sql)? {
+            let values = cast(batch.column(0), &DataType::Utf8).map_err(|e| sql(e.into()))?;
+            let values = values.as_string::<i32>();
+            let rows = batch.column(1).as_primitive::<Int64Type>();
+            for i in 0..batch.num_rows() {
+                out.push((values.is_valid(i).then(|| values.value(i).to_string()), rows.value(i) as u64));
+            }
+        }
+        Ok(out)
     }
 
     /// An executor's failure as ingest reports it: a file's own failure (a
