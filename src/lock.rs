@@ -110,7 +110,6 @@ pub async fn acquire(
 ) -> Result<SnapshotLock, LockError> {
     let path = lock_path(location, job, snapshot);
     let url = location.url.url_of(&path);
-    let mut took_over_from = None;
     for _ in 0..3 {
         let now = Utc::now();
         let record = LockRecord {
@@ -122,9 +121,9 @@ pub async fn acquire(
             acquired_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
             expires_at: (now + ttl).to_rfc3339_opts(SecondsFormat::Secs, true),
         };
-        let body = serde_json::to_vec_pretty(&record).expect("a lock serialises");
-        if location.create_if_absent(&path, body.into()).await? {
-            return Ok(SnapshotLock { location: location.clone(), path, record, took_over_from });
+        let body = bytes::Bytes::from(serde_json::to_vec_pretty(&record).expect("a lock serialises"));
+        if location.create_if_absent(&path, body.clone()).await? {
+            return Ok(SnapshotLock { location: location.clone(), path, record, took_over_from: None });
         }
         let Some(holder) = read(location, &path).await? else {
             continue; // released in between: try again
@@ -138,7 +137,10 @@ pub async fn acquire(
         if !location.create_if_absent(&breaker, run_id.as_bytes().to_vec().into()).await? {
             return Err(LockError::Held { url, holder: Box::new(holder) });
         }
-        // the lock may have changed hands since it was read: only remove the stale one
+        // the lock may have changed hands since it was read: only replace the
+        // stale one. Replaced in place, not deleted and created again: in
+        // between, another run would find no lock and take it without
+        // knowing whose it was
         if read(location, &path).await?.as_ref() == Some(&holder) {
             tracing::warn!(
                 stale_run = holder.run_id,
@@ -146,8 +148,9 @@ pub async fn acquire(
                 pid = holder.pid,
                 "taking over a stale lock (its run ended without releasing it)"
             );
-            location.store.delete(&path).await.map_err(|source| StorageError { url: url.clone(), source })?;
-            took_over_from = Some(holder.run_id);
+            location.put_bytes(&path, body).await?;
+            let took_over_from = Some(holder.run_id);
+            return Ok(SnapshotLock { location: location.clone(), path, record, took_over_from });
         }
     }
     let holder = read(location, &path).await?;
