@@ -65,6 +65,23 @@ pub fn month_start(act: i32, n: i64) -> i32 {
     days_from_civil(y + m1.div_euclid(12) as i32, (m1.rem_euclid(12) + 1) as u32, 1)
 }
 
+/// The whole months in service on day `d` of a line activated on `act`
+/// (age-style, as [`month_start`] counts them): the largest n with
+/// `month_start(act, n) <= d`.
+pub fn tenure_months(act: i32, d: i32) -> i64 {
+    let (ya, ma, da) = civil_from_days(act);
+    let (y, m, dd) = civil_from_days(d);
+    i64::from(y - ya) * 12 + i64::from(m) - i64::from(ma) - i64::from(dd < da)
+}
+
+/// The first monthly anniversary of `act` (a [`month_start`] after the
+/// activation itself) on or after day `x`.
+pub fn anniversary_on_or_after(act: i32, x: i32) -> i32 {
+    let k = tenure_months(act, x).max(0);
+    let at = month_start(act, k);
+    if at >= x && k >= 1 { at } else { month_start(act, k + 1) }
+}
+
 fn last_sunday(y: i32, m: u32) -> i32 {
     let last = days_from_civil(y, m, days_in_month(y, m));
     last - (weekday(last) as i32 + 1) % 7
@@ -140,6 +157,26 @@ mod tests {
         assert_eq!(month_start(d("2026-01-15"), 13), d("2027-02-15"));
         assert_eq!(month_start(d("2024-02-29"), 12), d("2025-03-01"));
         assert_eq!(month_start(d("2025-11-30"), 3), d("2026-03-01"));
+    }
+
+    #[test]
+    fn tenure_months_and_anniversaries_agree_with_month_start() {
+        let d = |s: &str| from_date(s.parse().unwrap());
+        for act in (d("2023-01-01")..d("2025-01-01")).step_by(3).chain([d("2024-01-31"), d("2024-02-29")]) {
+            for n in 0..30 {
+                let (a, b) = (month_start(act, n), month_start(act, n + 1));
+                assert_eq!(tenure_months(act, a), n, "{} {n}", to_date(act));
+                assert_eq!(tenure_months(act, b - 1), n, "{} {n}", to_date(act));
+                assert!(b - a <= 31);
+                if n >= 1 {
+                    assert_eq!(anniversary_on_or_after(act, a), a);
+                    assert_eq!(anniversary_on_or_after(act, a - 1), a);
+                }
+                assert_eq!(anniversary_on_or_after(act, a + 1), b);
+            }
+        }
+        assert_eq!(anniversary_on_or_after(d("2026-01-31"), d("2026-01-31")), d("2026-03-01"));
+        assert_eq!(anniversary_on_or_after(d("2026-01-31"), d("2026-03-02")), d("2026-03-31"));
     }
 
     #[test]

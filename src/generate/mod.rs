@@ -13,7 +13,9 @@
 //! - subscribers (dt=T): every line activated in the ~8 years before T (more
 //!   recent cohorts larger, 20% growth a year), plan_type prepaid/postpaid
 //!   (55/45), segment consumer/youth/business, region, msisdn, plan_id,
-//!   channel, birth_year and, for ended lines, deactivation_date and reason.
+//!   channel, birth_year, commitment_months (the last column: postpaid 24,
+//!   12 or 0 for none, 45/35/20%; empty for prepaid) and, for ended lines,
+//!   deactivation_date and reason (voluntary, port_out, other, involuntary).
 //! - billing (dt=T): one bill per month in service over the 18 calendar months
 //!   before T's month (bill_month `YYYY-MM`, invoice_id, charge_type recurring
 //!   for postpaid, net_amount with 2 decimals); lognormal ARPU by plan and
@@ -31,29 +33,57 @@
 //!   since cvm's BG/NBD model counts repeat recharge days since activation;
 //!   `--recharge-days N` keeps the last N days only.
 //! - tickets (dt=T, over the last `--days` days): a few % of lines a month
-//!   open one; resolved_at hours to days later, empty while open at T.
+//!   open one; resolved_at hours to days later, empty while open at T. Each
+//!   network fault episode (below) opens 1..=3 more of category fault in its
+//!   first days, slow to resolve (mean ~4 days, 20% open after 7).
 //! - optouts (dt=T): about 2% of lines; strategic_fit (dt=T): one score per segment.
 //!
-//! The churn signal:
-//! - Retention: each line has a latent monthly churn probability
-//!   theta ~ Beta(alpha, beta) by plan and segment (postpaid business
-//!   Beta(0.7, 25) .. prepaid youth Beta(1.1, 5)), so churn falls with tenure
-//!   across the base as a shifted-beta-geometric model expects. The first
-//!   tenure month (counted as cvm counts months) in which the line churns is
-//!   geometric in theta; the deactivation_date is a day within it. Lines
-//!   still in service at T have no deactivation_date, but an end simulated
-//!   within 90 days after T still drives the warning signs below.
-//! - Warning signs: 70% of churners go through a decline over the 30..75 days
-//!   before deactivation: usage falls steadily to 5..35% of its level, bills
-//!   fall (prepaid strongly, postpaid partly), complaints rise and prepaid
-//!   recharges thin out. The other 30% leave abruptly. Noise: dips of the same
-//!   shape that recover (0.3 theta a month), and usage levels that differ a
-//!   lot between lines, so low usage alone does not mean churn.
+//! The churn signal (src/generate/churn.rs):
+//! - Decisions: a line decides to leave at a daily hazard
+//!   `h(d) = theta / 30.44 x contract x fault x age x channel`, piecewise
+//!   constant, its first decision found with one exponential draw over the
+//!   intervals. theta ~ Beta(alpha, beta) by plan and segment (postpaid
+//!   business Beta(0.7, 75) .. prepaid youth Beta(1.1, 22)), so churn falls
+//!   with tenure across the base as a shifted-beta-geometric model expects,
+//!   and about 2% of the lines in service leave a month. contract: a
+//!   postpaid term of c months is x4 in its last month (the renewal window,
+//!   tenure months counted as cvm counts them) and x0.35 in the others;
+//!   prepaid and postpaid without commitment x1. fault: network fault
+//!   episodes come at a yearly rate by region (north 0.3, south 0.3, east
+//!   0.8, west 0.4), last 45 days and triple the hazard. age: x1.3 under 26.
+//!   channel: store 0.9, online 1.15, dealer 1, telesales 1.35.
+//! - Exits: 70% of decisions are warned: over the 30..75 days to the end,
+//!   usage falls steadily to 5..35% of its level, bills fall (prepaid
+//!   strongly, postpaid partly), complaints rise, and prepaid recharges thin
+//!   out and stop 15 days before the end. The other 30% end 0..10 days
+//!   after the decision, without warning. A postpaid line ends on the first
+//!   monthly anniversary of its activation on or after that day, as term
+//!   contracts do. Reasons: postpaid port_out 50%, voluntary 45%, other 5%;
+//!   prepaid voluntary 85%, port_out 10%, other 5%. Involuntary exits
+//!   (non-payment) are a hazard of their own, abrupt: 0.3% a month postpaid
+//!   (x2 under 26, x2 in the lowest ARPU tier), 0.2% prepaid. A line ends at
+//!   the earlier of the two. Decisions are simulated to 90 days after T, so
+//!   a line in service at T may already show its decline. Noise: dips of
+//!   the same shape as a decline that recover (0.3 theta a month), and
+//!   usage levels that differ a lot between lines, so low usage alone does
+//!   not mean churn.
+//! - The truth: `_truth/churn_truth.csv` beside the sources (ingest never
+//!   reads it; written with the snapshot-day sources, not by
+//!   `--only-cdr-day`), always CSV, one file sorted by subscriber_id: one row
+//!   per line in service at the end of T with `subscriber_id, plan_type,
+//!   hazard_30d, end_date, end_reason, churns_30d`. hazard_30d is the true
+//!   probability, given what is knowable at T (theta and the factors, the
+//!   faults started by T, a warned decision already taken and its day),
+//!   that the line leaves voluntarily in (T, T+30]; churns_30d is 1 when it did
+//!   (voluntary, port_out or other; not involuntary); end_date and
+//!   end_reason say how it ended if before T+90. Scoring hazard_30d against
+//!   churns_30d gives the best AUC any churn model can reach on the landing.
 //!
 //! Determinism: the same arguments give byte-identical files whatever the
 //! number of threads. Lines are generated in shards of `--shard-size` (shard
-//! k writes `part-<k:05>` in every folder). Every random stream is derived from
-//! the seed and what it is for: a line's traits from (seed, line), a
+//! k writes `part-<k:05>` in every folder, and the truth rows of its lines,
+//! appended to the one truth file in shard order). Every random stream is
+//! derived from the seed and what it is for: a line's traits from (seed, line), a
 //! snapshot source's rows from (seed, source, shard), a day's events from
 //! (seed, shard, day), the spoiled rows from a stream of their own. So
 //! `--only-cdr-day D` writes exactly the folder a full generation writes for
@@ -66,11 +96,13 @@
 
 mod calendar;
 mod cdr;
+mod churn;
 mod population;
 pub mod rng;
 mod sink;
 mod sources;
 mod tasks;
+mod truth;
 
 use std::time::{Duration, Instant};
 
@@ -80,6 +112,7 @@ use crate::storage::{Location, StorageError, StoreUrl};
 pub use population::Census;
 pub use sink::Format;
 use sources::SOURCES;
+pub use truth::TruthStats;
 
 /// Lines per shard unless told otherwise.
 pub const DEFAULT_SHARD_SIZE: u64 = 100_000;
@@ -203,6 +236,8 @@ pub struct Summary {
     /// Per source, in [`sources::SOURCES`] order.
     pub sources: Vec<(&'static str, SourceStats)>,
     pub census: Census,
+    /// The truth file, unless only a cdr day was written.
+    pub truth: Option<TruthStats>,
     /// The factor on every line's event rate (1 without `--cdr-per-day`).
     pub cdr_scale: f64,
     pub elapsed: Duration,
@@ -223,6 +258,7 @@ pub async fn generate(options: &Options) -> Result<Summary, GenerateError> {
             for source in SOURCES {
                 location.delete_prefix(&root.clone().join(source.name())).await?;
             }
+            location.delete_prefix(&root.clone().join(truth::FOLDER)).await?;
         }
     }
     let handle = tokio::runtime::Handle::current();
@@ -236,7 +272,8 @@ fn mb(bytes: u64) -> String {
 }
 
 impl Summary {
-    /// The summary printed at the end: one line per source, then the population.
+    /// The summary printed at the end: one line per source, the truth file,
+    /// then the population (last: `cvm bench` quotes the last line).
     pub fn render(&self) -> String {
         use std::fmt::Write;
         let secs = self.elapsed.as_secs_f64().max(1e-9);
@@ -276,6 +313,18 @@ impl Summary {
                 s.files,
                 mb(s.bytes),
                 s.rows as f64 / busy.max(1e-9)
+            );
+        }
+        if let Some(truth) = &self.truth {
+            let _ = writeln!(
+                out,
+                "truth {}: {} lines in service at {}, mean hazard_30d {:.4}, churns_30d {:.4} \
+                 (voluntary exits in the 30 days after)",
+                truth.url,
+                truth.rows,
+                self.as_of,
+                truth.mean_hazard(),
+                truth.churn_share()
             );
         }
         let c = &self.census;
@@ -344,11 +393,46 @@ mod tests {
             let first = run(base(a.path())).await;
             let second = run(Options { threads: Some(3), ..base(b.path()) }).await;
             let (fa, fb) = (files(a.path()), files(b.path()));
-            // 4 shards x (5 snapshot sources + 5 cdr days) + strategic_fit
-            assert_eq!(fa.len(), 41, "{format:?}");
+            // 4 shards x (5 snapshot sources + 5 cdr days) + strategic_fit + the truth
+            assert_eq!(fa.len(), 42, "{format:?}");
             assert!(fa == fb, "{format:?}: the files differ between 1 and 3 threads");
             assert_eq!(first.census.active, second.census.active);
             assert_eq!(first.census.lines, 1_500);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_truth_has_one_row_per_line_in_service_at_t_in_subscriber_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = run(options(dir.path())).await;
+        let text = std::fs::read_to_string(dir.path().join("_truth/churn_truth.csv")).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("subscriber_id,plan_type,hazard_30d,end_date,end_reason,churns_30d"));
+        let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        assert_eq!(rows.len() as u64, summary.census.active);
+        assert!(rows.windows(2).all(|w| w[0][0] < w[1][0]), "sorted by subscriber_id");
+        let (mut hazard, mut churns) = (0.0, 0);
+        for row in &rows {
+            let h: f64 = row[2].parse().unwrap();
+            assert!((0.0..=1.0).contains(&h) && row[2].len() == 8, "{row:?}");
+            // in service at T: no end on or before it; churns_30d a voluntary end by T + 30
+            assert!(row[3].is_empty() || row[3] > "2026-03-31", "{row:?}");
+            assert_eq!(row[3].is_empty(), row[4].is_empty(), "{row:?}");
+            let churned = !row[3].is_empty() && row[3] <= "2026-04-30" && row[4] != "involuntary";
+            assert_eq!(row[5], if churned { "1" } else { "0" }, "{row:?}");
+            hazard += h;
+            churns += usize::from(churned);
+        }
+        let truth = summary.truth.as_ref().unwrap();
+        assert_eq!((truth.rows, truth.churns), (rows.len() as u64, churns as u64));
+        assert!((truth.mean_hazard() - hazard / rows.len() as f64).abs() < 1e-6);
+        assert!(summary.render().contains("truth ") && summary.render().lines().last().unwrap().starts_with("lines "));
+        // the subscribers file ends with commitment_months: 24, 12 or 0 for postpaid, empty for prepaid
+        let subscribers = std::fs::read_to_string(dir.path().join("subscribers/dt=2026-03-31/part-00000.csv")).unwrap();
+        assert!(subscribers.lines().next().unwrap().ends_with(",birth_year,commitment_months"));
+        for line in subscribers.lines().skip(1) {
+            let (plan, months) = (line.split(',').nth(5).unwrap(), line.rsplit(',').next().unwrap());
+            assert!(if plan == "prepaid" { months.is_empty() } else { ["24", "12", "0"].contains(&months) }, "{line}");
         }
     }
 

@@ -1,15 +1,17 @@
 //! The simulated lines: each line's static traits (plan, segment, activation,
-//! churn date, warning signs, usage level, ARPU, recharge habit) drawn from
-//! its own random stream, so any file can be generated without the others.
+//! contract, fault episodes, exit and its warning signs, usage level, ARPU,
+//! recharge habit) drawn from its own random stream, so any file can be
+//! generated without the others.
 
 use super::calendar;
+use super::churn::{self, Decision, Drivers};
 use super::rng::Rng;
 
 pub const HISTORY_YEARS: i32 = 8;
 /// Cohorts grow 20% a year.
 pub const COHORT_GROWTH: f64 = 0.20;
 pub const BILL_MONTHS: usize = 18;
-/// How far past T line ends are simulated (for warning signs at T).
+/// How far past T decisions to leave are simulated (for warning signs at T and the truth).
 pub const FUTURE_DAYS: i32 = 90;
 
 pub const PLANS: [&str; 2] = ["prepaid", "postpaid"];
@@ -19,14 +21,18 @@ pub const SEGMENTS: [&str; 3] = ["consumer", "youth", "business"];
 pub const YOUTH: u8 = 1;
 /// Segment mix (consumer, youth, business) per plan.
 const SEGMENT_MIX: [[f64; 3]; 2] = [[0.60, 0.35, 0.05], [0.60, 0.15, 0.25]];
-/// Monthly churn probability theta ~ Beta(alpha, beta) per plan and segment.
-const CHURN_BETA: [[(f64, f64); 3]; 2] = [[(1.0, 6.0), (1.1, 5.0), (0.9, 8.0)], [(0.8, 12.0), (0.9, 9.0), (0.7, 25.0)]];
+/// Monthly churn propensity theta ~ Beta(alpha, beta) per plan and segment:
+/// the voluntary decision hazard a month before its factors (see `churn`),
+/// set so that about 2% of the lines in service leave a month (prepaid
+/// about 2.8%, postpaid about 1.3%, involuntary exits included).
+const CHURN_BETA: [[(f64, f64); 3]; 2] =
+    [[(1.0, 26.0), (1.1, 22.0), (0.9, 34.0)], [(0.8, 36.0), (0.9, 28.0), (0.7, 75.0)]];
 /// (mu, sigma) of the lognormal monthly ARPU per plan and segment.
 const ARPU: [[(f64, f64); 3]; 2] =
     [[(2.30, 0.55), (2.20, 0.50), (2.60, 0.55)], [(3.45, 0.40), (3.20, 0.35), (3.90, 0.45)]];
 pub const REGIONS: [(&str, u32); 4] = [("north", 30), ("south", 25), ("east", 25), ("west", 20)];
 pub const SALES_CHANNELS: [(&str, u32); 4] = [("store", 4), ("online", 3), ("dealer", 2), ("telesales", 1)];
-pub const REASONS: [&str; 4] = ["", "voluntary", "involuntary", "port_out"];
+pub const REASONS: [&str; 5] = ["", "voluntary", "involuntary", "port_out", "other"];
 /// Mean MB per data session, and mean seconds per call, per segment.
 const DATA_MB: [f64; 3] = [6.0, 12.0, 5.0];
 const VOICE_S: [f64; 3] = [130.0, 90.0, 200.0];
@@ -34,6 +40,8 @@ pub const DENOMINATIONS: [i64; 7] = [5, 10, 15, 20, 25, 30, 50];
 pub const RECHARGE_CHANNELS: [&str; 7] = ["app", "app", "app", "shop", "voucher", "online", "online"];
 pub const OPTOUT_CHANNELS: [&str; 6] = ["sms", "sms", "email", "email", "call", ""];
 pub const MAX_CONTACTS: usize = 9;
+/// A prepaid line leaving after a decline stops recharging this many days before its end.
+pub const QUIET_DAYS: i32 = 15;
 
 /// Stream tags: what a random stream is for.
 pub mod tag {
@@ -117,8 +125,18 @@ pub struct Line {
     pub region: u8,
     pub sales_channel: u8,
     pub act: i32,
-    /// The first day out of service, if the line ends before T + FUTURE_DAYS
-    /// (after T it is not written, only drives the warning signs).
+    /// Postpaid term in months (0: none; always 0 for prepaid).
+    pub commitment: u8,
+    /// Monthly churn propensity, drawn per plan and segment.
+    pub theta: f64,
+    /// Start days of the network fault episodes, ascending, up to T + FUTURE_DAYS.
+    pub faults: Vec<i32>,
+    /// The voluntary decision to leave, if taken by T + FUTURE_DAYS (and
+    /// before an involuntary end).
+    pub decision: Option<Decision>,
+    /// The first day out of service, if an exit was decided by T +
+    /// FUTURE_DAYS (after T it is not written, only drives the warning signs
+    /// and the truth).
     pub end: Option<i32>,
     pub reason: u8,
     pub episodes: Vec<Episode>,
@@ -199,40 +217,42 @@ impl Line {
         let act = t - age.min(HISTORY_YEARS * 365);
         let (a, b) = CHURN_BETA[p][s];
         let theta = r.beta(a, b);
+        let commitment = if plan == POSTPAID { churn::COMMITMENTS[pick(r, &churn::COMMITMENTS)].0 } else { 0 };
+        let born = if segment == YOUTH { 2008 - r.below(12) as i32 } else { 2002 - r.below(52) as i32 };
+        let birth_year = born.min(calendar::civil_from_days(act).0 - 14);
+        let sales_channel = pick(r, &SALES_CHANNELS) as u8;
+        let (mu, sigma) = ARPU[p][s];
+        let arpu = r.lognormal(mu, sigma);
+        let tier = if arpu < (mu - 0.3 * sigma).exp() {
+            0
+        } else if arpu < (mu + 0.5 * sigma).exp() {
+            1
+        } else {
+            2
+        };
 
-        // deactivation: the first tenure month k in which the theta-coin comes up churn
-        let mut end = None;
-        if theta > 0.0 {
-            let k = r.geometric(theta);
-            if k <= ((t + FUTURE_DAYS - act) / 28 + 2) as u64 {
-                let ms = calendar::month_start(act, k as i64 - 1);
-                if ms <= t + FUTURE_DAYS {
-                    let me = calendar::month_start(act, k as i64);
-                    let lo = ms.max(act + 1);
-                    end = Some(lo + r.below((me - lo).max(1) as usize) as i32);
-                }
-            }
-        }
+        // exits: a voluntary decision hazard with drivers, and defaults
+        let horizon = t + FUTURE_DAYS + 1;
+        let faults = churn::faults(r, region, act, horizon);
+        let drivers = Drivers {
+            postpaid: plan == POSTPAID,
+            act,
+            theta,
+            commitment,
+            birth_year,
+            sales_channel,
+            region,
+            low_tier: tier == 0,
+            faults: &faults,
+        };
+        let exit = churn::exit(r, &drivers, horizon);
+        let end = exit.end;
         let alive_to = end.map_or(t + 1, |e| e.min(t + 1));
 
-        // warning signs: most churners decline first, the rest leave abruptly
+        // warning signs: a warned decision declines from its day to the voluntary end
         let mut episodes = Vec::new();
-        let mut reason = 0;
-        if let Some(e) = end {
-            if r.chance(0.70) {
-                let len = 30 + r.below(46) as i32;
-                episodes.push(Episode { start: e - len, len, falls: true, low: 0.05 + 0.30 * r.uniform() });
-                reason = if r.chance(0.55) { 1 } else { 3 };
-            } else {
-                let x = r.uniform();
-                reason = if x < 0.5 {
-                    2
-                } else if x < 0.8 {
-                    3
-                } else {
-                    1
-                };
-            }
+        if let (Some(Decision { day, warned: true }), Some(e)) = (exit.decision, exit.voluntary_end) {
+            episodes.push(Episode { start: day, len: e - day, falls: true, low: 0.05 + 0.30 * r.uniform() });
         }
         // dips that recover: 0.3 theta a month
         let (d0, d1) = (act.max(world.w0 - 75), alive_to.min(t + 1));
@@ -243,19 +263,6 @@ impl Line {
                 episodes.push(Episode { start, len, falls: false, low: 0.05 + 0.30 * r.uniform() });
             }
         }
-
-        let (mu, sigma) = ARPU[p][s];
-        let arpu = r.lognormal(mu, sigma);
-        let tier = if arpu < (mu - 0.3 * sigma).exp() {
-            0
-        } else if arpu < (mu + 0.5 * sigma).exp() {
-            1
-        } else {
-            2
-        };
-        let born = if segment == YOUTH { 2008 - r.below(12) as i32 } else { 2002 - r.below(52) as i32 };
-        let birth_year = born.min(calendar::civil_from_days(act).0 - 14);
-        let sales_channel = pick(r, &SALES_CHANNELS) as u8;
 
         let level = r.gamma(2.0, 0.5);
         let voice_mean = VOICE_S[s] * (0.5 + r.uniform());
@@ -291,8 +298,12 @@ impl Line {
             region,
             sales_channel,
             act,
+            commitment,
+            theta,
+            faults,
+            decision: exit.decision,
             end,
-            reason,
+            reason: exit.reason,
             episodes,
             arpu,
             tier,
@@ -310,9 +321,36 @@ impl Line {
         }
     }
 
+    /// What the line's hazards depend on.
+    pub fn drivers(&self) -> Drivers<'_> {
+        Drivers {
+            postpaid: self.plan == POSTPAID,
+            act: self.act,
+            theta: self.theta,
+            commitment: self.commitment,
+            birth_year: self.birth_year,
+            sales_channel: self.sales_channel,
+            region: self.region,
+            low_tier: self.tier == 0,
+            faults: &self.faults,
+        }
+    }
+
     /// The first day after the last day in service, capped at T + 1.
     pub fn alive_to(&self, t: i32) -> i32 {
         self.end.map_or(t + 1, |e| e.min(t + 1))
+    }
+
+    /// The first day without recharges: the end of service, capped at T + 1,
+    /// or `QUIET_DAYS` before the end of a warned voluntary exit.
+    pub fn recharges_to(&self, t: i32) -> i32 {
+        let alive_to = self.alive_to(t);
+        match (self.decision, self.end) {
+            (Some(Decision { warned: true, .. }), Some(e)) if self.reason != churn::INVOLUNTARY => {
+                alive_to.min(e - QUIET_DAYS)
+            }
+            _ => alive_to,
+        }
     }
 
     /// Ended on or before T.
@@ -405,10 +443,20 @@ mod tests {
         // recent cohorts larger: the last year holds more lines than the first
         assert!(share(&|l| l.act > w.t - 365) > 1.5 * share(&|l| l.act <= w.t - 7 * 365));
         assert!(lines.iter().all(|l| l.end.is_none_or(|e| e > l.act)));
-        // about 70% of churners decline first
-        let ended: Vec<&Line> = lines.iter().filter(|l| l.end.is_some()).collect();
+        // postpaid commitments 24/12/none months: 45/35/20%
+        let postpaid = share(&|l| l.plan == POSTPAID);
+        for (months, weight) in churn::COMMITMENTS {
+            let s = share(&|l| l.plan == POSTPAID && l.commitment == months) / postpaid;
+            assert!((s - f64::from(weight) / 100.0).abs() < 0.02, "{months}: {s}");
+        }
+        assert!(share(&|l| l.plan == PREPAID && l.commitment > 0) == 0.0);
+        // about 70% of voluntary leavers decline first; involuntary exits have no warning of their own
+        let ended: Vec<&Line> = lines.iter().filter(|l| l.end.is_some() && l.reason != churn::INVOLUNTARY).collect();
         let warned = ended.iter().filter(|l| l.episodes.first().is_some_and(|e| e.falls)).count();
         assert!((warned as f64 / ended.len() as f64 - 0.70).abs() < 0.03, "{warned} of {}", ended.len());
+        let involuntary = share(&|l| l.reason == churn::INVOLUNTARY) / share(&|l| l.end.is_some());
+        assert!((0.08..0.25).contains(&involuntary), "{involuntary}");
+        assert!(lines.iter().all(|l| (l.reason == 0) == l.end.is_none()));
         let mean_level = lines.iter().map(|l| l.level).sum::<f64>() / lines.len() as f64;
         assert!((mean_level - 1.0).abs() < 0.03, "{mean_level}");
     }

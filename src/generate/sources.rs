@@ -28,6 +28,7 @@ static SUBSCRIBERS: Table = Table {
         ("region", Text),
         ("channel", Text),
         ("birth_year", Int),
+        ("commitment_months", Int),
     ],
 };
 static BILLING: Table = Table {
@@ -182,6 +183,7 @@ pub fn write_subscribers(world: &World, lines: &[Line], out: &mut FileWriter) ->
             Cell::Text(pop::REGIONS[line.region as usize].0),
             Cell::Text(pop::SALES_CHANNELS[line.sales_channel as usize].0),
             Cell::Int(i64::from(line.birth_year)),
+            if line.plan == pop::POSTPAID { Cell::Int(i64::from(line.commitment)) } else { Cell::Null },
         ])?;
     }
     Ok(())
@@ -236,7 +238,8 @@ pub fn write_billing(
 }
 
 /// Prepaid top-ups from activation to the end of service: a Poisson process
-/// at the line's rate, thinned in dips and declines.
+/// at the line's rate, thinned in dips and declines, and none in the last
+/// days before a warned exit.
 pub fn write_recharges(
     world: &World,
     lines: &[Line],
@@ -247,7 +250,7 @@ pub fn write_recharges(
     for line in lines.iter().filter(|l| l.plan == pop::PREPAID) {
         let sid = pop::subscriber_id(line.id);
         let bad_sid = unknown_id(line.id);
-        let stop = line.alive_to(world.t);
+        let stop = line.recharges_to(world.t);
         let mean_gap = 1.0 / line.recharge_rate;
         let mut t = f64::from(line.act);
         let mut first = true;
@@ -315,8 +318,14 @@ fn category(r: &mut Rng, weights: &[usize; 4]) -> &'static str {
     TICKET_CATEGORIES[3]
 }
 
-/// Customer-service contacts over the window: a base rate per line, plus
-/// extra ones (mostly complaints) where engagement is low.
+/// The first days of a fault episode, in which its tickets are opened, and
+/// their mean time to resolution (exponential: 20% still open after 7 days).
+const FAULT_TICKET_DAYS: i32 = 3;
+const FAULT_RESOLUTION_S: f64 = 4.35 * 86_400.0;
+
+/// Customer-service contacts over the window: a base rate per line, extra
+/// ones (mostly complaints) where engagement is low, and 1..=3 `fault`
+/// tickets in the first days of each fault episode, slow to resolve.
 pub fn write_tickets(
     world: &World,
     lines: &[Line],
@@ -333,6 +342,24 @@ pub fn write_tickets(
         }
         let sid = pop::subscriber_id(line.id);
         let bad_sid = unknown_id(line.id);
+        let mut ticket = |opened: i32, sec: u32, cat: &str, resolved: Cell| {
+            let mut cells = [Cell::Text(ascii(&sid)), Cell::Time(stamp(world, opened, sec)), Cell::Text(cat), resolved];
+            match dirty.pick(5) {
+                Some(0) => cells[0] = Cell::Bad(ascii(&bad_sid)),
+                Some(1) => cells[0] = Cell::Null,
+                Some(2) => cells[1] = Cell::Bad("2026-13-01T00:00:00Z"),
+                Some(3) => cells[2] = Cell::Bad("praise"),
+                Some(_) => cells[2] = Cell::Null,
+                None => {}
+            }
+            out.row(&cells)
+        };
+        // resolved `after` seconds past `sec` on day `o`, if by the end of T
+        let resolved = |o: i32, sec: u32, after: f64| {
+            let rs = i64::from(sec) + after as i64;
+            let ro = o + (rs / 86_400) as i32;
+            if ro <= world.t { Cell::Time(stamp(world, ro, (rs % 86_400) as u32)) } else { Cell::Null }
+        };
         mw.clear();
         let mut low_sum = 0.0;
         if !line.episodes.is_empty() {
@@ -351,25 +378,20 @@ pub fn write_tickets(
             let o = first + x as i32;
             let sec = time_of_day(r);
             let cat = category(r, if n < n_base { &TICKET_BASE } else { &TICKET_DIP });
-            let mut resolved = Cell::Null;
-            if r.uniform() > 0.03 {
-                // 3% stay open; the rest are resolved ~30 hours later on average
-                let rs = sec as i64 + r.exponential(30.0 * 3600.0) as i64 + 600;
-                let ro = o + (rs / 86_400) as i32;
-                if ro <= world.t {
-                    resolved = Cell::Time(stamp(world, ro, (rs % 86_400) as u32));
+            // 3% stay open; the rest are resolved ~30 hours later on average
+            let done =
+                if r.uniform() > 0.03 { resolved(o, sec, r.exponential(30.0 * 3600.0) + 600.0) } else { Cell::Null };
+            ticket(o, sec, cat, done)?;
+        }
+        for &start in line.faults.iter().filter(|&&s| s <= world.t && s + FAULT_TICKET_DAYS > first) {
+            for _ in 0..1 + r.below(3) {
+                let o = start + r.below(FAULT_TICKET_DAYS as usize) as i32;
+                let sec = time_of_day(r);
+                let done = resolved(o, sec, r.exponential(FAULT_RESOLUTION_S) + 3600.0);
+                if o >= first && o < first + nd && o <= world.t {
+                    ticket(o, sec, "fault", done)?;
                 }
             }
-            let mut cells = [Cell::Text(ascii(&sid)), Cell::Time(stamp(world, o, sec)), Cell::Text(cat), resolved];
-            match dirty.pick(5) {
-                Some(0) => cells[0] = Cell::Bad(ascii(&bad_sid)),
-                Some(1) => cells[0] = Cell::Null,
-                Some(2) => cells[1] = Cell::Bad("2026-13-01T00:00:00Z"),
-                Some(3) => cells[2] = Cell::Bad("praise"),
-                Some(_) => cells[2] = Cell::Null,
-                None => {}
-            }
-            out.row(&cells)?;
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
-//! The work of one generation: the files to write (one task each), the
-//! worker threads that take them in turn, and each shard's lines, simulated
-//! once and shared by the shard's files.
+//! The work of one generation: the files to write (one task each, and one
+//! per shard for its part of the truth file), the worker threads that take
+//! them in turn, and each shard's lines, simulated once and shared by the
+//! shard's files.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -9,15 +10,25 @@ use std::time::Instant;
 use super::population::{self, Census, Line, World};
 use super::sink::{self, FileWriter};
 use super::sources::{self, Dirty, SOURCES, Source};
-use super::{GenerateError, Options, SourceStats, Summary, calendar, cdr, rng};
+use super::{GenerateError, Options, SourceStats, Summary, calendar, cdr, rng, truth};
 use crate::storage::Location;
 
 /// One file to write.
 #[derive(Debug, Clone, Copy)]
 enum Task {
     StrategicFit,
-    Snapshot { shard: u64, source: Source },
-    Cdr { shard: u64, day: i32 },
+    Snapshot {
+        shard: u64,
+        source: Source,
+    },
+    Cdr {
+        shard: u64,
+        day: i32,
+    },
+    /// The shard's rows of the truth file.
+    Truth {
+        shard: u64,
+    },
 }
 
 /// A shard's lines, simulated once and dropped when its last file is written.
@@ -34,6 +45,8 @@ struct Context<'a> {
     handle: tokio::runtime::Handle,
     shards: Vec<ShardLines>,
     cdr_scale: f64,
+    /// Written with the snapshot-day sources, not by `--only-cdr-day`.
+    truth: Option<truth::Writer>,
 }
 
 impl Context<'_> {
@@ -78,15 +91,23 @@ impl Context<'_> {
         FileWriter::create(self.location, path, sources::table(source), self.options.format, self.handle.clone())
     }
 
-    /// Writes one file; returns its source, stats and spoiled rows.
-    fn run(&self, task: Task) -> Result<(Source, sink::FileStats, u64), GenerateError> {
+    /// Writes one file (or a shard's truth); returns its source, stats and spoiled rows.
+    fn run(&self, task: Task) -> Result<Option<(Source, sink::FileStats, u64)>, GenerateError> {
         let world = &self.world;
         let rate = self.options.dirty;
         let (source, shard, day) = match task {
             Task::StrategicFit => {
                 let mut out = self.file(Source::StrategicFit, world.t, 0)?;
                 sources::write_strategic_fit(&mut out)?;
-                return Ok((Source::StrategicFit, out.finish()?, 0));
+                return Ok(Some((Source::StrategicFit, out.finish()?, 0)));
+            }
+            Task::Truth { shard } => {
+                let rows = truth::rows(world, &self.lines(shard));
+                if let Some(truth) = &self.truth {
+                    truth.add(shard, rows)?;
+                }
+                self.done(shard);
+                return Ok(None);
             }
             Task::Snapshot { shard, source } => (source, shard, world.t),
             Task::Cdr { shard, day } => (Source::Cdr, shard, day),
@@ -111,7 +132,7 @@ impl Context<'_> {
         drop(lines);
         let stats = out.finish()?;
         self.done(shard);
-        Ok((source, stats, dirty.rows))
+        Ok(Some((source, stats, dirty.rows)))
     }
 }
 
@@ -184,14 +205,18 @@ pub fn write_all(
         Some(day) => vec![calendar::from_date(day)],
         None => (world.w0..=t).collect(),
     };
+    let mut truth = None;
     if options.only_cdr_day.is_none() {
         tasks.push(Task::StrategicFit);
+        truth = Some(truth::Writer::create(location, handle.clone())?);
     }
     let mut shards = Vec::new();
     for shard in 0..n_shards {
         let before = tasks.len();
         if options.only_cdr_day.is_none() {
-            for source in [Source::Subscribers, Source::Billing, Source::Recharges, Source::Tickets, Source::Optouts] {
+            tasks.push(Task::Snapshot { shard, source: Source::Subscribers });
+            tasks.push(Task::Truth { shard });
+            for source in [Source::Billing, Source::Recharges, Source::Tickets, Source::Optouts] {
                 tasks.push(Task::Snapshot { shard, source });
             }
         }
@@ -202,16 +227,18 @@ pub fn write_all(
             census: OnceLock::new(),
         });
     }
-    let context = Context { options, world, location, handle, shards, cdr_scale };
+    let context = Context { options, world, location, handle, shards, cdr_scale, truth };
     let results = parallel(threads, tasks.len(), |i| {
         let started = Instant::now();
-        let (source, stats, dirty) = context.run(tasks[i])?;
-        Ok((source, stats, dirty, started.elapsed()))
+        let done = context.run(tasks[i])?;
+        Ok(done.map(|(source, stats, dirty)| (source, stats, dirty, started.elapsed())))
     })?;
+    let Context { shards, truth, .. } = context;
+    let truth = truth.map(truth::Writer::finish).transpose()?;
 
     let mut per_source: Vec<(&'static str, SourceStats)> =
         SOURCES.iter().map(|s| (s.name(), SourceStats::default())).collect();
-    for (source, stats, dirty, busy) in results {
+    for (source, stats, dirty, busy) in results.into_iter().flatten() {
         let s = &mut per_source[sources::index(source)].1;
         s.rows += stats.rows;
         s.bytes += stats.bytes;
@@ -220,7 +247,7 @@ pub fn write_all(
         s.busy += busy;
     }
     let mut census = Census::default();
-    for shard in &context.shards {
+    for shard in &shards {
         if let Some(c) = shard.census.get() {
             census.add(c);
         }
@@ -234,6 +261,7 @@ pub fn write_all(
         threads,
         sources: per_source,
         census,
+        truth,
         cdr_scale,
         elapsed: started.elapsed(),
     })

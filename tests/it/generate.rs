@@ -55,6 +55,10 @@ fn a_generated_landing_runs_through_the_demo_job_in_csv_and_parquet() {
     assert_eq!(active.lines().nth(1).unwrap(), figure(&summary, " active").to_string(), "{summary}");
     let reference = customer_value(&warehouse);
     assert_eq!(reference.lines().count(), 2001);
+    // beside the sources, where ingest does not look: the truth, one row per line in service at T
+    let truth = std::fs::read_to_string(csv.join("_truth/churn_truth.csv")).unwrap();
+    assert_eq!(truth.lines().count() as u64, 1 + figure(&summary, " active"), "{summary}");
+    assert!(summary.lines().any(|l| l.starts_with("truth ") && l.contains("_truth/churn_truth.csv")), "{summary}");
 
     // the same landing in Parquet (typed columns) gives the same customer_value
     generate(&parquet, "parquet");
