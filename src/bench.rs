@@ -236,7 +236,9 @@ async fn duckdb_ratio(scratch: &Path, warehouse: &Path, as_of: NaiveDate) -> Str
         .output()
         .await;
     match output {
-        Ok(o) if o.status.success() => format!("\nDuckDB, the feature step on the same files:\n\n```\n{}```\n", String::from_utf8_lossy(&o.stdout)),
+        Ok(o) if o.status.success() => {
+            format!("\nDuckDB, the feature step on the same files:\n\n```\n{}```\n", String::from_utf8_lossy(&o.stdout))
+        }
         Ok(o) => format!("\nDuckDB comparison failed: {}\n", String::from_utf8_lossy(&o.stderr).trim()),
         Err(e) => format!("\nDuckDB comparison not run ({}: {e})\n", script.display()),
     }
@@ -269,7 +271,11 @@ fn machine() -> String {
         .unwrap_or_else(|| "unknown memory".into());
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     format!("# cvm bench: cvm {}, {cores} cores ({cpu}), {memory}", env!("CARGO_PKG_VERSION"))
 }

@@ -162,8 +162,10 @@ pub async fn commit(location: &Location, change: &Change) -> Result<(Commit, Vec
         files.extend(change.added.iter().cloned());
         files.sort();
         files.dedup_by(|a, b| a.path == b.path);
-        let mut usage_inputs: BTreeMap<String, FoldedFile> =
-            base.as_ref().map(|c| c.usage_inputs.iter().map(|f| (f.url.clone(), f.clone())).collect()).unwrap_or_default();
+        let mut usage_inputs: BTreeMap<String, FoldedFile> = base
+            .as_ref()
+            .map(|c| c.usage_inputs.iter().map(|f| (f.url.clone(), f.clone())).collect())
+            .unwrap_or_default();
         usage_inputs.extend(change.folded.iter().map(|f| (f.url.clone(), f.clone())));
         let next = Commit {
             format: FORMAT.to_string(),

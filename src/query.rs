@@ -99,9 +99,8 @@ pub async fn register_published(
     let table_url = ListingTableUrl::parse(&url)?;
     // the session's Parquet options (plain Utf8 strings), not the format's defaults
     let format = ParquetFormat::default().with_options(ctx.state().table_options().parquet.clone());
-    let options = ListingOptions::new(Arc::new(format))
-        .with_file_extension(".parquet")
-        .with_table_partition_cols(partition_cols);
+    let options =
+        ListingOptions::new(Arc::new(format)).with_file_extension(".parquet").with_table_partition_cols(partition_cols);
     let config = ListingTableConfig::new(table_url).with_listing_options(options).infer_schema(&ctx.state()).await?;
     let provider = ListingTable::try_new(config)?;
     let _ = ctx.deregister_table(name);

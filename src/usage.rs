@@ -176,9 +176,8 @@ pub async fn build(
     }
 
     // 3. the other extracts' published parts of those days join tonight's
-    let published_tables: BTreeMap<&str, &str> = base
-        .map(|c| c.files.iter().map(|f| (f.table.as_str(), f.partition.as_str())).collect())
-        .unwrap_or_default();
+    let published_tables: BTreeMap<&str, &str> =
+        base.map(|c| c.files.iter().map(|f| (f.table.as_str(), f.partition.as_str())).collect()).unwrap_or_default();
     if let Some(partition) = published_tables.get(PARTS)
         && !days.is_empty()
     {
@@ -206,8 +205,7 @@ pub async fn build(
     let rows = write_parquet(df, &usage_url, &["event_date"]).await?;
 
     // 5. what the windows read: the published days, with the rebuilt ones replaced
-    tables::register_parquet(ctx, "usage_daily_rebuilt", &usage_url, &usage_schema, &["event_date"])
-        .map_err(&err)?;
+    tables::register_parquet(ctx, "usage_daily_rebuilt", &usage_url, &usage_schema, &["event_date"]).map_err(&err)?;
     let rebuilt = ctx.table("usage_daily_rebuilt").await.map_err(&err)?;
     // the published days tonight does not rebuild, if any. Either side may be empty
     // (tonight rebuilds every published day, or reads no new CDR): it is then left out,
@@ -261,8 +259,7 @@ fn day_literals(days: &BTreeSet<NaiveDate>) -> Vec<datafusion::prelude::Expr> {
 async fn days_by_file(
     ctx: &SessionContext,
 ) -> Result<BTreeMap<String, BTreeSet<NaiveDate>>, datafusion::error::DataFusionError> {
-    let batches =
-        ctx.sql("SELECT DISTINCT source_file, event_date FROM usage_by_file").await?.collect().await?;
+    let batches = ctx.sql("SELECT DISTINCT source_file, event_date FROM usage_by_file").await?.collect().await?;
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
     let mut out: BTreeMap<String, BTreeSet<NaiveDate>> = BTreeMap::new();
     for batch in batches {

@@ -27,7 +27,9 @@ fn ingest_landing(landing: &Path) -> Result<BTreeMap<&'static str, SourceReport>
     let job = Job::load(&job_path, &Overrides::default()).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let ctx = cvm::engine::session(&cvm::engine::EngineOptions { target_partitions: Some(1), ..Default::default() }).unwrap();
+        let ctx =
+            cvm::engine::session(&cvm::engine::EngineOptions { target_partitions: Some(1), ..Default::default() })
+                .unwrap();
         cvm::engine::register_store(&ctx, &job.input_root).unwrap();
         cvm::modelling::register_job_tables(&ctx, &job, None).await.unwrap();
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
