@@ -56,6 +56,7 @@ const SUBSCRIBERS: &[Column] = &[
     opt("region"),
     opt("channel"),
     opt("birth_year"),
+    opt("commitment_months"),
 ];
 const BILLING: &[Column] = &[
     req("subscriber_id"),

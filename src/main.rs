@@ -359,6 +359,9 @@ async fn dispatch(command: Command) -> u8 {
                     for c in checks {
                         println!("{:<14} {:>5} files  {}", c.source, c.files, c.url);
                     }
+                    for warning in cvm::empty_groups::by_construction(&job) {
+                        println!("WARNING  {warning}");
+                    }
                     println!("job {} is valid", job.name);
                     exit::SUCCESS
                 }

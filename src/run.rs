@@ -79,6 +79,9 @@ pub struct RunSummary {
     pub sources: BTreeMap<&'static str, SourceReport>,
     /// The fitted models' report and where their artifact is.
     pub model_report: String,
+    /// Fits that failed (and what was used instead), and groups the job or
+    /// this snapshot left empty: printed before anything else.
+    pub warnings: Vec<String>,
     pub model_artifact_url: Option<String>,
     /// The churn model's back-test AUC, when it could be measured.
     pub backtest_auc: Option<f64>,
@@ -92,6 +95,7 @@ pub struct RunSummary {
 struct Built {
     artifact: Option<ModelArtifact>,
     campaigns: Vec<CampaignSize>,
+    warnings: Vec<String>,
 }
 
 /// Runs the job for snapshot `as_of`. On failure nothing is published; a
@@ -171,6 +175,7 @@ async fn run_locked(
         tables: manifest.outputs.clone(),
         sources: manifest.sources.clone(),
         model_report: built.artifact.as_ref().map(|a| a.report()).unwrap_or_default(),
+        warnings: built.warnings,
         model_artifact_url,
         backtest_auc: built.artifact.as_ref().and_then(|a| a.churn.backtest.as_ref()).and_then(|b| b.auc),
         campaigns: built.campaigns,
@@ -289,6 +294,13 @@ async fn run_steps(
     let rows = campaigns.iter().map(|c| c.rows).sum();
     manifest.step("campaigns", started, 0, rows);
     manifest.output("campaigns", rows);
+    let mut warnings = models.artifact.as_ref().map(|a| a.warnings()).unwrap_or_default();
+    warnings.extend(crate::empty_groups::by_construction(job));
+    let empty = crate::empty_groups::in_snapshot(&ctx, &campaigns).await.map_err(RunError::engine("empty groups"))?;
+    warnings.extend(empty);
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
 
     // 8. rejects
     let started = Instant::now();
@@ -331,7 +343,7 @@ async fn run_steps(
     let commit = publish::publish(staging.location(), &change).await?;
     tracing::info!(seq = commit.seq, files = change.added.len(), "committed");
     manifest.step("publish", started, 0, 0);
-    Ok(Built { artifact: models.artifact, campaigns })
+    Ok(Built { artifact: models.artifact, campaigns, warnings })
 }
 
 /// The tables a run publishes (all in one commit); `_usage_by_file` is

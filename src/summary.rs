@@ -11,6 +11,12 @@ pub fn render(job: &Job, summary: &RunSummary) -> String {
     let mut out = String::new();
     let _ =
         writeln!(out, "snapshot {} of job {} published (run {})\n", summary.snapshot_date, job.name, summary.run_id);
+    for warning in &summary.warnings {
+        let _ = writeln!(out, "WARNING  {warning}");
+    }
+    if !summary.warnings.is_empty() {
+        out.push('\n');
+    }
     for (table, report) in &summary.tables {
         let url = job.warehouse.join(table).map(|u| u.to_string()).unwrap_or_default();
         let _ = writeln!(out, "{table:<16} {:>10} rows  {url}", report.rows);

@@ -1,4 +1,5 @@
--- int_subscriber_features: the deterministic columns of customer_value (value, tenure, usage) at T.
+-- int_subscriber_features: the deterministic columns of customer_value (value, tenure, usage) at T,
+-- and the other usage windows the churn model compares.
 -- grain: one row per subscriber known at T (activation_date <= T, ended lines included).
 -- The run materialises this once at T (the models and customer_value read it several
 -- times); the churn model evaluates the same file at T - H and T - 2H for training.
@@ -30,6 +31,16 @@
 --   data_mb_30d            Float64           data MiB, last 30 days
 --   sms_30d                Int64             sms sent and received, last 30 days
 --   complaints_90d         Int64             complaints opened in the last 90 days
+--   active_days_7d         Int32             UTC days with a usage event in the last 7 days
+--   active_days_90d        Int32             UTC days with a usage event in the last 90 days
+--   events_7d              Int64             usage events of any type, last 7 days
+--   events_30d             Int64             usage events of any type, last 30 days
+--   events_90d             Int64             usage events of any type, last 90 days
+--   mou_7d                 Float64           voice minutes, last 7 days
+--   data_mb_7d             Float64           data MiB, last 7 days
+--   data_mb_90d            Float64           data MiB, last 90 days
+--   sms_7d                 Int64             sms sent and received, last 7 days
+--   sms_90d                Int64             sms sent and received, last 90 days
 WITH joined AS (
     SELECT
         t.subscriber_id,
@@ -53,7 +64,17 @@ WITH joined AS (
         COALESCE(u.mou_90d, 0.0) AS mou_90d,
         COALESCE(u.data_mb_30d, 0.0) AS data_mb_30d,
         COALESCE(u.sms_30d, 0) AS sms_30d,
-        COALESCE(c.complaints_90d, 0) AS complaints_90d
+        COALESCE(c.complaints_90d, 0) AS complaints_90d,
+        COALESCE(u.active_days_7d, 0) AS active_days_7d,
+        COALESCE(u.active_days_90d, 0) AS active_days_90d,
+        COALESCE(u.events_7d, 0) AS events_7d,
+        COALESCE(u.events_30d, 0) AS events_30d,
+        COALESCE(u.events_90d, 0) AS events_90d,
+        COALESCE(u.mou_7d, 0.0) AS mou_7d,
+        COALESCE(u.data_mb_7d, 0.0) AS data_mb_7d,
+        COALESCE(u.data_mb_90d, 0.0) AS data_mb_90d,
+        COALESCE(u.sms_7d, 0) AS sms_7d,
+        COALESCE(u.sms_90d, 0) AS sms_90d
     FROM int_tenure_computed AS t
     LEFT JOIN int_revenue_windows AS r ON r.subscriber_id = t.subscriber_id
     LEFT JOIN int_usage_windows AS u ON u.subscriber_id = t.subscriber_id
@@ -91,5 +112,15 @@ SELECT
     mou_90d,
     data_mb_30d,
     CAST(sms_30d AS BIGINT) AS sms_30d,
-    CAST(complaints_90d AS BIGINT) AS complaints_90d
+    CAST(complaints_90d AS BIGINT) AS complaints_90d,
+    CAST(active_days_7d AS INT) AS active_days_7d,
+    CAST(active_days_90d AS INT) AS active_days_90d,
+    CAST(events_7d AS BIGINT) AS events_7d,
+    CAST(events_30d AS BIGINT) AS events_30d,
+    CAST(events_90d AS BIGINT) AS events_90d,
+    mou_7d,
+    data_mb_7d,
+    data_mb_90d,
+    CAST(sms_7d AS BIGINT) AS sms_7d,
+    CAST(sms_90d AS BIGINT) AS sms_90d
 FROM joined

@@ -30,9 +30,10 @@
 --   data_mb_30d               Float64           data MiB, last 30 days
 --   sms_30d                   Int64             sms sent and received, last 30 days
 --   complaints_90d            Int64             complaints opened in the last 90 days
---   churn_risk                Float64           probability that an active line deactivates within the horizon H; null
---                                               for ended lines
---   churn_risk_band           Utf8              low / medium / high by the job's cut-offs
+--   churn_risk                Float64           probability that an active line deactivates voluntarily (port-outs
+--                                               included) within the horizon H; null for ended lines
+--   churn_risk_band           Utf8              low / medium / high: by default the riskiest 5% high, the next 15%
+--                                               medium (churn.bands: percentile, lift or absolute cut-offs)
 --   churn_drivers             Utf8              up to three features raising this line's risk most, in words
 --   p_alive                   Float64           prepaid: chance the line is still recharging (BG/NBD); postpaid null
 --   expected_recharges_3m     Float64           prepaid: expected recharge days in the next 3 months (BG/NBD); cvm's
@@ -43,6 +44,8 @@
 --   clv                       Decimal128(18,4)  current_value + potential_value
 --   value_score               Float64           0..100 composite of value metrics, AHP weights; null for ended lines
 --   value_tier                Utf8              diamond / gold / silver / vip / standard; null for ended lines
+--   strategic_fit             Float64           the fit score in [0, 1] the quadrant's fit axis ranks (source, job rules
+--                                               or behavioural fit: docs/models.md); null for ended lines
 --   value_quadrant            Utf8              strategic / profit / potential / ordinary; null for ended lines
 --   lifecycle_stage           Utf8              new / growing / mature / declining / dormant / churned
 --   rfm_segment               Utf8              recency-frequency-monetary segment (docs/models.md)
@@ -81,6 +84,7 @@ SELECT
     l.clv,
     v.value_score,
     v.value_tier,
+    v.strategic_fit,
     v.value_quadrant,
     g.lifecycle_stage,
     g.rfm_segment

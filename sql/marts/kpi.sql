@@ -27,6 +27,11 @@
 --   gross_adds               Int64             lines activated in the month
 --   deactivations            Int64             lines deactivated in the month
 --   churn_rate               Float64           deactivations / opening_base; null when opening_base is 0
+--   voluntary_churn_rate     Float64           deactivations for any reason but involuntary (port-outs and unknown
+--                                               reasons included) / opening_base: what the churn model predicts
+--   involuntary_churn_rate   Float64           deactivations with reason involuntary (non-payment) / opening_base
+--   port_out_rate            Float64           deactivations with reason port_out (number taken to a competitor) /
+--                                               opening_base
 --   active_subscribers       Int64             lines with a usage event in the month; null for months before the first
 --                                               day of usage the run holds
 --   revenue                  Decimal128(18,4)  net revenue billed for the month
@@ -72,6 +77,7 @@ lines AS (
         COALESCE(cv.region, '(none)') AS region,
         s.activation_date,
         s.deactivation_date,
+        COALESCE(s.deactivation_reason, '') AS deactivation_reason,
         cv.months_in_service_12m,
         cv.revenue_12m
     FROM customer_value AS cv
@@ -103,6 +109,7 @@ line_months AS (
         AND (l.deactivation_date IS NULL OR l.deactivation_date >= m.next_month_start) AS in_closing,
         l.activation_date >= m.month_start AND l.activation_date < m.next_month_start AS added,
         l.deactivation_date >= m.month_start AND l.deactivation_date < m.next_month_start AS deactivated,
+        l.deactivation_reason,
         u.subscriber_id IS NOT NULL AS used,
         COALESCE(b.revenue, CAST(0 AS DECIMAL(18, 4))) AS revenue
     FROM lines AS l
@@ -122,6 +129,8 @@ monthly_sets AS (
         SUM(CASE WHEN in_closing THEN 1 ELSE 0 END) AS closing_base,
         SUM(CASE WHEN added THEN 1 ELSE 0 END) AS gross_adds,
         SUM(CASE WHEN deactivated THEN 1 ELSE 0 END) AS deactivations,
+        SUM(CASE WHEN deactivated AND deactivation_reason = 'involuntary' THEN 1 ELSE 0 END) AS involuntary,
+        SUM(CASE WHEN deactivated AND deactivation_reason = 'port_out' THEN 1 ELSE 0 END) AS port_outs,
         SUM(CASE WHEN used THEN 1 ELSE 0 END) AS active_subscribers,
         CAST(SUM(revenue) AS DECIMAL(18, 4)) AS revenue
     FROM line_months
@@ -147,6 +156,8 @@ monthly AS (
         closing_base,
         gross_adds,
         deactivations,
+        involuntary,
+        port_outs,
         active_subscribers,
         revenue
     FROM monthly_sets
@@ -272,6 +283,10 @@ base_rows AS (
         m.gross_adds,
         m.deactivations,
         CASE WHEN m.opening_base > 0 THEN CAST(m.deactivations AS DOUBLE) / m.opening_base END AS churn_rate,
+        CASE WHEN m.opening_base > 0 THEN CAST(m.deactivations - m.involuntary AS DOUBLE) / m.opening_base END
+            AS voluntary_churn_rate,
+        CASE WHEN m.opening_base > 0 THEN CAST(m.involuntary AS DOUBLE) / m.opening_base END AS involuntary_churn_rate,
+        CASE WHEN m.opening_base > 0 THEN CAST(m.port_outs AS DOUBLE) / m.opening_base END AS port_out_rate,
         CASE WHEN m.month_start >= (SELECT first_day FROM first_usage) THEN m.active_subscribers END
             AS active_subscribers,
         m.revenue,
@@ -308,6 +323,9 @@ decile_rows AS (
         CAST(NULL AS BIGINT) AS gross_adds,
         CAST(NULL AS BIGINT) AS deactivations,
         CAST(NULL AS DOUBLE) AS churn_rate,
+        CAST(NULL AS DOUBLE) AS voluntary_churn_rate,
+        CAST(NULL AS DOUBLE) AS involuntary_churn_rate,
+        CAST(NULL AS DOUBLE) AS port_out_rate,
         CAST(NULL AS BIGINT) AS active_subscribers,
         CAST(NULL AS DECIMAL(18, 4)) AS revenue,
         CAST(NULL AS DECIMAL(18, 4)) AS network_arpu,
@@ -342,6 +360,9 @@ SELECT
     gross_adds,
     deactivations,
     churn_rate,
+    voluntary_churn_rate,
+    involuntary_churn_rate,
+    port_out_rate,
     active_subscribers,
     revenue,
     network_arpu,

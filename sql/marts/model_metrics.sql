@@ -2,12 +2,15 @@
 -- grain: one row per model x scope x metric x decile (decile null for whole-model figures).
 -- partitioning: snapshot_date=T
 -- inputs: model_metrics_computed (the figures the run's model step computed)
--- Models: churn (logistic regression; scope backtest: trained at T-2H, scored at T-H against
--- deactivations in (T-H, T]; scope training: the model applied at T), retention_sbg (scope: the
--- cohort group), prepaid_bgnbd. Figures are unitless unless the metric's name says otherwise.
+-- Models: churn (scopes backtest_logistic and backtest_boosted: each learner trained at T-2H,
+-- scored at T-H against voluntary deactivations in (T-H, T]; backtest: the chosen learner's, with
+-- its calibration by decile; calibration: the Platt map applied at T; training: the final model's
+-- window), retention_sbg (scope: the cohort group; fit_failed 1 when a fit did not converge),
+-- prepaid_bgnbd. Figures are unitless unless the metric's name says otherwise (docs/models.md).
 -- columns:
 --   model    Utf8     churn, retention_sbg or prepaid_bgnbd
---   scope    Utf8     backtest, training, or the cohort group a retention fit belongs to
+--   scope    Utf8     backtest, backtest_logistic, backtest_boosted, calibration, training, or the cohort group
+--                     a retention fit belongs to
 --   metric   Utf8     e.g. auc, top_decile_lift, brier, calibration_predicted, calibration_observed, alpha, beta
 --   decile   Int32    1 (highest predicted risk) .. 10 for calibration rows; null otherwise
 --   value    Float64  the figure

@@ -1,135 +1,61 @@
--- score_churn: churn risk at T from the fitted model, and the features that raise it most.
+-- score_churn: churn risk at T from the fitted model, its band, and the features that raise it most.
 -- grain: one row per subscriber active at T.
 -- inputs: int_churn_features (evaluated at T)
--- params: $churn_fitted, $churn_intercept, and per feature f: $churn_coef_f (on the standardised
---   scale), $churn_mean_f, $churn_scale_f; $churn_band_medium, $churn_band_high (band cut-offs)
--- The model is a logistic regression on standardised features (docs/models.md):
---   churn_risk = 1 / (1 + exp(-(intercept + sum_f coef_f * (x_f - mean_f) / scale_f)))
--- A feature's contribution is its term of that sum; the drivers are the up to three features with
--- the largest positive contributions, worded by whether the value is above or below the training
--- mean (e.g. "falling ARPU"). When the model could not be fitted, every score is null.
+-- params: $churn_fitted, $churn_model (the fitted model's JSON: docs/models.md), $churn_band_mode
+--   (percentile, lift or absolute), $churn_band_medium, $churn_band_high
+-- cvm_churn_score applies the model the run chose (logistic regression or gradient-boosted trees)
+-- and its calibration, and words each line's drivers: the up to three features raising its
+-- log-odds most, strongest first (e.g. "in its renewal window, network faults reported"). Its
+-- arguments are the model's features in the model's order (models::churn::catalogue).
+-- Bands, by $churn_band_mode: percentile: high for the riskiest $churn_band_high share of the
+-- active lines, medium down to the $churn_band_medium share (ties by subscriber_id); lift: high at
+-- $churn_band_high times the base's mean risk or more, medium at $churn_band_medium times; absolute:
+-- the cut-offs are probabilities. When the model could not be fitted, every score is null.
 -- columns:
 --   subscriber_id    Utf8     the subscriber
---   churn_risk       Float64  probability of deactivating within the horizon
---   churn_risk_band  Utf8     low (< medium cut-off), medium, high (>= high cut-off)
+--   churn_risk       Float64  probability of deactivating voluntarily within the horizon
+--   churn_risk_band  Utf8     low / medium / high (see the bands above)
 --   churn_drivers    Utf8     up to three features raising the risk most, in words, strongest first
-WITH contributions AS (
+WITH scored AS (
     SELECT
         subscriber_id,
-        $churn_coef_tenure_months * (tenure_months - $churn_mean_tenure_months) / $churn_scale_tenure_months AS c_tenure_months,
-        tenure_months >= $churn_mean_tenure_months AS above_tenure_months,
-        $churn_coef_arpu_3m * (arpu_3m - $churn_mean_arpu_3m) / $churn_scale_arpu_3m AS c_arpu_3m,
-        arpu_3m >= $churn_mean_arpu_3m AS above_arpu_3m,
-        $churn_coef_arpu_trend * (arpu_trend - $churn_mean_arpu_trend) / $churn_scale_arpu_trend AS c_arpu_trend,
-        arpu_trend >= $churn_mean_arpu_trend AS above_arpu_trend,
-        $churn_coef_recency_days * (recency_days - $churn_mean_recency_days) / $churn_scale_recency_days AS c_recency_days,
-        recency_days >= $churn_mean_recency_days AS above_recency_days,
-        $churn_coef_active_days_30d * (active_days_30d - $churn_mean_active_days_30d) / $churn_scale_active_days_30d AS c_active_days_30d,
-        active_days_30d >= $churn_mean_active_days_30d AS above_active_days_30d,
-        $churn_coef_log_mou_30d * (log_mou_30d - $churn_mean_log_mou_30d) / $churn_scale_log_mou_30d AS c_log_mou_30d,
-        log_mou_30d >= $churn_mean_log_mou_30d AS above_log_mou_30d,
-        $churn_coef_log_data_mb_30d * (log_data_mb_30d - $churn_mean_log_data_mb_30d) / $churn_scale_log_data_mb_30d AS c_log_data_mb_30d,
-        log_data_mb_30d >= $churn_mean_log_data_mb_30d AS above_log_data_mb_30d,
-        $churn_coef_usage_trend * (usage_trend - $churn_mean_usage_trend) / $churn_scale_usage_trend AS c_usage_trend,
-        usage_trend >= $churn_mean_usage_trend AS above_usage_trend,
-        $churn_coef_complaints_90d * (complaints_90d - $churn_mean_complaints_90d) / $churn_scale_complaints_90d AS c_complaints_90d,
-        complaints_90d >= $churn_mean_complaints_90d AS above_complaints_90d,
-        $churn_coef_is_prepaid * (is_prepaid - $churn_mean_is_prepaid) / $churn_scale_is_prepaid AS c_is_prepaid,
-        is_prepaid >= $churn_mean_is_prepaid AS above_is_prepaid
+        cvm_churn_score(
+            CAST($churn_model AS VARCHAR),
+            tenure_months, arpu_3m, arpu_trend, recency_days, active_days_30d, log_mou_30d,
+            log_data_mb_30d, usage_trend, complaints_90d, is_prepaid, has_commitment, month_in_term,
+            months_to_term_end, in_renewal_window, days_since_last_recharge, recharge_gap_ratio, recharges_30d, recharges_90d,
+            log_recharge_amount_30d, log_recharge_amount_90d, recharge_trend, events_trend, events_7d_trend, active_days_7d,
+            active_days_trend, voice_trend, voice_7d_trend, sms_trend, sms_7d_trend, data_trend,
+            data_7d_trend, log_events_30d, log_sms_30d, bill_trend, months_billed, complaints_30d,
+            complaints_prior_60d, fault_tickets_90d, inquiries_30d, tickets_90d, open_tickets, hours_to_resolve_90d,
+            age_years, plan_id, segment, region, channel
+        ) AS score
     FROM int_churn_features
     WHERE $churn_fitted
-),
-
-scored AS (
-    SELECT
-        subscriber_id,
-        1.0 / (1.0 + exp(-(
-            $churn_intercept
-            + c_tenure_months
-            + c_arpu_3m
-            + c_arpu_trend
-            + c_recency_days
-            + c_active_days_30d
-            + c_log_mou_30d
-            + c_log_data_mb_30d
-            + c_usage_trend
-            + c_complaints_90d
-            + c_is_prepaid
-        ))) AS churn_risk
-    FROM contributions
-),
-
-feature_words AS (
-    SELECT * FROM (VALUES
-        ('tenure_months', 'long tenure', 'short tenure'),
-        ('arpu_3m', 'high ARPU', 'low ARPU'),
-        ('arpu_trend', 'rising ARPU', 'falling ARPU'),
-        ('recency_days', 'no recent usage', 'recent usage'),
-        ('active_days_30d', 'many active days', 'few active days'),
-        ('log_mou_30d', 'heavy voice use', 'little voice use'),
-        ('log_data_mb_30d', 'heavy data use', 'little data use'),
-        ('usage_trend', 'voice use rising', 'voice use falling'),
-        ('complaints_90d', 'recent complaints', 'few complaints'),
-        ('is_prepaid', 'prepaid plan', 'postpaid plan')
-    ) AS w (feature, word_above, word_below)
-),
-
-per_feature AS (
-    SELECT
-        c.subscriber_id,
-        w.feature,
-        CASE w.feature
-            WHEN 'tenure_months' THEN c.c_tenure_months
-            WHEN 'arpu_3m' THEN c.c_arpu_3m
-            WHEN 'arpu_trend' THEN c.c_arpu_trend
-            WHEN 'recency_days' THEN c.c_recency_days
-            WHEN 'active_days_30d' THEN c.c_active_days_30d
-            WHEN 'log_mou_30d' THEN c.c_log_mou_30d
-            WHEN 'log_data_mb_30d' THEN c.c_log_data_mb_30d
-            WHEN 'usage_trend' THEN c.c_usage_trend
-            WHEN 'complaints_90d' THEN c.c_complaints_90d
-            WHEN 'is_prepaid' THEN c.c_is_prepaid
-        END AS contribution,
-        CASE WHEN CASE w.feature
-            WHEN 'tenure_months' THEN c.above_tenure_months
-            WHEN 'arpu_3m' THEN c.above_arpu_3m
-            WHEN 'arpu_trend' THEN c.above_arpu_trend
-            WHEN 'recency_days' THEN c.above_recency_days
-            WHEN 'active_days_30d' THEN c.above_active_days_30d
-            WHEN 'log_mou_30d' THEN c.above_log_mou_30d
-            WHEN 'log_data_mb_30d' THEN c.above_log_data_mb_30d
-            WHEN 'usage_trend' THEN c.above_usage_trend
-            WHEN 'complaints_90d' THEN c.above_complaints_90d
-            WHEN 'is_prepaid' THEN c.above_is_prepaid
-            END THEN w.word_above ELSE w.word_below END AS word
-    FROM contributions AS c
-    CROSS JOIN feature_words AS w
 ),
 
 ranked AS (
     SELECT
         subscriber_id,
-        word,
-        ROW_NUMBER() OVER (PARTITION BY subscriber_id ORDER BY contribution DESC, feature) AS driver_rank
-    FROM per_feature
-    WHERE contribution > 0
-),
-
-drivers AS (
-    SELECT subscriber_id, arrow_cast(string_agg(word, ', ' ORDER BY driver_rank), 'Utf8') AS churn_drivers
-    FROM ranked
-    WHERE driver_rank <= 3
-    GROUP BY subscriber_id
+        get_field(score, 'churn_risk') AS churn_risk,
+        get_field(score, 'churn_drivers') AS churn_drivers,
+        CAST(ROW_NUMBER() OVER (ORDER BY get_field(score, 'churn_risk') DESC, subscriber_id) AS DOUBLE)
+            / CAST(COUNT(*) OVER () AS DOUBLE) AS top_share,
+        get_field(score, 'churn_risk') / AVG(get_field(score, 'churn_risk')) OVER () AS lift
+    FROM scored
 )
 
 SELECT
-    s.subscriber_id,
-    s.churn_risk,
+    subscriber_id,
+    churn_risk,
     CASE
-        WHEN s.churn_risk >= $churn_band_high THEN 'high'
-        WHEN s.churn_risk >= $churn_band_medium THEN 'medium'
+        WHEN $churn_band_mode = 'percentile' AND top_share <= $churn_band_high THEN 'high'
+        WHEN $churn_band_mode = 'percentile' AND top_share <= $churn_band_medium THEN 'medium'
+        WHEN $churn_band_mode = 'lift' AND lift >= $churn_band_high THEN 'high'
+        WHEN $churn_band_mode = 'lift' AND lift >= $churn_band_medium THEN 'medium'
+        WHEN $churn_band_mode = 'absolute' AND churn_risk >= $churn_band_high THEN 'high'
+        WHEN $churn_band_mode = 'absolute' AND churn_risk >= $churn_band_medium THEN 'medium'
         ELSE 'low'
     END AS churn_risk_band,
-    d.churn_drivers
-FROM scored AS s
-LEFT JOIN drivers AS d ON d.subscriber_id = s.subscriber_id
+    arrow_cast(churn_drivers, 'Utf8') AS churn_drivers
+FROM ranked

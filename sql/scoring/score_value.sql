@@ -5,7 +5,7 @@
 -- params: $w_clv, $w_current_value, $w_historical_value, $w_arpu_3m, $w_revenue_12m, $w_tenure_months,
 --   $w_retention, $w_active_days_30d (AHP weights, 0 for a metric not chosen); $tier_by_arpu;
 --   $tier_diamond, $tier_gold, $tier_silver, $tier_vip (top shares, or arpu_3m floors when by ARPU);
---   $quadrant_value_share; $fit_threshold; $fit_default
+--   $quadrant_value_share; $fit_by_rank, $fit_top_share, $fit_threshold; $has_fit_default, $fit_default
 -- Each metric is normalised to its percent rank among active lines (0 = lowest, 1 = highest; null
 -- ranks lowest; retention = 1 - churn_risk), and value_score = 100 * sum(weight * rank).
 -- Lines are ordered by value_score, then clv, then subscriber_id (highest first), so ties break the
@@ -13,12 +13,18 @@
 -- top $tier_diamond share, gold $tier_gold, silver $tier_silver, vip $tier_vip, standard the rest.
 -- ARPU tiers: arpu_3m at or above each floor. Value is high in the top $quadrant_value_share.
 -- Strategic fit: the line's own score, else its segment's from the strategic_fit source, else the
--- job's segment rule, else its plan_type rule, else $fit_default; high at or above $fit_threshold.
+-- job's segment rule, else its plan_type rule, else $fit_default when the job sets one, else the
+-- line's behavioural fit: the mean percent rank among active lines of its data use over 30 days
+-- (digital engagement), its retention (1 - churn_risk) and its usage growth (events of the last 30
+-- days against the 60 before). Fit is high, when $fit_by_rank (the job sets no fit_threshold), for
+-- the lines whose fit is within the top $fit_top_share of the base (the share of lines with a fit
+-- at least theirs, ties counted together), so the axis splits any base; else at or above
+-- $fit_threshold.
 -- columns:
 --   subscriber_id   Utf8     the subscriber
 --   value_score     Float64  0..100 weighted composite of the value metrics' percent ranks
 --   value_tier      Utf8     diamond / gold / silver / vip / standard
---   strategic_fit   Float64  strategic fit score in [0, 1] used for the quadrant
+--   strategic_fit   Float64  strategic fit score in [0, 1] used for the quadrant (see above)
 --   value_quadrant  Utf8     strategic (high value, high fit) / profit (high, low) / potential (low, high) / ordinary
 WITH base AS (
     SELECT
@@ -30,6 +36,8 @@ WITH base AS (
         f.revenue_12m,
         f.tenure_months,
         f.active_days_30d,
+        f.data_mb_30d,
+        (1.0 + f.events_30d) / (1.0 + (f.events_90d - f.events_30d) / 2.0) AS usage_growth,
         l.current_value,
         l.clv,
         1.0 - c.churn_risk AS retention
@@ -46,6 +54,11 @@ normalised AS (
         segment,
         arpu_3m,
         clv,
+        (
+            percent_rank() OVER (ORDER BY data_mb_30d NULLS FIRST)
+            + percent_rank() OVER (ORDER BY retention NULLS FIRST)
+            + percent_rank() OVER (ORDER BY usage_growth NULLS FIRST)
+        ) / 3.0 AS behavioural_fit,
         100.0 * (
             $w_clv * percent_rank() OVER (ORDER BY clv NULLS FIRST)
             + $w_current_value * percent_rank() OVER (ORDER BY current_value NULLS FIRST)
@@ -70,7 +83,10 @@ ranked AS (
 fit AS (
     SELECT
         r.*,
-        COALESCE(own.score, seg.score, job_segment.score, job_plan.score, $fit_default) AS strategic_fit
+        COALESCE(
+            own.score, seg.score, job_segment.score, job_plan.score,
+            CASE WHEN $has_fit_default THEN $fit_default END, r.behavioural_fit
+        ) AS strategic_fit
     FROM ranked AS r
     LEFT JOIN (
         SELECT subscriber_id, MAX(score) AS score FROM stg_strategic_fit
@@ -86,6 +102,16 @@ fit AS (
     LEFT JOIN (
         SELECT value, MAX(score) AS score FROM job_strategic_fit WHERE kind = 'plan_type' GROUP BY value
     ) AS job_plan ON job_plan.value = r.plan_type
+),
+
+fit_ranked AS (
+    SELECT
+        *,
+        CASE
+            WHEN $fit_by_rank THEN cume_dist() OVER (ORDER BY strategic_fit DESC) <= $fit_top_share
+            ELSE strategic_fit >= $fit_threshold
+        END AS fit_high
+    FROM fit
 )
 
 SELECT
@@ -107,9 +133,9 @@ SELECT
     END AS value_tier,
     strategic_fit,
     CASE
-        WHEN top_share <= $quadrant_value_share AND strategic_fit >= $fit_threshold THEN 'strategic'
+        WHEN top_share <= $quadrant_value_share AND fit_high THEN 'strategic'
         WHEN top_share <= $quadrant_value_share THEN 'profit'
-        WHEN strategic_fit >= $fit_threshold THEN 'potential'
+        WHEN fit_high THEN 'potential'
         ELSE 'ordinary'
     END AS value_quadrant
-FROM fit
+FROM fit_ranked

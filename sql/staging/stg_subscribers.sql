@@ -6,7 +6,8 @@
 --   activation_after_snapshot, deactivation_date_invalid, deactivation_before_activation,
 --   plan_type_missing, plan_type_invalid, subscriber_id_duplicate (the last row of an id,
 --   in file and line order, is kept; the earlier ones are rejected).
--- warnings (value set to null, row kept): deactivation_reason_invalid, birth_year_invalid.
+-- warnings (value set to null, row kept): deactivation_reason_invalid, birth_year_invalid,
+--   commitment_months_invalid.
 -- columns:
 --   subscriber_id        Utf8     the subscriber's key
 --   msisdn               Utf8     personal: kept for contact exports, never published in clear
@@ -19,6 +20,9 @@
 --   region               Utf8     home region
 --   channel              Utf8     sales channel
 --   birth_year           Int32    1900 .. year(T)
+--   commitment_months    Int32    length of the line's commitment term in months, 0 .. 120 (0: none);
+--                                 null when the extract does not say (the job's churn.commitment_months
+--                                 applies to postpaid lines)
 WITH typed AS (
     SELECT
         r._file,
@@ -39,6 +43,8 @@ WITH typed AS (
         r.channel,
         r.birth_year AS birth_year_text,
         TRY_CAST(r.birth_year AS INT) AS birth_year,
+        r.commitment_months AS commitment_months_text,
+        TRY_CAST(r.commitment_months AS INT) AS commitment_months,
         CAST($as_of AS DATE) AS as_of
     FROM raw_subscribers AS r
 ),
@@ -58,7 +64,8 @@ checked AS (
             WHEN plan_type NOT IN ('prepaid', 'postpaid') THEN 'plan_type_invalid'
         END AS row_rule,
         deactivation_reason_text IN ('voluntary', 'involuntary', 'port_out', 'other') AS reason_ok,
-        birth_year BETWEEN 1900 AND CAST(date_part('year', as_of) AS INT) AS birth_year_ok
+        birth_year BETWEEN 1900 AND CAST(date_part('year', as_of) AS INT) AS birth_year_ok,
+        commitment_months BETWEEN 0 AND 120 AS commitment_ok
     FROM typed
 ),
 
@@ -83,7 +90,9 @@ SELECT
     END AS _reject_rule,
     concat_ws(',',
         CASE WHEN deactivation_reason_text IS NOT NULL AND NOT reason_ok THEN 'deactivation_reason_invalid' END,
-        CASE WHEN birth_year_text IS NOT NULL AND NOT coalesce(birth_year_ok, false) THEN 'birth_year_invalid' END
+        CASE WHEN birth_year_text IS NOT NULL AND NOT coalesce(birth_year_ok, false) THEN 'birth_year_invalid' END,
+        CASE WHEN commitment_months_text IS NOT NULL AND NOT coalesce(commitment_ok, false)
+            THEN 'commitment_months_invalid' END
     ) AS _warnings,
     subscriber_id,
     msisdn,
@@ -95,5 +104,6 @@ SELECT
     segment,
     region,
     channel,
-    CASE WHEN birth_year_ok THEN birth_year END AS birth_year
+    CASE WHEN birth_year_ok THEN birth_year END AS birth_year,
+    CASE WHEN commitment_ok THEN commitment_months END AS commitment_months
 FROM ranked

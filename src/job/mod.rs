@@ -17,7 +17,7 @@ mod models;
 mod operations;
 mod outputs;
 
-pub use models::{ModelSettings, VALUE_CRITERIA};
+pub use models::{BandMode, ChurnModelChoice, ModelSettings, VALUE_CRITERIA};
 pub use operations::{PublishSettings, ScheduleSettings, StorageSettings};
 pub use outputs::{Campaign, ExportSettings, KpiSettings, MsisdnPolicy, Selection};
 
@@ -266,7 +266,9 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
         return Err(invalid("engine.target_partitions", "must be at least 1".to_string()));
     }
     let memory_limit = match (&overrides.memory_limit, &file.engine.memory_limit) {
-        (Some(text), _) => Some(parse_bytes(&toml::Value::String(text.clone())).map_err(|m| invalid("--memory-limit", m))?),
+        (Some(text), _) => {
+            Some(parse_bytes(&toml::Value::String(text.clone())).map_err(|m| invalid("--memory-limit", m))?)
+        }
         (None, Some(value)) => Some(parse_bytes(value).map_err(|m| invalid("engine.memory_limit", m))?),
         (None, None) => None,
     };

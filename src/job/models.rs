@@ -40,16 +40,22 @@ pub(super) struct ModelFiles {
 pub(super) struct ChurnFile {
     horizon_days: Option<u32>,
     bands: Option<BandsFile>,
+    model: Option<String>,
+    learning_rate: Option<f64>,
+    max_depth: Option<u32>,
+    max_trees: Option<u32>,
     l2: Option<f64>,
     max_training_rows: Option<u64>,
+    commitment_months: Option<u32>,
     seed: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BandsFile {
-    medium: f64,
-    high: f64,
+    mode: Option<String>,
+    medium: Option<f64>,
+    high: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,6 +112,7 @@ struct TierCutsFile {
 pub(super) struct QuadrantFile {
     value_top_share: Option<f64>,
     fit_threshold: Option<f64>,
+    fit_top_share: Option<f64>,
     fit_default: Option<f64>,
     #[serde(default)]
     fit_by_segment: BTreeMap<String, f64>,
@@ -123,17 +130,55 @@ pub(super) struct LifecycleFile {
     growing_trend: Option<f64>,
 }
 
+/// How churn_risk_band cuts the scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BandMode {
+    /// medium and high are cumulative top shares of the active lines by risk.
+    Percentile,
+    /// medium and high are multiples of the base's mean risk.
+    Lift,
+    /// medium and high are probabilities.
+    Absolute,
+}
+
+impl BandMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            BandMode::Percentile => "percentile",
+            BandMode::Lift => "lift",
+            BandMode::Absolute => "absolute",
+        }
+    }
+}
+
+/// Which churn model a run publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChurnModelChoice {
+    /// The one with the better back-test AUC.
+    Auto,
+    Logistic,
+    Boosted,
+}
+
 /// Validated model settings.
 #[derive(Debug, Clone)]
 pub struct ModelSettings {
     /// Churn horizon H in days.
     pub churn_horizon_days: u32,
-    /// churn_risk at or above this is medium ...
+    pub churn_band_mode: BandMode,
+    /// churn_risk at or above this is medium (its meaning depends on the mode) ...
     pub churn_band_medium: f64,
     /// ... and at or above this high.
     pub churn_band_high: f64,
+    pub churn_model: ChurnModelChoice,
+    /// The gradient-boosted trees' shrinkage, depth and most trees (early stopping picks how many).
+    pub churn_learning_rate: f64,
+    pub churn_max_depth: u32,
+    pub churn_max_trees: u32,
     pub churn_l2: f64,
     pub churn_max_training_rows: u64,
+    /// The term of postpaid lines whose extract gives none.
+    pub commitment_months: u32,
     pub seed: u64,
     /// Retention cohort groups: plan_type, then these of segment / region.
     pub cohort_groups: Vec<String>,
@@ -151,8 +196,11 @@ pub struct ModelSettings {
     /// diamond, gold, silver, vip: top shares (percentile mode) or arpu_3m floors.
     pub tier_cuts: [f64; 4],
     pub quadrant_value_share: f64,
-    pub fit_threshold: f64,
-    pub fit_default: f64,
+    /// Fit is high at or above this absolute score; none: high in the top `fit_top_share` of the base.
+    pub fit_threshold: Option<f64>,
+    pub fit_top_share: f64,
+    /// The fit of a line no source row or rule scores; none: its behavioural fit.
+    pub fit_default: Option<f64>,
     pub fit_by_segment: BTreeMap<String, f64>,
     pub fit_by_plan_type: BTreeMap<String, f64>,
     pub new_months: u32,
@@ -194,6 +242,51 @@ fn judgement(key: &str, j: &Judgement, invalid: Invalid) -> Result<f64, super::J
         .ok_or_else(|| invalid(key, format!("{j:?} is not a positive number or a fraction such as \"1/3\"")))
 }
 
+/// The band settings: a mode and its two cut-offs. Without a mode, cut-offs
+/// given are probabilities (what `bands = { medium, high }` meant before
+/// modes existed); without anything, the top 5% are high and the next 15%
+/// medium.
+fn bands(file: Option<BandsFile>, invalid: Invalid) -> Result<(BandMode, f64, f64), super::JobError> {
+    let file = file.unwrap_or(BandsFile { mode: Some("percentile".into()), medium: None, high: None });
+    let mode = match file.mode.as_deref() {
+        Some("percentile") => BandMode::Percentile,
+        Some("lift") => BandMode::Lift,
+        Some("absolute") | None => BandMode::Absolute,
+        Some(other) => {
+            return Err(invalid("churn.bands.mode", format!("'{other}' is not percentile, lift or absolute")));
+        }
+    };
+    let (medium, high) = match mode {
+        BandMode::Percentile => (file.medium.unwrap_or(0.20), file.high.unwrap_or(0.05)),
+        BandMode::Lift => (file.medium.unwrap_or(1.5), file.high.unwrap_or(3.0)),
+        BandMode::Absolute => (file.medium.unwrap_or(0.10), file.high.unwrap_or(0.30)),
+    };
+    match mode {
+        BandMode::Percentile | BandMode::Absolute => {
+            share("churn.bands.medium", medium, invalid)?;
+            share("churn.bands.high", high, invalid)?;
+        }
+        BandMode::Lift => {
+            for (key, v) in [("churn.bands.medium", medium), ("churn.bands.high", high)] {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(invalid(key, format!("{v} is not a multiple of the base rate above 0")));
+                }
+            }
+        }
+    }
+    // a percentile's high band is the smaller top share; the others' high cut-off is the larger
+    let ordered = if mode == BandMode::Percentile { high <= medium } else { medium <= high };
+    if !ordered {
+        let rule = if mode == BandMode::Percentile {
+            "high must not be above medium"
+        } else {
+            "medium must not be above high"
+        };
+        return Err(invalid("churn.bands", format!("{rule} ({} mode)", mode.name())));
+    }
+    Ok((mode, medium, high))
+}
+
 impl ModelFiles {
     pub(super) fn validate(self, invalid: Invalid) -> Result<ModelSettings, super::JobError> {
         let c = self.churn;
@@ -201,11 +294,28 @@ impl ModelFiles {
         if !(1..=366).contains(&churn_horizon_days) {
             return Err(invalid("churn.horizon_days", format!("{churn_horizon_days} is not between 1 and 366")));
         }
-        let bands = c.bands.unwrap_or(BandsFile { medium: 0.10, high: 0.30 });
-        share("churn.bands.medium", bands.medium, invalid)?;
-        share("churn.bands.high", bands.high, invalid)?;
-        if bands.medium > bands.high {
-            return Err(invalid("churn.bands", "medium must not be above high".into()));
+        let (band_mode, band_medium, band_high) = bands(c.bands, invalid)?;
+        let churn_model = match c.model.as_deref().unwrap_or("auto") {
+            "auto" => ChurnModelChoice::Auto,
+            "logistic" => ChurnModelChoice::Logistic,
+            "boosted" => ChurnModelChoice::Boosted,
+            other => return Err(invalid("churn.model", format!("'{other}' is not auto, logistic or boosted"))),
+        };
+        let churn_learning_rate = c.learning_rate.unwrap_or(0.05);
+        if !(churn_learning_rate.is_finite() && churn_learning_rate > 0.0 && churn_learning_rate <= 1.0) {
+            return Err(invalid("churn.learning_rate", format!("{churn_learning_rate} is not in (0, 1]")));
+        }
+        let churn_max_depth = c.max_depth.unwrap_or(5);
+        if !(1..=12).contains(&churn_max_depth) {
+            return Err(invalid("churn.max_depth", format!("{churn_max_depth} is not between 1 and 12")));
+        }
+        let churn_max_trees = c.max_trees.unwrap_or(1000);
+        if !(1..=10_000).contains(&churn_max_trees) {
+            return Err(invalid("churn.max_trees", format!("{churn_max_trees} is not between 1 and 10000")));
+        }
+        let commitment_months = c.commitment_months.unwrap_or(12);
+        if commitment_months > 120 {
+            return Err(invalid("churn.commitment_months", format!("{commitment_months} is not between 0 and 120")));
         }
         let churn_l2 = c.l2.unwrap_or(1.0);
         if !(churn_l2.is_finite() && churn_l2 >= 0.0) {
@@ -302,8 +412,15 @@ impl ModelFiles {
 
         let q = self.quadrant;
         let quadrant_value_share = share("quadrant.value_top_share", q.value_top_share.unwrap_or(0.20), invalid)?;
-        let fit_threshold = share("quadrant.fit_threshold", q.fit_threshold.unwrap_or(0.5), invalid)?;
-        let fit_default = share("quadrant.fit_default", q.fit_default.unwrap_or(0.0), invalid)?;
+        let fit_threshold = q.fit_threshold.map(|v| share("quadrant.fit_threshold", v, invalid)).transpose()?;
+        let fit_top_share = share("quadrant.fit_top_share", q.fit_top_share.unwrap_or(0.5), invalid)?;
+        if fit_threshold.is_some() && q.fit_top_share.is_some() {
+            return Err(invalid(
+                "quadrant.fit_top_share",
+                "set fit_threshold (an absolute cut-off) or fit_top_share (a share of the base), not both".into(),
+            ));
+        }
+        let fit_default = q.fit_default.map(|v| share("quadrant.fit_default", v, invalid)).transpose()?;
         for (name, map) in [("fit_by_segment", &q.fit_by_segment), ("fit_by_plan_type", &q.fit_by_plan_type)] {
             for (k, v) in map {
                 share(&format!("quadrant.{name}.{k}"), *v, invalid)?;
@@ -313,10 +430,16 @@ impl ModelFiles {
         let l = self.lifecycle;
         Ok(ModelSettings {
             churn_horizon_days,
-            churn_band_medium: bands.medium,
-            churn_band_high: bands.high,
+            churn_band_mode: band_mode,
+            churn_band_medium: band_medium,
+            churn_band_high: band_high,
+            churn_model,
+            churn_learning_rate,
+            churn_max_depth,
+            churn_max_trees,
             churn_l2,
             churn_max_training_rows,
+            commitment_months,
             seed: c.seed.unwrap_or(42),
             cohort_groups,
             min_churners: r.min_churners.unwrap_or(30),
@@ -331,6 +454,7 @@ impl ModelFiles {
             tier_cuts,
             quadrant_value_share,
             fit_threshold,
+            fit_top_share,
             fit_default,
             fit_by_segment: q.fit_by_segment,
             fit_by_plan_type: q.fit_by_plan_type,
@@ -350,8 +474,10 @@ impl ModelSettings {
         let mut p = Params::new()
             .int("churn_horizon_days", self.churn_horizon_days as i64)
             .text("churn_seed", &self.seed.to_string())
+            .text("churn_band_mode", self.churn_band_mode.name())
             .float("churn_band_medium", self.churn_band_medium)
             .float("churn_band_high", self.churn_band_high)
+            .int("commitment_months", self.commitment_months as i64)
             .flag("cohort_by_segment", has(&self.cohort_groups, "segment"))
             .flag("cohort_by_region", has(&self.cohort_groups, "region"))
             .flag("peer_by_plan_type", has(&self.peer_groups, "plan_type"))
@@ -367,8 +493,11 @@ impl ModelSettings {
             .float("tier_silver", self.tier_cuts[2])
             .float("tier_vip", self.tier_cuts[3])
             .float("quadrant_value_share", self.quadrant_value_share)
-            .float("fit_threshold", self.fit_threshold)
-            .float("fit_default", self.fit_default)
+            .flag("fit_by_rank", self.fit_threshold.is_none())
+            .float("fit_threshold", self.fit_threshold.unwrap_or(0.5))
+            .float("fit_top_share", self.fit_top_share)
+            .flag("has_fit_default", self.fit_default.is_some())
+            .float("fit_default", self.fit_default.unwrap_or(0.0))
             .int("new_months", self.new_months as i64)
             .int("growing_months", self.growing_months as i64)
             .int("dormant_days", self.dormant_days as i64)

@@ -26,7 +26,8 @@ use crate::job::Job;
 use crate::publish::RunStaging;
 use crate::sqlfiles::Layer;
 
-pub use churn::FEATURES as CHURN_FEATURES;
+pub use churn::feature_names as churn_feature_names;
+pub use frames::Frame;
 
 /// One row of the model_metrics table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,6 +132,11 @@ pub async fn fit(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Result<Mo
     let (th, t2h) = (as_of - horizon, as_of - horizon - horizon);
     let at_th = session_at(ctx, job, th).await?;
     let at_t2h = session_at(ctx, job, t2h).await?;
+    if let Some(dir) = std::env::var_os("CVM_MODEL_INPUTS").filter(|d| !d.is_empty()) {
+        export_churn_features(&[(t2h, &at_t2h), (th, &at_th), (as_of, ctx)], std::path::Path::new(&dir))
+            .await
+            .map_err(model_error("model inputs"))?;
+    }
 
     let started = std::time::Instant::now();
     let churn = churn::run(&at_t2h, &at_th, settings, [t2h, th, as_of]).await.map_err(model_error("churn"))?;
@@ -180,6 +186,27 @@ pub async fn fit(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Result<Mo
         metrics,
         artifact: Some(artifact),
     })
+}
+
+/// Writes int_churn_features at each date as `<dir>/int_churn_features_<date>.parquet`:
+/// every active line, unsampled, so that another tool can fit on exactly what cvm fits on
+/// (`CVM_MODEL_INPUTS=DIR cvm run ...`; benches/churn_models.py does).
+async fn export_churn_features(
+    sessions: &[(NaiveDate, &SessionContext)],
+    dir: &std::path::Path,
+) -> Result<(), DataFusionError> {
+    std::fs::create_dir_all(dir)?;
+    for (date, session) in sessions {
+        let path = dir.join(format!("int_churn_features_{date}.parquet"));
+        let df = session
+            .table("int_churn_features")
+            .await?
+            .sort(vec![datafusion::prelude::col("subscriber_id").sort(true, false)])?;
+        let options = datafusion::dataframe::DataFrameWriteOptions::new().with_single_file_output(true);
+        df.write_parquet(&path.display().to_string(), options, None).await?;
+    }
+    tracing::info!("churn features written to {}", dir.display());
+    Ok(())
 }
 
 /// No fitted model: every model column null. `cvm validate` plans with this.
@@ -257,30 +284,60 @@ fn metrics_batch(rows: &[MetricRow]) -> Result<RecordBatch, DataFusionError> {
 }
 
 impl ModelArtifact {
+    /// What a reader must not miss: fits that failed and what was used
+    /// instead. The run summary prints these first.
+    pub fn warnings(&self) -> Vec<String> {
+        self.retention
+            .groups
+            .iter()
+            .filter_map(|g| {
+                g.fit_failure
+                    .as_ref()
+                    .map(|why| format!("retention {}: {why}; its lifetimes use the {} curve", g.cohort_group, g.method))
+            })
+            .collect()
+    }
+
     /// The model report printed at the end of a run.
     pub fn report(&self) -> String {
         let mut out = String::new();
         let fmt = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_else(|| "n/a".into());
         let c = &self.churn;
-        out.push_str(&format!("churn model ({}-day horizon): {}\n", c.horizon_days, c.status));
+        out.push_str(&format!("churn model ({}-day horizon): {}", c.horizon_days, c.status));
+        match (c.chosen, c.trees) {
+            (Some(kind), Some(trees)) => out.push_str(&format!(", {kind} ({trees} trees): {}\n", c.choice)),
+            (Some(kind), None) => out.push_str(&format!(", {kind}: {}\n", c.choice)),
+            (None, _) => out.push('\n'),
+        }
         out.push_str(&format!(
-            "  trained on features at {} ({} rows, {} deactivations, sample share {:.3})\n",
+            "  trained on features at {} ({} rows, {} voluntary deactivations, sample share {:.3})\n",
             c.trained_on_features_at, c.training_rows, c.training_positives, c.sample_share
         ));
-        match &c.backtest {
-            Some(b) => {
-                out.push_str(&format!(
-                    "  back-test (trained at {}, scored at {}, {} rows, {} deactivations): ",
-                    b.trained_on_features_at, b.scored_at, b.rows, b.positives
-                ));
-                out.push_str(&format!(
-                    "AUC {}, top-decile lift {}, Brier {}\n",
-                    fmt(b.auc),
-                    fmt(b.top_decile_lift),
-                    fmt(b.brier)
-                ));
-            }
-            None => out.push_str("  back-test: not possible (no outcome of both kinds in the earlier window)\n"),
+        if c.backtests.iter().all(|b| b.auc.is_none()) {
+            out.push_str("  back-test: not possible (no outcome of both kinds in the earlier window)\n");
+        }
+        for b in c.backtests.iter().filter(|b| b.auc.is_some()) {
+            out.push_str(&format!(
+                "  back-test {} (trained at {}, scored at {}, {} rows, {} deactivations): AUC {}, top-decile lift {}, \
+                 Brier {}\n",
+                b.model,
+                b.trained_on_features_at,
+                b.scored_at,
+                b.rows,
+                b.positives,
+                fmt(b.auc),
+                fmt(b.top_decile_lift),
+                fmt(b.brier)
+            ));
+        }
+        if let Some(cal) = &c.calibration {
+            out.push_str(&format!(
+                "  calibration (Platt on the back-test): slope {:.3}, intercept {:.3}; Brier {} {}\n",
+                cal.slope,
+                cal.intercept,
+                fmt(cal.brier),
+                if cal.out_of_sample { "out of sample" } else { "in sample (a half of the window has one outcome)" }
+            ));
         }
         out.push_str(&format!("retention (sBG, months, horizon {} months):\n", self.retention.horizon_months));
         for g in &self.retention.groups {
@@ -288,8 +345,9 @@ impl ModelArtifact {
                 retention::Curve::Sbg { alpha, beta, .. } => format!("alpha {alpha:.3}, beta {beta:.3}"),
                 retention::Curve::Geometric { monthly_churn } => format!("monthly churn {monthly_churn:.4}"),
             };
+            let failed = if g.fit_failure.is_some() { " FIT DID NOT CONVERGE" } else { "" };
             out.push_str(&format!(
-                "  {}: {} lines, {} ended; {} [{}]\n",
+                "  {}: {} lines, {} ended; {} [{}]{failed}\n",
                 g.cohort_group, g.lines, g.ended_lines, curve, g.method
             ));
         }

@@ -63,6 +63,9 @@ pub struct GroupFit {
     pub method: &'static str,
     /// Why the group's own fit was not used.
     pub reason: Option<String>,
+    /// A fit that was tried and did not converge (the group's own, or the
+    /// pooled one it fell back to): the run summary and the report say so.
+    pub fit_failure: Option<String>,
     pub curve: Curve,
 }
 
@@ -116,6 +119,7 @@ pub async fn run(ctx: &SessionContext, settings: &ModelSettings) -> Result<Reten
             Err(e) => ("geometric", Some(format!("the pooled sBG fit failed: {e}")), geometric(&all)),
         })
     };
+    let pooled_failure = pooled.as_ref().and_then(|(_, why, _)| why.clone());
 
     let rate = crate::models::discount::monthly_rate(settings.annual_discount_rate);
     let mut groups = Vec::new();
@@ -132,21 +136,42 @@ pub async fn run(ctx: &SessionContext, settings: &ModelSettings) -> Result<Reten
             };
             (pooled_method, Some(reason), pooled_curve)
         };
-        let (method, reason, curve) = if ended < settings.min_churners {
-            with_pooled(format!("{ended} ended lines, fewer than retention.min_churners ({})", settings.min_churners))
+        let (method, reason, curve, own_failure) = if ended < settings.min_churners {
+            let (method, reason, curve) = with_pooled(format!(
+                "{ended} ended lines, fewer than retention.min_churners ({})",
+                settings.min_churners
+            ));
+            (method, reason, curve, None)
         } else {
             match sbg::fit(observations) {
-                Ok(f) => ("own", None, Curve::Sbg { alpha: f.alpha, beta: f.beta, log_likelihood: f.log_likelihood }),
-                Err(e) => with_pooled(format!("its own sBG fit failed: {e}")),
+                Ok(f) => {
+                    ("own", None, Curve::Sbg { alpha: f.alpha, beta: f.beta, log_likelihood: f.log_likelihood }, None)
+                }
+                Err(e) => {
+                    let (method, reason, curve) = with_pooled(format!("its own sBG fit failed: {e}"));
+                    (method, reason, curve, Some(format!("its own sBG fit did not converge: {e}")))
+                }
             }
         };
-        if let Some(why) = &reason {
-            tracing::info!("retention group {group}: {method} curve, because {why}");
+        // the fits this group's curve depends on that failed
+        let fit_failure = match (own_failure, method) {
+            (own, "geometric") => Some(own.into_iter().chain(pooled_failure.clone()).collect::<Vec<_>>().join("; ")),
+            (own, _) => own,
+        };
+        match &fit_failure {
+            // the run warns about it with the other warnings
+            Some(why) => tracing::info!("retention group {group}: {why}; valued with the {method} curve"),
+            None => {
+                if let Some(why) = &reason {
+                    tracing::info!("retention group {group}: {method} curve, because {why}");
+                }
+            }
         }
         let row = |metric: &str, value: f64| MetricRow::new("retention_sbg", group, metric, None, value, lines as i64);
         metrics.push(row("lines", lines as f64));
         metrics.push(row("ended_lines", ended as f64));
         metrics.push(row("own_fit", if method == "own" { 1.0 } else { 0.0 }));
+        metrics.push(row("fit_failed", if fit_failure.is_some() { 1.0 } else { 0.0 }));
         match curve {
             Curve::Sbg { alpha, beta, log_likelihood } => {
                 metrics.push(row("alpha", alpha));
@@ -167,7 +192,15 @@ pub async fn run(ctx: &SessionContext, settings: &ModelSettings) -> Result<Reten
             expected.push(r.expected_periods);
             discounted.push(r.discounted_periods);
         }
-        groups.push(GroupFit { cohort_group: group.clone(), lines, ended_lines: ended, method, reason, curve });
+        groups.push(GroupFit {
+            cohort_group: group.clone(),
+            lines,
+            ended_lines: ended,
+            method,
+            reason,
+            fit_failure,
+            curve,
+        });
     }
     let curve_table = RecordBatch::try_new(
         curve_schema(),

@@ -11,7 +11,7 @@
 #![allow(clippy::needless_range_loop)]
 
 /// A fitted model.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Logistic {
     pub intercept: f64,
     /// One coefficient per feature, on the standardised scale.
@@ -20,6 +20,17 @@ pub struct Logistic {
     /// Standard deviations (1 for a constant feature, so it drops out).
     pub scales: Vec<f64>,
     pub iterations: usize,
+}
+
+impl Logistic {
+    /// Each feature's term of the log-odds for one row: `b_j * (x_j - mean_j) / scale_j`.
+    pub fn contributions(&self, x: &[f64]) -> Vec<f64> {
+        x.iter()
+            .zip(&self.coefficients)
+            .zip(self.means.iter().zip(&self.scales))
+            .map(|((v, b), (m, s))| b * (v - m) / s)
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

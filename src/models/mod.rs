@@ -3,6 +3,7 @@
 
 pub mod ahp;
 pub mod bgnbd;
+pub mod churn;
 pub mod discount;
 pub mod logistic;
 pub mod metrics;

@@ -25,6 +25,7 @@ table{border-collapse:collapse;width:100%;font-size:12px}
 th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #e8eaee}
 td.r,th.r{text-align:right;font-variant-numeric:tabular-nums}
 .wide{grid-column:1/-1}
+.warning{background:#fdecea;border-left:4px solid #c62828;color:#7f1d1d;padding:10px 14px;margin-bottom:16px;border-radius:4px;font-size:14px}
 footer{font-size:11px;color:#5b6475;padding:12px 32px 28px;max-width:1240px;margin:0 auto}
 @media print{body{background:#fff}.tile,section{box-shadow:none;border:1px solid #ddd}}
 ";
@@ -76,6 +77,10 @@ pub fn render(data: &ReportData) -> String {
         version = escape(data.manifest["cvm_version"].as_str().unwrap_or("")),
         month_l = crate::engine::window_end_month(data.as_of).format("%Y-%m"),
     );
+
+    for warning in &data.warnings {
+        let _ = write!(out, r#"<div class="warning"><strong>Warning:</strong> {}</div>"#, escape(warning));
+    }
 
     // headline figures
     out.push_str(r#"<div class="tiles">"#);

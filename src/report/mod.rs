@@ -86,11 +86,15 @@ pub struct ReportData {
     pub rejects: Vec<Vec<Cell>>,
     /// campaign, channel, rows
     pub campaigns: Vec<(String, String, u64)>,
+    /// What a reader must not miss (fits that did not converge), shown above everything else.
+    pub warnings: Vec<String>,
 }
 
 pub struct RetentionCurve {
     pub group: String,
     pub method: String,
+    /// A fit this group's curve depends on did not converge.
+    pub fit_failed: bool,
     pub fitted: Vec<f64>,
     pub observed: Vec<f64>,
 }
@@ -222,6 +226,17 @@ async fn gather(job: &Job, as_of: NaiveDate) -> Result<ReportData, ReportError> 
             .map(|c| (c.campaign, c.channel.unwrap_or_default(), c.rows))
             .collect()
     };
+    let warnings = retention
+        .iter()
+        .filter(|c| c.fit_failed)
+        .map(|c| {
+            format!(
+                "The retention fit of {} did not converge; its lifetimes and values use the {} curve \
+                 (the run's model artifact says why).",
+                c.group, c.method
+            )
+        })
+        .collect();
     Ok(ReportData {
         job: job.name.clone(),
         as_of,
@@ -239,6 +254,7 @@ async fn gather(job: &Job, as_of: NaiveDate) -> Result<ReportData, ReportError> 
         retention,
         rejects,
         campaigns,
+        warnings,
     })
 }
 
@@ -272,7 +288,7 @@ async fn retention_curves(q: &Query<'_>, job: &Job) -> Result<Vec<RetentionCurve
     let fits = q
         .rows(
             "SELECT scope, metric, value FROM model_metrics WHERE snapshot_date = $as_of AND model = 'retention_sbg' \
-             AND metric IN ('alpha', 'beta', 'monthly_churn', 'own_fit') ORDER BY scope, metric",
+             AND metric IN ('alpha', 'beta', 'monthly_churn', 'own_fit', 'fit_failed') ORDER BY scope, metric",
         )
         .await?;
     let has = |name: &str| job.models.cohort_groups.iter().any(|g| g == name);
@@ -307,7 +323,8 @@ async fn retention_curves(q: &Query<'_>, job: &Job) -> Result<Vec<RetentionCurve
             .filter(|r| r[0].text() == group)
             .map(|r| (r[1].num().max(0.0) as usize, r[2] == Cell::Text("true".into()) || r[2] == Cell::Number(1.0)))
             .collect();
-        out.push(RetentionCurve { group, method, fitted, observed: kaplan_meier(&tenures, months) });
+        let fit_failed = value("fit_failed") == Some(1.0);
+        out.push(RetentionCurve { group, method, fit_failed, fitted, observed: kaplan_meier(&tenures, months) });
     }
     Ok(out)
 }

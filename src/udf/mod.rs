@@ -10,6 +10,9 @@
 //! - `cvm_bgnbd_expected(t, x, t_x, age, r, alpha, a, b)` -> DOUBLE: BG/NBD's
 //!   expected transactions in the next `t` time units (a hypergeometric
 //!   series, which plain SQL cannot express); see `models::bgnbd`
+//! - `cvm_churn_score(model, features...)` -> STRUCT(churn_risk, churn_drivers):
+//!   a fitted churn model (its JSON, bound by the run) applied to a line's
+//!   features; see [`churn_score`]
 //!
 //! `format` is a chrono format or `iso`. For `iso`, dates are `YYYY-MM-DD` and
 //! timestamps are ISO 8601 / RFC 3339 with `T` or a space, optional
@@ -27,12 +30,15 @@ use datafusion::common::{Result, exec_err};
 use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
+mod churn_score;
+
 /// Registers cvm's functions on a session (or any function registry).
 pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
     registry.register_udf(Arc::new(ScalarUDF::from(ToDate::new())))?;
     registry.register_udf(Arc::new(ScalarUDF::from(ToTimestamp::new())))?;
     registry.register_udf(Arc::new(ScalarUDF::from(HashUnit::new())))?;
     registry.register_udf(Arc::new(ScalarUDF::from(BgNbdExpected::new())))?;
+    registry.register_udf(Arc::new(ScalarUDF::from(churn_score::ChurnScore::new())))?;
     Ok(())
 }
 

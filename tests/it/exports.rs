@@ -43,10 +43,18 @@ fn demo_with_exports(dir: &Path, exports: &str) -> PathBuf {
 
 #[test]
 fn list_and_export_a_campaign_with_a_checksum_sidecar() {
-    let w = demo_run();
+    // the demo job and a campaign that selects nobody
+    let dir = tempfile::tempdir().unwrap();
+    let job = demo_with_exports(
+        dir.path(),
+        "[exports]\non_run = true\nmsisdn = \"allow\"\n\n[[campaigns]]\nname = \"nobody\"\nchannel = \"sms\"\n\
+         rule = \"false\"\nrank_by = \"clv\"\nreason = \"'never'\"\n",
+    );
+    let w = tempfile::tempdir().unwrap();
+    run_ok(&job, AS_OF, w.path());
     let out = cvm()
         .args(["campaign", "list"])
-        .arg(demo_job())
+        .arg(&job)
         .args(["--as-of", AS_OF, "--warehouse"])
         .arg(w.path())
         .output()
@@ -61,12 +69,17 @@ fn list_and_export_a_campaign_with_a_checksum_sidecar() {
             (f[0].to_string(), f[2].to_string())
         })
         .collect();
-    let want =
-        [("retention_priority", "0"), ("upsell_potential", "5"), ("winback_dormant", "1"), ("loyalty_care", "2")];
+    let want = [
+        ("retention_priority", "1"),
+        ("upsell_potential", "2"),
+        ("winback_dormant", "2"),
+        ("loyalty_care", "1"),
+        ("nobody", "0"),
+    ];
     assert_eq!(sizes, want.map(|(a, b)| (a.to_string(), b.to_string())), "{text}");
 
     let csv = w.path().join("_exports/upsell.csv");
-    let out = export(&demo_job(), w.path(), &["--campaign", "upsell_potential", "--output", csv.to_str().unwrap()]);
+    let out = export(&job, w.path(), &["--campaign", "upsell_potential", "--output", csv.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let bytes = std::fs::read(&csv).unwrap();
     let text = String::from_utf8(bytes.clone()).expect("UTF-8");
@@ -75,11 +88,11 @@ fn list_and_export_a_campaign_with_a_checksum_sidecar() {
         header,
         ["snapshot_date", "campaign", "rank", "subscriber_id", "channel", "score", "value_at_stake", "reason"]
     );
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 2);
     let ranks: Vec<&str> = rows.iter().map(|r| r[2].as_str()).collect();
-    assert_eq!(ranks, ["1", "2", "3", "4", "5"]);
+    assert_eq!(ranks, ["1", "2"]);
     let meta = sidecar(&csv);
-    assert_eq!(meta["rows"], 5);
+    assert_eq!(meta["rows"], 2);
     assert_eq!(meta["msisdn"], "dropped");
     assert_eq!(meta["sha256"].as_str().unwrap(), cvm::job::hex(&Sha256::digest(&bytes)));
     // the export the run wrote itself is the same file
@@ -87,25 +100,21 @@ fn list_and_export_a_campaign_with_a_checksum_sidecar() {
     assert_eq!(std::fs::read(on_run).unwrap(), bytes);
 
     // Parquet, and an empty campaign still has a header-only file
-    let parquet = w.path().join("_exports/loyalty.parquet");
+    let parquet = w.path().join("_exports/winback.parquet");
     let out = export(
-        &demo_job(),
+        &job,
         w.path(),
-        &["--campaign", "loyalty_care", "--format", "parquet", "--output", parquet.to_str().unwrap()],
+        &["--campaign", "winback_dormant", "--format", "parquet", "--output", parquet.to_str().unwrap()],
     );
     assert!(out.status.success());
     assert_eq!(&std::fs::read(&parquet).unwrap()[..4], b"PAR1");
     assert_eq!(sidecar(&parquet)["rows"], 2);
-    let empty = w.path().join("_exports/retention.csv");
-    assert!(
-        export(&demo_job(), w.path(), &["--campaign", "retention_priority", "--output", empty.to_str().unwrap()])
-            .status
-            .success()
-    );
+    let empty = w.path().join("_exports/nobody.csv");
+    assert!(export(&job, w.path(), &["--campaign", "nobody", "--output", empty.to_str().unwrap()]).status.success());
     assert_eq!(std::fs::read_to_string(&empty).unwrap().lines().count(), 1);
 
     // an unknown campaign is a usage error naming the known ones
-    let out = export(&demo_job(), w.path(), &["--campaign", "nope", "--output", empty.to_str().unwrap()]);
+    let out = export(&job, w.path(), &["--campaign", "nope", "--output", empty.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("upsell_potential"));
 }

@@ -15,7 +15,8 @@ fn the_demo_fills_every_model_column_and_publishes_metrics_and_artifact() {
     let stdout = run_ok(&demo_job(), AS_OF, w.path());
     // the model report is printed at the end of the run
     assert!(stdout.contains("churn model (30-day horizon): fitted"), "{stdout}");
-    assert!(stdout.contains("back-test (trained at 2026-09-23, scored at 2026-10-23"), "{stdout}");
+    assert!(stdout.contains("back-test logistic (trained at 2026-09-23, scored at 2026-10-23"), "{stdout}");
+    assert!(stdout.contains("back-test boosted (trained at 2026-09-23, scored at 2026-10-23"), "{stdout}");
     assert!(stdout.contains("value score weights (AHP, CR 0.033): clv 0.637, arpu_3m 0.258, tenure_months 0.105"));
 
     // active lines with a billed month: every model column is filled and in range
@@ -53,7 +54,15 @@ fn the_demo_fills_every_model_column_and_publishes_metrics_and_artifact() {
     );
     assert_eq!(
         metrics.lines().skip(1).collect::<Vec<_>>(),
-        ["auc,1", "base_rate,1", "brier,1", "calibration_observed,10", "calibration_predicted,10", "top_decile_lift,1"]
+        [
+            "auc,1",
+            "base_rate,1",
+            "brier,1",
+            "brier_calibrated,1",
+            "calibration_observed,10",
+            "calibration_predicted,10",
+            "top_decile_lift,1"
+        ]
     );
     let auc: f64 = one_value(w.path(), "SELECT value FROM model_metrics WHERE metric = 'auc'").parse().unwrap();
     assert!((0.0..=1.0).contains(&auc));
@@ -61,8 +70,12 @@ fn the_demo_fills_every_model_column_and_publishes_metrics_and_artifact() {
     // the artifact: parameters with their units, next to the manifest
     let artifact = models_artifact_of(w.path());
     assert_eq!(artifact["snapshot_date"], AS_OF);
-    assert_eq!(artifact["churn"]["features"].as_array().unwrap().len(), cvm::modelling::CHURN_FEATURES.len());
-    assert!(artifact["churn"]["features"][0]["scale"].as_f64().unwrap() > 0.0);
+    let features = artifact["churn"]["features"].as_array().unwrap();
+    assert_eq!(features.len(), cvm::modelling::churn_feature_names().len());
+    assert!(["logistic", "boosted"].contains(&artifact["churn"]["chosen"].as_str().unwrap()));
+    assert_eq!(artifact["churn"]["backtests"].as_array().unwrap().len(), 2);
+    // the fitted model itself, which the scoring function applies
+    assert_eq!(artifact["churn"]["model"]["features"].as_array().unwrap(), features);
     assert_eq!(artifact["prepaid"]["time_unit"], "week");
     assert!(artifact["prepaid"]["r"].as_f64().unwrap() > 0.0);
     assert_eq!(artifact["retention"]["time_unit"], "month");
@@ -190,4 +203,99 @@ fn a_model_that_cannot_be_fitted_leaves_its_columns_null_and_the_run_publishes()
     // the other models still value the base
     assert_ne!(one_value(&w, "SELECT count(clv) FROM customer_value WHERE is_active"), "0");
     assert!(models_artifact_of(&w)["churn"]["status"].as_str().unwrap().starts_with("not fitted"));
+}
+
+/// Fader & Hardie (2007)'s published survivors of 1000 customers after 0..7 periods.
+const HIGH_END: [u32; 8] = [1000, 869, 743, 653, 593, 551, 517, 491];
+const REGULAR: [u32; 8] = [1000, 631, 468, 382, 326, 289, 262, 241];
+
+/// A cohort of 1000 postpaid lines activated on 2026-04-22, seven monthly
+/// anniversaries before T, with `survivors[t]` still in service after t
+/// months. A line lost in month t ends on its t-th anniversary
+/// (`on_anniversary`: served t whole months and did not renew) or one day
+/// after its (t-1)-th (started month t and left during it): either way its
+/// lifetime is t months.
+fn cohort_rows(segment: &str, survivors: &[u32; 8], on_anniversary: bool) -> String {
+    let activation = chrono::NaiveDate::from_ymd_opt(2026, 4, 22).unwrap();
+    let mut rows = String::new();
+    let mut id = 0;
+    for t in 1..=7usize {
+        for _ in 0..survivors[t - 1] - survivors[t] {
+            id += 1;
+            let end = if on_anniversary {
+                activation + chrono::Months::new(t as u32)
+            } else {
+                activation + chrono::Months::new(t as u32 - 1) + chrono::Days::new(1)
+            };
+            rows.push_str(&format!("{segment}{id:04},,2026-04-22,{end},voluntary,postpaid,,{segment},,,\n"));
+        }
+    }
+    for _ in 0..survivors[7] {
+        id += 1;
+        rows.push_str(&format!("{segment}{id:04},,2026-04-22,,,postpaid,,{segment},,,\n"));
+    }
+    rows
+}
+
+#[test]
+fn the_published_sbg_fits_reproduce_through_cvm_run_on_either_side_of_the_anniversary() {
+    // Regular: every lost line ends exactly on an anniversary; High End: a day after one.
+    let landing = Landing::new();
+    let header = SUBSCRIBERS.lines().next().unwrap();
+    let subscribers =
+        format!("{header}\n{}{}", cohort_rows("high_end", &HIGH_END, false), cohort_rows("regular", &REGULAR, true));
+    landing.write("subscribers/dt=2026-11-22/part-0.csv", &subscribers);
+    landing
+        .write("billing/dt=2026-11-05/part-0.csv", "subscriber_id,bill_month,net_amount\nregular0001,2026-10,30.00\n");
+    landing.write(
+        "cdr/dt=2026-11-22/part-0.csv",
+        "subscriber_id,event_time,event_type\nregular0900,2026-11-20T10:00:00Z,sms\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let job = demo_job_with(dir.path(), "");
+    let w = dir.path().join("warehouse");
+    let out = run_job(&job, Some(landing.path()), &w);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "run failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(!stdout.contains("did not converge"), "{stdout}");
+
+    let artifact = models_artifact_of(&w);
+    let groups = artifact["retention"]["groups"].as_array().unwrap();
+    for (group, alpha, beta) in [("postpaid|high_end", 0.668, 3.806), ("postpaid|regular", 0.704, 1.182)] {
+        let g = groups.iter().find(|g| g["cohort_group"] == group).unwrap_or_else(|| panic!("{group}: {groups:?}"));
+        assert_eq!(g["method"], "own", "{g}");
+        let (a, b) = (g["curve"]["alpha"].as_f64().unwrap(), g["curve"]["beta"].as_f64().unwrap());
+        assert!((a / alpha - 1.0).abs() < 0.01 && (b / beta - 1.0).abs() < 0.01, "{group}: alpha {a}, beta {b}");
+    }
+}
+
+#[test]
+fn a_retention_fit_that_does_not_converge_is_a_warning_in_the_summary_and_the_report() {
+    // churn that rises with tenure has no sBG maximum inside the parameter space
+    let landing = Landing::new();
+    let header = SUBSCRIBERS.lines().next().unwrap();
+    let survivors = [1000, 950, 890, 820, 740, 650, 550, 440];
+    landing
+        .write("subscribers/dt=2026-11-22/part-0.csv", &format!("{header}\n{}", cohort_rows("flat", &survivors, true)));
+    landing.write("billing/dt=2026-11-05/part-0.csv", "subscriber_id,bill_month,net_amount\nflat0001,2026-10,30.00\n");
+    landing.write(
+        "cdr/dt=2026-11-22/part-0.csv",
+        "subscriber_id,event_time,event_type\nflat0900,2026-11-20T10:00:00Z,sms\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("warehouse");
+    let out = run_job(&demo_job_with(dir.path(), ""), Some(landing.path()), &w);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "run failed: {}", String::from_utf8_lossy(&out.stderr));
+    let first = stdout.lines().find(|l| l.starts_with("WARNING")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(first.contains("retention postpaid|flat") && first.contains("did not converge"), "{first}");
+    assert!(stdout.contains("FIT DID NOT CONVERGE"), "{stdout}");
+    let report = std::fs::read_dir(w.join("_manifests/demo/snapshot_date=2026-11-22"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".report.html"))
+        .expect("the run writes a report");
+    let html = std::fs::read_to_string(report).unwrap();
+    assert!(html.contains(r#"class="warning""#) && html.contains("postpaid|flat did not converge"), "no warning");
 }
