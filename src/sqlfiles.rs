@@ -69,7 +69,6 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Intermediate, "intermediate", "int_complaints_counted"),
     sql_file!(Intermediate, "intermediate", "int_contract_position"),
     sql_file!(Intermediate, "intermediate", "int_recharge_behaviour"),
-    sql_file!(Intermediate, "intermediate", "int_bill_trend"),
     sql_file!(Intermediate, "intermediate", "int_service_experience"),
     sql_file!(Intermediate, "intermediate", "int_subscriber_features"),
     sql_file!(Intermediate, "intermediate", "int_cohort_groups"),

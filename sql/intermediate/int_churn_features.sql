@@ -1,7 +1,7 @@
 -- int_churn_features: the churn model's inputs for every subscriber active at $as_of, and its labels.
 -- grain: one row per subscriber active at $as_of.
 -- inputs: int_subscriber_features, stg_subscribers, int_contract_position, int_recharge_behaviour,
---   int_bill_trend, int_service_experience
+--   int_service_experience
 -- params: $as_of (the day the features describe), $churn_horizon_end ($as_of + H), $churn_seed
 -- The run evaluates this file at T - 2H and T - H (training and back-test, where the labels are
 -- known) and at T (scoring, where they are not); docs/models.md says why each feature predicts
@@ -46,9 +46,9 @@
 --   data_7d_trend                Float64  the events_7d_trend formula on data MiB
 --   log_events_30d               Float64  ln(1 + events of the last 30 days)
 --   log_sms_30d                  Float64  ln(1 + sms of the last 30 days)
---   bill_trend                   Float64  bill of L over the mean bill of L-3 .. L-1, clipped to [0, 3] (1 when
---                                         undefined)
---   months_billed                Float64  bill months up to L with a bill
+--   bill_trend                   Float64  bill of L over the mean bill of L-3 .. L-1 (a falling bill: a downgrade,
+--                                         a final bill), clipped to [0, 3]; 1 when that mean is not above 0
+--   months_since_first_bill      Float64  calendar months from the first bill month to L
 --   complaints_30d               Float64  complaints opened in the last 30 days
 --   complaints_prior_60d         Float64  complaints opened in the 60 days before those
 --   fault_tickets_90d            Float64  fault tickets opened in the last 90 days
@@ -94,8 +94,9 @@ joined AS (
         COALESCE(r.recharges_90d, 0) AS recharges_90d,
         CAST(COALESCE(r.recharge_amount_30d, 0) AS DOUBLE) AS recharge_amount_30d,
         CAST(COALESCE(r.recharge_amount_90d, 0) AS DOUBLE) AS recharge_amount_90d,
-        b.bill_trend,
-        COALESCE(b.months_billed, 0) AS months_billed,
+        CASE WHEN l.revenue_before_1m > 0
+            THEN CAST(l.revenue_1m AS DOUBLE) / (CAST(l.revenue_before_1m AS DOUBLE) / 3.0)
+        END AS bill_trend,
         COALESCE(t.complaints_30d, 0) AS complaints_30d,
         COALESCE(t.complaints_prior_60d, 0) AS complaints_prior_60d,
         COALESCE(t.fault_tickets_90d, 0) AS fault_tickets_90d,
@@ -106,7 +107,6 @@ joined AS (
     FROM lines AS l
     LEFT JOIN int_contract_position AS c ON c.subscriber_id = l.subscriber_id
     LEFT JOIN int_recharge_behaviour AS r ON r.subscriber_id = l.subscriber_id
-    LEFT JOIN int_bill_trend AS b ON b.subscriber_id = l.subscriber_id
     LEFT JOIN int_service_experience AS t ON t.subscriber_id = l.subscriber_id
 ),
 
@@ -160,7 +160,7 @@ SELECT
     ln(1.0 + events_30d) AS log_events_30d,
     ln(1.0 + sms_30d) AS log_sms_30d,
     LEAST(GREATEST(COALESCE(bill_trend, 1.0), 0.0), 3.0) AS bill_trend,
-    CAST(months_billed AS DOUBLE) AS months_billed,
+    CAST(months_since_first_bill AS DOUBLE) AS months_since_first_bill,
     CAST(complaints_30d AS DOUBLE) AS complaints_30d,
     CAST(complaints_prior_60d AS DOUBLE) AS complaints_prior_60d,
     CAST(fault_tickets_90d AS DOUBLE) AS fault_tickets_90d,

@@ -5,10 +5,12 @@
 -- A prepaid line leaves by not topping up again, so the signal is a gap that is long for this
 -- line: days since its last recharge against its usual interval between recharge days (the mean
 -- gap between successive recharge days in the 180 days up to $as_of). Counts and amounts are of
--- top-ups (several on a day count each) by UTC day of recharge_time, up to $as_of.
+-- top-ups (several on a day count each) by UTC day of recharge_time. Only the 180 days up to
+-- $as_of are read: the churn features cap the gap at 180 days.
 -- columns:
 --   subscriber_id                 Utf8              the subscriber
---   days_since_last_recharge      Int32             $as_of minus the UTC day of the last top-up; null with none
+--   days_since_last_recharge      Int32             $as_of minus the UTC day of the last top-up; null with none in
+--                                                   the last 180 days
 --   usual_recharge_interval_days  Float64           mean days between successive recharge days in the last 180 days;
 --                                                   null with fewer than two such days
 --   recharges_30d                 Int64             top-ups in the last 30 days
@@ -27,20 +29,15 @@ topups AS (
         CAST(recharge_time AS DATE) AS recharge_day,
         amount
     FROM stg_recharges
-    WHERE CAST(recharge_time AS DATE) <= CAST($as_of AS DATE)
-),
-
-recent_days AS (
-    SELECT subscriber_id, COUNT(DISTINCT recharge_day) AS days, MIN(recharge_day) AS first_day, MAX(recharge_day) AS last_day
-    FROM topups
-    WHERE recharge_day >= CAST($as_of - INTERVAL '179' DAY AS DATE)
-    GROUP BY subscriber_id
+    WHERE CAST(recharge_time AS DATE) BETWEEN CAST($as_of - INTERVAL '179' DAY AS DATE) AND CAST($as_of AS DATE)
 ),
 
 totals AS (
     SELECT
         subscriber_id,
         MAX(recharge_day) AS last_day,
+        MIN(recharge_day) AS first_day,
+        COUNT(DISTINCT recharge_day) AS days,
         COUNT(*) FILTER (WHERE recharge_day >= CAST($as_of - INTERVAL '29' DAY AS DATE)) AS recharges_30d,
         COUNT(*) FILTER (WHERE recharge_day >= CAST($as_of - INTERVAL '89' DAY AS DATE)) AS recharges_90d,
         SUM(amount) FILTER (WHERE recharge_day >= CAST($as_of - INTERVAL '29' DAY AS DATE)) AS amount_30d,
@@ -52,8 +49,8 @@ totals AS (
 SELECT
     p.subscriber_id,
     CAST(CAST(CAST($as_of AS DATE) AS INT) - CAST(t.last_day AS INT) AS INT) AS days_since_last_recharge,
-    CASE WHEN r.days >= 2
-        THEN CAST(CAST(r.last_day AS INT) - CAST(r.first_day AS INT) AS DOUBLE) / CAST(r.days - 1 AS DOUBLE)
+    CASE WHEN t.days >= 2
+        THEN CAST(CAST(t.last_day AS INT) - CAST(t.first_day AS INT) AS DOUBLE) / CAST(t.days - 1 AS DOUBLE)
     END AS usual_recharge_interval_days,
     COALESCE(t.recharges_30d, 0) AS recharges_30d,
     COALESCE(t.recharges_90d, 0) AS recharges_90d,
@@ -61,4 +58,3 @@ SELECT
     CAST(COALESCE(t.amount_90d, 0) AS DECIMAL(18, 4)) AS recharge_amount_90d
 FROM prepaid AS p
 LEFT JOIN totals AS t ON t.subscriber_id = p.subscriber_id
-LEFT JOIN recent_days AS r ON r.subscriber_id = p.subscriber_id

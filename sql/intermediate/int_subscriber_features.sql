@@ -41,6 +41,8 @@
 --   data_mb_90d            Float64           data MiB, last 90 days
 --   sms_7d                 Int64             sms sent and received, last 7 days
 --   sms_90d                Int64             sms sent and received, last 90 days
+--   revenue_before_1m      Decimal128(18,4)  net revenue billed for L-3 .. L-1
+--   months_since_first_bill  Int64           calendar months from the first bill month to L
 WITH joined AS (
     SELECT
         t.subscriber_id,
@@ -58,6 +60,8 @@ WITH joined AS (
         COALESCE(r.revenue_12m, CAST(0 AS DECIMAL(18, 4))) AS revenue_12m,
         COALESCE(r.revenue_prior_3m, CAST(0 AS DECIMAL(18, 4))) AS revenue_prior_3m,
         COALESCE(r.historical_value, CAST(0 AS DECIMAL(18, 4))) AS historical_value,
+        COALESCE(r.revenue_before_1m, CAST(0 AS DECIMAL(18, 4))) AS revenue_before_1m,
+        COALESCE(r.months_since_first_bill, 0) AS months_since_first_bill,
         u.recency_days,
         COALESCE(u.active_days_30d, 0) AS active_days_30d,
         COALESCE(u.mou_30d, 0.0) AS mou_30d,
@@ -122,5 +126,7 @@ SELECT
     data_mb_7d,
     data_mb_90d,
     CAST(sms_7d AS BIGINT) AS sms_7d,
-    CAST(sms_90d AS BIGINT) AS sms_90d
+    CAST(sms_90d AS BIGINT) AS sms_90d,
+    revenue_before_1m,
+    CAST(months_since_first_bill AS BIGINT) AS months_since_first_bill
 FROM joined

@@ -135,11 +135,25 @@ impl ScalarUDFImpl for ToDate {
 /// A uniform number in [0, 1) from `text` and `seed`, stable across
 /// platforms and versions (unlike std's hasher).
 pub fn hash_unit(text: &str, seed: &str) -> f64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in seed.bytes().chain([0xff]).chain(text.bytes()) {
+    hash_unit_from(seeded(seed), text)
+}
+
+/// FNV-1a's state after the seed and its separator: the part of [`hash_unit`]
+/// every row with the same seed shares.
+fn seeded(seed: &str) -> u64 {
+    fnv(0xcbf2_9ce4_8422_2325, seed.bytes().chain([0xff]))
+}
+
+fn fnv(mut h: u64, bytes: impl Iterator<Item = u8>) -> u64 {
+    for byte in bytes {
         h ^= byte as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
+    h
+}
+
+fn hash_unit_from(state: u64, text: &str) -> f64 {
+    let mut h = fnv(state, text.bytes());
     // splitmix64's finaliser spreads FNV's weak low bits over the whole word
     h ^= h >> 30;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -172,8 +186,20 @@ impl ScalarUDFImpl for HashUnit {
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let text = strings(&args, 0)?;
+        let text = text.as_string::<i32>();
+        // the seed is a constant of the query: its part of the hash once per batch
+        if let ColumnarValue::Scalar(seed) = &args.args[1] {
+            let out: datafusion::arrow::array::Float64Array = match seed.try_as_str().flatten() {
+                Some(seed) => {
+                    let state = seeded(seed);
+                    text.iter().map(|t| t.map(|t| hash_unit_from(state, t))).collect()
+                }
+                None => std::iter::repeat_n(None, args.number_rows).collect(),
+            };
+            return Ok(ColumnarValue::Array(Arc::new(out)));
+        }
         let seed = strings(&args, 1)?;
-        let (text, seed) = (text.as_string::<i32>(), seed.as_string::<i32>());
+        let seed = seed.as_string::<i32>();
         let out: datafusion::arrow::array::Float64Array = (0..args.number_rows)
             .map(|i| (!text.is_null(i) && !seed.is_null(i)).then(|| hash_unit(text.value(i), seed.value(i))))
             .collect();

@@ -59,7 +59,7 @@ pub const NUMERIC: &[Numeric] = &[
     n("log_events_30d", "heavy use", "light use"),
     n("log_sms_30d", "many sms", "few sms"),
     n("bill_trend", "bill rising", "bill falling"),
-    n("months_billed", "long billing history", "short billing history"),
+    n("months_since_first_bill", "long billing history", "short billing history"),
     n("complaints_30d", "complaints this month", "no complaints this month"),
     n("complaints_prior_60d", "earlier complaints", "no earlier complaints"),
     n("fault_tickets_90d", "network faults reported", "no faults reported"),
