@@ -44,6 +44,7 @@ pub(super) struct ChurnFile {
     learning_rate: Option<f64>,
     max_depth: Option<u32>,
     max_trees: Option<u32>,
+    training_windows: Option<u32>,
     l2: Option<f64>,
     max_training_rows: Option<u64>,
     commitment_months: Option<u32>,
@@ -175,6 +176,8 @@ pub struct ModelSettings {
     pub churn_learning_rate: f64,
     pub churn_max_depth: u32,
     pub churn_max_trees: u32,
+    /// Horizons of history stacked into the training set (and the back-test's).
+    pub churn_training_windows: u32,
     pub churn_l2: f64,
     pub churn_max_training_rows: u64,
     /// The term of postpaid lines whose extract gives none.
@@ -313,6 +316,10 @@ impl ModelFiles {
         if !(1..=10_000).contains(&churn_max_trees) {
             return Err(invalid("churn.max_trees", format!("{churn_max_trees} is not between 1 and 10000")));
         }
+        let churn_training_windows = c.training_windows.unwrap_or(2);
+        if !(1..=6).contains(&churn_training_windows) {
+            return Err(invalid("churn.training_windows", format!("{churn_training_windows} is not between 1 and 6")));
+        }
         let commitment_months = c.commitment_months.unwrap_or(12);
         if commitment_months > 120 {
             return Err(invalid("churn.commitment_months", format!("{commitment_months} is not between 0 and 120")));
@@ -437,6 +444,7 @@ impl ModelFiles {
             churn_learning_rate,
             churn_max_depth,
             churn_max_trees,
+            churn_training_windows,
             churn_l2,
             churn_max_training_rows,
             commitment_months,

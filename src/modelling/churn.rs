@@ -1,21 +1,27 @@
 //! The churn model in a run (models::churn), trained time-honestly on
 //! sql/intermediate/int_churn_features.sql and back-tested one horizon
-//! earlier:
+//! earlier. With `churn.training_windows` = w (default 2), the features are
+//! read at T-H, T-2H, ..., T-(w+1)H, each labelled by the horizon after it:
 //!
-//! - back-test: both learners trained on the features at T-2H labelled by
-//!   (T-2H, T-H], scored on the features at T-H, compared with (T-H, T];
+//! - back-test: both learners trained on the w windows T-2H .. T-(w+1)H
+//!   stacked, scored on the features at T-H, compared with (T-H, T];
 //! - choice: the learner with the better back-test AUC (or the job's);
 //! - calibration: a Platt map from the chosen learner's back-test log-odds
 //!   to what happened;
-//! - final model: the chosen learner trained on T-H labelled by (T-H, T],
-//!   with that map, applied at T by sql/scoring/score_churn.sql through the
-//!   scoring function `cvm_churn_score` and the model bound as `$churn_model`.
+//! - final model: the chosen learner trained on the w windows T-H .. T-wH
+//!   stacked (the same amount of history, one horizon later), with that
+//!   map, applied at T by sql/scoring/score_churn.sql through the scoring
+//!   function `cvm_churn_score` and the model bound as `$churn_model`.
+//!
+//! Stacking windows gives the learners w times the churners of one window
+//! (a line appears once per window, with that window's features and
+//! outcome), and the back-test trains on as many as the final model.
 //!
 //! The label is voluntary churn (port-outs included); lines that end for
 //! non-payment within the horizon are neither outcome and are left out.
-//! Each window is sampled to at most `churn.max_training_rows` rows by the
-//! subscriber's hash with the job's seed, so the same inputs and seed give
-//! the same model.
+//! Each window is sampled to at most `churn.max_training_rows / w` rows by
+//! the subscriber's hash with the job's seed, so the same inputs and seed
+//! give the same model.
 
 use chrono::NaiveDate;
 use datafusion::error::DataFusionError;
@@ -29,7 +35,7 @@ use crate::job::{ChurnModelChoice, ModelSettings};
 use crate::models::churn::boosted::TreeSettings;
 use crate::models::churn::calibration::Platt;
 use crate::models::churn::encoding::FeatureColumns;
-use crate::models::churn::{ChurnModel, FitSettings, Kind, catalogue};
+use crate::models::churn::{ChurnModel, FitError, FitSettings, Kind, catalogue};
 use crate::models::metrics;
 
 /// The model's features: columns of int_churn_features, numeric then categorical.
@@ -48,11 +54,11 @@ struct Window {
     population: u64,
 }
 
-/// The features at the view's date: a sample of share `share` by sample_key,
-/// without the lines that end involuntarily within the horizon.
-async fn load(ctx: &SessionContext, settings: &ModelSettings) -> Result<Window, DataFusionError> {
+/// The features at the view's date: a sample of at most `budget` rows by
+/// sample_key, without the lines that end involuntarily within the horizon.
+async fn load(ctx: &SessionContext, budget: u64) -> Result<Window, DataFusionError> {
     let population = super::frames::count(ctx, "int_churn_features").await?;
-    let share = super::training_share(population, settings);
+    let share = super::share_of(population, budget);
     let mut columns = feature_names();
     columns.extend(["churns_within_horizon", "sample_key"]);
     let mut df = ctx.table("int_churn_features").await?.filter(!col("ends_involuntarily_within_horizon"))?;
@@ -175,13 +181,43 @@ fn fit_settings(settings: &ModelSettings) -> FitSettings {
     FitSettings { l2: settings.churn_l2, trees }
 }
 
-/// Trains `kind` on `old` and scores `new`.
-fn try_learner(kind: Kind, old: &Window, new: &Window, settings: &ModelSettings, dates: [NaiveDate; 2]) -> Tried {
-    let [t2h, th] = dates;
+/// Windows stacked into one training set.
+fn stack(windows: &[&Window]) -> (FeatureColumns, Vec<bool>) {
+    let mut x = FeatureColumns::default();
+    let mut y = Vec::new();
+    for (i, w) in windows.iter().enumerate() {
+        if i == 0 {
+            x = w.x.clone();
+        } else {
+            for (all, more) in x.numeric.iter_mut().zip(&w.x.numeric) {
+                all.extend_from_slice(more);
+            }
+            for (all, more) in x.categorical.iter_mut().zip(&w.x.categorical) {
+                all.extend(more.iter().cloned());
+            }
+        }
+        y.extend_from_slice(&w.y);
+    }
+    (x, y)
+}
+
+fn date_list(dates: &[NaiveDate]) -> String {
+    dates.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Trains `kind` on `old` (stacked windows, features at `trained_at`) and scores `new` (at `scored_at`).
+fn try_learner(
+    kind: Kind,
+    old: &(FeatureColumns, Vec<bool>),
+    new: &Window,
+    settings: &ModelSettings,
+    trained_at: &[NaiveDate],
+    scored_at: NaiveDate,
+) -> Tried {
     let mut backtest = Backtest {
         model: kind.name(),
-        trained_on_features_at: t2h.to_string(),
-        scored_at: th.to_string(),
+        trained_on_features_at: date_list(trained_at),
+        scored_at: scored_at.to_string(),
         rows: new.y.len() as u64,
         positives: positives(&new.y),
         auc: None,
@@ -190,7 +226,7 @@ fn try_learner(kind: Kind, old: &Window, new: &Window, settings: &ModelSettings,
         status: "fitted".into(),
     };
     let started = std::time::Instant::now();
-    match ChurnModel::fit(kind, &old.x, &old.y, &fit_settings(settings)) {
+    match ChurnModel::fit(kind, &old.0, &old.1, &fit_settings(settings)) {
         Ok(model) => {
             let log_odds = model.log_odds(&new.x);
             let p: Vec<f64> = log_odds.iter().map(|z| model.probability(*z)).collect();
@@ -210,6 +246,14 @@ fn try_learner(kind: Kind, old: &Window, new: &Window, settings: &ModelSettings,
             Tried { kind, log_odds: None, backtest }
         }
     }
+}
+
+/// The final model of `kind`, fitted on the stacked training windows.
+fn fit_timed(kind: Kind, x: &FeatureColumns, y: &[bool], settings: &ModelSettings) -> Result<ChurnModel, FitError> {
+    let started = std::time::Instant::now();
+    let fitted = ChurnModel::fit(kind, x, y, &fit_settings(settings));
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "churn model fitted ({})", kind.name());
+    fitted
 }
 
 /// The learner to publish, and why.
@@ -277,30 +321,72 @@ fn backtest_metrics(scope: &str, b: &Backtest, out: &mut Vec<MetricRow>) {
 }
 
 /// Back-tests both learners, chooses, calibrates and fits the churn model.
-/// `at_t2h` and `at_th` are sessions whose intermediate views describe T-2H and T-H.
+/// `windows` are sessions whose intermediate views describe T-H, T-2H, ...,
+/// T-(w+1)H, in that order.
 pub async fn run(
-    at_t2h: &SessionContext,
-    at_th: &SessionContext,
+    windows: &[(NaiveDate, &SessionContext)],
     settings: &ModelSettings,
-    dates: [NaiveDate; 3],
+    t: NaiveDate,
 ) -> Result<ChurnStep, DataFusionError> {
-    let [t2h, th, t] = dates;
-    let mut metrics = Vec::new();
-    let old = load(at_t2h, settings).await?;
-    let recent = load(at_th, settings).await?;
+    let w = windows.len() - 1;
+    let budget = (settings.churn_max_training_rows / w as u64).max(1);
+    let mut loaded = Vec::with_capacity(windows.len());
+    for (date, session) in windows {
+        let started = std::time::Instant::now();
+        let window = load(session, budget).await?;
+        tracing::info!(seconds = started.elapsed().as_secs_f64(), rows = window.y.len(), "churn features at {date}");
+        loaded.push(window);
+    }
+    let dates: Vec<NaiveDate> = windows.iter().map(|(d, _)| *d).collect();
+    // the fits are CPU work: on a blocking thread, so the engine's queries (the prepaid
+    // model's, in the same step) go on meanwhile
+    let settings = settings.clone();
+    tokio::task::spawn_blocking(move || train(loaded, &settings, &dates, t))
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?
+}
 
-    // back-test both learners: trained at T-2H, scored at T-H
-    let tried: Vec<Tried> = [Kind::Logistic, Kind::Boosted]
-        .into_iter()
-        .map(|k| try_learner(k, &old, &recent, settings, [t2h, th]))
-        .collect();
+/// The fits of [`run`], on the loaded windows (T-H first).
+fn train(
+    loaded: Vec<Window>,
+    settings: &ModelSettings,
+    dates: &[NaiveDate],
+    t: NaiveDate,
+) -> Result<ChurnStep, DataFusionError> {
+    let w = loaded.len() - 1;
+    let th = dates[0];
+    let mut metrics = Vec::new();
+    let recent = &loaded[0];
+
+    // back-test both learners: trained on T-2H .. T-(w+1)H, scored at T-H. Side by side,
+    // and beside them the final boosted model (trained on T-H .. T-wH), which does not
+    // depend on the back-test: it is the longest fit, and the one most often chosen.
+    let old = stack(&loaded[1..].iter().collect::<Vec<_>>());
+    let (training_x, training_y) = stack(&loaded[..w].iter().collect::<Vec<_>>());
+    let boosted_may_win = settings.churn_model != ChurnModelChoice::Logistic;
+    let (tried, boosted_final): (Vec<Tried>, Option<Result<ChurnModel, FitError>>) = std::thread::scope(|scope| {
+        let final_boosted = boosted_may_win.then(|| {
+            let (x, y) = (&training_x, &training_y);
+            scope.spawn(move || fit_timed(Kind::Boosted, x, y, settings))
+        });
+        let learners: Vec<_> = [Kind::Logistic, Kind::Boosted]
+            .into_iter()
+            .map(|k| {
+                let old = &old;
+                scope.spawn(move || try_learner(k, old, recent, settings, &dates[1..], th))
+            })
+            .collect();
+        let tried = learners.into_iter().map(|l| l.join().expect("a learner's thread does not panic")).collect();
+        (tried, final_boosted.map(|f| f.join().expect("the final fit's thread does not panic")))
+    });
+    drop(old);
     for t in &tried {
         backtest_metrics(&format!("backtest_{}", t.kind.name()), &t.backtest, &mut metrics);
     }
     let (chosen, choice) = choose(&tried, settings.churn_model);
     let chosen_try = tried.iter().find(|t| Some(t.kind) == chosen);
     let backtest = chosen_try.filter(|t| t.log_odds.is_some()).map(|t| t.backtest.clone());
-    let calibration = chosen_try.and_then(|t| t.log_odds.as_deref()).and_then(|z| calibrate(z, &recent));
+    let calibration = chosen_try.and_then(|t| t.log_odds.as_deref()).and_then(|z| calibrate(z, recent));
     if let Some(b) = &backtest {
         backtest_metrics("backtest", b, &mut metrics);
         metrics.push(MetricRow::new(
@@ -312,7 +398,10 @@ pub async fn run(
             b.rows as i64,
         ));
     } else {
-        tracing::warn!("churn back-test not possible (features at {t2h}): no outcome of both kinds to learn from");
+        tracing::warn!(
+            "churn back-test not possible (features at {}): no outcome of both kinds to learn from",
+            date_list(&dates[1..])
+        );
     }
     if let Some(c) = &calibration {
         let rows = recent.y.len() as i64;
@@ -337,9 +426,9 @@ pub async fn run(
         }
     }
 
-    // the final model: the chosen learner trained at T-H, the most recent window whose outcome is known
-    let training_rows = recent.y.len() as u64;
-    let training_positives = positives(&recent.y);
+    // the final model: the chosen learner trained on the w most recent windows whose outcome is known
+    let training_rows = training_y.len() as u64;
+    let training_positives = positives(&training_y);
     metrics.push(MetricRow::new("churn", "training", "rows", None, training_rows as f64, training_rows as i64));
     metrics.push(MetricRow::new(
         "churn",
@@ -356,8 +445,11 @@ pub async fn run(
         label: "voluntary deactivation (any reason but involuntary, port-outs included)",
         chosen: chosen.map(Kind::name),
         choice,
-        trained_on_features_at: th.to_string(),
-        labels: format!("deactivation_date in ({th}, {t}]"),
+        trained_on_features_at: date_list(&dates[..w]),
+        labels: format!(
+            "deactivation_date in the {} days after each (the last window: ({th}, {t}])",
+            settings.churn_horizon_days
+        ),
         l2: settings.churn_l2,
         learning_rate: settings.churn_learning_rate,
         max_depth: settings.churn_max_depth,
@@ -375,10 +467,12 @@ pub async fn run(
         model: None,
     };
     let kind = chosen.unwrap_or(Kind::Logistic);
-    let started = std::time::Instant::now();
-    let params = match ChurnModel::fit(kind, &recent.x, &recent.y, &fit_settings(settings)) {
+    let fitted = match (kind, boosted_final) {
+        (Kind::Boosted, Some(fitted)) => fitted,
+        _ => fit_timed(kind, &training_x, &training_y, settings),
+    };
+    let params = match fitted {
         Ok(mut model) => {
-            tracing::info!(seconds = started.elapsed().as_secs_f64(), "churn model fitted ({})", kind.name());
             model.calibration = calibration.map(|c| Platt { slope: c.slope, intercept: c.intercept });
             if let Some(m) = model.logistic() {
                 artifact.intercept = Some(m.intercept);

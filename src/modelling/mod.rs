@@ -84,11 +84,12 @@ pub struct ModelStep {
 /// The share of `population` rows that fits the training budget
 /// (`churn.max_training_rows`): rows with sample_key below it form the sample.
 fn training_share(population: u64, settings: &crate::job::ModelSettings) -> f64 {
-    if population > settings.churn_max_training_rows {
-        settings.churn_max_training_rows as f64 / population as f64
-    } else {
-        1.0
-    }
+    share_of(population, settings.churn_max_training_rows)
+}
+
+/// The share of `population` rows that keeps at most `budget` of them.
+fn share_of(population: u64, budget: u64) -> f64 {
+    if population > budget { budget as f64 / population as f64 } else { 1.0 }
 }
 
 /// The tables every session at another date shares with the run's.
@@ -129,18 +130,38 @@ fn model_error(what: &str) -> impl Fn(DataFusionError) -> crate::run::RunError +
 pub async fn fit(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Result<ModelStep, crate::run::RunError> {
     let settings = &job.models;
     let horizon = chrono::Duration::days(settings.churn_horizon_days as i64);
-    let (th, t2h) = (as_of - horizon, as_of - horizon - horizon);
-    let at_th = session_at(ctx, job, th).await?;
-    let at_t2h = session_at(ctx, job, t2h).await?;
+    // T-H, T-2H, ...: the final churn model trains on the first `training_windows`, its
+    // back-test on the ones after the first
+    let mut windows = Vec::new();
+    for k in 1..=settings.churn_training_windows as i32 + 1 {
+        let date = as_of - horizon * k;
+        windows.push((date, session_at(ctx, job, date).await?));
+    }
+    let th = windows[0].0;
     if let Some(dir) = std::env::var_os("CVM_MODEL_INPUTS").filter(|d| !d.is_empty()) {
-        export_churn_features(&[(t2h, &at_t2h), (th, &at_th), (as_of, ctx)], std::path::Path::new(&dir))
-            .await
-            .map_err(model_error("model inputs"))?;
+        let mut dated: Vec<(NaiveDate, &SessionContext)> = windows.iter().map(|(d, s)| (*d, s)).collect();
+        dated.push((as_of, ctx));
+        export_churn_features(&dated, std::path::Path::new(&dir)).await.map_err(model_error("model inputs"))?;
     }
 
+    // the churn model (its fits on their own threads) and the prepaid model (mostly the
+    // engine's queries) side by side
     let started = std::time::Instant::now();
-    let churn = churn::run(&at_t2h, &at_th, settings, [t2h, th, as_of]).await.map_err(model_error("churn"))?;
-    tracing::info!(seconds = started.elapsed().as_secs_f64(), "churn model: {}", churn.artifact.status);
+    let dated: Vec<(NaiveDate, &SessionContext)> = windows.iter().map(|(d, s)| (*d, s)).collect();
+    let (churn, prepaid) = tokio::join!(
+        async {
+            let churn = churn::run(&dated, settings, as_of).await.map_err(model_error("churn"));
+            tracing::info!(seconds = started.elapsed().as_secs_f64(), "churn model done");
+            churn
+        },
+        async {
+            let prepaid = prepaid::run(&windows[0].1, ctx, settings, th).await.map_err(model_error("prepaid"));
+            tracing::info!(seconds = started.elapsed().as_secs_f64(), "prepaid model done");
+            prepaid
+        }
+    );
+    let (churn, prepaid) = (churn?, prepaid?);
+    tracing::info!("churn model: {}; prepaid model: {}", churn.artifact.status, prepaid.artifact.status);
 
     let started = std::time::Instant::now();
     let retention = retention::run(ctx, settings).await.map_err(model_error("retention"))?;
@@ -149,10 +170,6 @@ pub async fn fit(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Result<Mo
         groups = retention.groups.len(),
         "retention model fitted"
     );
-
-    let started = std::time::Instant::now();
-    let prepaid = prepaid::run(&at_th, ctx, settings, th).await.map_err(model_error("prepaid"))?;
-    tracing::info!(seconds = started.elapsed().as_secs_f64(), "prepaid model: {}", prepaid.artifact.status);
 
     let weights = &settings.value_weights;
     let mut metrics = churn.metrics;

@@ -15,8 +15,8 @@ fn the_demo_fills_every_model_column_and_publishes_metrics_and_artifact() {
     let stdout = run_ok(&demo_job(), AS_OF, w.path());
     // the model report is printed at the end of the run
     assert!(stdout.contains("churn model (30-day horizon): fitted"), "{stdout}");
-    assert!(stdout.contains("back-test logistic (trained at 2026-09-23, scored at 2026-10-23"), "{stdout}");
-    assert!(stdout.contains("back-test boosted (trained at 2026-09-23, scored at 2026-10-23"), "{stdout}");
+    assert!(stdout.contains("back-test logistic (trained at 2026-09-23, 2026-08-24, scored at 2026-10-23"), "{stdout}");
+    assert!(stdout.contains("back-test boosted (trained at 2026-09-23, 2026-08-24, scored at 2026-10-23"), "{stdout}");
     assert!(stdout.contains("value score weights (AHP, CR 0.033): clv 0.637, arpu_3m 0.258, tenure_months 0.105"));
 
     // active lines with a billed month: every model column is filled and in range
