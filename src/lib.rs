@@ -14,6 +14,7 @@ pub mod campaigns;
 pub mod cluster;
 pub mod commit;
 pub mod contract;
+pub mod demo;
 pub mod empty_groups;
 pub mod engine;
 pub mod exit;

@@ -188,6 +188,25 @@ enum Command {
     /// Write a synthetic landing (every source, in the contract's shape, with learnable churn structure)
     /// for demos and benchmarks. Deterministic: the same arguments give the same bytes.
     Generate(GenerateArgs),
+    /// The nightly job on a generated base big enough to fit the models: generates a landing where the
+    /// job's input_root points (cvm generate), then runs the job on it.
+    Demo {
+        /// The job file; its input_root is where the landing is written.
+        #[arg(long, default_value = "jobs/generated.toml")]
+        job: PathBuf,
+        /// Lines ever activated.
+        #[arg(long, default_value_t = 3000)]
+        subscribers: u64,
+        /// Days of CDR before T (the churn model's oldest training window reads 90 days before T - 3H).
+        #[arg(long, default_value_t = 180)]
+        days: u32,
+        /// The snapshot date T.
+        #[arg(long, value_parser = parse_date, default_value = "2026-11-22")]
+        as_of: NaiveDate,
+        /// The generator's seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Measure the nightly job on generated data: per size, a from-scratch night over --days of CDR, then an
     /// incremental night with one new day; per step rows, seconds, rows/s and peak RSS (docs/benchmarks.md).
     Bench(BenchArgs),
@@ -390,6 +409,29 @@ async fn dispatch(command: Command) -> u8 {
         },
         Command::Status { job, warehouse, limit, json } => status(job, warehouse, limit, json).await,
         Command::Generate(args) => generate(args).await,
+        Command::Demo { job, subscribers, days, as_of, seed } => {
+            let Some(job) = load_job(&job, Overrides::default()) else {
+                return exit::BAD_USAGE;
+            };
+            cvm::allocator::tune_for_run(job.engine.memory_limit);
+            let options = cvm::demo::DemoOptions { subscribers, days, as_of, seed };
+            let result = cvm::demo::demo(&job, &options).await;
+            cvm::progress::finish();
+            match result {
+                Ok((landing, summary)) => {
+                    print!("{}\n{}", landing.render(), cvm::summary::render(&job, &summary));
+                    exit::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    match e {
+                        cvm::demo::DemoError::Run(e) => exit::for_run_error(&e),
+                        cvm::demo::DemoError::Generate { source, .. } if source.is_usage() => exit::BAD_USAGE,
+                        cvm::demo::DemoError::Generate { .. } => exit::RUN_FAILED,
+                    }
+                }
+            }
+        }
         Command::Bench(args) => bench(args).await,
         #[cfg(feature = "ballista")]
         Command::Scheduler { bind, external_host, executor_timeout } => {

@@ -187,3 +187,28 @@ fn validate_reads_parquet_schemas_from_the_footer() {
         .code(1)
         .stderr(predicate::str::contains("billing/dt=2026-11-06/part-0.parquet: unreadable"));
 }
+
+#[test]
+fn demo_generates_a_base_and_runs_the_job_on_it() {
+    // the shipped job file, moved with its folder: its paths are relative to it
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("jobs")).unwrap();
+    let job = root.path().join("jobs/generated.toml");
+    std::fs::copy(repo().join("jobs/generated.toml"), &job).unwrap();
+    let out = cvm().arg("demo").arg("--job").arg(&job).args(["--subscribers", "1500"]).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let warehouse = url::Url::from_file_path(root.path().join("warehouse/generated/warehouse")).unwrap().to_string();
+    for expected in [
+        "lines 1500 (".to_string(),
+        "snapshot 2026-11-22 of job generated published".to_string(),
+        format!("customer_value         1500 rows  {warehouse}/customer_value"),
+        "rejects          0 of ".to_string(),
+        "churn model (30-day horizon): fitted".to_string(),
+        "  trained on features at 2026-10-23, 2026-09-23 (".to_string(),
+        "prepaid (BG/NBD, weeks): fitted".to_string(),
+    ] {
+        assert!(stdout.contains(&expected), "no `{expected}` in:\n{stdout}");
+    }
+    assert!(root.path().join("warehouse/generated/landing/_truth/churn_truth.csv").is_file());
+}
