@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
@@ -90,6 +90,20 @@ pub async fn register_published(
     partition: &str,
     name: &str,
 ) -> Result<(), DataFusionError> {
+    register_published_as(ctx, warehouse, table, partition, name, None).await
+}
+
+/// [`register_published`], read as `schema` (the table's columns without its
+/// partition keys) when given: files written before a column existed read it
+/// as null, so a run of a newer cvm folds in what an older one published.
+pub async fn register_published_as(
+    ctx: &SessionContext,
+    warehouse: &StoreUrl,
+    table: &str,
+    partition: &str,
+    name: &str,
+    schema: Option<SchemaRef>,
+) -> Result<(), DataFusionError> {
     let partition_cols: Vec<(String, DataType)> = partition
         .split('/')
         .filter_map(|part| part.split_once('='))
@@ -101,7 +115,11 @@ pub async fn register_published(
     let format = ParquetFormat::default().with_options(ctx.state().table_options().parquet.clone());
     let options =
         ListingOptions::new(Arc::new(format)).with_file_extension(".parquet").with_table_partition_cols(partition_cols);
-    let config = ListingTableConfig::new(table_url).with_listing_options(options).infer_schema(&ctx.state()).await?;
+    let config = ListingTableConfig::new(table_url).with_listing_options(options);
+    let config = match schema {
+        Some(schema) => config.with_schema(schema),
+        None => config.infer_schema(&ctx.state()).await?,
+    };
     let provider = ListingTable::try_new(config)?;
     let _ = ctx.deregister_table(name);
     ctx.register_table(name, Arc::new(provider))?;

@@ -21,10 +21,11 @@
 //! durable history of usage.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::Date32Type;
+use datafusion::arrow::datatypes::{Date32Type, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
 use datafusion::prelude::{SessionContext, col, lit};
 use serde::{Deserialize, Serialize};
@@ -161,7 +162,8 @@ pub async fn build(
     let parts_url = staging.table_url(PARTS);
     let parts_file = sqlfiles::find("int_usage_by_file").expect("int_usage_by_file.sql exists");
     let df = engine::plan(ctx, parts_file, params).await?;
-    let parts_schema = df.schema().as_arrow().clone();
+    // read as nullable: parts an older cvm published lack the columns added since (read as null)
+    let parts_schema = nullable(df.schema().as_arrow());
     write_parquet(df, &parts_url, &["event_date"]).await?;
     tables::register_parquet(ctx, "usage_by_file", &parts_url, &parts_schema, &["event_date"]).map_err(&err)?;
     let new_days = days_by_file(ctx).await.map_err(&err)?;
@@ -181,9 +183,16 @@ pub async fn build(
     if let Some(partition) = published_tables.get(PARTS)
         && !days.is_empty()
     {
-        query::register_published(ctx, &warehouse.url, PARTS, partition, "usage_by_file_published")
-            .await
-            .map_err(&err)?;
+        query::register_published_as(
+            ctx,
+            &warehouse.url,
+            PARTS,
+            partition,
+            "usage_by_file_published",
+            Some(without_partition(&parts_schema)),
+        )
+        .await
+        .map_err(&err)?;
         let urls: Vec<_> = read_urls.iter().map(|u| lit(*u)).collect();
         let kept = ctx
             .table("usage_by_file_published")
@@ -200,7 +209,7 @@ pub async fn build(
     tables::register_parquet(ctx, "usage_by_file", &parts_url, &parts_schema, &["event_date"]).map_err(&err)?;
     let usage_file = sqlfiles::find("usage_daily").expect("usage_daily.sql exists");
     let df = engine::plan(ctx, usage_file, params).await?;
-    let usage_schema = df.schema().as_arrow().clone();
+    let usage_schema = nullable(df.schema().as_arrow());
     let usage_url = staging.table_url("usage_daily");
     let rows = write_parquet(df, &usage_url, &["event_date"]).await?;
 
@@ -219,9 +228,16 @@ pub async fn build(
     });
     let usage = match published_tables.get("usage_daily").filter(|_| kept_days) {
         Some(partition) => {
-            query::register_published(ctx, &warehouse.url, "usage_daily", partition, "usage_daily_published")
-                .await
-                .map_err(&err)?;
+            query::register_published_as(
+                ctx,
+                &warehouse.url,
+                "usage_daily",
+                partition,
+                "usage_daily_published",
+                Some(without_partition(&usage_schema)),
+            )
+            .await
+            .map_err(&err)?;
             let kept = ctx
                 .table("usage_daily_published")
                 .await
@@ -248,6 +264,16 @@ pub async fn build(
         })
         .collect();
     Ok(UsageBuilt { rows, days, folded })
+}
+
+/// `schema` with every column nullable.
+fn nullable(schema: &Schema) -> Schema {
+    Schema::new(schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>())
+}
+
+/// `schema` without the partition column `event_date` (a listing table's file schema).
+fn without_partition(schema: &Schema) -> SchemaRef {
+    Arc::new(Schema::new(schema.fields().iter().filter(|f| f.name() != "event_date").cloned().collect::<Vec<_>>()))
 }
 
 fn day_literals(days: &BTreeSet<NaiveDate>) -> Vec<datafusion::prelude::Expr> {

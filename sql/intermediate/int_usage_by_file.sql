@@ -15,6 +15,9 @@
 --   mms_count      Int64   mms events, both directions
 --   data_sessions  Int64   data events
 --   data_bytes     Int64   volume_bytes summed over data events
+--   events_out     Int64   voice, sms and mms events the line made (direction out); data sessions,
+--                          which have no other party, are not counted
+--   events_in      Int64   voice, sms and mms events the line received (direction in)
 --   event_date     Date32  the UTC day of the events (not the dt= folder they came in)
 SELECT
     arrow_cast(c._file, 'Utf8') AS source_file,
@@ -26,6 +29,8 @@ SELECT
     COUNT(*) FILTER (WHERE c.event_type = 'mms') AS mms_count,
     COUNT(*) FILTER (WHERE c.event_type = 'data') AS data_sessions,
     COALESCE(SUM(c.volume_bytes) FILTER (WHERE c.event_type = 'data'), 0) AS data_bytes,
+    COUNT(*) FILTER (WHERE c.event_type <> 'data' AND c.direction = 'out') AS events_out,
+    COUNT(*) FILTER (WHERE c.event_type <> 'data' AND c.direction = 'in') AS events_in,
     CAST(c.event_time AS DATE) AS event_date
 FROM stg_cdr AS c
 GROUP BY c._file, c.subscriber_id, CAST(c.event_time AS DATE)

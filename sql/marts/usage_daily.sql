@@ -15,6 +15,9 @@
 --   mms_count      Int64   mms events, both directions
 --   data_sessions  Int64   data events
 --   data_bytes     Int64   volume_bytes summed over data events
+--   events_out     Int64   voice, sms and mms events the line made (direction out; data not counted);
+--                          null for days folded before cvm counted directions
+--   events_in      Int64   voice, sms and mms events the line received (direction in); null likewise
 --   event_date     Date32  the UTC day (partition column)
 SELECT
     p.subscriber_id,
@@ -25,6 +28,8 @@ SELECT
     CAST(SUM(p.mms_count) AS BIGINT) AS mms_count,
     CAST(SUM(p.data_sessions) AS BIGINT) AS data_sessions,
     CAST(SUM(p.data_bytes) AS BIGINT) AS data_bytes,
+    CAST(SUM(p.events_out) AS BIGINT) AS events_out,
+    CAST(SUM(p.events_in) AS BIGINT) AS events_in,
     p.event_date
 FROM usage_by_file AS p
 GROUP BY p.subscriber_id, p.event_date

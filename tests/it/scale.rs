@@ -176,3 +176,105 @@ fn a_late_file_for_an_old_day_and_a_re_extracted_file_rebuild_their_days() {
     );
     assert_eq!(october.lines().nth(1), Some("2,600,1048576"), "{october}");
 }
+
+/// Rewrites every Parquet file under `folder` without `columns`, as a cvm
+/// older than them wrote it; returns each file's path and new size.
+fn strip_columns(folder: &std::path::Path, columns: &[&str]) -> Vec<(std::path::PathBuf, u64)> {
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let mut rewritten = Vec::new();
+    for entry in walk(folder) {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&entry).unwrap()).unwrap();
+        let schema = reader.schema().clone();
+        let keep: Vec<usize> =
+            (0..schema.fields().len()).filter(|i| !columns.contains(&schema.field(*i).name().as_str())).collect();
+        let batches: Vec<_> = reader.build().unwrap().map(|b| b.unwrap().project(&keep).unwrap()).collect();
+        let projected = std::sync::Arc::new(schema.project(&keep).unwrap());
+        let mut writer = ArrowWriter::try_new(std::fs::File::create(&entry).unwrap(), projected, None).unwrap();
+        for batch in &batches {
+            writer.write(batch).unwrap();
+        }
+        writer.close().unwrap();
+        let size = std::fs::metadata(&entry).unwrap().len();
+        rewritten.push((entry, size));
+    }
+    rewritten
+}
+
+fn walk(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else if path.extension().is_some_and(|e| e == "parquet") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_warehouse_from_before_the_direction_columns_is_rebuilt_where_the_cdr_remains() {
+    let dir = tempfile::tempdir().unwrap();
+    let landing = dir.path().join("landing");
+    copy_dir(&repo().join("fixtures/demo/input"), &landing);
+    let job = landing_job(dir.path(), &landing);
+    let nightly = dir.path().join("nightly");
+    run_ok(&job, "2026-11-22", &nightly);
+    let before = query_csv(
+        &nightly,
+        "SELECT subscriber_id, event_date, events, voice_seconds, sms_count, data_bytes FROM usage_daily \
+         ORDER BY event_date, subscriber_id",
+    );
+
+    // the warehouse as an older cvm left it: its usage tables without events_out and events_in,
+    // its CDR folded by another recipe (its SQL had no such columns)
+    let mut rewritten = Vec::new();
+    for table in ["_usage_by_file", "usage_daily"] {
+        rewritten.extend(strip_columns(&nightly.join(table), &["events_out", "events_in"]));
+    }
+    let commit_path = walk_json(&nightly.join("_commits")).into_iter().max().unwrap();
+    let mut commit: serde_json::Value = serde_json::from_slice(&std::fs::read(&commit_path).unwrap()).unwrap();
+    for file in commit["files"].as_array_mut().unwrap() {
+        let path = nightly.join(file["path"].as_str().unwrap());
+        if let Some((_, size)) = rewritten.iter().find(|(p, _)| *p == path) {
+            file["bytes"] = serde_json::json!(size);
+        }
+    }
+    for input in commit["usage_inputs"].as_array_mut().unwrap() {
+        input["recipe"] = serde_json::json!("an older cvm");
+    }
+    std::fs::write(&commit_path, serde_json::to_vec(&commit).unwrap()).unwrap();
+    // and the landing has purged its CDR of November 1st since
+    std::fs::remove_dir_all(landing.join("cdr/dt=2026-11-01")).unwrap();
+
+    run_ok(&job, "2026-11-23", &nightly);
+    let after = query_csv(
+        &nightly,
+        "SELECT subscriber_id, event_date, events, voice_seconds, sms_count, data_bytes FROM usage_daily \
+         ORDER BY event_date, subscriber_id",
+    );
+    assert_eq!(before, after, "the purged day's usage is kept, the others rebuilt to the same sums");
+    // the purged file's days keep its parts without the new columns (null, not 0); the others have them
+    let unknown = query_csv(
+        &nightly,
+        "SELECT DISTINCT CAST(event_date AS VARCHAR) FROM usage_daily WHERE events_out IS NULL ORDER BY 1",
+    );
+    let days: Vec<&str> = unknown.lines().skip(1).collect();
+    assert!(!days.is_empty(), "the purged day's parts have no direction counts");
+    assert!(days.iter().all(|d| ["2026-10-31", "2026-11-01", "2026-11-02"].contains(d)), "{days:?}");
+    let known = query_csv(
+        &nightly,
+        "SELECT count(*) FROM usage_daily WHERE events_out IS NOT NULL AND event_date >= DATE '2026-11-10'",
+    );
+    assert_ne!(known.lines().nth(1), Some("0"), "{known}");
+}
+
+fn walk_json(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect()
+}
