@@ -44,6 +44,9 @@
 --   sms_7d_trend                 Float64  the events_7d_trend formula on sms
 --   data_trend                   Float64  the events_trend formula on data MiB
 --   data_7d_trend                Float64  the events_7d_trend formula on data MiB
+--   outgoing_share_30d           Float64  share of the last 30 days' calls and messages the line made, not received:
+--                                         (1 + made) / (2 + made + received), 0.5 with none
+--   outgoing_share_trend         Float64  outgoing_share_30d minus the same share over the 60 days before
 --   log_events_30d               Float64  ln(1 + events of the last 30 days)
 --   log_sms_30d                  Float64  ln(1 + sms of the last 30 days)
 --   bill_trend                   Float64  bill of L over the mean bill of L-3 .. L-1 (a falling bill: a downgrade,
@@ -157,6 +160,10 @@ SELECT
     ln((1.0 + sms_7d * 30.0 / 7.0) / (1.0 + sms_30d)) AS sms_7d_trend,
     ln((1.0 + data_mb_30d) / (1.0 + GREATEST(data_mb_90d - data_mb_30d, 0.0) / 2.0)) AS data_trend,
     ln((1.0 + data_mb_7d * 30.0 / 7.0) / (1.0 + data_mb_30d)) AS data_7d_trend,
+    (1.0 + events_out_30d) / (2.0 + events_out_30d + events_in_30d) AS outgoing_share_30d,
+    (1.0 + events_out_30d) / (2.0 + events_out_30d + events_in_30d)
+        - (1.0 + (events_out_90d - events_out_30d))
+        / (2.0 + (events_out_90d - events_out_30d) + (events_in_90d - events_in_30d)) AS outgoing_share_trend,
     ln(1.0 + events_30d) AS log_events_30d,
     ln(1.0 + sms_30d) AS log_sms_30d,
     LEAST(GREATEST(COALESCE(bill_trend, 1.0), 0.0), 3.0) AS bill_trend,

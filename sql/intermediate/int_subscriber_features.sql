@@ -41,6 +41,10 @@
 --   data_mb_90d            Float64           data MiB, last 90 days
 --   sms_7d                 Int64             sms sent and received, last 7 days
 --   sms_90d                Int64             sms sent and received, last 90 days
+--   events_out_30d         Int64             voice, sms and mms events made (direction out), last 30 days
+--   events_in_30d          Int64             the same received (direction in), last 30 days
+--   events_out_90d         Int64             events made, last 90 days
+--   events_in_90d          Int64             events received, last 90 days
 --   revenue_before_1m      Decimal128(18,4)  net revenue billed for L-3 .. L-1
 --   months_since_first_bill  Int64           calendar months from the first bill month to L
 WITH joined AS (
@@ -78,7 +82,11 @@ WITH joined AS (
         COALESCE(u.data_mb_7d, 0.0) AS data_mb_7d,
         COALESCE(u.data_mb_90d, 0.0) AS data_mb_90d,
         COALESCE(u.sms_7d, 0) AS sms_7d,
-        COALESCE(u.sms_90d, 0) AS sms_90d
+        COALESCE(u.sms_90d, 0) AS sms_90d,
+        COALESCE(u.events_out_30d, 0) AS events_out_30d,
+        COALESCE(u.events_in_30d, 0) AS events_in_30d,
+        COALESCE(u.events_out_90d, 0) AS events_out_90d,
+        COALESCE(u.events_in_90d, 0) AS events_in_90d
     FROM int_tenure_computed AS t
     LEFT JOIN int_revenue_windows AS r ON r.subscriber_id = t.subscriber_id
     LEFT JOIN int_usage_windows AS u ON u.subscriber_id = t.subscriber_id
@@ -127,6 +135,10 @@ SELECT
     data_mb_90d,
     CAST(sms_7d AS BIGINT) AS sms_7d,
     CAST(sms_90d AS BIGINT) AS sms_90d,
+    CAST(events_out_30d AS BIGINT) AS events_out_30d,
+    CAST(events_in_30d AS BIGINT) AS events_in_30d,
+    CAST(events_out_90d AS BIGINT) AS events_out_90d,
+    CAST(events_in_90d AS BIGINT) AS events_in_90d,
     revenue_before_1m,
     CAST(months_since_first_bill AS BIGINT) AS months_since_first_bill
 FROM joined

@@ -24,6 +24,10 @@
 --   sms_7d           Int64    sms events, both directions, last 7 days
 --   sms_30d          Int64    the same, last 30 days
 --   sms_90d          Int64    the same, last 90 days
+--   events_out_30d   Int64    voice, sms and mms events made (direction out), last 30 days
+--   events_in_30d    Int64    the same received (direction in), last 30 days
+--   events_out_90d   Int64    events made, last 90 days
+--   events_in_90d    Int64    events received, last 90 days
 WITH recent AS (
     SELECT
         subscriber_id,
@@ -34,7 +38,9 @@ WITH recent AS (
         events,
         voice_seconds,
         data_bytes,
-        sms_count
+        sms_count,
+        events_out,
+        events_in
     FROM usage_daily
     WHERE event_date <= CAST($as_of AS DATE)
 )
@@ -56,6 +62,10 @@ SELECT
     CAST(COALESCE(SUM(data_bytes) FILTER (WHERE in_90d), 0) AS DOUBLE) / 1048576.0 AS data_mb_90d,
     COALESCE(SUM(sms_count) FILTER (WHERE in_7d), 0) AS sms_7d,
     COALESCE(SUM(sms_count) FILTER (WHERE in_30d), 0) AS sms_30d,
-    COALESCE(SUM(sms_count) FILTER (WHERE in_90d), 0) AS sms_90d
+    COALESCE(SUM(sms_count) FILTER (WHERE in_90d), 0) AS sms_90d,
+    COALESCE(SUM(events_out) FILTER (WHERE in_30d), 0) AS events_out_30d,
+    COALESCE(SUM(events_in) FILTER (WHERE in_30d), 0) AS events_in_30d,
+    COALESCE(SUM(events_out) FILTER (WHERE in_90d), 0) AS events_out_90d,
+    COALESCE(SUM(events_in) FILTER (WHERE in_90d), 0) AS events_in_90d
 FROM recent
 GROUP BY subscriber_id

@@ -26,7 +26,7 @@ WITH scored AS (
             months_to_term_end, in_renewal_window, days_since_last_recharge, recharge_gap_ratio, recharges_30d, recharges_90d,
             log_recharge_amount_30d, log_recharge_amount_90d, recharge_trend, events_trend, events_7d_trend, active_days_7d,
             active_days_trend, voice_trend, voice_7d_trend, sms_trend, sms_7d_trend, data_trend,
-            data_7d_trend, log_events_30d, log_sms_30d, bill_trend, months_since_first_bill, complaints_30d,
+            data_7d_trend, outgoing_share_30d, outgoing_share_trend, log_events_30d, log_sms_30d, bill_trend, months_since_first_bill, complaints_30d,
             complaints_prior_60d, fault_tickets_90d, inquiries_30d, tickets_90d, open_tickets, hours_to_resolve_90d,
             age_years, plan_id, segment, region, channel
         ) AS score

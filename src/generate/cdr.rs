@@ -71,6 +71,7 @@ pub fn write_day(
         let bad_sid = unknown_id(line.id);
         let [voice, sms, data, _] = EVENT_MIX[s];
         let n_contacts = usize::from(line.n_contacts);
+        let made = if line.episodes.is_empty() { 1.0 } else { line.outgoing_factor(day) };
         for _ in 0..n {
             let sec = time_of_day(r);
             let kind = r.below(100);
@@ -87,7 +88,7 @@ pub fn write_day(
             if kind < voice {
                 contact = phone(line.contacts[r.below(n_contacts)]);
                 cells[2] = Cell::Text("voice");
-                cells[3] = Cell::Text(if r.chance(VOICE_OUT) { "out" } else { "in" });
+                cells[3] = Cell::Text(if r.chance(VOICE_OUT * made) { "out" } else { "in" });
                 cells[4] = Cell::Int(r.exponential(line.voice_mean) as i64 + 1);
                 cells[6] = Cell::Text(ascii(&contact));
             } else if kind < voice + sms + data && kind >= voice + sms {
@@ -98,7 +99,7 @@ pub fn write_day(
             } else {
                 contact = phone(line.contacts[r.below(n_contacts)]);
                 cells[2] = Cell::Text(if kind < voice + sms { "sms" } else { "mms" });
-                cells[3] = Cell::Text(if r.chance(0.5) { "out" } else { "in" });
+                cells[3] = Cell::Text(if r.chance(0.5 * made) { "out" } else { "in" });
                 cells[6] = Cell::Text(ascii(&contact));
             }
             match dirty.pick(5) {

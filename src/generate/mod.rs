@@ -53,9 +53,10 @@
 //!   0.8, west 0.4), last 45 days and triple the hazard. age: x1.3 under 26.
 //!   channel: store 0.9, online 1.15, dealer 1, telesales 1.35.
 //! - Exits: 70% of decisions are warned: over the 30..75 days to the end,
-//!   usage falls steadily to 5..35% of its level, bills fall (prepaid
-//!   strongly, postpaid partly), complaints rise, and prepaid recharges thin
-//!   out and stop 15 days before the end. The other 30% end 0..10 days
+//!   usage falls steadily to 5..35% of its level, the share of calls and
+//!   messages the line makes (not receives) sinks to half, bills fall
+//!   (prepaid strongly, postpaid partly), complaints rise, and prepaid
+//!   recharges thin out and stop 15 days before the end. The other 30% end 0..10 days
 //!   after the decision, without warning. A postpaid line ends on the first
 //!   monthly anniversary of its activation on or after that day, as term
 //!   contracts do. Reasons: postpaid port_out 50%, voluntary 45%, other 5%;

@@ -376,6 +376,22 @@ impl Line {
         m
     }
 
+    /// The factor on the chance that a call or message on day `d` is made,
+    /// not received: a line on its way out moves its own calls to the
+    /// operator it is leaving for (often a second SIM) before it stops
+    /// receiving them, so in a falling episode the share it makes sinks to
+    /// half by the end. A dip without churn leaves it alone.
+    pub fn outgoing_factor(&self, d: i32) -> f64 {
+        let mut f = 1.0f64;
+        for ep in self.episodes.iter().filter(|ep| ep.falls) {
+            let x = d - ep.start;
+            if 0 <= x && x < ep.len {
+                f = f.min(1.0 - 0.5 * f64::from(x + 1) / f64::from(ep.len));
+            }
+        }
+        f
+    }
+
     /// This line's contribution to the summary's counts.
     pub fn census(&self, world: &World) -> Census {
         let t = world.t;
@@ -473,6 +489,10 @@ mod tests {
         assert!(line.engagement(120) > line.engagement(140));
         assert!((line.engagement(300 + 27) - 0.2).abs() < 1e-12); // p = 0.7
         assert!(line.engagement(339) > 0.9 && line.engagement(340) == 1.0);
+        // calls made sink to half by the end of a fall; a dip leaves them alone
+        assert_eq!(line.outgoing_factor(99), 1.0);
+        assert!((line.outgoing_factor(149) - 0.5).abs() < 1e-12);
+        assert_eq!(line.outgoing_factor(320), 1.0);
         assert_eq!(&subscriber_id(1234), b"S00001234");
     }
 }

@@ -77,7 +77,7 @@ fn duckdb_and_pyarrow_read_the_outputs_as_cvm_does() {
     assert!((found["top_revenue_share_12m"].as_f64().unwrap() - share).abs() < 1e-12);
     assert_eq!(
         found["campaign_sizes"],
-        serde_json::json!({"retention_priority": 1, "upsell_potential": 2, "winback_dormant": 2, "loyalty_care": 1})
+        serde_json::json!({"upsell_potential": 2, "winback_dormant": 2, "loyalty_care": 2})
     );
 
     // typed partition columns, exact decimals, no surprises

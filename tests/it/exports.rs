@@ -70,10 +70,10 @@ fn list_and_export_a_campaign_with_a_checksum_sidecar() {
         })
         .collect();
     let want = [
-        ("retention_priority", "1"),
+        ("retention_priority", "0"),
         ("upsell_potential", "2"),
         ("winback_dormant", "2"),
-        ("loyalty_care", "1"),
+        ("loyalty_care", "2"),
         ("nobody", "0"),
     ];
     assert_eq!(sizes, want.map(|(a, b)| (a.to_string(), b.to_string())), "{text}");

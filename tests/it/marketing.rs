@@ -274,7 +274,7 @@ fn the_demo_caps_upsell_and_passes_the_rest_to_winback() {
     assert_eq!(lists["winback_dormant"], ["S010", "S012"]);
     let sizes: Vec<usize> =
         ["retention_priority", "loyalty_care"].iter().map(|c| lists.get(*c).map_or(0, Vec::len)).collect();
-    assert_eq!(sizes, [1, 1]);
+    assert_eq!(sizes, [0, 2]);
 }
 
 #[test]

@@ -56,6 +56,8 @@ pub const NUMERIC: &[Numeric] = &[
     n("sms_7d_trend", "sms up this week", "sms down this week"),
     n("data_trend", "data use rising", "data use falling"),
     n("data_7d_trend", "data up this week", "data down this week"),
+    n("outgoing_share_30d", "makes most of its calls", "mostly receives calls"),
+    n("outgoing_share_trend", "making more of its own calls", "making fewer of its own calls"),
     n("log_events_30d", "heavy use", "light use"),
     n("log_sms_30d", "many sms", "few sms"),
     n("bill_trend", "bill rising", "bill falling"),
