@@ -198,12 +198,12 @@ pub fn read_file(
     let schema = raw_schema(source.kind);
     match source.format {
         Format::Csv => {
-            let reader = decompress(source.compression, file, bytes)?;
-            read_csv(source, file, reader, schema, emit)
+            let reader = LineLimit::new(decompress(source.compression, file, bytes)?, source);
+            read_csv(source, file, Box::new(reader), schema, emit)
         }
         Format::Ndjson => {
-            let reader = decompress(source.compression, file, bytes)?;
-            read_ndjson(source, file, reader, schema, emit)
+            let reader = LineLimit::new(decompress(source.compression, file, bytes)?, source);
+            read_ndjson(source, file, Box::new(reader), schema, emit)
         }
         Format::Parquet => read_parquet(source, file, bytes, schema, emit),
     }
@@ -255,6 +255,52 @@ fn decompress(compression: Compression, file: &str, bytes: bytes::Bytes) -> Resu
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(plain).map_err(|e| unreadable(file, e))?),
         _ => Box::new(plain),
     })
+}
+
+/// A text extract's decompressed bytes, failing at the first line longer
+/// than `sources.<source>.max_line_bytes`: the readers buffer a whole line
+/// (or record), so without a limit one endless line would take the
+/// process's memory (a few MB of gzip can hold gigabytes of one line).
+struct LineLimit<R> {
+    inner: R,
+    limit: u64,
+    key: String,
+    /// bytes since the last line break
+    in_line: u64,
+    /// 1-based number of the line being read
+    line: u64,
+}
+
+impl<R: Read> LineLimit<R> {
+    fn new(inner: R, source: &Source) -> Self {
+        let key = format!("sources.{}.max_line_bytes", source.kind.name());
+        LineLimit { inner, limit: source.max_line_bytes, key, in_line: 0, line: 1 }
+    }
+}
+
+impl<R: Read> Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for chunk in buf[..n].split_inclusive(|b| *b == b'\n') {
+            self.in_line += chunk.len() as u64;
+            let ends_line = chunk.last() == Some(&b'\n');
+            // the line break itself does not count
+            if self.in_line - u64::from(ends_line) > self.limit {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "line {} is longer than {} bytes, the limit ({}); the file is not read further",
+                        self.line, self.limit, self.key
+                    ),
+                ));
+            }
+            if ends_line {
+                self.line += 1;
+                self.in_line = 0;
+            }
+        }
+        Ok(n)
+    }
 }
 
 fn csv_reader(source: &Source, reader: Box<dyn Read + Send>) -> csv::Reader<Box<dyn Read + Send>> {
@@ -542,6 +588,39 @@ fn read_parquet(
 #[cfg(test)]
 mod tests {
     use super::FileError;
+
+    fn limited(text: &str, limit: u64) -> Result<String, String> {
+        let mut source = crate::job::Job::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs/demo.toml"),
+            &Default::default(),
+        )
+        .unwrap()
+        .source(crate::contract::SourceKind::Cdr)
+        .clone();
+        source.max_line_bytes = limit;
+        let mut reader = super::LineLimit::new(std::io::Cursor::new(text.as_bytes().to_vec()), &source);
+        let mut out = String::new();
+        // a small buffer, so lines cross reads
+        let mut buf = [0u8; 3];
+        loop {
+            match std::io::Read::read(&mut reader, &mut buf) {
+                Ok(0) => return Ok(out),
+                Ok(n) => out.push_str(std::str::from_utf8(&buf[..n]).unwrap()),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_fails_naming_the_line_and_the_limit() {
+        assert_eq!(limited("ab\r\ncdef\ng", 5), Ok("ab\r\ncdef\ng".into()), "5 bytes a line, the break not counted");
+        assert_eq!(
+            limited("ab\ncdefgh\ni", 5),
+            Err("line 2 is longer than 5 bytes, the limit (sources.cdr.max_line_bytes); the file is not read further"
+                .into())
+        );
+        assert!(limited("abcdefgh", 5).unwrap_err().starts_with("line 1 "), "a last line without a break counts too");
+    }
 
     #[test]
     fn a_file_error_is_found_again_in_its_debug_text() {

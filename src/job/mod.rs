@@ -122,6 +122,8 @@ struct SourceFile {
     date_format: Option<String>,
     timestamp_format: Option<String>,
     timezone: Option<String>,
+    /// e.g. "16MiB": the longest line a text extract may have
+    max_line_bytes: Option<toml::Value>,
     #[serde(default)]
     columns: BTreeMap<String, String>,
 }
@@ -195,7 +197,15 @@ pub struct Source {
     pub timezone: String,
     /// Contract column -> column name in the extract.
     pub columns: BTreeMap<String, String>,
+    /// The longest line (bytes between two line breaks, after decompression)
+    /// a CSV or NDJSON extract may have: a longer one fails the file, so a
+    /// broken or hostile file cannot hold the run's memory.
+    pub max_line_bytes: u64,
 }
+
+/// `max_line_bytes` when the job sets none: far above any real extract's line
+/// (a CDR row is a few hundred bytes), far below what would strain memory.
+pub const DEFAULT_MAX_LINE_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Source {
     /// The extract's name for a contract column.
@@ -384,6 +394,13 @@ fn validate_source(
             format!("'{timezone}' is not an IANA time zone name (e.g. UTC, Europe/Paris)"),
         ));
     }
+    let max_line_bytes = match &spec.max_line_bytes {
+        Some(value) => parse_bytes(value).map_err(|m| invalid(&key("max_line_bytes"), m))?,
+        None => DEFAULT_MAX_LINE_BYTES,
+    };
+    if max_line_bytes < 1024 {
+        return Err(invalid(&key("max_line_bytes"), format!("{max_line_bytes} bytes is below the least, 1KiB")));
+    }
     let known = contract::columns(kind);
     for (contract_column, source_column) in &spec.columns {
         if !known.iter().any(|c| c.name == contract_column) {
@@ -413,6 +430,7 @@ fn validate_source(
         timestamp_format,
         timezone,
         columns: spec.columns,
+        max_line_bytes,
     })
 }
 

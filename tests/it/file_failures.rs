@@ -97,3 +97,45 @@ fn a_required_source_without_files_fails() {
         &["source cdr: no files under", "/cdr/"],
     );
 }
+
+/// A gzip CDR extract whose second line is `line_bytes` long (a field of x's).
+fn one_long_line(line_bytes: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(b"subscriber_id,event_time,event_type,direction,duration_s,volume_bytes\nS001,").unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    let mut left = line_bytes;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        e.write_all(&chunk[..n]).unwrap();
+        left -= n;
+    }
+    e.write_all(b"\n").unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn a_line_longer_than_the_jobs_limit_fails_naming_file_line_and_limit() {
+    assert_fails_cleanly_with(
+        Landing::new(),
+        "[sources.cdr]\nmax_line_bytes = \"64KiB\"\n",
+        |l| l.write_bytes("cdr/dt=2026-11-23/part-0.csv.gz", &one_long_line(100_000)),
+        1,
+        &[
+            "cdr/dt=2026-11-23/part-0.csv.gz",
+            "line 2 is longer than 65536 bytes, the limit (sources.cdr.max_line_bytes)",
+        ],
+    );
+}
+
+#[test]
+fn a_gzip_of_one_endless_line_stops_at_the_default_limit() {
+    // 200 MB of one line in a few hundred KB of gzip: read up to 16 MiB, then the file fails
+    let bomb = one_long_line(200 << 20);
+    assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+    assert_fails_cleanly(
+        |l| l.write_bytes("cdr/dt=2026-11-23/part-0.csv.gz", &bomb),
+        1,
+        &["cdr/dt=2026-11-23/part-0.csv.gz", "line 2 is longer than 16777216 bytes"],
+    );
+}
