@@ -396,15 +396,6 @@ fn read_csv(
                 Err(_) => lossy[i].as_str(),
             }
         };
-        raw.clear();
-        for i in 0..record.len() {
-            if i > 0 {
-                raw.push(source.delimiter as char);
-            }
-            let value = field(i);
-            let value = if !value.is_empty() && indexes.personal.contains(&i) { REDACTED } else { value };
-            push_csv_field(&mut raw, value, source.delimiter as char, source.quote as char);
-        }
         let parse_error = if record.len() != header.len() {
             Some("field_count_mismatch")
         } else if text.is_err() {
@@ -412,6 +403,25 @@ fn read_csv(
         } else {
             None
         };
+        raw.clear();
+        if parse_error == Some("field_count_mismatch") {
+            // its fields are shifted: personal data may sit in any column, so keep its shape only
+            raw.push_str(&format!(
+                "<{} fields, {} bytes of values; the header has {}>",
+                record.len(),
+                record.as_slice().len(),
+                header.len()
+            ));
+        } else {
+            for i in 0..record.len() {
+                if i > 0 {
+                    raw.push(source.delimiter as char);
+                }
+                let value = field(i);
+                let value = if !value.is_empty() && indexes.personal.contains(&i) { REDACTED } else { value };
+                push_csv_field(&mut raw, value, source.delimiter as char, source.quote as char);
+            }
+        }
         let values = indexes.staged.iter().map(|index| match (parse_error, index) {
             (None, Some(i)) => Some(field(*i)).filter(|v| !is_null(v)),
             _ => None,

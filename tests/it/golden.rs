@@ -71,6 +71,13 @@ fn rejects_keep_the_raw_record_with_personal_data_redacted() {
     );
     let (_, rows) = parse_csv(&text);
     assert_eq!(rows, vec![vec!["S093,<redacted>,2025-05-01,,,hybrid,HYB,consumer,north,online,1990".to_string()]]);
+    // a row with too few fields keeps its shape only: shifted, its msisdn could sit in any column
+    let text = query_csv(
+        warehouse.path(),
+        "SELECT raw_record FROM rejects WHERE source = 'subscribers' AND rule = 'field_count_mismatch'",
+    );
+    let (_, rows) = parse_csv(&text);
+    assert_eq!(rows, vec![vec!["<6 fields, 33 bytes of values; the header has 11>".to_string()]]);
     // no msisdn of the fixtures appears in any published table, decoded
     for table in ["customer_value", "rejects", "usage_daily"] {
         let text = query_csv(warehouse.path(), &format!("SELECT * FROM {table}"));
