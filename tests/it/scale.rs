@@ -79,12 +79,18 @@ fn landing_job(dir: &std::path::Path, landing: &std::path::Path) -> std::path::P
     path
 }
 
+/// A copy of the demo's landing in `dir`, and the demo job over it.
+fn demo_landing(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let landing = dir.join("landing");
+    copy_dir(&repo().join("fixtures/demo/input"), &landing);
+    let job = landing_job(dir, &landing);
+    (landing, job)
+}
+
 #[test]
 fn an_incremental_night_reads_only_new_cdr_and_equals_a_from_scratch_run() {
     let dir = tempfile::tempdir().unwrap();
-    let landing = dir.path().join("landing");
-    copy_dir(&repo().join("fixtures/demo/input"), &landing);
-    let job = landing_job(dir.path(), &landing);
+    let (landing, job) = demo_landing(dir.path());
     // night 1 (T = 11-21): the last two days' CDR have not landed yet
     let aside = dir.path().join("aside");
     std::fs::create_dir_all(&aside).unwrap();
@@ -121,9 +127,7 @@ fn an_incremental_night_reads_only_new_cdr_and_equals_a_from_scratch_run() {
 #[test]
 fn a_late_file_for_an_old_day_and_a_re_extracted_file_rebuild_their_days() {
     let dir = tempfile::tempdir().unwrap();
-    let landing = dir.path().join("landing");
-    copy_dir(&repo().join("fixtures/demo/input"), &landing);
-    let job = landing_job(dir.path(), &landing);
+    let (landing, job) = demo_landing(dir.path());
     let nightly = dir.path().join("nightly");
     run_ok(&job, "2026-11-22", &nightly);
     let before = rows_of(&nightly, "usage_daily", "");
@@ -183,7 +187,9 @@ fn strip_columns(folder: &std::path::Path, columns: &[&str]) -> Vec<(std::path::
     use datafusion::parquet::arrow::ArrowWriter;
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let mut rewritten = Vec::new();
-    for entry in walk(folder) {
+    let files =
+        snapshot_files(folder).into_iter().map(|(p, _)| p).filter(|p| p.extension().is_some_and(|e| e == "parquet"));
+    for entry in files {
         let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&entry).unwrap()).unwrap();
         let schema = reader.schema().clone();
         let keep: Vec<usize> =
@@ -201,25 +207,10 @@ fn strip_columns(folder: &std::path::Path, columns: &[&str]) -> Vec<(std::path::
     rewritten
 }
 
-fn walk(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(folder).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else if path.extension().is_some_and(|e| e == "parquet") {
-            out.push(path);
-        }
-    }
-    out
-}
-
 #[test]
 fn a_warehouse_from_before_the_direction_columns_is_rebuilt_where_the_cdr_remains() {
     let dir = tempfile::tempdir().unwrap();
-    let landing = dir.path().join("landing");
-    copy_dir(&repo().join("fixtures/demo/input"), &landing);
-    let job = landing_job(dir.path(), &landing);
+    let (landing, job) = demo_landing(dir.path());
     let nightly = dir.path().join("nightly");
     run_ok(&job, "2026-11-22", &nightly);
     let before = query_csv(
@@ -234,7 +225,7 @@ fn a_warehouse_from_before_the_direction_columns_is_rebuilt_where_the_cdr_remain
     for table in ["_usage_by_file", "usage_daily"] {
         rewritten.extend(strip_columns(&nightly.join(table), &["events_out", "events_in"]));
     }
-    let commit_path = walk_json(&nightly.join("_commits")).into_iter().max().unwrap();
+    let commit_path = snapshot_files(&nightly.join("_commits")).into_iter().map(|(p, _)| p).max().unwrap();
     let mut commit: serde_json::Value = serde_json::from_slice(&std::fs::read(&commit_path).unwrap()).unwrap();
     for file in commit["files"].as_array_mut().unwrap() {
         let path = nightly.join(file["path"].as_str().unwrap());
@@ -269,12 +260,4 @@ fn a_warehouse_from_before_the_direction_columns_is_rebuilt_where_the_cdr_remain
         "SELECT count(*) FROM usage_daily WHERE events_out IS NOT NULL AND event_date >= DATE '2026-11-10'",
     );
     assert_ne!(known.lines().nth(1), Some("0"), "{known}");
-}
-
-fn walk_json(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
-    std::fs::read_dir(folder)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect()
 }
