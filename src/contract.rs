@@ -27,60 +27,110 @@ pub struct Column {
     /// Read into staging. Personal columns no output needs (other_party) are
     /// not read at all, so they cannot leak.
     pub staged: bool,
+    /// What the column holds: which typed Parquet columns are read in their
+    /// own type rather than as text (see [`Value::accepts`]).
+    pub value: Value,
 }
 
-const fn req(name: &'static str) -> Column {
-    Column { name, required: true, personal: false, staged: true }
+/// The kind of value a contract column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value {
+    Text,
+    /// A whole number (seconds, bytes, a year, months).
+    Whole,
+    /// An amount of money: Decimal(18, 4) once staged.
+    Money,
+    /// An instant: Timestamp(us, UTC) once staged.
+    Time,
+    /// A calendar date (a bill month is a date too: its first day).
+    Date,
+    Flag,
+    /// A real number (a score).
+    Real,
 }
-const fn opt(name: &'static str) -> Column {
-    Column { name, required: false, personal: false, staged: true }
+
+impl Value {
+    /// Whether a typed (Parquet) column of `data_type` can be checked in its
+    /// own type: the staging SQL's functions take it as it is, and the rows
+    /// are never turned into text and parsed again. Any other type is read
+    /// as text (arrow's cast) and judged like a CSV value.
+    pub fn accepts(self, data_type: &datafusion::arrow::datatypes::DataType) -> bool {
+        use datafusion::arrow::datatypes::DataType as T;
+        match self {
+            Value::Text => matches!(data_type, T::Utf8),
+            Value::Whole => data_type.is_integer(),
+            Value::Money => data_type.is_integer() || matches!(data_type, T::Decimal128(_, _)),
+            Value::Time => matches!(data_type, T::Timestamp(_, _)),
+            Value::Date => matches!(data_type, T::Date32),
+            Value::Flag => matches!(data_type, T::Boolean),
+            Value::Real => data_type.is_floating() || data_type.is_integer(),
+        }
+    }
+}
+
+const fn req(name: &'static str, value: Value) -> Column {
+    Column { name, required: true, personal: false, staged: true, value }
+}
+const fn opt(name: &'static str, value: Value) -> Column {
+    Column { name, required: false, personal: false, staged: true, value }
 }
 /// Personal data kept in staging (for campaign exports that may need it).
 const fn personal(name: &'static str) -> Column {
-    Column { name, required: false, personal: true, staged: true }
+    Column { name, required: false, personal: true, staged: true, value: Value::Text }
 }
 /// Personal data never read.
 const fn personal_dropped(name: &'static str) -> Column {
-    Column { name, required: false, personal: true, staged: false }
+    Column { name, required: false, personal: true, staged: false, value: Value::Text }
 }
 
 const SUBSCRIBERS: &[Column] = &[
-    req("subscriber_id"),
+    req("subscriber_id", Value::Text),
     personal("msisdn"),
-    req("activation_date"),
-    opt("deactivation_date"),
-    opt("deactivation_reason"),
-    req("plan_type"),
-    opt("plan_id"),
-    opt("segment"),
-    opt("region"),
-    opt("channel"),
-    opt("birth_year"),
-    opt("commitment_months"),
+    req("activation_date", Value::Date),
+    opt("deactivation_date", Value::Date),
+    opt("deactivation_reason", Value::Text),
+    req("plan_type", Value::Text),
+    opt("plan_id", Value::Text),
+    opt("segment", Value::Text),
+    opt("region", Value::Text),
+    opt("channel", Value::Text),
+    opt("birth_year", Value::Whole),
+    opt("commitment_months", Value::Whole),
 ];
 const BILLING: &[Column] = &[
-    req("subscriber_id"),
-    req("bill_month"),
-    opt("invoice_id"),
-    opt("charge_type"),
-    req("net_amount"),
-    opt("currency"),
+    req("subscriber_id", Value::Text),
+    req("bill_month", Value::Date),
+    opt("invoice_id", Value::Text),
+    opt("charge_type", Value::Text),
+    req("net_amount", Value::Money),
+    opt("currency", Value::Text),
 ];
 const CDR: &[Column] = &[
-    req("subscriber_id"),
-    req("event_time"),
-    req("event_type"),
-    opt("direction"),
-    opt("duration_s"),
-    opt("volume_bytes"),
-    opt("charged_amount"),
+    req("subscriber_id", Value::Text),
+    req("event_time", Value::Time),
+    req("event_type", Value::Text),
+    opt("direction", Value::Text),
+    opt("duration_s", Value::Whole),
+    opt("volume_bytes", Value::Whole),
+    opt("charged_amount", Value::Money),
     personal_dropped("other_party"),
-    opt("roaming"),
+    opt("roaming", Value::Flag),
 ];
-const RECHARGES: &[Column] = &[req("subscriber_id"), req("recharge_time"), req("amount"), opt("channel")];
-const TICKETS: &[Column] = &[req("subscriber_id"), req("opened_at"), req("category"), opt("resolved_at")];
-const OPTOUTS: &[Column] = &[req("subscriber_id"), opt("channel"), opt("since")];
-const STRATEGIC_FIT: &[Column] = &[opt("subscriber_id"), opt("segment"), req("score")];
+const RECHARGES: &[Column] = &[
+    req("subscriber_id", Value::Text),
+    req("recharge_time", Value::Time),
+    req("amount", Value::Money),
+    opt("channel", Value::Text),
+];
+const TICKETS: &[Column] = &[
+    req("subscriber_id", Value::Text),
+    req("opened_at", Value::Time),
+    req("category", Value::Text),
+    opt("resolved_at", Value::Time),
+];
+const OPTOUTS: &[Column] = &[req("subscriber_id", Value::Text), opt("channel", Value::Text), opt("since", Value::Date)];
+const STRATEGIC_FIT: &[Column] =
+    &[opt("subscriber_id", Value::Text), opt("segment", Value::Text), req("score", Value::Real)];
 
 impl SourceKind {
     /// In ingest order: subscribers first, since every other source is checked against it.
@@ -146,4 +196,9 @@ pub fn columns(kind: SourceKind) -> &'static [Column] {
 /// The columns the raw reader delivers to staging, in the contract's order.
 pub fn staged_columns(kind: SourceKind) -> impl Iterator<Item = &'static Column> {
     columns(kind).iter().filter(|c| c.staged)
+}
+
+/// Whether any source's contract column of this name holds personal data.
+pub fn is_personal(name: &str) -> bool {
+    SourceKind::ALL.iter().any(|k| columns(*k).iter().any(|c| c.personal && c.name == name))
 }

@@ -247,7 +247,11 @@ pub const REJECTS_COLUMNS: &[(&str, &str, &str)] = &[
     ("file", "Utf8", "URL of the extract file"),
     ("row_number", "Int64", "line in the decompressed file (header = line 1); for Parquet the 1-based row"),
     ("rule", "Utf8", "the rule the row broke, e.g. net_amount_invalid (see docs/contract-choices.md)"),
-    ("raw_record", "Utf8", "the record as read; personal fields (msisdn, other_party) replaced by <redacted>"),
+    (
+        "raw_record",
+        "Utf8",
+        "the record's contract columns as read, a JSON object; never personal data (msisdn, other_party) or a column outside the contract; a broken record's shape only",
+    ),
 ];
 
 pub fn find(name: &str) -> Option<&'static SqlFile> {

@@ -18,54 +18,65 @@ WITH typed AS (
         r._file,
         r._row,
         r._raw,
+        -- the contract's columns as read, for a rejected row's raw record (never msisdn)
+        named_struct(
+            'subscriber_id', r.subscriber_id,
+            'bill_month', r.bill_month,
+            'invoice_id', r.invoice_id,
+            'charge_type', r.charge_type,
+            'net_amount', r.net_amount,
+            'currency', r.currency
+        ) AS _as_read,
         r._parse_error,
         r.subscriber_id,
         r.bill_month AS bill_month_text,
-        CASE
-            WHEN regexp_like(r.bill_month, '^[0-9]{4}-[0-9]{2}$')
-                THEN cvm_to_date(concat(r.bill_month, '-01'), 'iso')
-            ELSE CAST(date_trunc('month', cvm_to_date(r.bill_month, CAST($date_format AS VARCHAR))) AS DATE)
-        END AS bill_month,
+        cvm_month(r.bill_month, CAST($date_format AS VARCHAR)) AS bill_month,
         r.invoice_id,
         lower(r.charge_type) AS charge_type_text,
         r.net_amount AS net_amount_text,
-        CASE
-            WHEN regexp_like(r.net_amount, '^[+-]?[0-9]{1,14}(\.[0-9]{1,4})?$')
-                THEN TRY_CAST(r.net_amount AS DECIMAL(18, 4))
-        END AS net_amount,
+        cvm_money(r.net_amount) AS net_amount,
         upper(r.currency) AS currency,
         upper(CAST($currency AS VARCHAR)) AS job_currency,
         s.subscriber_id IS NOT NULL AS subscriber_known
     FROM raw_billing AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
+),
+
+judged AS (
+    SELECT
+        _file,
+        _row,
+        _raw,
+        _as_read,
+        CASE
+            WHEN _parse_error IS NOT NULL THEN _parse_error
+            WHEN subscriber_id IS NULL THEN 'subscriber_id_missing'
+            WHEN bill_month_text IS NULL THEN 'bill_month_missing'
+            WHEN bill_month IS NULL THEN 'bill_month_invalid'
+            WHEN net_amount_text IS NULL THEN 'net_amount_missing'
+            WHEN net_amount IS NULL THEN 'net_amount_invalid'
+            WHEN currency IS NOT NULL AND currency <> job_currency THEN 'currency_mismatch'
+            WHEN NOT subscriber_known THEN 'unknown_subscriber'
+        END AS _reject_rule,
+        CASE
+            WHEN charge_type_text IS NOT NULL
+                AND charge_type_text NOT IN ('recurring', 'voice', 'sms', 'data', 'vas', 'roaming', 'equipment', 'adjustment', 'discount')
+                THEN 'charge_type_invalid'
+            ELSE ''
+        END AS _warnings,
+        subscriber_id,
+        bill_month,
+        invoice_id,
+        CASE
+            WHEN charge_type_text IN ('recurring', 'voice', 'sms', 'data', 'vas', 'roaming', 'equipment', 'adjustment', 'discount')
+                THEN charge_type_text
+        END AS charge_type,
+        net_amount
+    FROM typed
 )
 
 SELECT
-    _file,
-    _row,
-    _raw,
-    CASE
-        WHEN _parse_error IS NOT NULL THEN _parse_error
-        WHEN subscriber_id IS NULL THEN 'subscriber_id_missing'
-        WHEN bill_month_text IS NULL THEN 'bill_month_missing'
-        WHEN bill_month IS NULL THEN 'bill_month_invalid'
-        WHEN net_amount_text IS NULL THEN 'net_amount_missing'
-        WHEN net_amount IS NULL THEN 'net_amount_invalid'
-        WHEN currency IS NOT NULL AND currency <> job_currency THEN 'currency_mismatch'
-        WHEN NOT subscriber_known THEN 'unknown_subscriber'
-    END AS _reject_rule,
-    CASE
-        WHEN charge_type_text IS NOT NULL
-            AND charge_type_text NOT IN ('recurring', 'voice', 'sms', 'data', 'vas', 'roaming', 'equipment', 'adjustment', 'discount')
-            THEN 'charge_type_invalid'
-        ELSE ''
-    END AS _warnings,
-    subscriber_id,
-    bill_month,
-    invoice_id,
-    CASE
-        WHEN charge_type_text IN ('recurring', 'voice', 'sms', 'data', 'vas', 'roaming', 'equipment', 'adjustment', 'discount')
-            THEN charge_type_text
-    END AS charge_type,
-    net_amount
-FROM typed
+    * EXCLUDE (_raw, _as_read),
+    -- a rejected row's record: its shape if it is broken, else its contract columns as read
+    CASE WHEN _reject_rule IS NOT NULL THEN coalesce(_raw, cvm_raw_record(_as_read)) END AS _raw
+FROM judged

@@ -20,6 +20,17 @@ WITH typed AS (
         r._file,
         r._row,
         r._raw,
+        -- the contract's columns as read, for a rejected row's raw record (never msisdn)
+        named_struct(
+            'subscriber_id', r.subscriber_id,
+            'event_time', r.event_time,
+            'event_type', r.event_type,
+            'direction', r.direction,
+            'duration_s', r.duration_s,
+            'volume_bytes', r.volume_bytes,
+            'charged_amount', r.charged_amount,
+            'roaming', r.roaming
+        ) AS _as_read,
         r._parse_error,
         r.subscriber_id,
         r.event_time AS event_time_text,
@@ -27,47 +38,53 @@ WITH typed AS (
         lower(r.event_type) AS event_type,
         lower(r.direction) AS direction_text,
         r.duration_s AS duration_s_text,
-        CASE WHEN regexp_like(r.duration_s, '^[0-9]{1,15}$') THEN CAST(r.duration_s AS BIGINT) END AS duration_s,
+        cvm_whole(r.duration_s, 15) AS duration_s,
         r.volume_bytes AS volume_bytes_text,
-        CASE WHEN regexp_like(r.volume_bytes, '^[0-9]{1,18}$') THEN CAST(r.volume_bytes AS BIGINT) END AS volume_bytes,
+        cvm_whole(r.volume_bytes, 18) AS volume_bytes,
         r.charged_amount AS charged_amount_text,
-        CASE
-            WHEN regexp_like(r.charged_amount, '^[+-]?[0-9]{1,14}(\.[0-9]{1,4})?$')
-                THEN TRY_CAST(r.charged_amount AS DECIMAL(18, 4))
-        END AS charged_amount,
+        cvm_money(r.charged_amount) AS charged_amount,
         r.roaming AS roaming_text,
         TRY_CAST(r.roaming AS BOOLEAN) AS roaming,
         s.subscriber_id IS NOT NULL AS subscriber_known
     FROM raw_cdr AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
+),
+
+judged AS (
+    SELECT
+        _file,
+        _row,
+        _raw,
+        _as_read,
+        CASE
+            WHEN _parse_error IS NOT NULL THEN _parse_error
+            WHEN subscriber_id IS NULL THEN 'subscriber_id_missing'
+            WHEN event_time_text IS NULL THEN 'event_time_missing'
+            WHEN event_time IS NULL THEN 'event_time_invalid'
+            WHEN event_type IS NULL THEN 'event_type_missing'
+            WHEN event_type NOT IN ('voice', 'sms', 'data', 'mms') THEN 'event_type_invalid'
+            WHEN duration_s_text IS NOT NULL AND duration_s IS NULL THEN 'duration_s_invalid'
+            WHEN volume_bytes_text IS NOT NULL AND volume_bytes IS NULL THEN 'volume_bytes_invalid'
+            WHEN NOT subscriber_known THEN 'unknown_subscriber'
+        END AS _reject_rule,
+        concat_ws(',',
+            CASE WHEN direction_text IS NOT NULL AND direction_text NOT IN ('out', 'in') THEN 'direction_invalid' END,
+            CASE WHEN charged_amount_text IS NOT NULL AND charged_amount IS NULL THEN 'charged_amount_invalid' END,
+            CASE WHEN roaming_text IS NOT NULL AND roaming IS NULL THEN 'roaming_invalid' END
+        ) AS _warnings,
+        subscriber_id,
+        event_time,
+        event_type,
+        CASE WHEN direction_text IN ('out', 'in') THEN direction_text END AS direction,
+        duration_s,
+        volume_bytes,
+        charged_amount,
+        roaming
+    FROM typed
 )
 
 SELECT
-    _file,
-    _row,
-    _raw,
-    CASE
-        WHEN _parse_error IS NOT NULL THEN _parse_error
-        WHEN subscriber_id IS NULL THEN 'subscriber_id_missing'
-        WHEN event_time_text IS NULL THEN 'event_time_missing'
-        WHEN event_time IS NULL THEN 'event_time_invalid'
-        WHEN event_type IS NULL THEN 'event_type_missing'
-        WHEN event_type NOT IN ('voice', 'sms', 'data', 'mms') THEN 'event_type_invalid'
-        WHEN duration_s_text IS NOT NULL AND duration_s IS NULL THEN 'duration_s_invalid'
-        WHEN volume_bytes_text IS NOT NULL AND volume_bytes IS NULL THEN 'volume_bytes_invalid'
-        WHEN NOT subscriber_known THEN 'unknown_subscriber'
-    END AS _reject_rule,
-    concat_ws(',',
-        CASE WHEN direction_text IS NOT NULL AND direction_text NOT IN ('out', 'in') THEN 'direction_invalid' END,
-        CASE WHEN charged_amount_text IS NOT NULL AND charged_amount IS NULL THEN 'charged_amount_invalid' END,
-        CASE WHEN roaming_text IS NOT NULL AND roaming IS NULL THEN 'roaming_invalid' END
-    ) AS _warnings,
-    subscriber_id,
-    event_time,
-    event_type,
-    CASE WHEN direction_text IN ('out', 'in') THEN direction_text END AS direction,
-    duration_s,
-    volume_bytes,
-    charged_amount,
-    roaming
-FROM typed
+    * EXCLUDE (_raw, _as_read),
+    -- a rejected row's record: its shape if it is broken, else its contract columns as read
+    CASE WHEN _reject_rule IS NOT NULL THEN coalesce(_raw, cvm_raw_record(_as_read)) END AS _raw
+FROM judged

@@ -14,6 +14,12 @@ WITH typed AS (
         r._file,
         r._row,
         r._raw,
+        -- the contract's columns as read, for a rejected row's raw record (never msisdn)
+        named_struct(
+            'subscriber_id', r.subscriber_id,
+            'channel', r.channel,
+            'since', r.since
+        ) AS _as_read,
         r._parse_error,
         r.subscriber_id,
         lower(r.channel) AS channel,
@@ -22,19 +28,28 @@ WITH typed AS (
         s.subscriber_id IS NOT NULL AS subscriber_known
     FROM raw_optouts AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
+),
+
+judged AS (
+    SELECT
+        _file,
+        _row,
+        _raw,
+        _as_read,
+        CASE
+            WHEN _parse_error IS NOT NULL THEN _parse_error
+            WHEN subscriber_id IS NULL THEN 'subscriber_id_missing'
+            WHEN NOT subscriber_known THEN 'unknown_subscriber'
+        END AS _reject_rule,
+        CASE WHEN since_text IS NOT NULL AND since IS NULL THEN 'since_invalid' ELSE '' END AS _warnings,
+        subscriber_id,
+        channel,
+        since
+    FROM typed
 )
 
 SELECT
-    _file,
-    _row,
-    _raw,
-    CASE
-        WHEN _parse_error IS NOT NULL THEN _parse_error
-        WHEN subscriber_id IS NULL THEN 'subscriber_id_missing'
-        WHEN NOT subscriber_known THEN 'unknown_subscriber'
-    END AS _reject_rule,
-    CASE WHEN since_text IS NOT NULL AND since IS NULL THEN 'since_invalid' ELSE '' END AS _warnings,
-    subscriber_id,
-    channel,
-    since
-FROM typed
+    * EXCLUDE (_raw, _as_read),
+    -- a rejected row's record: its shape if it is broken, else its contract columns as read
+    CASE WHEN _reject_rule IS NOT NULL THEN coalesce(_raw, cvm_raw_record(_as_read)) END AS _raw
+FROM judged

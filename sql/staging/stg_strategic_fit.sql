@@ -12,6 +12,12 @@ WITH typed AS (
         r._file,
         r._row,
         r._raw,
+        -- the contract's columns as read, for a rejected row's raw record (never msisdn)
+        named_struct(
+            'subscriber_id', r.subscriber_id,
+            'segment', r.segment,
+            'score', r.score
+        ) AS _as_read,
         r._parse_error,
         r.subscriber_id,
         r.segment,
@@ -20,21 +26,30 @@ WITH typed AS (
         s.subscriber_id IS NOT NULL AS subscriber_known
     FROM raw_strategic_fit AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
+),
+
+judged AS (
+    SELECT
+        _file,
+        _row,
+        _raw,
+        _as_read,
+        CASE
+            WHEN _parse_error IS NOT NULL THEN _parse_error
+            WHEN subscriber_id IS NULL AND segment IS NULL THEN 'subscriber_id_or_segment_missing'
+            WHEN score_text IS NULL THEN 'score_missing'
+            WHEN score IS NULL OR NOT (score BETWEEN 0 AND 1) THEN 'score_invalid'
+            WHEN subscriber_id IS NOT NULL AND NOT subscriber_known THEN 'unknown_subscriber'
+        END AS _reject_rule,
+        '' AS _warnings,
+        subscriber_id,
+        segment,
+        score
+    FROM typed
 )
 
 SELECT
-    _file,
-    _row,
-    _raw,
-    CASE
-        WHEN _parse_error IS NOT NULL THEN _parse_error
-        WHEN subscriber_id IS NULL AND segment IS NULL THEN 'subscriber_id_or_segment_missing'
-        WHEN score_text IS NULL THEN 'score_missing'
-        WHEN score IS NULL OR NOT (score BETWEEN 0 AND 1) THEN 'score_invalid'
-        WHEN subscriber_id IS NOT NULL AND NOT subscriber_known THEN 'unknown_subscriber'
-    END AS _reject_rule,
-    '' AS _warnings,
-    subscriber_id,
-    segment,
-    score
-FROM typed
+    * EXCLUDE (_raw, _as_read),
+    -- a rejected row's record: its shape if it is broken, else its contract columns as read
+    CASE WHEN _reject_rule IS NOT NULL THEN coalesce(_raw, cvm_raw_record(_as_read)) END AS _raw
+FROM judged

@@ -28,6 +28,20 @@ WITH typed AS (
         r._file,
         r._row,
         r._raw,
+        -- the contract's columns as read, for a rejected row's raw record (never msisdn)
+        named_struct(
+            'subscriber_id', r.subscriber_id,
+            'activation_date', r.activation_date,
+            'deactivation_date', r.deactivation_date,
+            'deactivation_reason', r.deactivation_reason,
+            'plan_type', r.plan_type,
+            'plan_id', r.plan_id,
+            'segment', r.segment,
+            'region', r.region,
+            'channel', r.channel,
+            'birth_year', r.birth_year,
+            'commitment_months', r.commitment_months
+        ) AS _as_read,
         r._parse_error,
         r.subscriber_id,
         r.msisdn,
@@ -78,32 +92,41 @@ ranked AS (
             ORDER BY _file DESC, _row DESC
         ) AS recency_rank
     FROM checked
+),
+
+judged AS (
+    SELECT
+        _file,
+        _row,
+        _raw,
+        _as_read,
+        CASE
+            WHEN row_rule IS NOT NULL THEN row_rule
+            WHEN recency_rank > 1 THEN 'subscriber_id_duplicate'
+        END AS _reject_rule,
+        concat_ws(',',
+            CASE WHEN deactivation_reason_text IS NOT NULL AND NOT reason_ok THEN 'deactivation_reason_invalid' END,
+            CASE WHEN birth_year_text IS NOT NULL AND NOT coalesce(birth_year_ok, false) THEN 'birth_year_invalid' END,
+            CASE WHEN commitment_months_text IS NOT NULL AND NOT coalesce(commitment_ok, false)
+                THEN 'commitment_months_invalid' END
+        ) AS _warnings,
+        subscriber_id,
+        msisdn,
+        activation_date,
+        deactivation_date,
+        CASE WHEN reason_ok THEN deactivation_reason_text END AS deactivation_reason,
+        plan_type,
+        plan_id,
+        segment,
+        region,
+        channel,
+        CASE WHEN birth_year_ok THEN birth_year END AS birth_year,
+        CASE WHEN commitment_ok THEN commitment_months END AS commitment_months
+    FROM ranked
 )
 
 SELECT
-    _file,
-    _row,
-    _raw,
-    CASE
-        WHEN row_rule IS NOT NULL THEN row_rule
-        WHEN recency_rank > 1 THEN 'subscriber_id_duplicate'
-    END AS _reject_rule,
-    concat_ws(',',
-        CASE WHEN deactivation_reason_text IS NOT NULL AND NOT reason_ok THEN 'deactivation_reason_invalid' END,
-        CASE WHEN birth_year_text IS NOT NULL AND NOT coalesce(birth_year_ok, false) THEN 'birth_year_invalid' END,
-        CASE WHEN commitment_months_text IS NOT NULL AND NOT coalesce(commitment_ok, false)
-            THEN 'commitment_months_invalid' END
-    ) AS _warnings,
-    subscriber_id,
-    msisdn,
-    activation_date,
-    deactivation_date,
-    CASE WHEN reason_ok THEN deactivation_reason_text END AS deactivation_reason,
-    plan_type,
-    plan_id,
-    segment,
-    region,
-    channel,
-    CASE WHEN birth_year_ok THEN birth_year END AS birth_year,
-    CASE WHEN commitment_ok THEN commitment_months END AS commitment_months
-FROM ranked
+    * EXCLUDE (_raw, _as_read),
+    -- a rejected row's record: its shape if it is broken, else its contract columns as read
+    CASE WHEN _reject_rule IS NOT NULL THEN coalesce(_raw, cvm_raw_record(_as_read)) END AS _raw
+FROM judged

@@ -15,6 +15,13 @@ WITH typed AS (
         r._file,
         r._row,
         r._raw,
+        -- the contract's columns as read, for a rejected row's raw record (never msisdn)
+        named_struct(
+            'subscriber_id', r.subscriber_id,
+            'opened_at', r.opened_at,
+            'category', r.category,
+            'resolved_at', r.resolved_at
+        ) AS _as_read,
         r._parse_error,
         r.subscriber_id,
         r.opened_at AS opened_at_text,
@@ -25,24 +32,33 @@ WITH typed AS (
         s.subscriber_id IS NOT NULL AS subscriber_known
     FROM raw_tickets AS r
     LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
+),
+
+judged AS (
+    SELECT
+        _file,
+        _row,
+        _raw,
+        _as_read,
+        CASE
+            WHEN _parse_error IS NOT NULL THEN _parse_error
+            WHEN subscriber_id IS NULL THEN 'subscriber_id_missing'
+            WHEN opened_at_text IS NULL THEN 'opened_at_missing'
+            WHEN opened_at IS NULL THEN 'opened_at_invalid'
+            WHEN category IS NULL THEN 'category_missing'
+            WHEN category NOT IN ('complaint', 'fault', 'inquiry', 'other') THEN 'category_invalid'
+            WHEN NOT subscriber_known THEN 'unknown_subscriber'
+        END AS _reject_rule,
+        CASE WHEN resolved_at_text IS NOT NULL AND resolved_at IS NULL THEN 'resolved_at_invalid' ELSE '' END AS _warnings,
+        subscriber_id,
+        opened_at,
+        category,
+        resolved_at
+    FROM typed
 )
 
 SELECT
-    _file,
-    _row,
-    _raw,
-    CASE
-        WHEN _parse_error IS NOT NULL THEN _parse_error
-        WHEN subscriber_id IS NULL THEN 'subscriber_id_missing'
-        WHEN opened_at_text IS NULL THEN 'opened_at_missing'
-        WHEN opened_at IS NULL THEN 'opened_at_invalid'
-        WHEN category IS NULL THEN 'category_missing'
-        WHEN category NOT IN ('complaint', 'fault', 'inquiry', 'other') THEN 'category_invalid'
-        WHEN NOT subscriber_known THEN 'unknown_subscriber'
-    END AS _reject_rule,
-    CASE WHEN resolved_at_text IS NOT NULL AND resolved_at IS NULL THEN 'resolved_at_invalid' ELSE '' END AS _warnings,
-    subscriber_id,
-    opened_at,
-    category,
-    resolved_at
-FROM typed
+    * EXCLUDE (_raw, _as_read),
+    -- a rejected row's record: its shape if it is broken, else its contract columns as read
+    CASE WHEN _reject_rule IS NOT NULL THEN coalesce(_raw, cvm_raw_record(_as_read)) END AS _raw
+FROM judged

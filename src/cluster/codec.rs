@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::datasource::file_format::FileFormatFactory;
@@ -40,9 +40,19 @@ const TAG: &[u8] = b"cvm.node.v1\n";
 #[derive(Serialize, Deserialize)]
 enum Node {
     RawTable(RawScan),
-    RawScan { source: Source, projection: Option<Vec<usize>> },
-    StagedFolder { folder: String },
-    StageWrite { folder: String },
+    RawScan {
+        source: Source,
+        #[serde(with = "crate::ingest::scan::type_names")]
+        types: Vec<DataType>,
+        bytes: u64,
+        projection: Option<Vec<usize>>,
+    },
+    StagedFolder {
+        folder: String,
+    },
+    StageWrite {
+        folder: String,
+    },
 }
 
 fn encode(node: &Node, buf: &mut Vec<u8>) -> Result<()> {
@@ -136,9 +146,9 @@ impl PhysicalExtensionCodec for CvmPhysicalCodec {
         converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         match decode(buf).transpose()? {
-            Some(Node::RawScan { source, projection }) => {
+            Some(Node::RawScan { source, types, bytes, projection }) => {
                 let files = only_input(inputs, "RawScanExec")?;
-                Ok(Arc::new(RawScanExec::try_new(Arc::new(source), files, projection)?))
+                Ok(Arc::new(RawScanExec::try_new(Arc::new(source), types, bytes, files, projection)?))
             }
             Some(Node::StageWrite { folder }) => {
                 let rows = only_input(inputs, "StageWriteExec")?;
@@ -157,7 +167,12 @@ impl PhysicalExtensionCodec for CvmPhysicalCodec {
     ) -> Result<()> {
         if let Some(exec) = node.downcast_ref::<RawScanExec>() {
             return encode(
-                &Node::RawScan { source: exec.source().clone(), projection: exec.projection().cloned() },
+                &Node::RawScan {
+                    source: exec.source().clone(),
+                    types: exec.types().to_vec(),
+                    bytes: exec.bytes(),
+                    projection: exec.projection().cloned(),
+                },
                 buf,
             );
         }

@@ -52,11 +52,12 @@ pub enum IngestError {
     Sql { input: &'static str, error: SqlError },
     #[error(
         "source {input}: {rejected} of {read} rows rejected ({:.2}%), over the job's limit of {:.2}% \
-         (rejects.max_rate); most rejected: {worst}",
+         (rejects.max_rate); most rejected: {worst}{}",
         100.0 * *.rejected as f64 / *.read as f64,
-        100.0 * .max_rate
+        100.0 * .max_rate,
+        if *.early { "; stopped reading there" } else { "" }
     )]
-    OverThreshold { input: &'static str, rejected: u64, read: u64, max_rate: f64, worst: String },
+    OverThreshold { input: &'static str, rejected: u64, read: u64, max_rate: f64, worst: String, early: bool },
     #[error("source {input}: cannot write staging table {path}: {message}")]
     Scratch { input: &'static str, path: String, message: String },
 }
@@ -184,23 +185,8 @@ async fn ingest_sources(
         if reports.len() == 1 {
             crate::fault::pause_point("ingest");
         }
-        if report.rows_read > 0 {
-            let rate = report.rows_rejected as f64 / report.rows_read as f64;
-            if rate > job.max_reject_rate {
-                let worst = report
-                    .rejects_by_rule
-                    .iter()
-                    .max_by_key(|(_, n)| **n)
-                    .map(|(rule, n)| format!("{rule} ({n} rows)"))
-                    .unwrap_or_default();
-                return Err(IngestError::OverThreshold {
-                    input: source.kind.name(),
-                    rejected: report.rows_rejected,
-                    read: report.rows_read,
-                    max_rate: job.max_reject_rate,
-                    worst,
-                });
-            }
+        if let Some(over) = over_threshold(job, source, &report, false) {
+            return Err(over);
         }
     }
     Ok(out)
@@ -240,8 +226,14 @@ async fn ingest_source(
                 file
             })
             .collect();
-        let read: Vec<String> = report.files.iter().filter(|f| !f.folded_before).map(|f| f.url.clone()).collect();
-        RawTable::new(RawScan::new(source, read, ctx.copied_config().target_partitions()))
+        let read: Vec<&object_store::ObjectMeta> =
+            metas.iter().zip(&report.files).filter(|(_, f)| !f.folded_before).map(|(m, _)| m).collect();
+        let types = match source.format {
+            Format::Parquet => raw::parquet_types(source, &parquet_schemas(name, &location, &read).await?),
+            _ => raw::text_types(source.kind),
+        };
+        let read = read.iter().map(|m| (location.url.url_of(&m.location), m.size)).collect();
+        RawTable::new(RawScan::new(source, types, read, ctx.copied_config().target_partitions()))
     } else {
         RawTable::empty(source)
     };
@@ -305,6 +297,9 @@ async fn ingest_source(
             .map_err(|e| sql_err(e.into()))?;
             count_rejects(&reject_batch, &mut report);
             rejects.push(reject_batch);
+            if let Some(over) = over_threshold(job, source, &report, true) {
+                return Err(over);
+            }
         }
     }
     writer.close().await.map_err(|e| scratch_err(e.to_string()))?;
@@ -312,6 +307,38 @@ async fn ingest_source(
     let _ = ctx.deregister_table(staging_name.as_str());
     ctx.register_parquet(staging_name.as_str(), url.as_str(), ParquetReadOptions::default()).await.map_err(sql_err)?;
     Ok(report)
+}
+
+/// Rows a source must have read before its reject rate is judged while it
+/// is read: below, a few bad rows at the start of a file would stop a run
+/// that ends well under the limit.
+pub const EARLY_JUDGEMENT_ROWS: u64 = 100_000;
+
+/// The error of a source whose reject rate is over the job's limit, if it is.
+/// `early`: judged while reading (from [`EARLY_JUDGEMENT_ROWS`] rows on), so
+/// a file of garbage stops the run at once instead of being read to its end.
+fn over_threshold(job: &Job, source: &Source, report: &SourceReport, early: bool) -> Option<IngestError> {
+    if report.rows_read == 0 || (early && report.rows_read < EARLY_JUDGEMENT_ROWS) {
+        return None;
+    }
+    let rate = report.rows_rejected as f64 / report.rows_read as f64;
+    if rate <= job.max_reject_rate {
+        return None;
+    }
+    let worst = report
+        .rejects_by_rule
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(rule, n)| format!("{rule} ({n} rows)"))
+        .unwrap_or_default();
+    Some(IngestError::OverThreshold {
+        input: source.kind.name(),
+        rejected: report.rows_rejected,
+        read: report.rows_read,
+        max_rate: job.max_reject_rate,
+        worst,
+        early,
+    })
 }
 
 /// The columns of a source's staging query: which are staged, and where
@@ -424,9 +451,10 @@ pub async fn check_source(source: &Source) -> Result<usize, IngestError> {
     for meta in &files {
         let url = location.url.url_of(&meta.location);
         if source.format == Format::Parquet {
-            let names = parquet_column_names(&location, meta)
+            let schema = parquet_schema(&location, meta)
                 .await
                 .map_err(|message| file_err(&raw::FileError::Unreadable { file: url.clone(), message }))?;
+            let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
             raw::check_parquet_columns(source, &url, &names).map_err(|e| file_err(&e))?;
         } else {
             let end = meta.size.min(raw::HEADER_PREFIX_BYTES);
@@ -440,9 +468,29 @@ pub async fn check_source(source: &Source) -> Result<usize, IngestError> {
     Ok(files.len())
 }
 
-/// The top-level column names of a Parquet file, from its footer alone
-/// (two ranged reads: the 8-byte tail, then the metadata).
-async fn parquet_column_names(location: &Location, meta: &object_store::ObjectMeta) -> Result<Vec<String>, String> {
+/// The Arrow schemas of a source's Parquet files, from their footers, a few
+/// at a time; a file whose footer cannot be read fails the source.
+async fn parquet_schemas(
+    input: &'static str,
+    location: &Location,
+    files: &[&object_store::ObjectMeta],
+) -> Result<Vec<Schema>, IngestError> {
+    futures::stream::iter(files.iter().map(|meta| async move {
+        parquet_schema(location, meta).await.map_err(|message| IngestError::File {
+            input,
+            message: raw::FileError::Unreadable { file: location.url.url_of(&meta.location), message }.to_string(),
+        })
+    }))
+    .buffered(8)
+    .collect::<Vec<_>>()
+    .await
+    .into_iter()
+    .collect()
+}
+
+/// The Arrow schema of a Parquet file, from its footer alone (two ranged
+/// reads: the 8-byte tail, then the metadata).
+async fn parquet_schema(location: &Location, meta: &object_store::ObjectMeta) -> Result<Schema, String> {
     use datafusion::parquet::file::metadata::{FooterTail, ParquetMetaDataReader};
     const TAIL: u64 = 8;
     if meta.size < 12 {
@@ -459,12 +507,7 @@ async fn parquet_column_names(location: &Location, meta: &object_store::ObjectMe
     let start = meta.size - TAIL - len;
     let buf = location.store.get_range(&meta.location, start..meta.size - TAIL).await.map_err(|e| e.to_string())?;
     let metadata = ParquetMetaDataReader::decode_metadata(&buf).map_err(|e| e.to_string())?;
-    Ok(metadata
-        .file_metadata()
-        .schema_descr()
-        .root_schema()
-        .get_fields()
-        .iter()
-        .map(|f| f.name().to_string())
-        .collect())
+    let file = metadata.file_metadata();
+    datafusion::parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
+        .map_err(|e| e.to_string())
 }

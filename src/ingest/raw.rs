@@ -1,18 +1,27 @@
-//! Reading extracts into raw rows: every contract column as text, plus where
-//! each row came from.
+//! Reading extracts into raw rows: every contract column as the extract
+//! carries it, plus where each row came from.
 //!
 //! DataFusion's CSV reader stops at the first bad value and knows no line
-//! numbers, so cvm parses extracts itself and lets the staging SQL judge the
-//! values. Each row keeps `_file`, `_row` (the line number in the
-//! decompressed file, header = line 1; for Parquet the 1-based row), `_raw`
-//! (the record as read, personal fields redacted) and `_parse_error` (a rule
-//! name when the record itself is broken, e.g. `field_count_mismatch`).
+//! numbers, so cvm reads text extracts with the `csv` crate (NDJSON with
+//! serde_json) into text columns and lets the staging SQL judge the values.
+//! Parquet columns come in their own type where the contract's rule reads
+//! that type ([`crate::contract::Value::accepts`]), else as text.
+//!
+//! Each row keeps `_file` and `_row` (the line number in the decompressed
+//! file, header = line 1; for Parquet the 1-based row) and `_parse_error` (a
+//! rule name when the record itself is broken, e.g. `field_count_mismatch`).
+//! `_raw` is null but for broken records, where it holds their shape only
+//! (`<6 fields, 33 bytes of values; the header has 11>`): a rejected row's
+//! record is rebuilt by the staging SQL from its contract columns, so
+//! nothing is copied for the rows that pass, and no column outside the
+//! contract (an IMSI, an A-number) is ever kept.
 
 use std::io::Read;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, DictionaryArray, Int32Array, Int64Builder, RecordBatch, StringArray, StringBuilder,
+    Array, ArrayRef, AsArray, DictionaryArray, Int32Array, Int64Array, Int64Builder, RecordBatch, StringArray,
+    StringBuilder, new_null_array,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 
@@ -21,8 +30,6 @@ use crate::job::{Compression, Format, Source};
 
 /// Rows per raw batch.
 pub const BATCH_ROWS: usize = 32 * 1024;
-/// What a personal value is replaced with in `_raw`.
-pub const REDACTED: &str = "<redacted>";
 
 /// A file that cannot be ingested at all.
 #[derive(Debug, thiserror::Error)]
@@ -103,8 +110,9 @@ fn mapped_note(column: &str, source_column: &str) -> String {
     if column == source_column { String::new() } else { format!(" (mapped from '{source_column}')") }
 }
 
-/// The schema of a source's raw table.
-pub fn raw_schema(kind: SourceKind) -> SchemaRef {
+/// The schema of a source's raw table: `types` holds one type per staged
+/// column ([`text_types`] for a text extract, [`parquet_types`] for Parquet).
+pub fn raw_schema(kind: SourceKind, types: &[DataType]) -> SchemaRef {
     let mut fields = vec![
         // one value per file: a dictionary keeps it to one string per batch
         Field::new("_file", DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)), false),
@@ -112,16 +120,45 @@ pub fn raw_schema(kind: SourceKind) -> SchemaRef {
         Field::new("_raw", DataType::Utf8, true),
         Field::new("_parse_error", DataType::Utf8, true),
     ];
-    fields.extend(contract::staged_columns(kind).map(|c| Field::new(c.name, DataType::Utf8, true)));
+    fields.extend(contract::staged_columns(kind).zip(types).map(|(c, t)| Field::new(c.name, t.clone(), true)));
     Arc::new(Schema::new(fields))
 }
 
-/// Accumulates raw rows into batches.
+/// A text extract's raw types: every staged column as text.
+pub fn text_types(kind: SourceKind) -> Vec<DataType> {
+    contract::staged_columns(kind).map(|_| DataType::Utf8).collect()
+}
+
+/// The raw types of a source's Parquet files, from their schemas: a column
+/// keeps its own type where the contract's rule reads it and every file
+/// agrees on it; otherwise it is read as text.
+pub fn parquet_types(source: &Source, schemas: &[Schema]) -> Vec<DataType> {
+    contract::staged_columns(source.kind)
+        .map(|column| {
+            let name = source.source_column(column.name);
+            let mut found = schemas.iter().filter_map(|s| s.field_with_name(name).ok()).map(|f| f.data_type());
+            match found.next() {
+                Some(first) if column.value.accepts(first) && found.all(|t| t == first) => first.clone(),
+                _ => DataType::Utf8,
+            }
+        })
+        .collect()
+}
+
+/// The file-URL column of a raw batch: one dictionary value.
+fn file_column(file: &str, rows: usize) -> ArrayRef {
+    Arc::new(DictionaryArray::<Int32Type>::new(
+        Int32Array::from(vec![0; rows]),
+        Arc::new(StringArray::from(vec![file])),
+    ))
+}
+
+/// Accumulates the raw rows of a text extract into batches.
 struct BatchBuilder {
     schema: SchemaRef,
     file: String,
     rows: Int64Builder,
-    raw: StringBuilder,
+    shape: StringBuilder,
     parse_error: StringBuilder,
     values: Vec<StringBuilder>,
     len: usize,
@@ -134,26 +171,31 @@ impl BatchBuilder {
             schema,
             file: file.to_string(),
             rows: Int64Builder::with_capacity(BATCH_ROWS),
-            raw: StringBuilder::new(),
+            shape: StringBuilder::new(),
             parse_error: StringBuilder::new(),
             values: (0..n).map(|_| StringBuilder::new()).collect(),
             len: 0,
         }
     }
 
-    /// Adds one row; `values` in staged-column order.
-    fn push<'a>(
-        &mut self,
-        row: i64,
-        raw: &str,
-        parse_error: Option<&str>,
-        values: impl Iterator<Item = Option<&'a str>>,
-    ) {
+    /// Adds a well-formed row; `values` in staged-column order.
+    fn push<'a>(&mut self, row: i64, values: impl Iterator<Item = Option<&'a str>>) {
         self.rows.append_value(row);
-        self.raw.append_value(raw);
-        self.parse_error.append_option(parse_error);
+        self.shape.append_null();
+        self.parse_error.append_null();
         for (builder, value) in self.values.iter_mut().zip(values) {
             builder.append_option(value);
+        }
+        self.len += 1;
+    }
+
+    /// Adds a broken record: its rule and its shape, no values.
+    fn push_broken(&mut self, row: i64, rule: &str, shape: &str) {
+        self.rows.append_value(row);
+        self.shape.append_value(shape);
+        self.parse_error.append_value(rule);
+        for builder in &mut self.values {
+            builder.append_null();
         }
         self.len += 1;
     }
@@ -173,13 +215,9 @@ impl BatchBuilder {
         let n = self.len;
         self.len = 0;
         let mut columns: Vec<ArrayRef> = vec![
-            // one value per file: a dictionary keeps it to one string per batch
-            Arc::new(DictionaryArray::<Int32Type>::new(
-                Int32Array::from(vec![0; n]),
-                Arc::new(StringArray::from(vec![self.file.as_str()])),
-            )),
+            file_column(&self.file, n),
             Arc::new(self.rows.finish()),
-            Arc::new(self.raw.finish()),
+            Arc::new(self.shape.finish()),
             Arc::new(self.parse_error.finish()),
         ];
         columns.extend(self.values.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
@@ -187,25 +225,19 @@ impl BatchBuilder {
     }
 }
 
-/// Reads one extract file and hands its raw batches to `emit`.
-/// `file` is the URL used in messages and in the `_file` column.
-pub fn read_file(
+/// Reads one text extract (CSV or NDJSON), as it streams in, and hands its
+/// raw batches to `emit`. `file` is the URL used in messages and in `_file`.
+pub fn read_text(
     source: &Source,
     file: &str,
-    bytes: bytes::Bytes,
+    input: Box<dyn Read + Send>,
     emit: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<(), FileError> {
-    let schema = raw_schema(source.kind);
+    let schema = raw_schema(source.kind, &text_types(source.kind));
+    let reader = Box::new(LineLimit::new(decompress(source.compression, file, input)?, source));
     match source.format {
-        Format::Csv => {
-            let reader = LineLimit::new(decompress(source.compression, file, bytes)?, source);
-            read_csv(source, file, Box::new(reader), schema, emit)
-        }
-        Format::Ndjson => {
-            let reader = LineLimit::new(decompress(source.compression, file, bytes)?, source);
-            read_ndjson(source, file, Box::new(reader), schema, emit)
-        }
-        Format::Parquet => read_parquet(source, file, bytes, schema, emit),
+        Format::Ndjson => read_ndjson(source, file, reader, schema, emit),
+        _ => read_csv(source, file, reader, schema, emit),
     }
 }
 
@@ -216,11 +248,11 @@ pub const HEADER_PREFIX_BYTES: u64 = 256 * 1024;
 /// header has every required column. `prefix` is the start of the file:
 /// only the first record is decoded.
 pub fn check_text_header(source: &Source, file: &str, prefix: bytes::Bytes) -> Result<(), FileError> {
-    let mut reader = decompress(source.compression, file, prefix)?;
+    let mut reader = decompress(source.compression, file, Box::new(std::io::Cursor::new(prefix)))?;
     match source.format {
         Format::Csv => {
             let mut csv = csv_reader(source, reader);
-            let header = read_header(&mut csv, file)?;
+            let header = read_header(&mut csv, source, file)?;
             column_indexes(source, file, &header).map(|_| ())
         }
         // NDJSON has no header: a missing field is a missing value, judged per row.
@@ -241,7 +273,11 @@ fn unreadable(file: &str, e: impl std::fmt::Display) -> FileError {
     FileError::Unreadable { file: file.to_string(), message: e.to_string() }
 }
 
-fn decompress(compression: Compression, file: &str, bytes: bytes::Bytes) -> Result<Box<dyn Read + Send>, FileError> {
+fn decompress(
+    compression: Compression,
+    file: &str,
+    input: Box<dyn Read + Send>,
+) -> Result<Box<dyn Read + Send>, FileError> {
     let by_name = file.rsplit('/').next().unwrap_or(file).to_ascii_lowercase();
     let compression = match compression {
         Compression::Auto if by_name.ends_with(".gz") || by_name.ends_with(".gzip") => Compression::Gzip,
@@ -249,10 +285,12 @@ fn decompress(compression: Compression, file: &str, bytes: bytes::Bytes) -> Resu
         Compression::Auto => Compression::None,
         other => other,
     };
-    let plain = std::io::Cursor::new(bytes);
+    let plain = std::io::BufReader::with_capacity(256 * 1024, input);
     Ok(match compression {
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(plain)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(plain).map_err(|e| unreadable(file, e))?),
+        Compression::Zstd => {
+            Box::new(zstd::stream::read::Decoder::with_buffer(plain).map_err(|e| unreadable(file, e))?)
+        }
         _ => Box::new(plain),
     })
 }
@@ -313,12 +351,27 @@ fn csv_reader(source: &Source, reader: Box<dyn Read + Send>) -> csv::Reader<Box<
         .from_reader(reader)
 }
 
-fn read_header(csv: &mut csv::Reader<Box<dyn Read + Send>>, file: &str) -> Result<Vec<String>, FileError> {
+fn read_header(
+    csv: &mut csv::Reader<Box<dyn Read + Send>>,
+    source: &Source,
+    file: &str,
+) -> Result<Vec<String>, FileError> {
     let mut record = csv::ByteRecord::new();
     match csv.read_byte_record(&mut record) {
         Ok(true) => {}
         Ok(false) => return Err(unreadable(file, "empty file: no header row")),
         Err(e) => return Err(unreadable(file, e)),
+    }
+    if record.len() > source.max_fields {
+        return Err(unreadable(
+            file,
+            format!(
+                "the header has {} fields, more than {}, the limit (sources.{}.max_fields); the file is not read",
+                record.len(),
+                source.max_fields,
+                source.kind.name()
+            ),
+        ));
     }
     Ok(record
         .iter()
@@ -332,11 +385,9 @@ fn read_header(csv: &mut csv::Reader<Box<dyn Read + Send>>, file: &str) -> Resul
         .collect())
 }
 
-/// Where each staged contract column sits in the extract, and which
-/// positions hold personal data.
+/// Where each staged contract column sits in the extract.
 struct ColumnIndexes {
     staged: Vec<Option<usize>>,
-    personal: Vec<usize>,
 }
 
 fn column_indexes(source: &Source, file: &str, header: &[String]) -> Result<ColumnIndexes, FileError> {
@@ -356,8 +407,7 @@ fn column_indexes(source: &Source, file: &str, header: &[String]) -> Result<Colu
         }
         staged.push(index);
     }
-    let personal = contract::columns(source.kind).iter().filter(|c| c.personal).filter_map(position).collect();
-    Ok(ColumnIndexes { staged, personal })
+    Ok(ColumnIndexes { staged })
 }
 
 fn read_csv(
@@ -368,13 +418,11 @@ fn read_csv(
     emit: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<(), FileError> {
     let mut csv = csv_reader(source, reader);
-    let header = read_header(&mut csv, file)?;
+    let header = read_header(&mut csv, source, file)?;
     let indexes = column_indexes(source, file, &header)?;
     let is_null = |v: &str| source.null_markers.iter().any(|m| m == v);
     let mut batch = BatchBuilder::new(schema, file);
     let mut record = csv::ByteRecord::new();
-    let mut lossy: Vec<String> = Vec::new();
-    let mut raw = String::new();
     loop {
         match csv.read_byte_record(&mut record) {
             Ok(true) => {}
@@ -385,48 +433,32 @@ fn read_csv(
         if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
             continue; // a blank line is no record
         }
-        // fields borrow from the record's buffer: no allocation per field
-        let text = std::str::from_utf8(record.as_slice());
-        if text.is_err() {
-            lossy = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
-        }
-        let field = |i: usize| -> &str {
-            match &text {
-                Ok(t) => record.range(i).map(|r| &t[r]).unwrap_or(""),
-                Err(_) => lossy[i].as_str(),
-            }
-        };
-        let parse_error = if record.len() != header.len() {
-            Some("field_count_mismatch")
-        } else if text.is_err() {
-            Some("invalid_utf8")
-        } else {
-            None
-        };
-        raw.clear();
-        if parse_error == Some("field_count_mismatch") {
+        if record.len() != header.len() {
             // its fields are shifted: personal data may sit in any column, so keep its shape only
-            raw.push_str(&format!(
+            let shape = format!(
                 "<{} fields, {} bytes of values; the header has {}>",
                 record.len(),
                 record.as_slice().len(),
                 header.len()
-            ));
+            );
+            batch.push_broken(line, "field_count_mismatch", &shape);
+        } else if let Ok(text) = std::str::from_utf8(record.as_slice()) {
+            // fields borrow from the record's buffer: no allocation per field
+            let values = indexes.staged.iter().map(|index| {
+                let i = (*index)?;
+                let value = &text[record.range(i)?];
+                Some(value).filter(|v| !is_null(v))
+            });
+            batch.push(line, values);
         } else {
-            for i in 0..record.len() {
-                if i > 0 {
-                    raw.push(source.delimiter as char);
-                }
-                let value = field(i);
-                let value = if !value.is_empty() && indexes.personal.contains(&i) { REDACTED } else { value };
-                push_csv_field(&mut raw, value, source.delimiter as char, source.quote as char);
-            }
+            let field = record.iter().position(|f| std::str::from_utf8(f).is_err()).unwrap_or(0) + 1;
+            let shape = format!(
+                "<{} fields, {} bytes of values; field {field} is not UTF-8>",
+                record.len(),
+                record.as_slice().len()
+            );
+            batch.push_broken(line, "invalid_utf8", &shape);
         }
-        let values = indexes.staged.iter().map(|index| match (parse_error, index) {
-            (None, Some(i)) => Some(field(*i)).filter(|v| !is_null(v)),
-            _ => None,
-        });
-        batch.push(line, &raw, parse_error, values);
         if !batch.emit_if_full(emit) {
             return Ok(()); // the consumer has gone
         }
@@ -435,21 +467,6 @@ fn read_csv(
         emit(b);
     }
     Ok(())
-}
-
-fn push_csv_field(out: &mut String, value: &str, delimiter: char, quote: char) {
-    if value.contains([delimiter, quote, '\n', '\r']) {
-        out.push(quote);
-        for c in value.chars() {
-            if c == quote {
-                out.push(quote);
-            }
-            out.push(c);
-        }
-        out.push(quote);
-    } else {
-        out.push_str(value);
-    }
 }
 
 fn read_ndjson(
@@ -461,8 +478,6 @@ fn read_ndjson(
 ) -> Result<(), FileError> {
     use std::io::BufRead;
     let staged: Vec<&str> = contract::staged_columns(source.kind).map(|c| source.source_column(c.name)).collect();
-    let personal: Vec<&str> =
-        contract::columns(source.kind).iter().filter(|c| c.personal).map(|c| source.source_column(c.name)).collect();
     let is_null = |v: &str| source.null_markers.iter().any(|m| m == v);
     let mut batch = BatchBuilder::new(schema, file);
     for (i, line) in std::io::BufReader::new(reader).lines().enumerate() {
@@ -472,7 +487,7 @@ fn read_ndjson(
         }
         let row = i as i64 + 1;
         match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&line) {
-            Ok(mut object) => {
+            Ok(object) => {
                 let values: Vec<Option<String>> = staged
                     .iter()
                     .map(|key| match object.get(*key) {
@@ -481,18 +496,11 @@ fn read_ndjson(
                         Some(other) => Some(other.to_string()),
                     })
                     .collect();
-                for key in &personal {
-                    if let Some(v) = object.get_mut(*key).filter(|v| !v.is_null()) {
-                        *v = serde_json::Value::String(REDACTED.into());
-                    }
-                }
-                let raw = serde_json::Value::Object(object).to_string();
-                batch.push(row, &raw, None, values.iter().map(|v| v.as_deref()));
+                batch.push(row, values.iter().map(|v| v.as_deref()));
             }
             Err(_) => {
-                // the raw text may hold personal data we cannot locate: keep its shape only
-                let raw = format!("<{} bytes of invalid JSON>", line.len());
-                batch.push(row, &raw, Some("invalid_json"), staged.iter().map(|_| None));
+                // the text may hold personal data we cannot locate: keep its shape only
+                batch.push_broken(row, "invalid_json", &format!("<{} bytes of invalid JSON>", line.len()));
             }
         }
         if !batch.emit_if_full(emit) {
@@ -505,94 +513,71 @@ fn read_ndjson(
     Ok(())
 }
 
-/// Appends `text` as a JSON string, escaped the way serde_json escapes it.
-fn push_json_string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = std::fmt::Write::write_fmt(out, format_args!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+/// Which columns of a Parquet file a raw scan reads, and where each staged
+/// column sits among them. Columns outside the contract are never read.
+pub struct ParquetLayout {
+    /// The file's top-level columns to read, in file order.
+    pub projection: Vec<usize>,
+    /// Per staged column: its position in a batch of the projection.
+    staged: Vec<Option<usize>>,
 }
 
-fn parquet_builder(
-    file: &str,
-    bytes: bytes::Bytes,
-) -> Result<datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<bytes::Bytes>, FileError> {
-    datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .map_err(|e| unreadable(file, e))
+/// The layout of a Parquet file whose Arrow schema is `schema`.
+pub fn parquet_layout(source: &Source, file: &str, schema: &Schema) -> Result<ParquetLayout, FileError> {
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let in_file = column_indexes(source, file, &names)?.staged;
+    let mut projection: Vec<usize> = in_file.iter().flatten().copied().collect();
+    projection.sort_unstable();
+    projection.dedup();
+    let staged = in_file.iter().map(|i| i.and_then(|i| projection.iter().position(|p| *p == i))).collect();
+    Ok(ParquetLayout { projection, staged })
 }
 
-fn read_parquet(
-    source: &Source,
+/// A batch of a Parquet file (read with the layout's projection) as raw rows
+/// in `schema`; `first_row` is the 0-based row of the batch's first row.
+pub fn parquet_raw_batch(
+    layout: &ParquetLayout,
+    schema: &SchemaRef,
     file: &str,
-    bytes: bytes::Bytes,
-    schema: SchemaRef,
-    emit: &mut dyn FnMut(RecordBatch) -> bool,
-) -> Result<(), FileError> {
-    use datafusion::arrow::array::{Array, AsArray};
-    let builder = parquet_builder(file, bytes)?;
-    let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
-    let indexes = column_indexes(source, file, &names)?;
-    let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| unreadable(file, e))?;
-    let mut batch = BatchBuilder::new(schema, file);
-    let mut row: i64 = 0;
-    // `_raw` is the row as a JSON object with its keys sorted (as serde_json
-    // writes a map), built in one reused buffer: no allocation per value
-    let mut sorted: Vec<usize> = (0..names.len()).collect();
-    sorted.sort_by(|a, b| names[*a].cmp(&names[*b]));
-    let mut raw = String::new();
-    for input in reader {
-        let input = input.map_err(|e| unreadable(file, e))?;
-        // every column as text, the way a CSV extract would carry it
-        let mut text: Vec<Option<ArrayRef>> = Vec::with_capacity(names.len());
-        for column in input.columns() {
-            let cast = datafusion::arrow::compute::cast(column, &DataType::Utf8).ok();
-            text.push(cast);
-        }
-        for r in 0..input.num_rows() {
-            row += 1;
-            let value = |i: usize| -> Option<&str> {
-                let array = text[i].as_ref()?;
-                let strings = array.as_string::<i32>();
-                (!strings.is_null(r)).then(|| strings.value(r).trim())
-            };
-            raw.clear();
-            raw.push('{');
-            for (k, &i) in sorted.iter().enumerate() {
-                if k > 0 {
-                    raw.push(',');
-                }
-                push_json_string(&mut raw, &names[i]);
-                raw.push(':');
-                match value(i) {
-                    None => raw.push_str("null"),
-                    Some(_) if indexes.personal.contains(&i) => push_json_string(&mut raw, REDACTED),
-                    Some(s) => push_json_string(&mut raw, s),
-                }
+    input: &RecordBatch,
+    first_row: i64,
+) -> Result<RecordBatch, FileError> {
+    let n = input.num_rows();
+    let mut columns: Vec<ArrayRef> = vec![
+        file_column(file, n),
+        Arc::new(Int64Array::from_iter_values(first_row + 1..=first_row + n as i64)),
+        new_null_array(&DataType::Utf8, n),
+        new_null_array(&DataType::Utf8, n),
+    ];
+    for (position, field) in layout.staged.iter().zip(schema.fields().iter().skip(4)) {
+        let wanted = field.data_type();
+        let column = match position {
+            None => new_null_array(wanted, n),
+            Some(i) => {
+                let column = input.column(*i);
+                let column = if column.data_type() == wanted {
+                    column.clone()
+                } else {
+                    // a value that has no text form (or no such type) is null, as an empty field is
+                    datafusion::arrow::compute::cast(column, wanted).map_err(|e| unreadable(file, e))?
+                };
+                if wanted == &DataType::Utf8 { trimmed(column) } else { column }
             }
-            raw.push('}');
-            batch.push(row, &raw, None, indexes.staged.iter().map(|i| i.and_then(value)));
-            if !batch.emit_if_full(emit) {
-                return Ok(()); // the consumer has gone
-            }
-        }
+        };
+        columns.push(column);
     }
-    if let Some(b) = batch.finish() {
-        emit(b);
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| unreadable(file, e))
+}
+
+/// A text column with every value trimmed, as a CSV field is; the column
+/// itself when no value needs it (the usual case: no copy).
+fn trimmed(column: ArrayRef) -> ArrayRef {
+    let strings = column.as_string::<i32>();
+    let needs_trim = |v: &str| v.trim().len() != v.len();
+    if !strings.iter().flatten().any(needs_trim) {
+        return column;
     }
-    Ok(())
+    Arc::new(strings.iter().map(|v| v.map(str::trim)).collect::<StringArray>())
 }
 
 #[cfg(test)]
@@ -651,14 +636,5 @@ mod tests {
             assert_eq!(found.to_string(), error.to_string());
         }
         assert!(FileError::find_in_debug_text("Execution error: Job failed: out of memory").is_none());
-    }
-
-    #[test]
-    fn json_strings_are_escaped_as_serde_json_escapes_them() {
-        for text in ["plain", "quote \" and \\ backslash", "new\nline\ttab\r", "\u{1}\u{8}\u{c}\u{1f}", "é ü 中"] {
-            let mut out = String::new();
-            super::push_json_string(&mut out, text);
-            assert_eq!(out, serde_json::to_string(text).unwrap());
-        }
     }
 }

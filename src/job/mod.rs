@@ -124,6 +124,8 @@ struct SourceFile {
     timezone: Option<String>,
     /// e.g. "16MiB": the longest line a text extract may have
     max_line_bytes: Option<toml::Value>,
+    /// the most fields a CSV header may have
+    max_fields: Option<usize>,
     #[serde(default)]
     columns: BTreeMap<String, String>,
 }
@@ -201,7 +203,13 @@ pub struct Source {
     /// a CSV or NDJSON extract may have: a longer one fails the file, so a
     /// broken or hostile file cannot hold the run's memory.
     pub max_line_bytes: u64,
+    /// The most columns a CSV header may have: a wider header fails the file
+    /// (a row with more fields than its header is a `field_count_mismatch`).
+    pub max_fields: usize,
 }
+
+/// `max_fields` when the job sets none: a real extract has tens of columns.
+pub const DEFAULT_MAX_FIELDS: usize = 1000;
 
 /// `max_line_bytes` when the job sets none: far above any real extract's line
 /// (a CDR row is a few hundred bytes), far below what would strain memory.
@@ -401,6 +409,13 @@ fn validate_source(
     if max_line_bytes < 1024 {
         return Err(invalid(&key("max_line_bytes"), format!("{max_line_bytes} bytes is below the least, 1KiB")));
     }
+    let max_fields = spec.max_fields.unwrap_or(DEFAULT_MAX_FIELDS);
+    if max_fields < contract::columns(kind).len() {
+        return Err(invalid(
+            &key("max_fields"),
+            format!("{max_fields} is below the {} columns of the contract", contract::columns(kind).len()),
+        ));
+    }
     let known = contract::columns(kind);
     for (contract_column, source_column) in &spec.columns {
         if !known.iter().any(|c| c.name == contract_column) {
@@ -431,6 +446,7 @@ fn validate_source(
         timezone,
         columns: spec.columns,
         max_line_bytes,
+        max_fields,
     })
 }
 

@@ -3,8 +3,11 @@
 //! SQL can route unparseable values to rejects, and a stable hash for
 //! deterministic samples.
 //!
-//! - `cvm_to_date(text, format)` -> DATE
-//! - `cvm_to_timestamp(text, format, time_zone)` -> TIMESTAMP(us, UTC)
+//! - `cvm_to_date(text, format)` -> DATE (a DATE is checked as it is)
+//! - `cvm_to_timestamp(text, format, time_zone)` -> TIMESTAMP(us, UTC) (a
+//!   TIMESTAMP is converted: one without a zone is a wall time in `time_zone`)
+//! - the value checks of [`checks`]: `cvm_whole`, `cvm_money`, `cvm_month`,
+//!   `cvm_raw_record`
 //! - `cvm_hash_unit(text, seed)` -> DOUBLE in [0, 1), the same for the same
 //!   text and seed on every machine and version (FNV-1a, then a 64-bit mix)
 //! - `cvm_bgnbd_expected(t, x, t_x, age, r, alpha, a, b)` -> DOUBLE: BG/NBD's
@@ -30,6 +33,7 @@ use datafusion::common::{Result, exec_err};
 use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
+mod checks;
 mod churn_score;
 
 /// Registers cvm's functions on a session (or any function registry).
@@ -39,6 +43,10 @@ pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
     registry.register_udf(Arc::new(ScalarUDF::from(HashUnit::new())))?;
     registry.register_udf(Arc::new(ScalarUDF::from(BgNbdExpected::new())))?;
     registry.register_udf(Arc::new(ScalarUDF::from(churn_score::ChurnScore::new())))?;
+    registry.register_udf(Arc::new(ScalarUDF::from(checks::Whole::new())))?;
+    registry.register_udf(Arc::new(ScalarUDF::from(checks::Money::new())))?;
+    registry.register_udf(Arc::new(ScalarUDF::from(checks::Month::new())))?;
+    registry.register_udf(Arc::new(ScalarUDF::from(checks::RawRecord::new())))?;
     Ok(())
 }
 
@@ -62,6 +70,11 @@ const ISO_NAIVE: &[&str] = &["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y
 /// Parses a timestamp to microseconds since the epoch, UTC.
 pub fn parse_timestamp(text: &str, format: &str, zone: &chrono_tz::Tz) -> Option<i64> {
     let text = text.trim();
+    if format == "iso"
+        && let Some(micros) = fast_iso_timestamp(text, zone)
+    {
+        return Some(micros);
+    }
     let instant = if format == "iso" {
         let with_z = text.strip_suffix(['Z', 'z']).map(|t| format!("{t}+00:00"));
         let offset_text = with_z.as_deref().unwrap_or(text);
@@ -80,6 +93,67 @@ pub fn parse_timestamp(text: &str, format: &str, zone: &chrono_tz::Tz) -> Option
         zone.from_local_datetime(&naive).earliest()?.to_utc()
     };
     PLAUSIBLE_YEARS.contains(&instant.year()).then(|| instant.timestamp_micros())
+}
+
+/// The common shapes of an ISO timestamp (`YYYY-MM-DD[T ]HH:MM:SS[.f]` with
+/// `Z`, `±HH:MM`, `±HHMM` or no offset) read without chrono's format
+/// machinery: a CDR extract has tens of millions of them. `None` means
+/// "not this shape or not plainly valid": the caller then parses it the slow
+/// way, which has the last word, so both ways agree on every text.
+fn fast_iso_timestamp(text: &str, zone: &chrono_tz::Tz) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if hour > 23 || minute > 59 || second > 59 || !(1901..=2198).contains(&year) {
+        return None;
+    }
+    let mut rest = &b[19..];
+    let mut micros = 0u32;
+    if let Some(fraction) = rest.strip_prefix(b".") {
+        let digits = fraction.iter().take_while(|d| d.is_ascii_digit()).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        for i in 0..6 {
+            micros = micros * 10 + fraction.get(i).filter(|_| i < digits).map_or(0, |d| u32::from(d - b'0'));
+        }
+        rest = &fraction[digits..];
+    }
+    let offset_seconds: Option<i64> = match rest {
+        [] => None,
+        [b'Z' | b'z'] => Some(0),
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] | [sign @ (b'+' | b'-'), h1, h2, m1, m2] => {
+            let digits = [*h1, *h2, *m1, *m2];
+            if !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let hours = i64::from((h1 - b'0') * 10 + (h2 - b'0'));
+            let minutes = i64::from((m1 - b'0') * 10 + (m2 - b'0'));
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let seconds = hours * 3600 + minutes * 60;
+            Some(if *sign == b'-' { -seconds } else { seconds })
+        }
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    let local = date.and_hms_micro_opt(hour, minute, second, micros)?;
+    let instant = match offset_seconds {
+        Some(offset) => local.and_utc().timestamp_micros() - offset * 1_000_000,
+        None if *zone == chrono_tz::UTC => local.and_utc().timestamp_micros(),
+        None => zone.from_local_datetime(&local).earliest()?.timestamp_micros(),
+    };
+    Some(instant)
 }
 
 /// The argument at `i` as one string per row.
@@ -101,7 +175,7 @@ struct ToDate {
 
 impl ToDate {
     fn new() -> Self {
-        Self { signature: Signature::string(2, Volatility::Immutable) }
+        Self { signature: Signature::any(2, Volatility::Immutable) }
     }
 }
 
@@ -116,7 +190,19 @@ impl ScalarUDFImpl for ToDate {
         Ok(DataType::Date32)
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let text = strings(&args, 0)?;
+        let values = args.args[0].to_array(args.number_rows)?;
+        if values.data_type() == &DataType::Date32 {
+            // a typed date: only the plausible years are checked
+            let dates = values.as_primitive::<datafusion::arrow::datatypes::Date32Type>();
+            let out: Date32Array = dates
+                .iter()
+                .map(|v| {
+                    v.filter(|d| PLAUSIBLE_YEARS.contains(&(EPOCH + chrono::Duration::days(i64::from(*d))).year()))
+                })
+                .collect();
+            return Ok(ColumnarValue::Array(Arc::new(out)));
+        }
+        let text = checks::as_text(&values)?;
         let format = strings(&args, 1)?;
         let (text, format) = (text.as_string::<i32>(), format.as_string::<i32>());
         let out: Date32Array = (0..args.number_rows)
@@ -266,8 +352,36 @@ struct ToTimestamp {
 
 impl ToTimestamp {
     fn new() -> Self {
-        Self { signature: Signature::string(3, Volatility::Immutable) }
+        Self { signature: Signature::any(3, Volatility::Immutable) }
     }
+}
+
+/// A typed timestamp column as microseconds since the epoch, UTC: one
+/// without a zone holds wall times, read in `zone` as text without an offset is.
+fn typed_timestamps(values: &ArrayRef, zone: &chrono_tz::Tz) -> Result<TimestampMicrosecondArray> {
+    let DataType::Timestamp(_, value_zone) = values.data_type() else {
+        return exec_err!("cvm_to_timestamp: not a timestamp: {}", values.data_type());
+    };
+    let micros =
+        datafusion::arrow::compute::cast(values, &DataType::Timestamp(TimeUnit::Microsecond, value_zone.clone()))?;
+    let micros = micros.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+    let wall_time = value_zone.is_none() && *zone != chrono_tz::UTC;
+    // PLAUSIBLE_YEARS as instants: 1900-01-01T00:00Z up to 2200-01-01T00:00Z
+    let plausible = -2_208_988_800_000_000i64..7_258_118_400_000_000i64;
+    let out: TimestampMicrosecondArray = micros
+        .iter()
+        .map(|v| {
+            let v = v?;
+            let instant = if wall_time {
+                let local = DateTime::from_timestamp_micros(v)?.naive_utc();
+                zone.from_local_datetime(&local).earliest()?.timestamp_micros()
+            } else {
+                v
+            };
+            plausible.contains(&instant).then_some(instant)
+        })
+        .collect();
+    Ok(out.with_timezone("UTC"))
 }
 
 impl ScalarUDFImpl for ToTimestamp {
@@ -281,7 +395,15 @@ impl ScalarUDFImpl for ToTimestamp {
         Ok(DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let text = strings(&args, 0)?;
+        let values = args.args[0].to_array(args.number_rows)?;
+        if matches!(values.data_type(), DataType::Timestamp(_, _)) {
+            let zone = checks::literal_text(&args, 2, self.name())?.unwrap_or_default();
+            let Ok(tz) = zone.parse::<chrono_tz::Tz>() else {
+                return exec_err!("cvm_to_timestamp: unknown time zone '{zone}'");
+            };
+            return Ok(ColumnarValue::Array(Arc::new(typed_timestamps(&values, &tz)?)));
+        }
+        let text = checks::as_text(&values)?;
         let format = strings(&args, 1)?;
         let zone = strings(&args, 2)?;
         let (text, format, zone) = (text.as_string::<i32>(), format.as_string::<i32>(), zone.as_string::<i32>());
@@ -354,6 +476,60 @@ mod tests {
         assert_eq!(DateTime::from_timestamp_micros(micros).unwrap().to_rfc3339(), "2026-07-01T10:00:00+00:00");
         // 02:30 does not exist in Paris on the spring-forward night
         assert_eq!(parse_timestamp("2026-03-29 02:30:00", "iso", &paris), None);
+    }
+
+    #[test]
+    fn the_fast_iso_path_agrees_with_chrono() {
+        let paris: chrono_tz::Tz = "Europe/Paris".parse().unwrap();
+        let texts = [
+            "2026-11-23T01:30:00+02:00",
+            "2026-11-23 01:30:00.123456789-0530",
+            "2026-11-23T01:30:00.5Z",
+            "2026-11-23T01:30:00z",
+            "2026-11-20 10:00:00",
+            "2026-03-29 02:30:00",
+            "2026-10-25 02:30:00",
+            "2026-02-29 10:00:00",
+            "2028-02-29T23:59:59.999999+00:00",
+            "1901-01-01 00:00:00+14:00",
+            "2026-11-23T24:00:00Z",
+            "2026-11-23T01:30:60Z",
+            "2026-11-23T01:30:00+2:00",
+            "2026-11-23T01:30:00 +02:00",
+            "2026-11-23T01:30:00.Z",
+        ];
+        for zone in [chrono_tz::UTC, paris] {
+            for text in texts {
+                let fast = fast_iso_timestamp(text, &zone);
+                let chrono_only = {
+                    let with_z = text.strip_suffix(['Z', 'z']).map(|t| format!("{t}+00:00"));
+                    let offset_text = with_z.as_deref().unwrap_or(text);
+                    ISO_WITH_OFFSET
+                        .iter()
+                        .find_map(|f| DateTime::parse_from_str(offset_text, f).ok())
+                        .map(|dt| dt.to_utc())
+                        .or_else(|| {
+                            let naive = ISO_NAIVE.iter().find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())?;
+                            zone.from_local_datetime(&naive).earliest().map(|dt| dt.to_utc())
+                        })
+                        .filter(|i| PLAUSIBLE_YEARS.contains(&i.year()))
+                        .map(|i| i.timestamp_micros())
+                };
+                if let Some(fast) = fast {
+                    assert_eq!(Some(fast), chrono_only, "{text} in {zone}");
+                }
+                assert_eq!(parse_timestamp(text, "iso", &zone), chrono_only, "{text} in {zone}");
+            }
+        }
+        assert!(fast_iso_timestamp("2026-11-23T01:30:00+02:00", &chrono_tz::UTC).is_some(), "the common shape is fast");
+    }
+
+    #[test]
+    fn the_plausible_instants_are_the_plausible_years() {
+        let at = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().timestamp_micros();
+        assert_eq!(at("1900-01-01T00:00:00Z"), -2_208_988_800_000_000);
+        assert_eq!(at("2200-01-01T00:00:00Z"), 7_258_118_400_000_000);
+        assert_eq!((PLAUSIBLE_YEARS.start(), PLAUSIBLE_YEARS.end()), (&1900, &2199));
     }
 
     #[test]
