@@ -112,12 +112,31 @@ fn literal_int(args: &ScalarFunctionArgs, i: usize, name: &str) -> Result<i64> {
 }
 
 /// Text as one `Utf8` array: other string encodings cast, anything else
-/// turned into text (a type the rule does not read natively).
+/// turned into text (a typed value in a raw record, a type the rule does
+/// not read natively). A value that has no text form (a timestamp beyond
+/// the calendar) becomes `<out of range: ...>` instead of failing the batch.
 pub(super) fn as_text(array: &ArrayRef) -> Result<ArrayRef> {
-    Ok(match array.data_type() {
-        DataType::Utf8 => array.clone(),
-        _ => cast(array, &DataType::Utf8)?,
-    })
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    if array.data_type() == &DataType::Utf8 {
+        return Ok(array.clone());
+    }
+    if let Ok(text) = cast(array, &DataType::Utf8) {
+        return Ok(text);
+    }
+    let options = FormatOptions::default();
+    let formatter = ArrayFormatter::try_new(array.as_ref(), &options)?;
+    let mut out = StringBuilder::with_capacity(array.len(), array.len() * 16);
+    for i in 0..array.len() {
+        if array.is_null(i) {
+            out.append_null();
+        } else {
+            match formatter.value(i).try_to_string() {
+                Ok(text) => out.append_value(text),
+                Err(e) => out.append_value(format!("<out of range: {e}>")),
+            }
+        }
+    }
+    Ok(Arc::new(out.finish()))
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]

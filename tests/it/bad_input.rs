@@ -4,7 +4,10 @@
 //!   says what each one is and what ingest must make of it);
 //! - a fuzzer: arbitrary bytes and mutated valid rows never panic, and for
 //!   every input ingest either fails naming the file or accounts for every
-//!   row: rows_read = rows_staged + rows_rejected, per source.
+//!   row: rows_read = rows_staged + rows_rejected, per source;
+//! - the same per reader (CSV plain, gzip, zstd; NDJSON; Parquet, typed and
+//!   as text), mutating the rows and damaging the encoded file
+//!   (`CVM_FUZZ_ITERATIONS` cases each, 40 by default).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,10 +19,15 @@ use crate::support::*;
 
 /// What ingest made of one landing: per-source reports, or the error.
 fn ingest_landing(landing: &Path) -> Result<BTreeMap<&'static str, SourceReport>, IngestError> {
+    ingest_landing_with(landing, "")
+}
+
+/// [`ingest_landing`] with more job settings (TOML, after the rest).
+fn ingest_landing_with(landing: &Path, extra: &str) -> Result<BTreeMap<&'static str, SourceReport>, IngestError> {
     let dir = tempfile::tempdir().unwrap();
     let job_path = dir.path().join("job.toml");
     let text = format!(
-        "name = \"fuzz\"\ninput_root = \"{}\"\nwarehouse = \"{}\"\n[rejects]\nmax_rate = 1.0\n",
+        "name = \"fuzz\"\ninput_root = \"{}\"\nwarehouse = \"{}\"\n[rejects]\nmax_rate = 1.0\n{extra}",
         landing.display(),
         dir.path().join("warehouse").display()
     );
@@ -223,4 +231,162 @@ fn fuzzed_extracts_never_panic_and_every_row_is_accounted_for() {
     }
     // the fuzzer reaches both outcomes, or it is not testing much
     assert!(ingested > 60 && failed > 0, "{ingested} ingested, {failed} failed");
+}
+
+/// The CDR rows of [`CDR`] as NDJSON, one object a line.
+fn cdr_as_ndjson() -> String {
+    let mut lines = CDR.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines
+        .map(|line| {
+            let object: serde_json::Map<String, serde_json::Value> = header
+                .iter()
+                .zip(line.split(','))
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+                .collect();
+            serde_json::Value::Object(object).to_string() + "\n"
+        })
+        .collect()
+}
+
+/// CDR rows as a Parquet file with the contract's types (timestamps, whole
+/// numbers, decimals, booleans) where `typed`, else every column as text;
+/// `nasty` puts hostile text in the text columns.
+fn cdr_parquet(rng: &mut Rng, typed: bool) -> Vec<u8> {
+    use datafusion::arrow::array::{ArrayRef, BooleanArray, Decimal128Array, Int64Array, StringArray};
+    use datafusion::arrow::array::{RecordBatch, TimestampMicrosecondArray};
+    use std::sync::Arc;
+    let n = 1 + rng.below(40);
+    let mut text = |valid: &str, rng: &mut Rng| -> Option<String> {
+        match rng.below(8) {
+            0 => None,
+            1 => Some(NASTY[rng.below(NASTY.len())].to_string()),
+            _ => Some(valid.to_string()),
+        }
+    };
+    let ids: Vec<Option<String>> = (0..n).map(|i| text(["A1", "A2", "A3", "ZZ"][i % 4], rng)).collect();
+    let kinds: Vec<Option<String>> = (0..n).map(|i| text(["voice", "sms", "data", "video"][i % 4], rng)).collect();
+    let mut columns: Vec<(&str, ArrayRef)> = vec![
+        ("subscriber_id", Arc::new(StringArray::from(ids))),
+        ("event_type", Arc::new(StringArray::from(kinds))),
+        ("other_party", Arc::new(StringArray::from(vec![Some("+33123"); n]))),
+    ];
+    if typed {
+        let micros = |rng: &mut Rng| match rng.below(10) {
+            0 => None,
+            1 => Some(i64::MIN + rng.below(1000) as i64),
+            2 => Some(i64::MAX - rng.below(1000) as i64),
+            _ => Some(1_795_000_000_000_000 + (rng.below(1 << 30) as i64) * 1000),
+        };
+        let whole = |rng: &mut Rng| match rng.below(6) {
+            0 => None,
+            1 => Some(-(rng.below(100) as i64)),
+            2 => Some(i64::MAX),
+            _ => Some(rng.below(4000) as i64),
+        };
+        let times: TimestampMicrosecondArray = (0..n).map(|_| micros(rng)).collect();
+        let zone = if rng.below(2) == 0 { Some("UTC") } else { None };
+        let times = match zone {
+            Some(z) => times.with_timezone(z),
+            None => times,
+        };
+        let durations: Int64Array = (0..n).map(|_| whole(rng)).collect();
+        let amounts: Decimal128Array = (0..n)
+            .map(|_| match rng.below(5) {
+                0 => None,
+                1 => Some(i128::MAX / 7),
+                _ => Some(rng.below(100_000) as i128 - 50_000),
+            })
+            .collect();
+        let amounts = amounts.with_precision_and_scale(38, [0, 2, 6][rng.below(3)]).unwrap();
+        let roaming: BooleanArray = (0..n).map(|i| (i % 3 != 0).then_some(i % 2 == 0)).collect();
+        columns.push(("event_time", Arc::new(times)));
+        columns.push(("duration_s", Arc::new(durations)));
+        columns.push(("charged_amount", Arc::new(amounts)));
+        columns.push(("roaming", Arc::new(roaming)));
+    } else {
+        let times: Vec<Option<String>> = (0..n).map(|_| text("2026-11-21T10:00:00Z", rng)).collect();
+        let durations: Vec<Option<String>> = (0..n).map(|_| text("60", rng)).collect();
+        columns.push(("event_time", Arc::new(StringArray::from(times))));
+        columns.push(("duration_s", Arc::new(StringArray::from(durations))));
+    }
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let mut out = Vec::new();
+    let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    out
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// Flips, drops or truncates a few bytes of an encoded file.
+fn damage(mut bytes: Vec<u8>, rng: &mut Rng) -> Vec<u8> {
+    for _ in 0..=rng.below(3) {
+        if bytes.is_empty() {
+            break;
+        }
+        let at = rng.below(bytes.len());
+        match rng.below(3) {
+            0 => bytes[at] ^= 1 << rng.below(8),
+            1 => {
+                bytes.remove(at);
+            }
+            _ => bytes.truncate(at),
+        }
+    }
+    bytes
+}
+
+#[test]
+fn every_reader_fuzzed_never_panics_and_accounts_for_every_row() {
+    let iterations: usize = std::env::var("CVM_FUZZ_ITERATIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(40);
+    let readers = ["csv", "csv.gz", "csv.zst", "ndjson", "parquet"];
+    let ndjson = cdr_as_ndjson();
+    for (r, reader) in readers.iter().enumerate() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ (r as u64 + 1));
+        let (mut ingested, mut failed) = (0, 0);
+        for case in 0..iterations {
+            // every other case damages the encoded file itself (a broken gzip frame, a Parquet footer)
+            let damaged = case % 2 == 1;
+            let bytes = match *reader {
+                "csv" => mutate(CDR, &mut rng),
+                "csv.gz" => gzip(&mutate(CDR, &mut rng)),
+                "csv.zst" => zstd::encode_all(&mutate(CDR, &mut rng)[..], 3).unwrap(),
+                "ndjson" => mutate(&ndjson, &mut rng),
+                _ => cdr_parquet(&mut rng, case % 4 < 2),
+            };
+            let bytes =
+                if damaged && *reader != "csv" && *reader != "ndjson" { damage(bytes, &mut rng) } else { bytes };
+            let landing = Landing::new();
+            std::fs::remove_file(landing.path().join("cdr/dt=2026-11-22/part-0.csv")).unwrap();
+            let file = format!("cdr/dt=2026-11-22/part-0.{reader}");
+            landing.write_bytes(&file, &bytes);
+            let format = match *reader {
+                "ndjson" => "ndjson",
+                "parquet" => "parquet",
+                _ => "csv",
+            };
+            let context = format!("{reader} case {case}");
+            match ingest_landing_with(landing.path(), &format!("[sources.cdr]\nformat = \"{format}\"\n")) {
+                Ok(reports) => {
+                    assert_accounted(&reports, &context);
+                    ingested += 1;
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    assert!(!text.contains("panic"), "{context}: {text}");
+                    assert!(text.contains(&file), "{context}: the error should name the file: {text}");
+                    failed += 1;
+                }
+            }
+        }
+        assert!(ingested > 0, "{reader}: nothing was ingested in {iterations} cases ({failed} failed)");
+    }
 }
