@@ -223,8 +223,12 @@ async fn run_steps(
     let staged_folder = StoreUrl::parse(&staged_folder, std::path::Path::new("/"))
         .map_err(|message| RunError::Scratch { path: staged_folder.clone(), source: std::io::Error::other(message) })?;
     let staged_folder = Location::open(&staged_folder)?;
+    // a local run folds the CDR into usage_daily's parts as it reads it
+    let parts_folded = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let fold_cdr = shared.is_none().then(|| usage::fold_while_ingesting(&ctx, staging, &params, parts_folded.clone()));
     let ingested =
-        ingest::ingest(&ctx, job, as_of, &staged_folder, &|f| folded.is_current(f), &mut manifest.sources).await?;
+        ingest::ingest(&ctx, job, as_of, &staged_folder, &|f| folded.is_current(f), &mut manifest.sources, fold_cdr)
+            .await?;
     let rows_in: u64 = manifest.sources.values().map(|s| s.rows_read).sum();
     let rows_out: u64 = manifest.sources.values().map(|s| s.rows_staged).sum();
     manifest.step("ingest", started, rows_in, rows_out);
@@ -233,7 +237,10 @@ async fn run_steps(
     let started = Instant::now();
     crate::progress::step("usage_daily");
     let cdr = manifest.sources.get("cdr").cloned().unwrap_or_default();
-    let usage = usage::build(&ctx, staging, base.as_ref(), &folded, &cdr.files, &params, shared.is_some()).await?;
+    let parts_folded = parts_folded.lock().expect("not poisoned").take();
+    let usage =
+        usage::build(&ctx, staging, base.as_ref(), &folded, &cdr.files, &params, shared.is_some(), parts_folded)
+            .await?;
     manifest.step("usage_daily", started, cdr.rows_staged, usage.rows);
     manifest.output("usage_daily", usage.rows);
 

@@ -14,6 +14,47 @@ use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::SessionContext;
 
+/// A stream of batches as a table that is scanned once: one step's rows
+/// handed to the next without being written out (the CDR's staged rows to
+/// the usage step's parts). A second scan fails.
+pub fn one_shot_table(
+    rows: datafusion::execution::SendableRecordBatchStream,
+) -> Result<datafusion::catalog::streaming::StreamingTable, DataFusionError> {
+    let schema = rows.schema();
+    let partition = OneShot { schema: schema.clone(), rows: std::sync::Mutex::new(Some(rows)) };
+    datafusion::catalog::streaming::StreamingTable::try_new(schema, vec![Arc::new(partition)])
+}
+
+struct OneShot {
+    schema: SchemaRef,
+    rows: std::sync::Mutex<Option<datafusion::execution::SendableRecordBatchStream>>,
+}
+
+impl std::fmt::Debug for OneShot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OneShot").field("schema", &self.schema).finish_non_exhaustive()
+    }
+}
+
+impl datafusion::physical_plan::streaming::PartitionStream for OneShot {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(
+        &self,
+        _ctx: Arc<datafusion::execution::TaskContext>,
+    ) -> datafusion::execution::SendableRecordBatchStream {
+        let rows = self.rows.lock().expect("not poisoned").take();
+        rows.unwrap_or_else(|| {
+            let failed = futures::stream::once(async {
+                Err(DataFusionError::Execution("a one-shot table was scanned twice".into()))
+            });
+            Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(self.schema.clone(), failed))
+        })
+    }
+}
+
 /// Registers a folder of Parquet files with a known schema as table `name`
 /// (replacing any table of that name), hive-partitioned by date columns
 /// when given. With the schema declared, an empty folder is an empty table.

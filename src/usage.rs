@@ -131,9 +131,46 @@ impl UsageBuilt {
     }
 }
 
+/// Tonight's parts (`int_usage_by_file` over `stg_cdr`), written to the
+/// run's staging of `_usage_by_file`; their schema.
+async fn fold_parts(ctx: &SessionContext, parts_url: &str, params: &Params) -> Result<Schema, RunError> {
+    let parts_file = sqlfiles::find("int_usage_by_file").expect("int_usage_by_file.sql exists");
+    let df = engine::plan(ctx, parts_file, params).await?;
+    // read as nullable: parts an older cvm published lack the columns added since (read as null)
+    let parts_schema = nullable(df.schema().as_arrow());
+    write_parquet(df, parts_url, &["event_date"]).await?;
+    Ok(parts_schema)
+}
+
+/// A consumer of the CDR's staged rows for ingest
+/// ([`crate::ingest::StagedConsumer`]): it folds them into tonight's parts
+/// as ingest reads them, so the CDR is never written out whole; `folded`
+/// receives the parts' schema for [`build`].
+pub fn fold_while_ingesting(
+    ctx: &SessionContext,
+    staging: &RunStaging,
+    params: &Params,
+    folded: Arc<std::sync::Mutex<Option<Schema>>>,
+) -> crate::ingest::StagedConsumer {
+    let (ctx, parts_url, params) = (ctx.clone(), staging.table_url(PARTS), params.clone());
+    Box::new(move |rows| {
+        Box::pin(async move {
+            let table = tables::one_shot_table(rows).map_err(|e| e.to_string())?;
+            let _ = ctx.deregister_table("stg_cdr");
+            ctx.register_table("stg_cdr", Arc::new(table)).map_err(|e| e.to_string())?;
+            let schema = fold_parts(&ctx, &parts_url, &params).await.map_err(|e| e.to_string())?;
+            *folded.lock().expect("not poisoned") = Some(schema);
+            Ok(())
+        })
+    })
+}
+
 /// Folds tonight's CDR (the `stg_cdr` of the files ingest read) into the
 /// parts and rebuilds the days they touch; registers `usage_daily` on `ctx`
 /// as the published table with those days replaced, for the windows.
+/// `parts_folded`: the parts' schema when ingest folded them already
+/// ([`fold_while_ingesting`]).
+#[allow(clippy::too_many_arguments)]
 pub async fn build(
     ctx: &SessionContext,
     staging: &RunStaging,
@@ -142,6 +179,7 @@ pub async fn build(
     cdr_files: &[InputFile],
     params: &Params,
     on_cluster: bool,
+    parts_folded: Option<Schema>,
 ) -> Result<UsageBuilt, RunError> {
     let err = RunError::engine("usage_daily");
     let warehouse = staging.location();
@@ -158,13 +196,12 @@ pub async fn build(
     let read: Vec<&InputFile> = cdr_files.iter().filter(|f| !f.folded_before).collect();
     let read_urls: BTreeSet<&str> = read.iter().map(|f| f.url.as_str()).collect();
 
-    // 1. tonight's parts, staged
+    // 1. tonight's parts, staged (by ingest already, on a local run)
     let parts_url = staging.table_url(PARTS);
-    let parts_file = sqlfiles::find("int_usage_by_file").expect("int_usage_by_file.sql exists");
-    let df = engine::plan(ctx, parts_file, params).await?;
-    // read as nullable: parts an older cvm published lack the columns added since (read as null)
-    let parts_schema = nullable(df.schema().as_arrow());
-    write_parquet(df, &parts_url, &["event_date"]).await?;
+    let parts_schema = match parts_folded {
+        Some(schema) => schema,
+        None => fold_parts(ctx, &parts_url, params).await?,
+    };
     tables::register_parquet(ctx, "usage_by_file", &parts_url, &parts_schema, &["event_date"]).map_err(&err)?;
     let new_days = days_by_file(ctx).await.map_err(&err)?;
 

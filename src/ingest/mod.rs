@@ -6,9 +6,11 @@
 //! a `_reject_rule` are rejects, the rest (without the `_` columns) are the
 //! staging table `stg_<source>`, written as Parquet to the run's staged
 //! folder and registered under that name. A local run splits the rows here
-//! and writes one file to a scratch folder; on a cluster the executors read,
-//! check and write the rows into the run's staging in the warehouse
-//! (`on_cluster.rs`, [`stage_write`]).
+//! and writes one file to a scratch folder, except the CDR's, which a
+//! [`StagedConsumer`] takes as they come (the usage step folds them into
+//! usage_daily's parts: the largest extract is never written out whole and
+//! read back); on a cluster the executors read, check and write the rows
+//! into the run's staging in the warehouse (`on_cluster.rs`, [`stage_write`]).
 //! Subscribers come first, since every other source is checked against them.
 
 mod on_cluster;
@@ -26,7 +28,9 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBat
 use datafusion::arrow::compute::{filter_record_batch, is_not_null, is_null};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::parquet::arrow::AsyncArrowWriter;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use futures::StreamExt;
 use object_store::ObjectStoreExt;
@@ -138,6 +142,9 @@ pub(crate) fn staging_params(job: &Job, source: &Source, as_of: chrono::NaiveDat
 ///
 /// `folded_before` says which CDR files need not be read: those already
 /// folded into usage_daily and unchanged since (see [`crate::usage`]).
+///
+/// `cdr_consumer` (a local run only) takes the CDR's staged rows as they are
+/// read instead of a staged table `stg_cdr`.
 pub async fn ingest(
     ctx: &SessionContext,
     job: &Job,
@@ -145,12 +152,13 @@ pub async fn ingest(
     folder: &Location,
     folded_before: &dyn Fn(&InputFile) -> bool,
     reports: &mut BTreeMap<&'static str, SourceReport>,
+    cdr_consumer: Option<StagedConsumer>,
 ) -> Result<Ingested, IngestError> {
     if job.engine.cluster.is_none() {
-        return ingest_sources(ctx, job, as_of, folder, folded_before, reports).await;
+        return ingest_sources(ctx, job, as_of, folder, folded_before, reports, cdr_consumer).await;
     }
     let before = on_cluster::prefer_hash_joins(ctx, true);
-    let ingested = ingest_sources(ctx, job, as_of, folder, folded_before, reports).await;
+    let ingested = ingest_sources(ctx, job, as_of, folder, folded_before, reports, None).await;
     on_cluster::prefer_hash_joins(ctx, before);
     ingested
 }
@@ -162,6 +170,7 @@ async fn ingest_sources(
     folder: &Location,
     folded_before: &dyn Fn(&InputFile) -> bool,
     reports: &mut BTreeMap<&'static str, SourceReport>,
+    mut cdr_consumer: Option<StagedConsumer>,
 ) -> Result<Ingested, IngestError> {
     let mut out = Ingested::default();
     for source in &job.sources {
@@ -170,7 +179,8 @@ async fn ingest_sources(
         crate::progress::step(&format!("ingest {}", source.kind.name()));
         let started = Instant::now();
         let skip = |file: &InputFile| source.kind == SourceKind::Cdr && folded_before(file);
-        let mut report = ingest_source(ctx, job, source, as_of, folder, &skip, &mut out.rejects).await?;
+        let consumer = if source.kind == SourceKind::Cdr { cdr_consumer.take() } else { None };
+        let mut report = ingest_source(ctx, job, source, as_of, folder, &skip, &mut out.rejects, consumer).await?;
         report.seconds = started.elapsed().as_secs_f64();
         tracing::info!(
             files = report.files.len(),
@@ -200,6 +210,7 @@ async fn ingest_source(
     folder: &Location,
     skip: &dyn Fn(&InputFile) -> bool,
     rejects: &mut Vec<RecordBatch>,
+    consumer: Option<StagedConsumer>,
 ) -> Result<SourceReport, IngestError> {
     let name = source.kind.name();
     let mut report = SourceReport::default();
@@ -262,51 +273,129 @@ async fn ingest_source(
     let url = staged_url(&folder.url, source.kind);
     let staging_name = source.kind.staging_table();
     let scratch_err = |message: String| IngestError::Scratch { input: name, path: url.to_string(), message };
-    let out = object_store::buffered::BufWriter::new(folder.store.clone(), url.store_path());
-    let mut writer =
-        AsyncArrowWriter::try_new(out, staging.staged_schema.clone(), None).map_err(|e| scratch_err(e.to_string()))?;
+    let mut out = match consumer {
+        Some(consumer) => StagedOut::consumed_by(consumer, staging.staged_schema.clone()),
+        None => {
+            let file = object_store::buffered::BufWriter::new(folder.store.clone(), url.store_path());
+            let writer = AsyncArrowWriter::try_new(file, staging.staged_schema.clone(), None)
+                .map_err(|e| scratch_err(e.to_string()))?;
+            StagedOut::File(writer)
+        }
+    };
 
-    let plan = df.create_physical_plan().await.map_err(sql_err)?;
-    tracing::debug!("staging plan of {name}:\n{}", datafusion::physical_plan::displayable(plan.as_ref()).indent(false));
-    let mut batches = datafusion::physical_plan::execute_stream(plan, ctx.task_ctx()).map_err(sql_err)?;
-    while let Some(batch) = batches.next().await {
-        let batch = batch.map_err(|e| match file_error(&e) {
-            Some(message) => IngestError::File { input: name, message },
-            None => sql_err(e),
-        })?;
-        report.rows_read += batch.num_rows() as u64;
-        crate::progress::rows(batch.num_rows() as u64);
-        let rule = batch.column(staging.rule);
-        let valid_mask = is_null(rule).map_err(|e| sql_err(e.into()))?;
-        let valid = filter_record_batch(&batch, &valid_mask).map_err(|e| sql_err(e.into()))?;
-        count_warnings(valid.column(staging.warnings).as_string::<i32>(), &mut report.warnings_by_rule);
-        let staged = valid.project(&staging.keep).map_err(|e| sql_err(e.into()))?;
-        report.rows_staged += staged.num_rows() as u64;
-        writer.write(&staged).await.map_err(|e| scratch_err(e.to_string()))?;
+    let split = async {
+        let plan = df.create_physical_plan().await.map_err(sql_err)?;
+        tracing::debug!(
+            "staging plan of {name}:\n{}",
+            datafusion::physical_plan::displayable(plan.as_ref()).indent(false)
+        );
+        let mut batches = datafusion::physical_plan::execute_stream(plan, ctx.task_ctx()).map_err(sql_err)?;
+        while let Some(batch) = batches.next().await {
+            let batch = batch.map_err(|e| match file_error(&e) {
+                Some(message) => IngestError::File { input: name, message },
+                None => sql_err(e),
+            })?;
+            report.rows_read += batch.num_rows() as u64;
+            crate::progress::rows(batch.num_rows() as u64);
+            let rule = batch.column(staging.rule);
+            let valid_mask = is_null(rule).map_err(|e| sql_err(e.into()))?;
+            let valid = filter_record_batch(&batch, &valid_mask).map_err(|e| sql_err(e.into()))?;
+            count_warnings(valid.column(staging.warnings).as_string::<i32>(), &mut report.warnings_by_rule);
+            let staged = valid.project(&staging.keep).map_err(|e| sql_err(e.into()))?;
+            report.rows_staged += staged.num_rows() as u64;
+            out.write(staged).await.map_err(scratch_err)?;
 
-        let reject_mask: BooleanArray = is_not_null(rule).map_err(|e| sql_err(e.into()))?;
-        if reject_mask.true_count() > 0 {
-            let bad = filter_record_batch(&batch, &reject_mask).map_err(|e| sql_err(e.into()))?;
-            let reject_batch = reject_rows(
-                name,
-                bad.column(staging.file),
-                bad.column(staging.row),
-                bad.column(staging.rule),
-                bad.column(staging.raw),
-            )
-            .map_err(|e| sql_err(e.into()))?;
-            count_rejects(&reject_batch, &mut report);
-            rejects.push(reject_batch);
-            if let Some(over) = over_threshold(job, source, &report, true) {
-                return Err(over);
+            let reject_mask: BooleanArray = is_not_null(rule).map_err(|e| sql_err(e.into()))?;
+            if reject_mask.true_count() > 0 {
+                let bad = filter_record_batch(&batch, &reject_mask).map_err(|e| sql_err(e.into()))?;
+                let reject_batch = reject_rows(
+                    name,
+                    bad.column(staging.file),
+                    bad.column(staging.row),
+                    bad.column(staging.rule),
+                    bad.column(staging.raw),
+                )
+                .map_err(|e| sql_err(e.into()))?;
+                count_rejects(&reject_batch, &mut report);
+                rejects.push(reject_batch);
+                if let Some(over) = over_threshold(job, source, &report, true) {
+                    return Err(over);
+                }
+            }
+        }
+        Ok(())
+    };
+    if let Err(e) = split.await {
+        // the consumer must not go on with part of the rows: it is told, and waited for
+        out.abandon(&e).await;
+        return Err(e);
+    }
+    if out.finish().await.map_err(scratch_err)? {
+        let _ = ctx.deregister_table(staging_name.as_str());
+        ctx.register_parquet(staging_name.as_str(), url.as_str(), ParquetReadOptions::default())
+            .await
+            .map_err(sql_err)?;
+    }
+    Ok(report)
+}
+
+/// What takes a source's staged rows in place of a staged table: started
+/// with their stream, it runs while the source is read (for the CDR, the
+/// usage step folds the rows into its parts as they come, so the largest
+/// extract is never written out whole and read back). Its error is text.
+pub type StagedConsumer =
+    Box<dyn FnOnce(SendableRecordBatchStream) -> futures::future::BoxFuture<'static, Result<(), String>> + Send>;
+
+/// Where a local run's staged rows go.
+enum StagedOut {
+    /// The staged table, a Parquet file in the scratch folder.
+    File(AsyncArrowWriter<object_store::buffered::BufWriter>),
+    /// A consumer running beside the reading, fed through a bounded channel.
+    Consumed {
+        rows: tokio::sync::mpsc::Sender<datafusion::error::Result<RecordBatch>>,
+        task: tokio::task::JoinHandle<Result<(), String>>,
+    },
+}
+
+impl StagedOut {
+    fn consumed_by(consumer: StagedConsumer, schema: SchemaRef) -> StagedOut {
+        let (rows, receiver) = tokio::sync::mpsc::channel(2);
+        let stream = futures::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|item| (item, r)) });
+        let stream = Box::pin(RecordBatchStreamAdapter::new(schema, stream));
+        StagedOut::Consumed { rows, task: tokio::spawn(consumer(stream)) }
+    }
+
+    async fn write(&mut self, batch: RecordBatch) -> Result<(), String> {
+        match self {
+            StagedOut::File(writer) => writer.write(&batch).await.map_err(|e| e.to_string()),
+            StagedOut::Consumed { rows, .. } => match rows.send(Ok(batch)).await {
+                Ok(()) => Ok(()),
+                // the consumer stopped early: its own error says why (see finish)
+                Err(_) => Ok(()),
+            },
+        }
+    }
+
+    /// Ends the output of a source that failed: a consumer gets the error
+    /// (it fails before writing anything) and has finished when this returns.
+    async fn abandon(self, error: &IngestError) {
+        if let StagedOut::Consumed { rows, task } = self {
+            let _ = rows.send(Err(DataFusionError::Execution(error.to_string()))).await;
+            drop(rows);
+            let _ = task.await;
+        }
+    }
+
+    /// Closes the output; true when it was the staged table, to register.
+    async fn finish(self) -> Result<bool, String> {
+        match self {
+            StagedOut::File(writer) => writer.close().await.map(|_| true).map_err(|e| e.to_string()),
+            StagedOut::Consumed { rows, task } => {
+                drop(rows);
+                task.await.map_err(|e| e.to_string())?.map(|()| false)
             }
         }
     }
-    writer.close().await.map_err(|e| scratch_err(e.to_string()))?;
-
-    let _ = ctx.deregister_table(staging_name.as_str());
-    ctx.register_parquet(staging_name.as_str(), url.as_str(), ParquetReadOptions::default()).await.map_err(sql_err)?;
-    Ok(report)
 }
 
 /// Rows a source must have read before its reject rate is judged while it

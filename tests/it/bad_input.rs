@@ -44,7 +44,7 @@ fn ingest_landing_with(landing: &Path, extra: &str) -> Result<BTreeMap<&'static 
         let mut reports = BTreeMap::new();
         let folder = cvm::storage::StoreUrl::parse(&format!("{}/", dir.path().display()), dir.path()).unwrap();
         let folder = cvm::storage::Location::open(&folder).unwrap();
-        ingest::ingest(&ctx, &job, as_of, &folder, &|_| false, &mut reports).await.map(|_| reports)
+        ingest::ingest(&ctx, &job, as_of, &folder, &|_| false, &mut reports, None).await.map(|_| reports)
     })
 }
 
