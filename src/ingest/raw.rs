@@ -319,25 +319,33 @@ impl<R: Read> LineLimit<R> {
 impl<R: Read> Read for LineLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        for chunk in buf[..n].split_inclusive(|b| *b == b'\n') {
-            self.in_line += chunk.len() as u64;
-            let ends_line = chunk.last() == Some(&b'\n');
+        let chunk = &buf[..n];
+        let mut start = 0;
+        for at in memchr::memchr_iter(b'\n', chunk) {
             // the line break itself does not count
-            if self.in_line - u64::from(ends_line) > self.limit {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!(
-                        "line {} is longer than {} bytes, the limit ({}); the file is not read further",
-                        self.line, self.limit, self.key
-                    ),
-                ));
-            }
-            if ends_line {
-                self.line += 1;
-                self.in_line = 0;
-            }
+            self.check(self.in_line + (at - start) as u64)?;
+            self.line += 1;
+            self.in_line = 0;
+            start = at + 1;
         }
+        self.in_line += (n - start) as u64;
+        self.check(self.in_line)?;
         Ok(n)
+    }
+}
+
+impl<R> LineLimit<R> {
+    fn check(&self, line_bytes: u64) -> std::io::Result<()> {
+        if line_bytes <= self.limit {
+            return Ok(());
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "line {} is longer than {} bytes, the limit ({}); the file is not read further",
+                self.line, self.limit, self.key
+            ),
+        ))
     }
 }
 
@@ -347,7 +355,6 @@ fn csv_reader(source: &Source, reader: Box<dyn Read + Send>) -> csv::Reader<Box<
         .quote(source.quote)
         .has_headers(false)
         .flexible(true)
-        .trim(csv::Trim::All)
         .from_reader(reader)
 }
 
@@ -420,7 +427,9 @@ fn read_csv(
     let mut csv = csv_reader(source, reader);
     let header = read_header(&mut csv, source, file)?;
     let indexes = column_indexes(source, file, &header)?;
-    let is_null = |v: &str| source.null_markers.iter().any(|m| m == v);
+    // every field is trimmed (after unquoting); a null marker is short: longer values skip the comparison
+    let longest_marker = source.null_markers.iter().map(String::len).max().unwrap_or(0);
+    let is_null = |v: &str| v.len() <= longest_marker && source.null_markers.iter().any(|m| m == v);
     let mut batch = BatchBuilder::new(schema, file);
     let mut record = csv::ByteRecord::new();
     loop {
@@ -438,7 +447,7 @@ fn read_csv(
             let shape = format!(
                 "<{} fields, {} bytes of values; the header has {}>",
                 record.len(),
-                record.as_slice().len(),
+                trimmed_bytes(&record),
                 header.len()
             );
             batch.push_broken(line, "field_count_mismatch", &shape);
@@ -446,7 +455,7 @@ fn read_csv(
             // fields borrow from the record's buffer: no allocation per field
             let values = indexes.staged.iter().map(|index| {
                 let i = (*index)?;
-                let value = &text[record.range(i)?];
+                let value = text[record.range(i)?].trim_ascii();
                 Some(value).filter(|v| !is_null(v))
             });
             batch.push(line, values);
@@ -455,7 +464,7 @@ fn read_csv(
             let shape = format!(
                 "<{} fields, {} bytes of values; field {field} is not UTF-8>",
                 record.len(),
-                record.as_slice().len()
+                trimmed_bytes(&record)
             );
             batch.push_broken(line, "invalid_utf8", &shape);
         }
@@ -467,6 +476,11 @@ fn read_csv(
         emit(b);
     }
     Ok(())
+}
+
+/// The bytes of a record's values, each trimmed of white space.
+fn trimmed_bytes(record: &csv::ByteRecord) -> usize {
+    record.iter().map(|f| f.trim_ascii().len()).sum()
 }
 
 fn read_ndjson(
