@@ -20,12 +20,14 @@ struct Finished {
     code: Option<i32>,
     stderr: String,
     peak_rss_mib: u64,
+    seconds: f64,
 }
 
 /// Runs `cvm run` under the address-space cap and waits for it with
 /// `wait4`, which gives the process's peak resident size.
 fn run_capped(job: &Path, landing: &Path, warehouse: &Path) -> Finished {
     let exe = assert_cmd::cargo::cargo_bin("cvm");
+    let started = std::time::Instant::now();
     let mut child = std::process::Command::new("sh")
         .arg("-c")
         .arg(format!("ulimit -v {ADDRESS_SPACE_CAP_KIB}; exec \"$0\" \"$@\""))
@@ -55,7 +57,13 @@ fn run_capped(job: &Path, landing: &Path, warehouse: &Path) -> Finished {
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(waited, pid, "wait4 failed");
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    Finished { code, stderr: reader.join().expect("stderr reader"), peak_rss_mib: usage.ru_maxrss as u64 / 1024 }
+    let seconds = started.elapsed().as_secs_f64();
+    Finished {
+        code,
+        stderr: reader.join().expect("stderr reader"),
+        peak_rss_mib: usage.ru_maxrss as u64 / 1024,
+        seconds,
+    }
 }
 
 /// Publishes the small landing's snapshot, lets `spoil` add a hostile file,
@@ -74,6 +82,8 @@ fn assert_contained(job_extra: &str, spoil: impl FnOnce(&Landing), code: i32, me
 
     spoil(&landing);
     let run = run_capped(&job, landing.path(), &warehouse);
+    // for the record (cargo test -- --nocapture hostile): what each file cost
+    eprintln!("exit {:?} in {:.1} s, peak RSS {} MiB: {}", run.code, run.seconds, run.peak_rss_mib, run.stderr.trim());
     assert_eq!(run.code, Some(code), "stderr: {}", run.stderr);
     for part in message_parts {
         assert!(run.stderr.contains(part), "the message should say '{part}': {}", run.stderr);
