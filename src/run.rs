@@ -320,7 +320,7 @@ async fn run_steps(
                 .await
                 .map_err(RunError::engine("rejects"))?
         }
-        _ => write_rejects(ingested.rejects, staging, &snapshot).await?,
+        _ => write_rejects(&ctx, &ingested.reject_files, staging, &snapshot).await?,
     };
     manifest.step("rejects", started, rows, rows);
     manifest.output("rejects", rows);
@@ -428,32 +428,35 @@ fn count_rows(result: &[RecordBatch]) -> u64 {
         .sum()
 }
 
-/// Writes the rejects, sorted by source, file and row, as one Parquet file;
-/// an empty file when there are none, so every snapshot has its partition.
-async fn write_rejects(batches: Vec<RecordBatch>, staging: &RunStaging, partition: &str) -> Result<u64, RunError> {
+/// Writes the rejects ingest wrote to its staged folder (one file per
+/// source), sorted by source, file and row; an empty file when there are
+/// none, so every snapshot has its partition. The sort is the engine's, so
+/// a night of many rejects spills under the run's memory limit.
+async fn write_rejects(
+    ctx: &SessionContext,
+    files: &[String],
+    staging: &RunStaging,
+    partition: &str,
+) -> Result<u64, RunError> {
     let err = RunError::engine("rejects");
     let schema = ingest::rejects_schema();
-    // the rejects are already in this process's memory: sorted here, whatever the engine
-    let ctx = SessionContext::new();
-    let df = if batches.is_empty() {
-        ctx.read_batch(RecordBatch::new_empty(schema.clone())).map_err(&err)?
-    } else {
-        ctx.read_batches(batches).map_err(&err)?
-    };
-    let sorted = df
+    if files.is_empty() {
+        let buf = tables::parquet_bytes(schema.clone(), &[RecordBatch::new_empty(schema)]).map_err(&err)?;
+        staging.put("rejects", partition, "part-0.parquet", buf).await?;
+        return Ok(0);
+    }
+    let options = datafusion::prelude::ParquetReadOptions::default().schema(&schema);
+    let sorted = ctx
+        .read_parquet(files.to_vec(), options)
+        .await
+        .map_err(&err)?
         .sort(vec![
             datafusion::prelude::col("source").sort(true, false),
             datafusion::prelude::col("file").sort(true, false),
             datafusion::prelude::col("row_number").sort(true, false),
         ])
-        .map_err(&err)?
-        .collect()
-        .await
         .map_err(&err)?;
-    let rows = sorted.iter().map(|b| b.num_rows() as u64).sum();
-    let buf = tables::parquet_bytes(schema, &sorted).map_err(&err)?;
-    staging.put("rejects", partition, "part-0.parquet", buf).await?;
-    Ok(rows)
+    write_parquet(sorted, &staging.partition_url("rejects", partition), &[]).await
 }
 
 /// A minimal self-removing temporary folder (std only).

@@ -102,11 +102,42 @@ pub struct SourceReport {
     pub seconds: f64,
 }
 
-/// The result of ingest: the rejected rows of a local run (a cluster's stay
-/// there), the reports go to the caller's map.
+/// The result of ingest: where a local run wrote its rejected rows (a
+/// cluster's stay there), the reports go to the caller's map.
 #[derive(Debug, Default)]
 pub struct Ingested {
-    pub rejects: Vec<RecordBatch>,
+    /// One Parquet file (rejects schema) per source with rejected rows, in
+    /// the staged folder: rejects are written as they come, never held.
+    pub reject_files: Vec<String>,
+}
+
+/// A source's rejected rows, written to the staged folder as they come.
+struct RejectsOut<'a> {
+    folder: &'a Location,
+    kind: SourceKind,
+    writer: Option<(String, AsyncArrowWriter<object_store::buffered::BufWriter>)>,
+}
+
+impl RejectsOut<'_> {
+    async fn write(&mut self, batch: &RecordBatch) -> Result<(), String> {
+        if self.writer.is_none() {
+            let url =
+                self.folder.url.join(&format!("rejects_{}.parquet", self.kind.name())).map_err(|e| e.to_string())?;
+            let file = object_store::buffered::BufWriter::new(self.folder.store.clone(), url.store_path());
+            let writer = AsyncArrowWriter::try_new(file, rejects_schema(), None).map_err(|e| e.to_string())?;
+            self.writer = Some((url.to_string(), writer));
+        }
+        let (_, writer) = self.writer.as_mut().expect("opened above");
+        writer.write(batch).await.map_err(|e| e.to_string())
+    }
+
+    /// The file written, if any row was rejected.
+    async fn finish(self) -> Result<Option<String>, String> {
+        match self.writer {
+            Some((url, writer)) => writer.close().await.map(|_| Some(url)).map_err(|e| e.to_string()),
+            None => Ok(None),
+        }
+    }
 }
 
 /// Where ingest writes a source's staged table in the run's staged folder.
@@ -180,7 +211,7 @@ async fn ingest_sources(
         let started = Instant::now();
         let skip = |file: &InputFile| source.kind == SourceKind::Cdr && folded_before(file);
         let consumer = if source.kind == SourceKind::Cdr { cdr_consumer.take() } else { None };
-        let mut report = ingest_source(ctx, job, source, as_of, folder, &skip, &mut out.rejects, consumer).await?;
+        let mut report = ingest_source(ctx, job, source, as_of, folder, &skip, &mut out.reject_files, consumer).await?;
         report.seconds = started.elapsed().as_secs_f64();
         tracing::info!(
             files = report.files.len(),
@@ -209,7 +240,7 @@ async fn ingest_source(
     as_of: chrono::NaiveDate,
     folder: &Location,
     skip: &dyn Fn(&InputFile) -> bool,
-    rejects: &mut Vec<RecordBatch>,
+    reject_files: &mut Vec<String>,
     consumer: Option<StagedConsumer>,
 ) -> Result<SourceReport, IngestError> {
     let name = source.kind.name();
@@ -283,6 +314,7 @@ async fn ingest_source(
         }
     };
 
+    let mut rejects = RejectsOut { folder, kind: source.kind, writer: None };
     let split = async {
         let plan = df.create_physical_plan().await.map_err(sql_err)?;
         tracing::debug!(
@@ -317,7 +349,7 @@ async fn ingest_source(
                 )
                 .map_err(|e| sql_err(e.into()))?;
                 count_rejects(&reject_batch, &mut report);
-                rejects.push(reject_batch);
+                rejects.write(&reject_batch).await.map_err(scratch_err)?;
                 if let Some(over) = over_threshold(job, source, &report, true) {
                     return Err(over);
                 }
@@ -330,6 +362,7 @@ async fn ingest_source(
         out.abandon(&e).await;
         return Err(e);
     }
+    reject_files.extend(rejects.finish().await.map_err(scratch_err)?);
     if out.finish().await.map_err(scratch_err)? {
         let _ = ctx.deregister_table(staging_name.as_str());
         ctx.register_parquet(staging_name.as_str(), url.as_str(), ParquetReadOptions::default())
