@@ -473,3 +473,29 @@ impl std::io::Read for StreamRead {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::datatypes::{DataType, TimeUnit};
+
+    #[test]
+    fn raw_types_survive_the_codec_by_name() {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Carried(#[serde(with = "super::type_names")] Vec<DataType>);
+        let types = vec![
+            DataType::Utf8,
+            DataType::Int64,
+            DataType::UInt32,
+            DataType::Decimal128(18, 2),
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("Europe/Paris".into())),
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            DataType::Date32,
+            DataType::Boolean,
+            DataType::Float64,
+        ];
+        let text = serde_json::to_string(&Carried(types.clone())).unwrap();
+        let back: Carried = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.0, types, "{text}");
+    }
+}
