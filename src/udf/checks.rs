@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Array, Decimal128Array, Int64Array, StringBuilder};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Decimal128Type};
+use datafusion::arrow::datatypes::{DataType, Decimal128Type, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
@@ -164,12 +164,10 @@ impl ScalarUDFImpl for Whole {
         let digits = literal_int(&args, 1, self.name())?.clamp(1, 18) as usize;
         let values = arg_array(&args, 0)?;
         let out: Int64Array = if values.data_type().is_integer() {
-            let limit = 10i128.pow(digits as u32);
-            let wide = cast(&values, &DataType::Decimal128(38, 0))?;
-            wide.as_primitive::<Decimal128Type>()
-                .iter()
-                .map(|v| v.filter(|v| (0..limit).contains(v)).map(|v| v as i64))
-                .collect()
+            // an unsigned value beyond Int64 casts to null: it has more than 18 digits anyway
+            let limit = 10i64.pow(digits as u32);
+            let whole = cast(&values, &DataType::Int64)?;
+            whole.as_primitive::<Int64Type>().iter().map(|v| v.filter(|v| (0..limit).contains(v))).collect()
         } else {
             let text = as_text(&values)?;
             text.as_string::<i32>().iter().map(|v| v.and_then(|v| parse_whole(v, digits))).collect()
