@@ -81,28 +81,36 @@ pub fn fit(x: &[Vec<f64>], y: &[bool], l2: f64) -> Result<Logistic, FitError> {
             if var > 0.0 { var.sqrt() } else { 1.0 }
         })
         .collect();
-    // design matrix with an intercept column, standardised
-    let z: Vec<Vec<f64>> =
-        x.iter().map(|r| std::iter::once(1.0).chain((0..p).map(|j| (r[j] - means[j]) / scales[j])).collect()).collect();
+    // the design matrix with an intercept column, standardised, one row after another in one
+    // block: the Newton loop below reads it k values at a time
     let k = p + 1;
+    let mut z = Vec::with_capacity(n * k);
+    for r in x {
+        z.push(1.0);
+        z.extend((0..p).map(|j| (r[j] - means[j]) / scales[j]));
+    }
     let mut beta = vec![0.0; k];
     let mut iterations = 0;
     for _ in 0..100 {
         iterations += 1;
         let mut gradient = vec![0.0; k];
-        let mut hessian = vec![vec![0.0; k]; k];
-        for (row, &label) in z.iter().zip(y) {
+        // the Hessian's upper triangle, row a holding columns a..k
+        let mut hessian = vec![0.0; k * k];
+        for (row, &label) in z.chunks_exact(k).zip(y) {
             let eta: f64 = row.iter().zip(&beta).map(|(a, b)| a * b).sum();
             let mu = sigmoid(eta);
             let w = (mu * (1.0 - mu)).max(1e-12);
             let residual = if label { 1.0 } else { 0.0 } - mu;
             for a in 0..k {
                 gradient[a] += row[a] * residual;
-                for b in a..k {
-                    hessian[a][b] += w * row[a] * row[b];
+                let weighted = w * row[a];
+                // a contiguous run of k - a products, which the compiler vectorises
+                for (h, v) in hessian[a * k + a..(a + 1) * k].iter_mut().zip(&row[a..]) {
+                    *h += weighted * v;
                 }
             }
         }
+        let mut hessian: Vec<Vec<f64>> = hessian.chunks_exact(k).map(<[f64]>::to_vec).collect();
         for a in 1..k {
             gradient[a] -= l2 * beta[a];
             hessian[a][a] += l2;
