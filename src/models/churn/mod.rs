@@ -308,6 +308,21 @@ mod tests {
     }
 
     #[test]
+    fn the_boosted_model_is_the_same_on_any_number_of_threads() {
+        // enough rows for the tiled histogram fill, which cuts the rows into segments
+        let (x, y) = simulated(20_000, 7);
+        let settings = FitSettings { trees: boosted::TreeSettings { max_trees: 15, ..settings().trees }, ..settings() };
+        let fit_on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let model = pool.install(|| ChurnModel::fit(Kind::Boosted, &x, &y, &settings).unwrap());
+            serde_json::to_string(&model).unwrap()
+        };
+        let one = fit_on(1);
+        assert_eq!(one, fit_on(3));
+        assert!(one.len() > 1000, "some trees were grown");
+    }
+
+    #[test]
     fn one_outcome_only_is_an_error() {
         let (x, _) = simulated(50, 6);
         assert_eq!(ChurnModel::fit(Kind::Logistic, &x, &[false; 50], &settings()).unwrap_err(), FitError::NoPositives);
