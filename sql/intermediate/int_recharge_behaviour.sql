@@ -26,10 +26,10 @@ WITH prepaid AS (
 topups AS (
     SELECT
         subscriber_id,
-        CAST(recharge_time AS DATE) AS recharge_day,
+        cvm_utc_date(recharge_time) AS recharge_day,
         amount
     FROM stg_recharges
-    WHERE CAST(recharge_time AS DATE) BETWEEN CAST($as_of - INTERVAL '179' DAY AS DATE) AND CAST($as_of AS DATE)
+    WHERE cvm_utc_date(recharge_time) BETWEEN CAST($as_of - INTERVAL '179' DAY AS DATE) AND CAST($as_of AS DATE)
 ),
 
 totals AS (

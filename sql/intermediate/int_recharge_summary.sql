@@ -25,7 +25,7 @@ WITH prepaid AS (
 ),
 
 recharge_days AS (
-    SELECT DISTINCT subscriber_id, CAST(recharge_time AS DATE) AS recharge_day
+    SELECT DISTINCT subscriber_id, cvm_utc_date(recharge_time) AS recharge_day
     FROM stg_recharges
 ),
 

@@ -31,7 +31,7 @@ SELECT
     COALESCE(SUM(c.volume_bytes) FILTER (WHERE c.event_type = 'data'), 0) AS data_bytes,
     COUNT(*) FILTER (WHERE c.event_type <> 'data' AND c.direction = 'out') AS events_out,
     COUNT(*) FILTER (WHERE c.event_type <> 'data' AND c.direction = 'in') AS events_in,
-    CAST(c.event_time AS DATE) AS event_date
+    cvm_utc_date(c.event_time) AS event_date
 FROM stg_cdr AS c
-GROUP BY c._file, c.subscriber_id, CAST(c.event_time AS DATE)
+GROUP BY c._file, c.subscriber_id, cvm_utc_date(c.event_time)
 ORDER BY event_date, source_file, c.subscriber_id

@@ -8,6 +8,8 @@
 //!   TIMESTAMP is converted: one without a zone is a wall time in `time_zone`)
 //! - the value checks of [`checks`]: `cvm_whole`, `cvm_money`, `cvm_month`,
 //!   `cvm_raw_record`
+//! - `cvm_utc_date(instant)` -> DATE: the UTC day of a staged timestamp, what
+//!   `CAST(instant AS DATE)` gives, by integer division (see [`utc_date`])
 //! - `cvm_hash_unit(text, seed)` -> DOUBLE in [0, 1), the same for the same
 //!   text and seed on every machine and version (FNV-1a, then a 64-bit mix)
 //! - `cvm_bgnbd_expected(t, x, t_x, age, r, alpha, a, b)` -> DOUBLE: BG/NBD's
@@ -35,6 +37,7 @@ use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, Sca
 
 mod checks;
 mod churn_score;
+mod utc_date;
 
 /// Registers cvm's functions on a session (or any function registry).
 pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
@@ -47,6 +50,7 @@ pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
     registry.register_udf(Arc::new(ScalarUDF::from(checks::Money::new())))?;
     registry.register_udf(Arc::new(ScalarUDF::from(checks::Month::new())))?;
     registry.register_udf(Arc::new(ScalarUDF::from(checks::RawRecord::new())))?;
+    registry.register_udf(Arc::new(ScalarUDF::from(utc_date::UtcDate::new())))?;
     Ok(())
 }
 
