@@ -166,6 +166,59 @@ fn softplus(w: f64) -> f64 {
     if w > 0.0 { w + (-w).exp().ln_1p() } else { w.exp().ln_1p() }
 }
 
+/// Merged histories as the fit's objective reads them: each time (age, and
+/// recency when x > 0) a position in one sorted list of the distinct times,
+/// so that an evaluation takes ln(α + time) once per distinct time (a few
+/// thousand weeks) instead of twice per history (hundreds of thousands).
+struct Indexed {
+    times: Vec<f64>,
+    /// x, count, position of the age, position of the recency (x > 0 only).
+    rows: Vec<(f64, f64, u32, u32)>,
+}
+
+impl Indexed {
+    /// `rows` merged and sorted by x, as [`fit`] leaves them.
+    fn new(rows: &[History]) -> Indexed {
+        let mut times: Vec<f64> = rows.iter().flat_map(|h| [h.age, h.recency]).collect();
+        times.sort_by(f64::total_cmp);
+        times.dedup();
+        let at = |t: f64| times.binary_search_by(|v| v.total_cmp(&t)).expect("every time is listed") as u32;
+        let rows = rows.iter().map(|h| (h.frequency, h.count as f64, at(h.age), at(h.recency))).collect();
+        Indexed { times, rows }
+    }
+
+    /// [`log_likelihood`] of the histories, with ln(1 + (T − t_x)/(α + t_x))
+    /// taken as ln(α + T) − ln(α + t_x); the two agree to rounding.
+    fn log_likelihood(&self, r: f64, alpha: f64, a: f64, b: f64) -> f64 {
+        if ![r, alpha, a, b].iter().all(|p| p.is_finite() && *p > 0.0) {
+            return f64::NAN;
+        }
+        let ln_times: Vec<f64> = self.times.iter().map(|t| (alpha + t).ln()).collect();
+        let constant = ln_gamma(a + b) - ln_gamma(r) - ln_gamma(b) + r * alpha.ln();
+        let ln_a = a.ln();
+        let mut by_x: Option<(f64, f64, f64)> = None;
+        let mut total = 0.0;
+        for &(x, count, age_at, recency_at) in &self.rows {
+            let (gammas, ln_b_x) = match by_x {
+                Some((cached, gammas, ln_b_x)) if cached == x => (gammas, ln_b_x),
+                _ => {
+                    let gammas = ln_gamma(r + x) + ln_gamma(b + x) - ln_gamma(a + b + x);
+                    let ln_b_x = (b + x - 1.0).ln();
+                    by_x = Some((x, gammas, ln_b_x));
+                    (gammas, ln_b_x)
+                }
+            };
+            let ln_age = ln_times[age_at as usize];
+            let mut ll = constant + gammas - (r + x) * ln_age;
+            if x > 0.0 {
+                ll += softplus(ln_a - ln_b_x + (r + x) * (ln_age - ln_times[recency_at as usize]));
+            }
+            total += count * ll;
+        }
+        total
+    }
+}
+
 /// Fits the BG/NBD by maximum likelihood.
 ///
 /// Nelder-Mead on the log-parameters, minimising the negative
@@ -212,9 +265,10 @@ pub fn fit(histories: &[History]) -> Result<BgNbdFit, BgNbdError> {
     let transactions: f64 = rows.iter().map(|h| h.count as f64 * h.frequency).sum();
     let exposure: f64 = rows.iter().map(|h| h.count as f64 * h.age).sum();
     let n = customers as f64;
+    let indexed = Indexed::new(&rows);
     let objective = |theta: &[f64]| -> f64 {
         let [r, alpha, a, b] = [theta[0].exp(), theta[1].exp(), theta[2].exp(), theta[3].exp()];
-        -log_likelihood(r, alpha, a, b, &rows) / n
+        -indexed.log_likelihood(r, alpha, a, b) / n
     };
     // r = 1 and r/α = the observed repeat transactions per unit of time
     let alpha0 = if exposure > 0.0 { (exposure / transactions).clamp(1e-6, 1e6) } else { 1.0 };
@@ -396,6 +450,20 @@ mod tests {
             }
         }
         [0, 1, 2, 3].map(|i| inverse[i][i].sqrt())
+    }
+
+    #[test]
+    fn the_fits_indexed_likelihood_is_the_likelihood() {
+        let mut histories = simulate(&cdnow(), 3000, 11);
+        histories.sort_by(|p, q| p.frequency.total_cmp(&q.frequency));
+        let indexed = Indexed::new(&histories);
+        assert!(indexed.times.len() < histories.len() * 2);
+        for (r, alpha, a, b) in [(0.243, 4.414, 0.793, 2.426), (2.0, 0.5, 3.0, 40.0), (0.01, 90.0, 0.02, 0.3)] {
+            let plain = log_likelihood(r, alpha, a, b, &histories);
+            let fast = indexed.log_likelihood(r, alpha, a, b);
+            assert!(((fast - plain) / plain).abs() < 1e-12, "{fast} against {plain}");
+        }
+        assert!(indexed.log_likelihood(-1.0, 1.0, 1.0, 1.0).is_nan());
     }
 
     #[test]
