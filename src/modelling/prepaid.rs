@@ -157,8 +157,20 @@ pub async fn run(
     let horizon_weeks = settings.churn_horizon_days as f64 / 7.0;
 
     // back-test: fitted on the histories at T-H, expected vs observed recharge days in (T-H, T]
-    let old = histories(at_th, settings).await?;
-    let backtest = match fit(&old.sample) {
+    let (old, now) = tokio::try_join!(histories(at_th, settings), histories(at_t, settings))?;
+    // the two fits are CPU work, side by side on a blocking thread, so the engine's
+    // queries (the churn model's, in the same step) go on meanwhile
+    let (old, now, fitted_old, fitted_now) = tokio::task::spawn_blocking(move || {
+        let (fitted_old, fitted_now) = std::thread::scope(|scope| {
+            let old_fit = scope.spawn(|| fit(&old.sample));
+            let now_fit = fit(&now.sample);
+            (old_fit.join().expect("a fit's thread does not panic"), now_fit)
+        });
+        (old, now, fitted_old, fitted_now)
+    })
+    .await
+    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let backtest = match fitted_old {
         Ok(f) => {
             let expected: f64 = old
                 .active
@@ -192,7 +204,6 @@ pub async fn run(
         }
     };
 
-    let now = histories(at_t, settings).await?;
     let lines: u64 = now.sample.iter().map(|h| h.count).sum();
     let mut artifact = PrepaidArtifact {
         status: String::new(),
@@ -206,7 +217,7 @@ pub async fn run(
         sample_share: now.share,
         backtest,
     };
-    let params = match fit(&now.sample) {
+    let params = match fitted_now {
         Ok(Fitted { fit, with_prior }) => {
             artifact.status = if with_prior { "fitted with a weak prior" } else { "fitted" }.to_string();
             (artifact.r, artifact.alpha_weeks, artifact.a, artifact.b) =
