@@ -157,7 +157,8 @@ pub async fn run(
     let horizon_weeks = settings.churn_horizon_days as f64 / 7.0;
 
     // back-test: fitted on the histories at T-H, expected vs observed recharge days in (T-H, T]
-    let (old, now) = tokio::try_join!(histories(at_th, settings), histories(at_t, settings))?;
+    let old = histories(at_th, settings).await?;
+    let now = histories(at_t, settings).await?;
     // the two fits are CPU work, side by side on a blocking thread, so the engine's
     // queries (the churn model's, in the same step) go on meanwhile
     let (old, now, fitted_old, fitted_now) = tokio::task::spawn_blocking(move || {
