@@ -10,7 +10,7 @@
 //! the artifact records which fit was used.
 
 use datafusion::error::DataFusionError;
-use datafusion::prelude::{SessionContext, col, lit};
+use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use super::MetricRow;
@@ -57,9 +57,9 @@ pub struct PrepaidStep {
     pub metrics: Vec<MetricRow>,
 }
 
-/// The histories at the view's date, in one grouped query: the sample the
-/// model is fitted on, and every active line with the recharge days that
-/// followed (the back-test's outcome).
+/// The histories at the view's date: the sample the model is fitted on, and
+/// every active line with the recharge days that followed (the back-test's
+/// outcome).
 struct Histories {
     sample: Vec<bgnbd::History>,
     share: f64,
@@ -67,43 +67,46 @@ struct Histories {
     active: Vec<(bgnbd::History, f64)>,
 }
 
+/// Reads int_recharge_summary once (a row per prepaid line, a few numbers
+/// each) and groups it here: the sample's share depends on the number of
+/// lines, and counting them in the engine first would evaluate the view, a
+/// pass over every recharge, twice.
 async fn histories(ctx: &SessionContext, settings: &ModelSettings) -> Result<Histories, DataFusionError> {
-    let share = super::training_share(super::frames::count(ctx, "int_recharge_summary").await?, settings);
-    let df = ctx
-        .table("int_recharge_summary")
-        .await?
-        .aggregate(
-            vec![
-                col("frequency"),
-                col("recency_weeks"),
-                col("age_weeks"),
-                col("is_active"),
-                col("sample_key").lt(lit(share)).alias("in_sample"),
-            ],
-            vec![
-                datafusion::functions_aggregate::count::count_all().alias("lines"),
-                datafusion::functions_aggregate::sum::sum(col("recharges_in_horizon")).alias("observed"),
-            ],
-        )?
-        .sort(vec![
-            col("frequency").sort(true, false),
-            col("recency_weeks").sort(true, false),
-            col("age_weeks").sort(true, false),
-            col("is_active").sort(true, false),
-            col("in_sample").sort(true, false),
-        ])?;
+    let df = ctx.table("int_recharge_summary").await?.select_columns(&[
+        "frequency",
+        "recency_weeks",
+        "age_weeks",
+        "is_active",
+        "sample_key",
+        "recharges_in_horizon",
+    ])?;
     let frame = Frame::collect(df).await?;
-    let (x, t_x, age, lines) =
-        (frame.f64s("frequency")?, frame.f64s("recency_weeks")?, frame.f64s("age_weeks")?, frame.i64s("lines")?);
-    let (active, in_sample, observed) = (frame.bools("is_active")?, frame.bools("in_sample")?, frame.f64s("observed")?);
+    let (x, t_x, age) = (frame.f64s("frequency")?, frame.f64s("recency_weeks")?, frame.f64s("age_weeks")?);
+    let (active, key, observed) =
+        (frame.bools("is_active")?, frame.f64s("sample_key")?, frame.i64s("recharges_in_horizon")?);
+    let share = super::training_share(x.len() as u64, settings);
+    // identical histories merged, in the order of (x, t_x, T, active, in sample)
+    let in_sample = |i: usize| key[i] < share;
+    let mut order: Vec<usize> = (0..x.len()).collect();
+    order.sort_by(|&i, &j| {
+        (x[i].total_cmp(&x[j]))
+            .then(t_x[i].total_cmp(&t_x[j]))
+            .then(age[i].total_cmp(&age[j]))
+            .then(active[i].cmp(&active[j]))
+            .then(in_sample(i).cmp(&in_sample(j)))
+    });
     let mut out = Histories { sample: Vec::new(), share, active: Vec::new() };
-    for i in 0..x.len() {
-        let history = bgnbd::History { frequency: x[i], recency: t_x[i], age: age[i], count: lines[i].max(0) as u64 };
-        if in_sample[i] {
+    for group in order.chunk_by(|&i, &j| {
+        x[i] == x[j] && t_x[i] == t_x[j] && age[i] == age[j] && active[i] == active[j] && in_sample(i) == in_sample(j)
+    }) {
+        let first = group[0];
+        let history =
+            bgnbd::History { frequency: x[first], recency: t_x[first], age: age[first], count: group.len() as u64 };
+        if in_sample(first) {
             out.sample.push(history);
         }
-        if active[i] {
-            out.active.push((history, observed[i]));
+        if active[first] {
+            out.active.push((history, group.iter().map(|&i| observed[i] as f64).sum()));
         }
     }
     Ok(out)
@@ -157,8 +160,15 @@ pub async fn run(
     let horizon_weeks = settings.churn_horizon_days as f64 / 7.0;
 
     // back-test: fitted on the histories at T-H, expected vs observed recharge days in (T-H, T]
+    let started = std::time::Instant::now();
     let old = histories(at_th, settings).await?;
     let now = histories(at_t, settings).await?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        histories = old.sample.len() + now.sample.len(),
+        "prepaid histories at {th} and at T"
+    );
+    let started = std::time::Instant::now();
     // the two fits are CPU work, side by side on a blocking thread, so the engine's
     // queries (the churn model's, in the same step) go on meanwhile
     let (old, now, fitted_old, fitted_now) = tokio::task::spawn_blocking(move || {
@@ -171,6 +181,7 @@ pub async fn run(
     })
     .await
     .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "prepaid BG/NBD fits at {th} and at T");
     let backtest = match fitted_old {
         Ok(f) => {
             let expected: f64 = old
