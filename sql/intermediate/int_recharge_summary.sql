@@ -24,23 +24,30 @@ WITH prepaid AS (
     WHERE s.plan_type = 'prepaid' AND s.activation_date <= CAST($as_of AS DATE)
 ),
 
-recharge_days AS (
-    SELECT DISTINCT subscriber_id, cvm_utc_date(recharge_time) AS recharge_day
-    FROM stg_recharges
+-- every prepaid line with its recharges' UTC days (a null day for a line without any); the
+-- distinct days are counted per line below, which is cheaper than a DISTINCT over every
+-- (line, day) pair of the extract first
+recharges AS (
+    SELECT
+        p.subscriber_id,
+        p.activation_date,
+        p.as_of,
+        p.horizon_end,
+        cvm_utc_date(r.recharge_time) AS recharge_day
+    FROM prepaid AS p
+    LEFT JOIN stg_recharges AS r ON r.subscriber_id = p.subscriber_id
 ),
 
 history AS (
     SELECT
-        p.subscriber_id,
-        COUNT(r.recharge_day) FILTER (WHERE r.recharge_day > p.activation_date AND r.recharge_day <= p.as_of)
+        subscriber_id,
+        COUNT(DISTINCT recharge_day) FILTER (WHERE recharge_day > activation_date AND recharge_day <= as_of)
             AS frequency,
-        MAX(r.recharge_day) FILTER (WHERE r.recharge_day > p.activation_date AND r.recharge_day <= p.as_of)
-            AS last_day,
-        COUNT(r.recharge_day) FILTER (WHERE r.recharge_day > p.as_of AND r.recharge_day <= p.horizon_end)
+        MAX(recharge_day) FILTER (WHERE recharge_day > activation_date AND recharge_day <= as_of) AS last_day,
+        COUNT(DISTINCT recharge_day) FILTER (WHERE recharge_day > as_of AND recharge_day <= horizon_end)
             AS recharges_in_horizon
-    FROM prepaid AS p
-    LEFT JOIN recharge_days AS r ON r.subscriber_id = p.subscriber_id
-    GROUP BY p.subscriber_id
+    FROM recharges
+    GROUP BY subscriber_id
 )
 
 SELECT
