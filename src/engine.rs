@@ -242,11 +242,30 @@ pub async fn register_view(ctx: &SessionContext, file: &SqlFile, params: &Params
 /// Registers every file of a layer (sql/intermediate, sql/scoring) as a
 /// view, in the order their references impose.
 pub async fn register_layer_views(ctx: &SessionContext, layer: Layer, params: &Params) -> Result<(), SqlError> {
-    for file in layer_in_order(ctx, layer)? {
+    register_layer_views_except(ctx, layer, params, &[]).await
+}
+
+/// [`register_layer_views`] but for the files named in `kept`: tables of
+/// those names are registered already (a run's [`RUN_WIDE_TABLES`]), and the
+/// views after them read those tables.
+pub async fn register_layer_views_except(
+    ctx: &SessionContext,
+    layer: Layer,
+    params: &Params,
+    kept: &[&str],
+) -> Result<(), SqlError> {
+    for file in layer_in_order(ctx, layer)?.into_iter().filter(|f| !kept.contains(&f.name)) {
         register_view(ctx, file, params).await?;
     }
     Ok(())
 }
+
+/// Intermediate tables that do not depend on the snapshot date: a run
+/// materialises them once, and its sessions at other dates (the models'
+/// training windows) read them instead of computing them again. The monthly
+/// revenue deduplicates every billing line, the costliest part of the revenue
+/// windows.
+pub const RUN_WIDE_TABLES: &[&str] = &["int_billing_monthly"];
 
 /// A layer's files, each after the files of the layer it reads.
 pub fn layer_in_order(ctx: &SessionContext, layer: Layer) -> Result<Vec<&'static SqlFile>, SqlError> {

@@ -244,12 +244,20 @@ async fn run_steps(
     manifest.step("usage_daily", started, cdr.rows_staged, usage.rows);
     manifest.output("usage_daily", usage.rows);
 
-    // 3. intermediate views; the subscriber features are materialised, as
-    // the models and the marts read them several times
+    // 3. intermediate views, in the order they read each other; the monthly revenue (read at
+    // every date the models look at) and the subscriber features (read by the models, the
+    // scores and the marts) are materialised, so the views after them read the tables
     let started = Instant::now();
-    engine::register_layer_views(&ctx, Layer::Intermediate, &params).await?;
-    let features = sqlfiles::find("int_subscriber_features").expect("int_subscriber_features.sql exists");
-    let rows = materialise(&ctx, features, &params, staging).await?;
+    let mut rows = 0;
+    for file in engine::layer_in_order(&ctx, Layer::Intermediate)? {
+        if file.name == "int_subscriber_features" {
+            rows = materialise(&ctx, file, &params, staging).await?;
+        } else if engine::RUN_WIDE_TABLES.contains(&file.name) {
+            materialise(&ctx, file, &params, staging).await?;
+        } else {
+            engine::register_view(&ctx, file, &params).await?;
+        }
+    }
     manifest.step("features", started, 0, rows);
 
     // 4. models: fitted on small inputs pulled from the views, applied by sql/scoring

@@ -100,7 +100,7 @@ fn shared_tables(ctx: &SessionContext) -> Vec<String> {
         .map(|s| s.table_names())
         .unwrap_or_default()
         .into_iter()
-        .filter(|n| n.starts_with("stg_") || n == "usage_daily")
+        .filter(|n| n.starts_with("stg_") || n == "usage_daily" || engine::RUN_WIDE_TABLES.contains(&n.as_str()))
         .collect();
     names.sort();
     names
@@ -117,7 +117,8 @@ pub fn params_at(job: &Job, date: NaiveDate) -> Params {
 async fn session_at(ctx: &SessionContext, job: &Job, date: NaiveDate) -> Result<SessionContext, crate::run::RunError> {
     let at = engine::sibling_session(ctx, &shared_tables(ctx)).await.map_err(model_error("session"))?;
     register_job_tables(&at, job, None).await.map_err(model_error("session"))?;
-    engine::register_layer_views(&at, Layer::Intermediate, &params_at(job, date)).await?;
+    engine::register_layer_views_except(&at, Layer::Intermediate, &params_at(job, date), engine::RUN_WIDE_TABLES)
+        .await?;
     Ok(at)
 }
 
