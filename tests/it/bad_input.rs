@@ -258,7 +258,7 @@ fn cdr_parquet(rng: &mut Rng, typed: bool) -> Vec<u8> {
     use datafusion::arrow::array::{RecordBatch, TimestampMicrosecondArray};
     use std::sync::Arc;
     let n = 1 + rng.below(40);
-    let mut text = |valid: &str, rng: &mut Rng| -> Option<String> {
+    let text = |valid: &str, rng: &mut Rng| -> Option<String> {
         match rng.below(8) {
             0 => None,
             1 => Some(NASTY[rng.below(NASTY.len())].to_string()),
