@@ -230,9 +230,14 @@ pub fn start_paused(mut cmd: std::process::Command) -> Paused {
         }
         all
     });
-    if paused.recv_timeout(std::time::Duration::from_secs(300)).is_err() {
+    if let Err(why) = paused.recv_timeout(std::time::Duration::from_secs(300)) {
         let _ = child.kill();
-        panic!("{cmd:?} never paused");
+        let _ = child.wait();
+        let all = log.join().unwrap_or_default();
+        let start = (all.len().saturating_sub(3000)..).find(|&i| all.is_char_boundary(i)).unwrap_or(all.len());
+        let tail = &all[start..];
+        // Disconnected: the run ended before its pause point; Timeout: still going after 5 minutes
+        panic!("{cmd:?} never paused ({why:?}); the end of its log:\n{tail}");
     }
     Paused { child, log }
 }
