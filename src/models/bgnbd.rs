@@ -137,20 +137,11 @@ pub fn log_likelihood(r: f64, alpha: f64, a: f64, b: f64, histories: &[History])
     // the parts of A1 + A2 that do not depend on the customer
     let constant = ln_gamma(a + b) - ln_gamma(r) - ln_gamma(b) + r * alpha.ln();
     let ln_a = a.ln();
-    // the parts that depend only on x, reused while x repeats (fit sorts by x)
-    let mut by_x: Option<(f64, f64, f64)> = None;
+    let mut by_x = XTerms::default();
     let mut total = 0.0;
     for h in histories.iter().filter(|h| h.count > 0) {
         let x = h.frequency;
-        let (gammas, ln_b_x) = match by_x {
-            Some((cached, gammas, ln_b_x)) if cached == x => (gammas, ln_b_x),
-            _ => {
-                let gammas = ln_gamma(r + x) + ln_gamma(b + x) - ln_gamma(a + b + x);
-                let ln_b_x = (b + x - 1.0).ln();
-                by_x = Some((x, gammas, ln_b_x));
-                (gammas, ln_b_x)
-            }
-        };
+        let (gammas, ln_b_x) = by_x.at(x, r, a, b);
         let mut ll = constant + gammas - (r + x) * (alpha + h.age).ln();
         if x > 0.0 {
             let w = ln_a - ln_b_x + (r + x) * ((h.age - h.recency) / (alpha + h.recency)).ln_1p();
@@ -159,6 +150,26 @@ pub fn log_likelihood(r: f64, alpha: f64, a: f64, b: f64, histories: &[History])
         total += h.count as f64 * ll;
     }
     total
+}
+
+/// The parts of a history's log-likelihood that depend only on x:
+/// ln Γ(r+x) + ln Γ(b+x) − ln Γ(a+b+x) and ln(b+x−1), kept while x repeats
+/// (the fit sorts the histories by x).
+#[derive(Default)]
+struct XTerms(Option<(f64, f64, f64)>);
+
+impl XTerms {
+    fn at(&mut self, x: f64, r: f64, a: f64, b: f64) -> (f64, f64) {
+        match self.0 {
+            Some((cached, gammas, ln_b_x)) if cached == x => (gammas, ln_b_x),
+            _ => {
+                let gammas = ln_gamma(r + x) + ln_gamma(b + x) - ln_gamma(a + b + x);
+                let ln_b_x = (b + x - 1.0).ln();
+                self.0 = Some((x, gammas, ln_b_x));
+                (gammas, ln_b_x)
+            }
+        }
+    }
 }
 
 /// `ln(1 + e^w)` without overflow.
@@ -196,18 +207,10 @@ impl Indexed {
         let ln_times: Vec<f64> = self.times.iter().map(|t| (alpha + t).ln()).collect();
         let constant = ln_gamma(a + b) - ln_gamma(r) - ln_gamma(b) + r * alpha.ln();
         let ln_a = a.ln();
-        let mut by_x: Option<(f64, f64, f64)> = None;
+        let mut by_x = XTerms::default();
         let mut total = 0.0;
         for &(x, count, age_at, recency_at) in &self.rows {
-            let (gammas, ln_b_x) = match by_x {
-                Some((cached, gammas, ln_b_x)) if cached == x => (gammas, ln_b_x),
-                _ => {
-                    let gammas = ln_gamma(r + x) + ln_gamma(b + x) - ln_gamma(a + b + x);
-                    let ln_b_x = (b + x - 1.0).ln();
-                    by_x = Some((x, gammas, ln_b_x));
-                    (gammas, ln_b_x)
-                }
-            };
+            let (gammas, ln_b_x) = by_x.at(x, r, a, b);
             let ln_age = ln_times[age_at as usize];
             let mut ll = constant + gammas - (r + x) * ln_age;
             if x > 0.0 {
