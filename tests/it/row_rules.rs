@@ -93,6 +93,18 @@ fn subscribers_subscriber_id_duplicate_keeps_the_latest_row() {
     assert_eq!((rejects[0].1, rejects[0].2.as_str()), (3, "subscriber_id_duplicate"));
 }
 
+#[test]
+fn subscribers_duplicates_in_one_file_keep_the_last_passing_row() {
+    let landing = Landing::new();
+    // lines 5 and 6: A2 again, then A2 once more with a broken plan type
+    landing.append(SUBS, "A2,+332,2025-05-01,,,prepaid,P2,youth,south,dealer,2001");
+    landing.append(SUBS, "A2,+332,2025-05-01,,,hybrid,P2,youth,south,dealer,2001");
+    let rejects = rejects_of(&landing);
+    let found: Vec<(i64, &str)> = rejects.iter().map(|(_, row, rule)| (*row, rule.as_str())).collect();
+    // the broken row keeps its own rule and does not count as the latest: line 5 wins
+    assert_eq!(found, vec![(3, "subscriber_id_duplicate"), (6, "plan_type_invalid")], "{rejects:?}");
+}
+
 // billing
 rule_test!(billing_subscriber_id_missing, BILL, ",2026-10,I9,recurring,1.00,EUR", "subscriber_id_missing");
 rule_test!(billing_bill_month_missing, BILL, "A1,,I9,recurring,1.00,EUR", "bill_month_missing");
