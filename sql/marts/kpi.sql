@@ -84,38 +84,110 @@ lines AS (
     INNER JOIN stg_subscribers AS s ON s.subscriber_id = cv.subscriber_id
 ),
 
+window_months AS (
+    -- the months just outside the window: before its first (L-12) and after its last (L+1)
+    SELECT
+        CAST(CAST($window_end_month AS DATE) - INTERVAL '12' MONTH AS DATE) AS before_first_month,
+        CAST(CAST($window_end_month AS DATE) + INTERVAL '1' MONTH AS DATE) AS after_last_month
+),
+
+line_groups AS (
+    -- Lines counted by group and by the months they started and ended in. A line is in service at
+    -- the start of month m when it started in a month before m and did not end before m, and so on:
+    -- only the months matter, so the 12 months x lines product is taken on these counts. Months
+    -- before the window (or after it) all compare alike, and are folded into the one just outside.
+    SELECT
+        l.value_tier,
+        l.segment,
+        l.plan_type,
+        l.region,
+        l.deactivation_reason,
+        LEAST(
+            GREATEST(CAST(date_trunc('month', l.activation_date) AS DATE), w.before_first_month),
+            w.after_last_month
+        ) AS activation_month,
+        -- (GREATEST and LEAST skip nulls: a line in service keeps a null month)
+        CASE WHEN l.deactivation_date IS NOT NULL THEN LEAST(
+            GREATEST(CAST(date_trunc('month', l.deactivation_date) AS DATE), w.before_first_month),
+            w.after_last_month
+        ) END AS deactivation_month,
+        COUNT(*) AS lines
+    FROM lines AS l
+    CROSS JOIN window_months AS w
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+),
+
+base_by_month AS (
+    SELECT
+        m.month_start,
+        g.value_tier,
+        g.segment,
+        g.plan_type,
+        g.region,
+        SUM(CASE WHEN g.activation_month < m.month_start
+            AND (g.deactivation_month IS NULL OR g.deactivation_month >= m.month_start) THEN g.lines ELSE 0 END)
+            AS opening_base,
+        SUM(CASE WHEN g.activation_month <= m.month_start
+            AND (g.deactivation_month IS NULL OR g.deactivation_month > m.month_start) THEN g.lines ELSE 0 END)
+            AS closing_base,
+        SUM(CASE WHEN g.activation_month = m.month_start THEN g.lines ELSE 0 END) AS gross_adds,
+        SUM(CASE WHEN g.deactivation_month = m.month_start THEN g.lines ELSE 0 END) AS deactivations,
+        SUM(CASE WHEN g.deactivation_month = m.month_start AND g.deactivation_reason = 'involuntary'
+            THEN g.lines ELSE 0 END) AS involuntary,
+        SUM(CASE WHEN g.deactivation_month = m.month_start AND g.deactivation_reason = 'port_out'
+            THEN g.lines ELSE 0 END) AS port_outs
+    FROM line_groups AS g
+    CROSS JOIN months AS m
+    GROUP BY 1, 2, 3, 4, 5
+),
+
+revenue_by_month AS (
+    SELECT
+        b.bill_month AS month_start,
+        l.value_tier,
+        l.segment,
+        l.plan_type,
+        l.region,
+        SUM(b.revenue) AS revenue
+    FROM int_billing_monthly AS b
+    INNER JOIN lines AS l ON l.subscriber_id = b.subscriber_id
+    WHERE b.bill_month >= CAST(CAST($window_end_month AS DATE) - INTERVAL '11' MONTH AS DATE)
+        AND b.bill_month <= CAST($window_end_month AS DATE)
+    GROUP BY 1, 2, 3, 4, 5
+),
+
 usage_months AS (
-    SELECT DISTINCT
-        subscriber_id,
-        make_date(CAST(date_part('year', event_date) AS INT), CAST(date_part('month', event_date) AS INT), 1)
-            AS month_start
+    -- the months of the window in which a line had a usage event
+    SELECT DISTINCT subscriber_id, CAST(date_trunc('month', event_date) AS DATE) AS month_start
     FROM usage_daily
+    WHERE event_date >= CAST(CAST($window_end_month AS DATE) - INTERVAL '11' MONTH AS DATE)
+        AND event_date < CAST(CAST($window_end_month AS DATE) + INTERVAL '1' MONTH AS DATE)
+),
+
+active_by_month AS (
+    SELECT u.month_start, l.value_tier, l.segment, l.plan_type, l.region, COUNT(*) AS active_subscribers
+    FROM usage_months AS u
+    INNER JOIN lines AS l ON l.subscriber_id = u.subscriber_id
+    GROUP BY 1, 2, 3, 4, 5
 ),
 
 first_usage AS (
     SELECT MIN(event_date) AS first_day FROM usage_daily
 ),
 
-line_months AS (
+by_month AS (
+    -- every group in every month (from base_by_month), with its revenue and active lines
     SELECT
-        l.value_tier,
-        l.segment,
-        l.plan_type,
-        l.region,
-        m.month_start,
-        l.activation_date < m.month_start
-        AND (l.deactivation_date IS NULL OR l.deactivation_date >= m.month_start) AS in_opening,
-        l.activation_date < m.next_month_start
-        AND (l.deactivation_date IS NULL OR l.deactivation_date >= m.next_month_start) AS in_closing,
-        l.activation_date >= m.month_start AND l.activation_date < m.next_month_start AS added,
-        l.deactivation_date >= m.month_start AND l.deactivation_date < m.next_month_start AS deactivated,
-        l.deactivation_reason,
-        u.subscriber_id IS NOT NULL AS used,
-        COALESCE(b.revenue, CAST(0 AS DECIMAL(18, 4))) AS revenue
-    FROM lines AS l
-    CROSS JOIN months AS m
-    LEFT JOIN int_billing_monthly AS b ON b.subscriber_id = l.subscriber_id AND b.bill_month = m.month_start
-    LEFT JOIN usage_months AS u ON u.subscriber_id = l.subscriber_id AND u.month_start = m.month_start
+        n.*,
+        COALESCE(a.active_subscribers, 0) AS active_subscribers,
+        COALESCE(r.revenue, CAST(0 AS DECIMAL(18, 4))) AS revenue
+    FROM base_by_month AS n
+    LEFT JOIN revenue_by_month AS r
+        ON r.month_start = n.month_start AND r.value_tier = n.value_tier AND r.segment = n.segment
+        AND r.plan_type = n.plan_type AND r.region = n.region
+    LEFT JOIN active_by_month AS a
+        ON a.month_start = n.month_start AND a.value_tier = n.value_tier AND a.segment = n.segment
+        AND a.plan_type = n.plan_type AND a.region = n.region
 ),
 
 monthly_sets AS (
@@ -125,15 +197,15 @@ monthly_sets AS (
         segment,
         plan_type,
         region,
-        SUM(CASE WHEN in_opening THEN 1 ELSE 0 END) AS opening_base,
-        SUM(CASE WHEN in_closing THEN 1 ELSE 0 END) AS closing_base,
-        SUM(CASE WHEN added THEN 1 ELSE 0 END) AS gross_adds,
-        SUM(CASE WHEN deactivated THEN 1 ELSE 0 END) AS deactivations,
-        SUM(CASE WHEN deactivated AND deactivation_reason = 'involuntary' THEN 1 ELSE 0 END) AS involuntary,
-        SUM(CASE WHEN deactivated AND deactivation_reason = 'port_out' THEN 1 ELSE 0 END) AS port_outs,
-        SUM(CASE WHEN used THEN 1 ELSE 0 END) AS active_subscribers,
+        SUM(opening_base) AS opening_base,
+        SUM(closing_base) AS closing_base,
+        SUM(gross_adds) AS gross_adds,
+        SUM(deactivations) AS deactivations,
+        SUM(involuntary) AS involuntary,
+        SUM(port_outs) AS port_outs,
+        SUM(active_subscribers) AS active_subscribers,
         CAST(SUM(revenue) AS DECIMAL(18, 4)) AS revenue
-    FROM line_months
+    FROM by_month
     GROUP BY GROUPING SETS (
         (month_start), (month_start, value_tier), (month_start, segment), (month_start, plan_type),
         (month_start, region)
