@@ -238,7 +238,8 @@ pub fn parse_month(text: &str, format: &str) -> Option<chrono::NaiveDate> {
     use chrono::Datelike;
     let b = text.as_bytes();
     let date = if b.len() == 7 && b[4] == b'-' && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit) {
-        super::parse_date(&format!("{text}-01"), "iso")?
+        let digits = |range: std::ops::Range<usize>| b[range].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+        super::plausible_date(digits(0..4) as i32, digits(5..7), 1)?
     } else {
         super::parse_date(text, format)?
     };

@@ -63,8 +63,33 @@ pub const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1900..=2199;
 /// Parses a date; `None` when it is not a real date in that format, or not
 /// within [`PLAUSIBLE_YEARS`].
 pub fn parse_date(text: &str, format: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    if format == "iso"
+        && let Some((year, month, day)) = iso_date_digits(text.as_bytes())
+    {
+        return plausible_date(year, month, day);
+    }
     let format = if format == "iso" { "%Y-%m-%d" } else { format };
-    NaiveDate::parse_from_str(text.trim(), format).ok().filter(|d| PLAUSIBLE_YEARS.contains(&d.year()))
+    NaiveDate::parse_from_str(text, format).ok().filter(|d| PLAUSIBLE_YEARS.contains(&d.year()))
+}
+
+/// The numbers of a `YYYY-MM-DD` in ASCII digits, which chrono's `%Y-%m-%d`
+/// reads as exactly these, so the caller need not ask it; `None` for any
+/// other shape, left to chrono (it also takes a one-digit month or day, or a
+/// sign).
+fn iso_date_digits(b: &[u8]) -> Option<(i32, u32, u32)> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    Some((num(0..4)? as i32, num(5..7)?, num(8..10)?))
+}
+
+/// A real date within [`PLAUSIBLE_YEARS`], or `None`.
+fn plausible_date(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(year, month, day).filter(|d| PLAUSIBLE_YEARS.contains(&d.year()))
 }
 
 const ISO_WITH_OFFSET: &[&str] =
@@ -518,6 +543,36 @@ mod tests {
             }
         }
         assert!(fast_iso_timestamp("2026-11-23T01:30:00+02:00", &chrono_tz::UTC).is_some(), "the common shape is fast");
+    }
+
+    #[test]
+    fn the_fast_iso_date_path_agrees_with_chrono() {
+        let texts = [
+            "2026-11-22",
+            " 2026-11-22 ",
+            "2028-02-29",
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-11-31",
+            "1899-12-31",
+            "1900-01-01",
+            "2199-12-31",
+            "2200-01-01",
+            "0000-01-01",
+            "2026-1-05",
+            "2026-11-5",
+            "+2026-11-22",
+            "2026/11/22",
+            "2026-11-2x",
+            "20261122",
+        ];
+        for text in texts {
+            let chrono_only =
+                NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok().filter(|d| PLAUSIBLE_YEARS.contains(&d.year()));
+            assert_eq!(parse_date(text, "iso"), chrono_only, "{text}");
+        }
+        assert!(iso_date_digits(b"2026-11-22").is_some(), "the common shape is fast");
     }
 
     #[test]
