@@ -14,12 +14,7 @@
 --   recharges_in_horizon Int64    recharge days in ($as_of, $as_of + H]: the back-test's outcome
 --   sample_key           Float64  uniform in [0, 1) from subscriber_id and the seed
 WITH prepaid AS (
-    SELECT
-        s.subscriber_id,
-        s.activation_date,
-        s.deactivation_date,
-        CAST($as_of AS DATE) AS as_of,
-        CAST($churn_horizon_end AS DATE) AS horizon_end
+    SELECT s.subscriber_id, s.activation_date, s.deactivation_date
     FROM stg_subscribers AS s
     WHERE s.plan_type = 'prepaid' AND s.activation_date <= CAST($as_of AS DATE)
 ),
@@ -31,8 +26,6 @@ recharges AS (
     SELECT
         p.subscriber_id,
         p.activation_date,
-        p.as_of,
-        p.horizon_end,
         cvm_utc_date(r.recharge_time) AS recharge_day
     FROM prepaid AS p
     LEFT JOIN stg_recharges AS r ON r.subscriber_id = p.subscriber_id
@@ -41,23 +34,27 @@ recharges AS (
 history AS (
     SELECT
         subscriber_id,
-        COUNT(DISTINCT recharge_day) FILTER (WHERE recharge_day > activation_date AND recharge_day <= as_of)
-            AS frequency,
-        MAX(recharge_day) FILTER (WHERE recharge_day > activation_date AND recharge_day <= as_of) AS last_day,
-        COUNT(DISTINCT recharge_day) FILTER (WHERE recharge_day > as_of AND recharge_day <= horizon_end)
-            AS recharges_in_horizon
+        COUNT(DISTINCT recharge_day) FILTER (
+            WHERE recharge_day > activation_date AND recharge_day <= CAST($as_of AS DATE)
+        ) AS frequency,
+        MAX(recharge_day) FILTER (
+            WHERE recharge_day > activation_date AND recharge_day <= CAST($as_of AS DATE)
+        ) AS last_day,
+        COUNT(DISTINCT recharge_day) FILTER (
+            WHERE recharge_day > CAST($as_of AS DATE) AND recharge_day <= CAST($churn_horizon_end AS DATE)
+        ) AS recharges_in_horizon
     FROM recharges
     GROUP BY subscriber_id
 )
 
 SELECT
     p.subscriber_id,
-    p.deactivation_date IS NULL OR p.deactivation_date > p.as_of AS is_active,
+    p.deactivation_date IS NULL OR p.deactivation_date > CAST($as_of AS DATE) AS is_active,
     h.frequency,
     CASE WHEN h.last_day IS NULL THEN 0.0
         ELSE CAST(CAST(h.last_day AS INT) - CAST(p.activation_date AS INT) AS DOUBLE) / 7.0
     END AS recency_weeks,
-    CAST(CAST(p.as_of AS INT) - CAST(p.activation_date AS INT) AS DOUBLE) / 7.0 AS age_weeks,
+    CAST(CAST(CAST($as_of AS DATE) AS INT) - CAST(p.activation_date AS INT) AS DOUBLE) / 7.0 AS age_weeks,
     h.recharges_in_horizon,
     cvm_hash_unit(p.subscriber_id, $churn_seed) AS sample_key
 FROM prepaid AS p
