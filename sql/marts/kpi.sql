@@ -84,18 +84,12 @@ lines AS (
     INNER JOIN stg_subscribers AS s ON s.subscriber_id = cv.subscriber_id
 ),
 
-window_months AS (
-    -- the months just outside the window: before its first (L-12) and after its last (L+1)
-    SELECT
-        CAST(CAST($window_end_month AS DATE) - INTERVAL '12' MONTH AS DATE) AS before_first_month,
-        CAST(CAST($window_end_month AS DATE) + INTERVAL '1' MONTH AS DATE) AS after_last_month
-),
-
 line_groups AS (
     -- Lines counted by group and by the months they started and ended in. A line is in service at
     -- the start of month m when it started in a month before m and did not end before m, and so on:
     -- only the months matter, so the 12 months x lines product is taken on these counts. Months
-    -- before the window (or after it) all compare alike, and are folded into the one just outside.
+    -- before the window (or after it) all compare alike, and are folded into the one just outside
+    -- (L-12, L+1).
     SELECT
         l.value_tier,
         l.segment,
@@ -103,17 +97,22 @@ line_groups AS (
         l.region,
         l.deactivation_reason,
         LEAST(
-            GREATEST(CAST(date_trunc('month', l.activation_date) AS DATE), w.before_first_month),
-            w.after_last_month
+            GREATEST(
+                CAST(date_trunc('month', l.activation_date) AS DATE),
+                CAST(CAST($window_end_month AS DATE) - INTERVAL '12' MONTH AS DATE)
+            ),
+            CAST(CAST($window_end_month AS DATE) + INTERVAL '1' MONTH AS DATE)
         ) AS activation_month,
         -- (GREATEST and LEAST skip nulls: a line in service keeps a null month)
         CASE WHEN l.deactivation_date IS NOT NULL THEN LEAST(
-            GREATEST(CAST(date_trunc('month', l.deactivation_date) AS DATE), w.before_first_month),
-            w.after_last_month
+            GREATEST(
+                CAST(date_trunc('month', l.deactivation_date) AS DATE),
+                CAST(CAST($window_end_month AS DATE) - INTERVAL '12' MONTH AS DATE)
+            ),
+            CAST(CAST($window_end_month AS DATE) + INTERVAL '1' MONTH AS DATE)
         ) END AS deactivation_month,
         COUNT(*) AS lines
     FROM lines AS l
-    CROSS JOIN window_months AS w
     GROUP BY 1, 2, 3, 4, 5, 6, 7
 ),
 
