@@ -33,5 +33,7 @@ SELECT
     COUNT(*) FILTER (WHERE c.event_type <> 'data' AND c.direction = 'in') AS events_in,
     cvm_utc_date(c.event_time) AS event_date
 FROM stg_cdr AS c
-GROUP BY c._file, c.subscriber_id, cvm_utc_date(c.event_time)
+-- the file as text: grouped by its dictionary-encoded column, DataFusion falls back to its
+-- row-by-row grouping for every key
+GROUP BY arrow_cast(c._file, 'Utf8'), c.subscriber_id, cvm_utc_date(c.event_time)
 ORDER BY event_date, source_file, c.subscriber_id
