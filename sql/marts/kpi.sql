@@ -50,7 +50,7 @@
 --   cumulative_profit_share  Float64           profit_decile rows: profit of deciles 01 .. this one over the whole base's
 --                                               profit_12m (the profit curve); null on other rows
 WITH months AS (
-    SELECT CAST(month_start AS DATE) AS month_start, CAST(month_start + INTERVAL '1' MONTH AS DATE) AS next_month_start
+    SELECT CAST(month_start AS DATE) AS month_start
     FROM (
         VALUES
         (CAST($window_end_month AS DATE)),
