@@ -30,8 +30,6 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::parquet::arrow::AsyncArrowWriter;
-use datafusion::parquet::basic::Compression;
-use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use futures::StreamExt;
@@ -44,15 +42,6 @@ use crate::job::{Format, Job, Source};
 use crate::sqlfiles;
 use crate::storage::{Location, StorageError, StoreUrl};
 use scan::{RawScan, RawTable};
-
-/// How a local run writes a staging table to its scratch folder: LZ4, the
-/// cheapest codec to write and read back. The files live for one run; at 1M
-/// lines billing and recharges are 0.5 GB uncompressed, and writing that
-/// through the page cache and reading it back cost more than compressing it
-/// (a night 1-3 s faster, docs/benchmarks.md).
-fn staged_file_properties() -> WriterProperties {
-    WriterProperties::builder().set_compression(Compression::LZ4_RAW).build()
-}
 
 /// Why ingest stopped the run.
 #[derive(Debug, thiserror::Error)]
@@ -319,8 +308,12 @@ async fn ingest_source(
         Some(consumer) => StagedOut::consumed_by(consumer, staging.staged_schema.clone()),
         None => {
             let file = object_store::buffered::BufWriter::new(folder.store.clone(), url.store_path());
-            let writer = AsyncArrowWriter::try_new(file, staging.staged_schema.clone(), Some(staged_file_properties()))
-                .map_err(|e| scratch_err(e.to_string()))?;
+            let writer = AsyncArrowWriter::try_new(
+                file,
+                staging.staged_schema.clone(),
+                Some(stage_write::staged_file_properties()),
+            )
+            .map_err(|e| scratch_err(e.to_string()))?;
             StagedOut::File(writer)
         }
     };
