@@ -236,12 +236,9 @@ impl Month {
 /// The first day of a `YYYY-MM` month, or of the month of a date in `format`.
 pub fn parse_month(text: &str, format: &str) -> Option<chrono::NaiveDate> {
     use chrono::Datelike;
-    let b = text.as_bytes();
-    let date = if b.len() == 7 && b[4] == b'-' && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit) {
-        let digits = |range: std::ops::Range<usize>| b[range].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
-        super::plausible_date(digits(0..4) as i32, digits(5..7), 1)?
-    } else {
-        super::parse_date(text, format)?
+    let date = match super::iso_month_start(text.as_bytes()) {
+        Some(month_start) => month_start?,
+        None => super::parse_date(text, format)?,
     };
     date.with_day(1)
 }

@@ -81,10 +81,23 @@ fn iso_date_digits(b: &[u8]) -> Option<(i32, u32, u32)> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<u32> {
-        b[range].iter().try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
-    };
-    Some((num(0..4)? as i32, num(5..7)?, num(8..10)?))
+    Some((ascii_number(&b[0..4])? as i32, ascii_number(&b[5..7])?, ascii_number(&b[8..10])?))
+}
+
+/// The number a run of ASCII digits spells (a few digits: no overflow);
+/// `None` if any byte is not a digit.
+fn ascii_number(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+}
+
+/// The first day of a `YYYY-MM` month in ASCII digits: `Some(None)` when
+/// that month is not real or plausible, `None` when the text has another shape.
+fn iso_month_start(b: &[u8]) -> Option<Option<NaiveDate>> {
+    if b.len() != 7 || b[4] != b'-' {
+        return None;
+    }
+    let (year, month) = (ascii_number(&b[0..4])?, ascii_number(&b[5..7])?);
+    Some(plausible_date(year as i32, month, 1))
 }
 
 /// A real date within [`PLAUSIBLE_YEARS`], or `None`.
@@ -140,9 +153,7 @@ fn fast_iso_timestamp(text: &str, zone: &chrono_tz::Tz) -> Option<i64> {
     if b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<u32> {
-        b[range].iter().try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
-    };
+    let num = |range: std::ops::Range<usize>| ascii_number(&b[range]);
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
     if hour > 23 || minute > 59 || second > 59 || !(1901..=2198).contains(&year) {
