@@ -35,6 +35,7 @@ pub mod query;
 pub mod report;
 pub mod run;
 pub mod schedule;
+pub mod scratch;
 pub mod sqlfiles;
 pub mod status;
 pub mod storage;

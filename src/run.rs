@@ -28,6 +28,7 @@ use crate::lock::{self, LockError, SnapshotLock};
 use crate::manifest::{Manifest, TableReport};
 use crate::modelling::{self, ModelArtifact};
 use crate::publish::{self, RunStaging};
+use crate::scratch::Scratch;
 use crate::sqlfiles::{self, Layer};
 use crate::storage::{Location, StorageError, StoreUrl};
 use crate::tables;
@@ -196,13 +197,17 @@ async fn run_steps(
     staging: &RunStaging,
     manifest: &mut Manifest,
 ) -> Result<Built, RunError> {
-    let ctx = engine::session(&job.engine).map_err(RunError::engine("session"))?;
+    let scratch = scratch_for(&manifest.run_id)?;
+    // spill files hold rows of any table, stg_subscribers' msisdn included: in the scratch
+    // folder unless the job names a spill folder, so that a killed run's go with it
+    let mut engine_options = job.engine.clone();
+    engine_options.spill_dir.get_or_insert_with(|| scratch.path().join("spill"));
+    let ctx = engine::session(&engine_options).map_err(RunError::engine("session"))?;
     engine::register_store(&ctx, &job.warehouse)?;
     engine::register_store(&ctx, &job.input_root)?;
     for source in &job.sources {
         engine::register_store(&ctx, &source.url)?;
     }
-    let scratch = tempdir_for(&manifest.run_id)?;
     let params = modelling::params_at(job, as_of);
     // on a cluster, tables computed here go to the run's staging for the executors
     let shared = job.engine.cluster.as_ref().map(|_| staging);
@@ -414,13 +419,12 @@ async fn materialise(
     Ok(rows)
 }
 
-/// A local scratch folder for the run's staging tables, removed when dropped.
-/// `CVM_KEEP_SCRATCH=DIR` puts it at DIR and keeps it: the benchmark's DuckDB
-/// comparison reads the staging tables from there.
-fn tempdir_for(run_id: &str) -> Result<tempfile_lite::TempDir, RunError> {
+/// The run's local scratch folder (src/scratch.rs), after sweeping those of
+/// killed runs.
+fn scratch_for(run_id: &str) -> Result<Scratch, RunError> {
     let kept = std::env::var_os("CVM_KEEP_SCRATCH").filter(|d| !d.is_empty()).map(std::path::PathBuf::from);
-    tempfile_lite::TempDir::new(&format!("cvm-{run_id}"), kept)
-        .map_err(|(path, source)| RunError::Scratch { path, source })
+    crate::scratch::sweep_abandoned(&std::env::temp_dir());
+    Scratch::create(run_id, kept).map_err(|(path, source)| RunError::Scratch { path, source })
 }
 
 /// Writes a query's result as Parquet under `url`, hive-partitioned by
@@ -470,36 +474,4 @@ async fn write_rejects(
         ])
         .map_err(&err)?;
     write_parquet(sorted, &staging.partition_url("rejects", partition), &[]).await
-}
-
-/// A minimal self-removing temporary folder (std only).
-mod tempfile_lite {
-    use std::path::{Path, PathBuf};
-
-    pub struct TempDir {
-        path: PathBuf,
-        keep: bool,
-    }
-
-    impl TempDir {
-        /// `<temp>/<name>`, or `kept` (not removed) when given.
-        pub fn new(name: &str, kept: Option<PathBuf>) -> Result<TempDir, (String, std::io::Error)> {
-            let keep = kept.is_some();
-            let path = kept.unwrap_or_else(|| std::env::temp_dir().join(name));
-            std::fs::create_dir_all(&path).map_err(|e| (path.display().to_string(), e))?;
-            Ok(TempDir { path, keep })
-        }
-
-        pub fn path(&self) -> &Path {
-            &self.path
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            if !self.keep {
-                let _ = std::fs::remove_dir_all(&self.path);
-            }
-        }
-    }
 }

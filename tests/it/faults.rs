@@ -8,13 +8,12 @@ use crate::support::*;
 
 const DAY_BEFORE: &str = "2026-11-21";
 
-/// Starts `cvm run` for T paused at `point` (`CVM_PAUSE_AT`) and returns it
-/// once it has said it is paused there.
-fn run_paused_at(point: &str, warehouse: &Path) -> Paused {
+/// `cvm run` for T, to pause at `point` (`CVM_PAUSE_AT`; see `start_paused`).
+fn paused_run_command(point: &str, warehouse: &Path) -> std::process::Command {
     let mut cmd = cvm_process();
     cmd.args(["--log-format", "json", "run"]).arg(demo_job()).args(["--as-of", AS_OF, "--warehouse"]).arg(warehouse);
     cmd.env("CVM_PAUSE_AT", point);
-    start_paused(cmd)
+    cmd
 }
 
 fn files_of_run(warehouse: &Path, run_id: &str) -> Vec<String> {
@@ -26,7 +25,11 @@ fn killed_at(point: &str) {
     run_ok(&demo_job(), DAY_BEFORE, w.path());
     let before = published_rows(w.path());
 
-    let mut paused = run_paused_at(point, w.path());
+    // the runs' temporary folder, where the local scratch goes
+    let temp = tempfile::tempdir().unwrap();
+    let mut cmd = paused_run_command(point, w.path());
+    cmd.env("TMPDIR", temp.path());
+    let mut paused = start_paused(cmd);
     let lock = std::fs::read_to_string(w.path().join(format!("_locks/demo/snapshot_date={AS_OF}.lock"))).unwrap();
     let killed_run = serde_json::from_str::<serde_json::Value>(&lock).unwrap()["run_id"].as_str().unwrap().to_string();
     if point == "publish" {
@@ -35,16 +38,40 @@ fn killed_at(point: &str) {
     }
     paused.child.kill().unwrap(); // SIGKILL: no clean-up of any kind
     paused.finish();
+    // its scratch (the staged subscribers, msisdn in clear) stays behind, private to the user
+    let scratch = temp.path().join(format!("cvm-{killed_run}"));
+    assert!(scratch.is_dir(), "killed during {point}: {} is left", scratch.display());
+    if point != "ingest" {
+        assert!(
+            scratch.join("stg_subscribers.parquet").exists(),
+            "killed during {point}: the staged subscribers are left"
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&scratch).unwrap().permissions().mode() & 0o777, 0o700);
+    }
 
     assert_eq!(published_rows(w.path()), before, "killed during {point}: what readers see must not change");
     let at_t =
         query_csv(w.path(), &format!("SELECT count(*) AS n FROM customer_value WHERE snapshot_date = '{AS_OF}'"));
     assert_eq!(at_t.lines().nth(1), Some("0"));
 
-    // the re-run takes the dead run's lock over, sweeps its leftovers and
-    // publishes what an uninterrupted run publishes
-    run_ok(&demo_job(), AS_OF, w.path());
+    // the re-run takes the dead run's lock over, sweeps its leftovers (its
+    // scratch folder too) and publishes what an uninterrupted run publishes
+    let rerun = cvm()
+        .env("TMPDIR", temp.path())
+        .arg("run")
+        .arg(demo_job())
+        .args(["--as-of", AS_OF, "--warehouse"])
+        .arg(w.path())
+        .output()
+        .unwrap();
+    assert!(rerun.status.success(), "re-run failed: {}", String::from_utf8_lossy(&rerun.stderr));
     assert!(files_of_run(w.path(), &killed_run).iter().all(|p| p.ends_with(".broken")), "leftovers swept");
+    assert!(!scratch.exists(), "the killed run's scratch folder is removed by the next run");
+    assert_eq!(std::fs::read_dir(temp.path()).unwrap().count(), 0, "the re-run left nothing in the temporary folder");
     let clean = tempfile::tempdir().unwrap();
     run_ok(&demo_job(), DAY_BEFORE, clean.path());
     run_ok(&demo_job(), AS_OF, clean.path());
