@@ -59,7 +59,7 @@ enum Command {
         /// Replaces the job's [engine] memory_limit.
         #[arg(long)]
         memory_limit: Option<String>,
-        /// Where spill files go (default: the system's temporary folder). Replaces [engine] spill_dir.
+        /// Where spill files go (default: the run's private scratch folder in $TMPDIR). Replaces [engine] spill_dir.
         #[arg(long)]
         spill_dir: Option<String>,
         /// Where the queries run: `local` (in this process) or a Ballista scheduler, `df://HOST:PORT`.
