@@ -1,7 +1,7 @@
 -- stg_subscribers: the subscribers extract, typed and checked.
 -- grain: one row per subscriber (subscriber_id unique).
 -- inputs: raw_subscribers (every column as text, with _file, _row, _raw, _parse_error)
--- params: $as_of, $date_format
+-- params: $as_of, $date_format, $keep_msisdn
 -- rejects: subscriber_id_missing, activation_date_missing, activation_date_invalid,
 --   activation_after_snapshot, deactivation_date_invalid, deactivation_before_activation,
 --   plan_type_missing, plan_type_invalid, subscriber_id_duplicate (the last row of an id,
@@ -10,7 +10,8 @@
 --   commitment_months_invalid.
 -- columns:
 --   subscriber_id        Utf8     the subscriber's key
---   msisdn               Utf8     personal: kept for contact exports, never published in clear
+--   msisdn               Utf8     personal: kept for contact exports, never published in clear; null (never
+--                                 read) unless the job's [exports] msisdn is hmac or allow ($keep_msisdn)
 --   activation_date      Date32   first day in service
 --   deactivation_date    Date32   first day out of service; null while in service
 --   deactivation_reason  Utf8     voluntary, involuntary, port_out, other
@@ -44,7 +45,7 @@ WITH typed AS (
         ) AS _as_read,
         r._parse_error,
         r.subscriber_id,
-        r.msisdn,
+        CASE WHEN $keep_msisdn THEN r.msisdn END AS msisdn,
         r.activation_date AS activation_date_text,
         cvm_to_date(r.activation_date, CAST($date_format AS VARCHAR)) AS activation_date,
         r.deactivation_date AS deactivation_date_text,

@@ -164,6 +164,8 @@ pub(crate) fn staging_params(job: &Job, source: &Source, as_of: chrono::NaiveDat
         .text("date_format", &source.date_format)
         .text("timestamp_format", &source.timestamp_format)
         .text("timezone", &source.timezone)
+        // msisdn is read only when contact exports need it
+        .flag("keep_msisdn", job.exports.msisdn != crate::job::MsisdnPolicy::Drop)
 }
 
 /// Ingests every enabled source into `folder`, registering `stg_<source>`
