@@ -10,6 +10,7 @@
 
 use std::process::ExitCode;
 
+use crate::campaigns::CampaignError;
 use crate::ingest::IngestError;
 use crate::lock::LockError;
 use crate::run::RunError;
@@ -25,6 +26,7 @@ pub fn for_run_error(error: &RunError) -> u8 {
     match error {
         RunError::Ingest(IngestError::OverThreshold { .. }) => REJECTS_OVER_THRESHOLD,
         RunError::Export(e) if e.is_usage() => BAD_USAGE,
+        RunError::Campaign(CampaignError::ReadsBeyondCustomerValue { .. }) => BAD_USAGE,
         RunError::Lock(LockError::Held { .. }) => LOCKED,
         _ => RUN_FAILED,
     }

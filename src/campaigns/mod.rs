@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::DataFusionError;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
@@ -25,6 +27,11 @@ use crate::storage::StorageError;
 pub enum CampaignError {
     #[error("campaign {campaign} ({origin}): {message}")]
     Selection { campaign: String, origin: String, message: String },
+    #[error(
+        "campaign {campaign} ({origin}) reads {table}: a campaign's selection may read customer_value only \
+         (opt-outs and lists already taken are applied by cvm)"
+    )]
+    ReadsBeyondCustomerValue { campaign: String, origin: String, table: String },
     #[error(transparent)]
     Sql(#[from] SqlError),
     #[error("campaigns: {0}")]
@@ -41,6 +48,11 @@ pub struct CampaignSize {
     pub rows: u64,
     pub cap: Option<u64>,
 }
+
+/// The only table a selection may read. The run's session holds every
+/// staged and intermediate table, stg_subscribers and its msisdn included; a
+/// rule that could read them could copy msisdn into the campaigns table.
+const SELECTABLE: &str = "customer_value";
 
 /// The columns every selection returns, in order.
 const SELECTION_COLUMNS: &[(&str, &str)] =
@@ -92,6 +104,18 @@ pub async fn build(
     Ok(sizes)
 }
 
+/// The tables `plan` scans, subqueries included, in plan order.
+fn tables_read(plan: &LogicalPlan) -> Vec<String> {
+    let mut tables = Vec::new();
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            tables.push(scan.table_name.table().to_string());
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    tables
+}
+
 /// The schema of `campaign_assigned`: the subscribers earlier campaigns took.
 pub fn assigned_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![Field::new("subscriber_id", DataType::Utf8, false)]))
@@ -109,6 +133,9 @@ pub async fn register_selection(
     let df = engine::plan_text(ctx, &origin, &campaign.selection.sql(), params)
         .await
         .map_err(|e| problem(e.source.to_string()))?;
+    if let Some(table) = tables_read(df.logical_plan()).into_iter().find(|t| t != SELECTABLE) {
+        return Err(CampaignError::ReadsBeyondCustomerValue { campaign: campaign.name.clone(), origin, table });
+    }
     let actual: Vec<(String, String)> =
         df.schema().fields().iter().map(|f| (f.name().clone(), crate::sqlfiles::type_name(f.data_type()))).collect();
     let expected: Vec<(String, String)> =

@@ -291,3 +291,30 @@ fn a_bad_campaign_rule_fails_the_run_naming_the_campaign() {
     assert!(err.contains("campaign broken") && err.contains("no_such_column"), "{err}");
     assert!(!w.join("customer_value").exists(), "a failed run publishes nothing");
 }
+
+/// A rule is planned against customer_value only: a subquery that reaches for
+/// the staged subscribers (msisdn in clear) is refused as a bad job (exit 2),
+/// naming the campaign and the table, and nothing is published.
+#[test]
+fn a_campaign_rule_that_reads_beyond_customer_value_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, reason) in [
+        ("peek", "(SELECT max(msisdn) FROM stg_subscribers)"),
+        ("peek", "(SELECT max(subscriber_id) FROM int_subscriber_features)"),
+    ] {
+        let job = demo_job_with(
+            dir.path(),
+            &format!(
+                "[exports]\nmsisdn = \"allow\"\n[[campaigns]]\nname = \"{name}\"\nchannel = \"sms\"\nrule = \"true\"\n\
+                 rank_by = \"clv\"\nreason = \"{reason}\"\n"
+            ),
+        );
+        let w = dir.path().join("warehouse");
+        let out = cvm().arg("run").arg(&job).args(["--as-of", AS_OF]).arg("--warehouse").arg(&w).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        let table = reason.split("FROM ").nth(1).unwrap().trim_end_matches(')');
+        assert!(err.contains(&format!("campaign {name}")) && err.contains(&format!("reads {table}")), "{err}");
+        assert!(!w.join("customer_value").exists(), "a refused run publishes nothing");
+    }
+}
