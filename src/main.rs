@@ -85,7 +85,8 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
-        /// Write the result to this path or URL (csv, json, parquet) instead of standard output.
+        /// Write the result to this path or URL (csv, json, parquet) instead of standard output, below
+        /// the warehouse's _queries/ (a relative path lands there).
         #[arg(long)]
         output: Option<String>,
     },

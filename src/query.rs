@@ -126,6 +126,9 @@ pub async fn register_published_as(
     Ok(())
 }
 
+/// Where `cvm query --output` writes, below the warehouse.
+pub const QUERY_OUTPUTS: &str = "_queries/";
+
 /// Runs one read-only SQL statement over the warehouse.
 pub async fn query(
     warehouse: &StoreUrl,
@@ -155,10 +158,11 @@ pub async fn query(
                 let batches = df.collect().await.map_err(QueryError::Sql)?;
                 return Ok(Some(to_text(&batches, format).map_err(err)?));
             }
-            // outputs stay below <warehouse>/_exports/, in the store already
+            // outputs stay below <warehouse>/_queries/, in the store already
             // registered (as the published view: registering it again would
-            // let the query see unpublished files)
-            let root = warehouse.join("_exports/").map_err(QueryError::OutsideRoot)?;
+            // let the query see unpublished files); not below _exports/, where
+            // an analyst's file could replace a campaign export and its sidecar
+            let root = warehouse.join(QUERY_OUTPUTS).map_err(QueryError::OutsideRoot)?;
             let target = root.confine(path).map_err(QueryError::OutsideRoot)?;
             let single = DataFrameWriteOptions::new().with_single_file_output(true);
             match format {

@@ -93,7 +93,7 @@ fn query_prints_an_aligned_table_and_exports() {
     );
     assert!(text.lines().nth(1).unwrap().ends_with(",Date32"), "{text}");
     // export to parquet, read back
-    let out = w.path().join("_exports/top.parquet");
+    let out = w.path().join("_queries/top.parquet");
     cvm()
         .args(["query", "--format", "parquet", "--output"])
         .arg(&out)
