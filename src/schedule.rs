@@ -13,6 +13,10 @@
 //!   the scheduler exits. A second signal kills the run in flight, which
 //!   then publishes nothing (publishing is one atomic commit; its lock and
 //!   leftovers are taken over by the next run).
+//! - Each run is a process group of its own, so a signal to the
+//!   scheduler's group (Ctrl-C in its terminal, systemd's default
+//!   `KillMode=control-group` aside) reaches the scheduler only, which then
+//!   decides as above; docs/operations.md gives the service settings.
 
 use std::path::PathBuf;
 
@@ -176,6 +180,8 @@ async fn run_one(
         .arg("--as-of")
         .arg(as_of.to_string())
         .kill_on_drop(false)
+        // not in the scheduler's process group: a Ctrl-C on its terminal would kill the run
+        .process_group(0)
         .spawn()
         .map_err(ScheduleError::Spawn)?;
     let mut stopping = false;
