@@ -127,7 +127,7 @@ pub async fn register_published_as(
 }
 
 /// Where `cvm query --output` writes, below the warehouse.
-pub const QUERY_OUTPUTS: &str = "_queries/";
+const QUERY_OUTPUTS: &str = "_queries/";
 
 /// Runs one read-only SQL statement over the warehouse.
 pub async fn query(

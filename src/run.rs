@@ -420,7 +420,8 @@ async fn materialise(
 }
 
 /// The run's local scratch folder (src/scratch.rs), after sweeping those of
-/// killed runs.
+/// killed runs. `CVM_KEEP_SCRATCH=DIR` puts it at DIR and keeps it: the
+/// benchmark's DuckDB comparison reads the staged tables from there.
 fn scratch_for(run_id: &str) -> Result<Scratch, RunError> {
     let kept = std::env::var_os("CVM_KEEP_SCRATCH").filter(|d| !d.is_empty()).map(std::path::PathBuf::from);
     crate::scratch::sweep_abandoned(&std::env::temp_dir());
