@@ -69,28 +69,10 @@ fn the_scheduler_runs_a_due_snapshot_once_and_stops_on_sigterm() {
     assert_eq!(published.lines().nth(1), Some(yesterday.to_string().as_str()));
 }
 
-#[test]
-fn sigterm_lets_the_run_in_flight_finish_before_the_scheduler_stops() {
-    let dir = tempfile::tempdir().unwrap();
-    scheduled_job(dir.path());
-    let warehouse = dir.path().join("warehouse");
-    let pause = dir.path().join("paused");
-    std::fs::write(&pause, "").unwrap();
-    let mut cmd = scheduler(dir.path());
-    cmd.env("CVM_PAUSE_AT", "models").env("CVM_PAUSE_WHILE", &pause);
-    let mut daemon = start_paused(cmd); // its scheduled run is paused
-    sigterm(&daemon.child);
-    std::thread::sleep(Duration::from_secs(2));
-    assert!(daemon.child.try_wait().unwrap().is_none(), "the scheduler waits for the run in flight");
-    std::fs::remove_file(&pause).unwrap();
-    assert_eq!(wait_exit(&mut daemon.child, Duration::from_secs(300)), Some(0));
-    assert_eq!(succeeded_runs(&warehouse), 1, "the run in flight finished and published");
-}
-
-/// Ctrl-C in the scheduler's terminal signals its whole process group: the
-/// run in flight is in a group of its own, so it finishes and publishes.
-#[test]
-fn ctrl_c_on_the_schedulers_terminal_does_not_kill_the_run_in_flight() {
+/// Starts the scheduler (leading a process group of its own, as a shell's
+/// foreground job does) with its due run paused, sends `signal` to it, and
+/// checks that the run in flight still finishes and publishes.
+fn a_signal_lets_the_run_in_flight_finish(signal: impl Fn(&Child)) {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
     scheduled_job(dir.path());
@@ -98,16 +80,29 @@ fn ctrl_c_on_the_schedulers_terminal_does_not_kill_the_run_in_flight() {
     let pause = dir.path().join("paused");
     std::fs::write(&pause, "").unwrap();
     let mut cmd = scheduler(dir.path());
-    // the scheduler leads a group of its own, as a shell's foreground job does
     cmd.env("CVM_PAUSE_AT", "models").env("CVM_PAUSE_WHILE", &pause).process_group(0);
-    let mut daemon = start_paused(cmd);
-    let group = format!("-{}", daemon.child.id());
-    assert!(std::process::Command::new("kill").args(["-INT", "--", &group]).status().unwrap().success());
+    let mut daemon = start_paused(cmd); // its scheduled run is paused
+    signal(&daemon.child);
     std::thread::sleep(Duration::from_secs(2));
     assert!(daemon.child.try_wait().unwrap().is_none(), "the scheduler waits for the run in flight");
     std::fs::remove_file(&pause).unwrap();
     assert_eq!(wait_exit(&mut daemon.child, Duration::from_secs(300)), Some(0));
-    assert_eq!(succeeded_runs(&warehouse), 1, "the run in flight was not interrupted");
+    assert_eq!(succeeded_runs(&warehouse), 1, "the run in flight finished and published");
+}
+
+#[test]
+fn sigterm_lets_the_run_in_flight_finish_before_the_scheduler_stops() {
+    a_signal_lets_the_run_in_flight_finish(sigterm);
+}
+
+/// Ctrl-C in the scheduler's terminal signals its whole process group: the
+/// run in flight is in a group of its own, so it finishes and publishes.
+#[test]
+fn ctrl_c_on_the_schedulers_terminal_does_not_kill_the_run_in_flight() {
+    a_signal_lets_the_run_in_flight_finish(|scheduler| {
+        let group = format!("-{}", scheduler.id());
+        assert!(std::process::Command::new("kill").args(["-INT", "--", &group]).status().unwrap().success());
+    });
 }
 
 #[test]
