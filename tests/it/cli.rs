@@ -94,14 +94,9 @@ fn query_prints_an_aligned_table_and_exports() {
     assert!(text.lines().nth(1).unwrap().ends_with(",Date32"), "{text}");
     // export to parquet, read back
     let out = w.path().join("_queries/top.parquet");
-    cvm()
-        .args(["query", "--format", "parquet", "--output"])
-        .arg(&out)
-        .arg("--warehouse")
-        .arg(w.path())
-        .arg("SELECT subscriber_id, historical_value FROM customer_value ORDER BY historical_value DESC LIMIT 3")
-        .assert()
-        .success();
+    let sql = "SELECT subscriber_id, historical_value FROM customer_value ORDER BY historical_value DESC LIMIT 3";
+    let written = query_to(w.path(), "parquet", &out, sql);
+    assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
     assert!(std::fs::metadata(&out).unwrap().len() > 0);
     cvm()
         .args(["query", "--format", "json", "--warehouse"])

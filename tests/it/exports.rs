@@ -305,32 +305,15 @@ fn outputs_named_on_the_command_line_stay_below_the_export_root() {
         let out = export(&demo_job(), w.path(), &["--campaign", "loyalty_care", "--output", &output]);
         assert_eq!(out.status.code(), Some(2), "{output}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("--output"), "{output}");
-        let out = cvm()
-            .args(["query", "--format", "csv", "--output", &output, "--warehouse"])
-            .arg(w.path())
-            .arg("SELECT 1")
-            .output()
-            .unwrap();
+        let out = query_to(w.path(), "csv", &output, "SELECT 1");
         assert_eq!(out.status.code(), Some(2), "{output}");
     }
     assert!(snapshot_files(outside.path()).is_empty());
     // nor may a query's output replace a campaign export: it has a root of its own
     let list = w.path().join(format!("_exports/snapshot_date={AS_OF}/loyalty_care.csv"));
-    let out = cvm()
-        .args(["query", "--format", "csv", "--output"])
-        .arg(&list)
-        .arg("--warehouse")
-        .arg(w.path())
-        .arg("SELECT 1")
-        .output()
-        .unwrap();
+    let out = query_to(w.path(), "csv", &list, "SELECT 1");
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = cvm()
-        .args(["query", "--format", "csv", "--output", "top.csv", "--warehouse"])
-        .arg(w.path())
-        .arg("SELECT 1 AS one")
-        .output()
-        .unwrap();
+    let out = query_to(w.path(), "csv", "top.csv", "SELECT 1 AS one");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(w.path().join("_queries/top.csv").exists());
     // a relative path lands below the export root

@@ -60,15 +60,9 @@ fn killed_at(point: &str) {
 
     // the re-run takes the dead run's lock over, sweeps its leftovers (its
     // scratch folder too) and publishes what an uninterrupted run publishes
-    let rerun = cvm()
-        .env("TMPDIR", temp.path())
-        .arg("run")
-        .arg(demo_job())
-        .args(["--as-of", AS_OF, "--warehouse"])
-        .arg(w.path())
-        .output()
-        .unwrap();
-    assert!(rerun.status.success(), "re-run failed: {}", String::from_utf8_lossy(&rerun.stderr));
+    let mut rerun = cvm();
+    rerun.env("TMPDIR", temp.path());
+    run_ok_with(rerun, &demo_job(), AS_OF, w.path());
     assert!(files_of_run(w.path(), &killed_run).iter().all(|p| p.ends_with(".broken")), "leftovers swept");
     assert!(!scratch.exists(), "the killed run's scratch folder is removed by the next run");
     assert_eq!(std::fs::read_dir(temp.path()).unwrap().count(), 0, "the re-run left nothing in the temporary folder");

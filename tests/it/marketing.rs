@@ -298,14 +298,14 @@ fn a_bad_campaign_rule_fails_the_run_naming_the_campaign() {
 #[test]
 fn a_campaign_rule_that_reads_beyond_customer_value_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, reason) in [
-        ("peek", "(SELECT max(msisdn) FROM stg_subscribers)"),
-        ("peek", "(SELECT max(subscriber_id) FROM int_subscriber_features)"),
+    for (table, reason) in [
+        ("stg_subscribers", "(SELECT max(msisdn) FROM stg_subscribers)"),
+        ("int_subscriber_features", "(SELECT max(subscriber_id) FROM int_subscriber_features)"),
     ] {
         let job = demo_job_with(
             dir.path(),
             &format!(
-                "[exports]\nmsisdn = \"allow\"\n[[campaigns]]\nname = \"{name}\"\nchannel = \"sms\"\nrule = \"true\"\n\
+                "[exports]\nmsisdn = \"allow\"\n[[campaigns]]\nname = \"peek\"\nchannel = \"sms\"\nrule = \"true\"\n\
                  rank_by = \"clv\"\nreason = \"{reason}\"\n"
             ),
         );
@@ -313,8 +313,7 @@ fn a_campaign_rule_that_reads_beyond_customer_value_is_refused() {
         let out = cvm().arg("run").arg(&job).args(["--as-of", AS_OF]).arg("--warehouse").arg(&w).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
-        let table = reason.split("FROM ").nth(1).unwrap().trim_end_matches(')');
-        assert!(err.contains(&format!("campaign {name}")) && err.contains(&format!("reads {table}")), "{err}");
+        assert!(err.contains("campaign peek") && err.contains(&format!("reads {table}")), "{err}");
         assert!(!w.join("customer_value").exists(), "a refused run publishes nothing");
     }
 }

@@ -50,9 +50,31 @@ pub fn demo_job_with(dir: &Path, extra: &str) -> PathBuf {
 
 /// Runs `cvm run JOB --as-of T --warehouse W`, which must succeed; returns its standard output.
 pub fn run_ok(job: &Path, as_of: &str, warehouse: &Path) -> String {
-    let out = cvm().arg("run").arg(job).args(["--as-of", as_of]).arg("--warehouse").arg(warehouse).output().unwrap();
+    run_ok_with(cvm(), job, as_of, warehouse)
+}
+
+/// [`run_ok`] run by `cmd` (e.g. with an environment of its own).
+pub fn run_ok_with(mut cmd: Command, job: &Path, as_of: &str, warehouse: &Path) -> String {
+    let out = cmd.arg("run").arg(job).args(["--as-of", as_of]).arg("--warehouse").arg(warehouse).output().unwrap();
     assert!(out.status.success(), "run failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// `cvm query --format FORMAT --output OUTPUT --warehouse W SQL`; returns the finished command's output.
+pub fn query_to(
+    warehouse: &Path,
+    format: &str,
+    output: impl AsRef<std::ffi::OsStr>,
+    sql: &str,
+) -> std::process::Output {
+    cvm()
+        .args(["query", "--format", format, "--output"])
+        .arg(output)
+        .arg("--warehouse")
+        .arg(warehouse)
+        .arg(sql)
+        .output()
+        .expect("cvm query runs")
 }
 
 /// `cvm query` as CSV text.
