@@ -1,22 +1,26 @@
-//! The warehouse's commit log: what is published, and how a run's tables
-//! become visible together or not at all, on every store (S3 has no atomic
-//! rename, so cvm does not rely on one).
+//! The warehouse's run record: which runs are published, and how a run's
+//! tables become visible together or not at all for cvm's own readers, on
+//! every store (S3 has no atomic rename, so cvm does not rely on one).
+//!
+//! Every table is a Delta Lake table ([`crate::delta`]) with its own log;
+//! Delta commits one table at a time. The run record ties them together:
 //!
 //! 1. A run writes its tables under its own prefix `_staging/<run_id>/`.
 //! 2. It moves each staged file into its table's partition folder under a
 //!    name no other run uses, `part-<run_id>-<n>.parquet`. Nothing published
 //!    is overwritten, and readers do not see the new files yet.
-//! 3. It commits: `_commits/<seq>.json` (20 digits) is created only if no
-//!    such object exists, which every store does atomically (one winner).
-//!    A commit lists every published file of the warehouse; the one with
-//!    the highest sequence number is what is published, so all of a run's
-//!    files become visible in that one step. A run that loses the race for
-//!    a number re-reads the log and tries the next.
-//! 4. The files the commit replaced, and all but the last few commits, are
-//!    deleted.
-//!
-//! Readers (cvm query, and the DuckDB and Spark recipes in the README) read
-//! the files the latest commit lists, never a folder listing.
+//! 3. It commits each table's Delta log (one version per table: the
+//!    snapshot's partitions replaced), checking for conflicting runs first
+//!    ([`crate::publish`]).
+//! 4. It writes the record: `_commits/<seq>.json` (20 digits) is created
+//!    only if no such object exists, which every store does atomically (one
+//!    winner). A record lists every published file of the warehouse and the
+//!    Delta version of each table; the one with the highest sequence number
+//!    is what cvm's readers (query, report, exports) read, so all of a run's
+//!    tables become visible to them in that one step. A run that loses the
+//!    race for a number re-reads the record and tries the next.
+//! 5. Older records beyond the last few are deleted; replaced data files
+//!    stay for the retention window ([`crate::delta::vacuum`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,7 +34,9 @@ use crate::usage::FoldedFile;
 
 /// The folder of the log, below the warehouse.
 pub const COMMITS: &str = "_commits";
-const FORMAT: &str = "cvm-commit/1";
+const FORMAT: &str = "cvm-commit/2";
+/// Records of a warehouse written before its tables were Delta Lake tables.
+const OLD_FORMAT: &str = "cvm-commit/1";
 /// Commits kept for audit (the files of older ones are gone anyway).
 const KEEP_COMMITS: u64 = 20;
 /// Attempts at the next sequence number when other runs commit at the same time.
@@ -53,6 +59,10 @@ pub struct Commit {
     /// describes.
     #[serde(default)]
     pub usage_inputs: Vec<FoldedFile>,
+    /// Each table's Delta Lake version once this run had committed it (the
+    /// version a Delta reader can travel back to for this record).
+    #[serde(default)]
+    pub tables: BTreeMap<String, u64>,
 }
 
 /// A published data file.
@@ -89,6 +99,10 @@ pub struct Change {
     /// CDR extracts folded into usage_daily by the run: each replaces the
     /// entry of the same URL.
     pub folded: Vec<FoldedFile>,
+    /// Each table's Delta version when the run read the warehouse (None: no
+    /// log yet): versions after it that touched the partitions the run
+    /// replaces are conflicts.
+    pub read_versions: BTreeMap<String, Option<u64>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +113,13 @@ pub enum CommitError {
     Corrupt { url: String, message: String },
     #[error("could not commit after {MAX_ATTEMPTS} attempts: other runs kept committing first")]
     Contended,
+    #[error(
+        "{url}: this warehouse was written by a cvm from before its tables were Delta Lake tables; \
+         convert it once with `cvm upgrade <warehouse>` (it keeps every published file), then run again"
+    )]
+    OldLayout { url: String },
+    #[error(transparent)]
+    Delta(#[from] crate::delta::DeltaError),
 }
 
 fn commit_path(location: &Location, seq: u64) -> Path {
@@ -123,6 +144,26 @@ async fn sequence_numbers(location: &Location) -> Result<Vec<u64>, StorageError>
 
 /// The latest commit of the warehouse, if anything was ever published.
 pub async fn latest(location: &Location) -> Result<Option<Commit>, CommitError> {
+    read_latest(location, false).await
+}
+
+/// The latest record whatever its format, for `cvm upgrade`.
+pub async fn latest_of_any_format(location: &Location) -> Result<Option<Commit>, CommitError> {
+    read_latest(location, true).await
+}
+
+/// Writes `record` as the next record, unless another took its number.
+pub async fn write_record(location: &Location, record: &Commit) -> Result<bool, CommitError> {
+    let body = serde_json::to_vec_pretty(record).expect("a commit serialises");
+    Ok(location.create_if_absent(&commit_path(location, record.seq), body.into()).await?)
+}
+
+/// The format of the records this cvm writes.
+pub fn current_format() -> String {
+    FORMAT.to_string()
+}
+
+async fn read_latest(location: &Location, any_format: bool) -> Result<Option<Commit>, CommitError> {
     // a commit removed by a concurrent tidy between list and read: list again
     for _ in 0..3 {
         let Some(&seq) = sequence_numbers(location).await?.last() else {
@@ -135,7 +176,10 @@ pub async fn latest(location: &Location) -> Result<Option<Commit>, CommitError> 
                 let bytes = got.bytes().await.map_err(|source| StorageError { url: url.clone(), source })?;
                 let commit: Commit = serde_json::from_slice(&bytes)
                     .map_err(|e| CommitError::Corrupt { url: url.clone(), message: e.to_string() })?;
-                if commit.format != FORMAT {
+                if commit.format == OLD_FORMAT && !any_format {
+                    return Err(CommitError::OldLayout { url });
+                }
+                if commit.format != FORMAT && commit.format != OLD_FORMAT {
                     return Err(CommitError::Corrupt { url, message: format!("format {}", commit.format) });
                 }
                 return Ok(Some(commit));
@@ -147,18 +191,22 @@ pub async fn latest(location: &Location) -> Result<Option<Commit>, CommitError> 
     Ok(None)
 }
 
-/// Applies `change` on top of the latest commit and commits the result.
-/// Returns the new commit and the files it no longer lists.
-pub async fn commit(location: &Location, change: &Change) -> Result<(Commit, Vec<CommittedFile>), CommitError> {
+/// Applies `change` on top of the latest record and writes the result, with
+/// `versions`, the Delta versions the run's table commits made.
+pub async fn commit(
+    location: &Location,
+    change: &Change,
+    versions: &BTreeMap<String, u64>,
+) -> Result<Commit, CommitError> {
     for _ in 0..MAX_ATTEMPTS {
         let base = latest(location).await?;
-        let (kept, superseded): (Vec<CommittedFile>, Vec<CommittedFile>) = base
+        let mut files: Vec<CommittedFile> = base
             .as_ref()
             .map(|c| c.files.clone())
             .unwrap_or_default()
             .into_iter()
-            .partition(|f| !change.replaced.iter().any(|(table, partition)| f.is_in(table, partition)));
-        let mut files = kept;
+            .filter(|f| !change.replaced.iter().any(|(table, partition)| f.is_in(table, partition)))
+            .collect();
         files.extend(change.added.iter().cloned());
         files.sort();
         files.dedup_by(|a, b| a.path == b.path);
@@ -167,6 +215,11 @@ pub async fn commit(location: &Location, change: &Change) -> Result<(Commit, Vec
             .map(|c| c.usage_inputs.iter().map(|f| (f.url.clone(), f.clone())).collect())
             .unwrap_or_default();
         usage_inputs.extend(change.folded.iter().map(|f| (f.url.clone(), f.clone())));
+        let mut tables = base.as_ref().map(|c| c.tables.clone()).unwrap_or_default();
+        for (table, version) in versions {
+            let entry = tables.entry(table.clone()).or_insert(*version);
+            *entry = (*entry).max(*version);
+        }
         let next = Commit {
             format: FORMAT.to_string(),
             seq: base.as_ref().map_or(1, |c| c.seq + 1),
@@ -176,30 +229,20 @@ pub async fn commit(location: &Location, change: &Change) -> Result<(Commit, Vec
             run_id: change.run_id.clone(),
             files,
             usage_inputs: usage_inputs.into_values().collect(),
+            tables,
         };
-        let path = commit_path(location, next.seq);
-        let body = serde_json::to_vec_pretty(&next).expect("a commit serialises");
-        if location.create_if_absent(&path, body.into()).await? {
-            let superseded = superseded.into_iter().filter(|f| !next.files.iter().any(|n| n.path == f.path)).collect();
-            return Ok((next, superseded));
+        if write_record(location, &next).await? {
+            return Ok(next);
         }
         tracing::debug!(seq = next.seq, "another run committed first; retrying on top of it");
     }
     Err(CommitError::Contended)
 }
 
-/// After a commit: deletes the files it replaced and the commits older than
-/// the last few. Failures are only logged: what is published is already right.
-pub async fn tidy(location: &Location, commit: &Commit, superseded: &[CommittedFile]) {
-    let root = location.url.store_path();
-    for file in superseded {
-        let path = join_rel(&root, &file.path);
-        if let Err(e) = location.store.delete(&path).await
-            && !matches!(e, object_store::Error::NotFound { .. })
-        {
-            tracing::warn!("could not delete replaced file {}: {e}", location.url.url_of(&path));
-        }
-    }
+/// After a commit: deletes the records older than the last few. Failures
+/// are only logged: what is published is already right. (Replaced data
+/// files stay for the retention window: [`crate::delta::vacuum`].)
+pub async fn tidy(location: &Location, commit: &Commit) {
     match sequence_numbers(location).await {
         Ok(seqs) => {
             for seq in seqs.into_iter().filter(|s| s + KEEP_COMMITS <= commit.seq) {
@@ -211,30 +254,6 @@ pub async fn tidy(location: &Location, commit: &Commit, superseded: &[CommittedF
         }
         Err(e) => tracing::warn!("could not list the commit log: {e}"),
     }
-}
-
-/// Deletes the files in `table`'s folder that `commit` does not list (a
-/// replaced file [`tidy`] could not delete, a dead run's moved files), so
-/// that a plain listing of the folder shows exactly the published files.
-/// Only for a run holding the warehouse's lock: a cluster's scheduler lists
-/// the folders itself and cannot read through the commit as this process does.
-pub async fn remove_strays(location: &Location, commit: &Commit, table: &str) -> Result<usize, StorageError> {
-    let root = location.url.store_path();
-    let published: std::collections::HashSet<Path> = commit.files.iter().map(|f| join_rel(&root, &f.path)).collect();
-    let mut removed = 0;
-    for meta in location.list_under(&root.clone().join(table)).await? {
-        if published.contains(&meta.location) {
-            continue;
-        }
-        match location.store.delete(&meta.location).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => removed += 1,
-            Err(source) => return Err(StorageError { url: location.url.url_of(&meta.location), source }),
-        }
-    }
-    if removed > 0 {
-        tracing::info!(table, files = removed, "removed files the commit does not list");
-    }
-    Ok(removed)
 }
 
 /// `root` joined with a `/`-separated relative path.
@@ -292,18 +311,23 @@ mod tests {
             replaced: files.iter().map(|f| (f.table.clone(), f.partition.clone())).collect(),
             added: files,
             folded: Vec::new(),
+            read_versions: BTreeMap::new(),
         };
         let a = file("kpi", "snapshot_date=2026-11-21", "part-a-00000.parquet");
         let b = file("kpi", "snapshot_date=2026-11-22", "part-b-00000.parquet");
-        let (c1, gone) = commit(&location, &change(21, "a", vec![a.clone()])).await.unwrap();
-        assert_eq!((c1.seq, gone.len()), (1, 0));
-        let (c2, _) = commit(&location, &change(22, "b", vec![b.clone()])).await.unwrap();
+        let versions = BTreeMap::from([("kpi".to_string(), 3)]);
+        let c1 = commit(&location, &change(21, "a", vec![a.clone()]), &versions).await.unwrap();
+        assert_eq!(c1.seq, 1);
+        let c2 = commit(&location, &change(22, "b", vec![b.clone()]), &BTreeMap::new()).await.unwrap();
         assert_eq!(c2.files, vec![a.clone(), b.clone()]);
         // a re-run of the 22nd replaces b only
         let b2 = file("kpi", "snapshot_date=2026-11-22", "part-c-00000.parquet");
-        let (c3, gone) = commit(&location, &change(22, "c", vec![b2.clone()])).await.unwrap();
+        let c3 = commit(&location, &change(22, "c", vec![b2.clone()]), &BTreeMap::from([("kpi".to_string(), 5)]))
+            .await
+            .unwrap();
         assert_eq!(c3.files, vec![a, b2]);
-        assert_eq!(gone, vec![b]);
+        // the record keeps each table's newest Delta version
+        assert_eq!((c2.tables["kpi"], c3.tables["kpi"]), (3, 5));
         assert_eq!(latest(&location).await.unwrap().unwrap().seq, 3);
     }
 
@@ -320,12 +344,13 @@ mod tests {
             replaced: BTreeSet::new(),
             added: vec![file("kpi", &format!("snapshot_date={run}"), "p.parquet")],
             folded: Vec::new(),
+            read_versions: BTreeMap::new(),
         };
         // eight runs committing at once all land, each on its own number
         let commits = futures::future::join_all((0..8).map(|i| {
             let location = location.clone();
             let change = change(&format!("r{i}"));
-            async move { commit(&location, &change).await.unwrap().0.seq }
+            async move { commit(&location, &change, &BTreeMap::new()).await.unwrap().seq }
         }))
         .await;
         let mut seqs = commits.clone();

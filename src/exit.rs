@@ -4,13 +4,14 @@
 //! |---|---|---|
 //! | 0 | success | nothing |
 //! | 1 | the run failed (unreadable input, engine or storage error) | retry later, then alert |
-//! | 2 | bad job file or command line | alert; retrying cannot help |
+//! | 2 | bad job file or command line, or a warehouse to convert first (`cvm upgrade`) | alert; retrying cannot help |
 //! | 3 | rejects over the job's threshold | alert the data owners; fix the extract, then re-run |
 //! | 4 | another run of the same job and snapshot holds the lock | nothing: that run is doing the work (alert only if it persists) |
 
 use std::process::ExitCode;
 
 use crate::campaigns::CampaignError;
+use crate::commit::CommitError;
 use crate::ingest::IngestError;
 use crate::lock::LockError;
 use crate::run::RunError;
@@ -28,6 +29,7 @@ pub fn for_run_error(error: &RunError) -> u8 {
         RunError::Export(e) if e.is_usage() => BAD_USAGE,
         RunError::Campaign(CampaignError::ReadsBeyondCustomerValue { .. }) => BAD_USAGE,
         RunError::Lock(LockError::Held { .. }) => LOCKED,
+        RunError::Commit(CommitError::OldLayout { .. }) => BAD_USAGE,
         _ => RUN_FAILED,
     }
 }

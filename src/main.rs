@@ -175,6 +175,12 @@ enum Command {
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
         heartbeat: u64,
     },
+    /// Convert a warehouse written by a cvm from before Delta Lake tables: every published file becomes
+    /// version 0 of its table's Delta log (nothing is moved or rewritten). Safe to run twice.
+    Upgrade {
+        /// The warehouse (a path or URL), e.g. warehouse/demo.
+        warehouse: String,
+    },
     /// Write the HTML run report of a published snapshot again (next to its manifest).
     Report {
         /// The job file (TOML).
@@ -496,6 +502,7 @@ async fn dispatch(command: Command) -> u8 {
                 }
             }
         }
+        Command::Upgrade { warehouse } => upgrade(&warehouse).await,
         Command::Report { job, as_of, warehouse } => {
             let Some(job) = load_job(&job, Overrides { warehouse, ..Default::default() }) else {
                 return exit::BAD_USAGE;
@@ -626,6 +633,34 @@ async fn generate(args: GenerateArgs) -> u8 {
             if e.is_usage() { exit::BAD_USAGE } else { exit::RUN_FAILED }
         }
     }
+}
+
+async fn upgrade(warehouse: &str) -> u8 {
+    let location = match StoreUrl::parse(warehouse, std::path::Path::new(".")).map(|u| u.as_folder()) {
+        Ok(url) => cvm::storage::Location::open(&url),
+        Err(m) => {
+            eprintln!("error: {warehouse}: {m}");
+            return exit::BAD_USAGE;
+        }
+    };
+    let result = match location {
+        Ok(location) => cvm::upgrade::upgrade(&location).await,
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(cvm::upgrade::Upgraded::Empty) => println!("{warehouse}: nothing published yet; nothing to convert"),
+        Ok(cvm::upgrade::Upgraded::AlreadyCurrent) => println!("{warehouse}: its tables are Delta Lake tables already"),
+        Ok(cvm::upgrade::Upgraded::Converted(tables)) => {
+            for (table, files) in tables {
+                println!("{table}: {files} files, now version 0 of its Delta log");
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::RUN_FAILED;
+        }
+    }
+    exit::SUCCESS
 }
 
 async fn status(job: Option<PathBuf>, warehouse: Option<String>, limit: usize, json: bool) -> u8 {

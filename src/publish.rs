@@ -1,28 +1,115 @@
 //! Publishing a run's outputs: every table is first written under the run's
 //! own staging prefix `<warehouse>/_staging/<run_id>/`; only when the whole
 //! run has succeeded are its files moved beside the published ones and
-//! committed, all tables in one commit (the protocol is in [`crate::commit`]).
-//! A failed or killed run therefore leaves what is published as it was, and
-//! the leftovers of a dead run are swept by a later one.
+//! committed: one Delta Lake version per table, then the run record that
+//! makes them visible together to cvm's readers (the protocol is in
+//! [`crate::commit`]). A failed or killed run therefore leaves what is
+//! published as it was, and the leftovers of a dead run are swept by a
+//! later one.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{Duration, Utc};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStoreExt};
+use serde_json::Value;
 
 use crate::commit::{self, Change, Commit, CommitError, CommittedFile, join_rel};
+use crate::delta::transaction::{self, Committed};
+use crate::delta::{TableChange, TableLog};
 use crate::storage::{Location, StorageError, StoreUrl};
 
 /// The folder of the runs' staging prefixes, below the warehouse.
 pub const STAGING: &str = "_staging";
 
-/// Commits a run's moved files (all its tables at once), then deletes the
-/// files the commit replaced.
-pub async fn publish(location: &Location, change: &Change) -> Result<Commit, CommitError> {
-    let (commit, superseded) = commit::commit(location, change).await?;
-    commit::tidy(location, &commit, &superseded).await;
-    Ok(commit)
+/// Commits a run's moved files: each table's Delta log (in name order, the
+/// same for every run), then the run record. A conflict or error on one
+/// table undoes the tables already committed, so the run publishes nothing.
+/// Afterwards, files replaced longer ago than `retention` are vacuumed.
+pub async fn publish(location: &Location, change: &Change, retention: Duration) -> Result<Commit, CommitError> {
+    let tables = table_changes(change);
+    // every table checked before any is committed: a conflict found here costs nothing
+    for (table, table_change) in &tables {
+        transaction::check(&TableLog::new(location, table), table_change).await?;
+    }
+    let mut committed: Vec<(String, Committed)> = Vec::new();
+    for (table, table_change) in &tables {
+        crate::fault::pause_point(&format!("publish:{table}"));
+        match transaction::replace_partitions(&TableLog::new(location, table), table_change).await {
+            Ok(Some(done)) => committed.push((table.clone(), done)),
+            Ok(None) => {}
+            Err(e) => {
+                undo(location, &committed, change).await;
+                return Err(e.into());
+            }
+        }
+    }
+    let versions: BTreeMap<String, u64> = committed.iter().map(|(t, c)| (t.clone(), c.version)).collect();
+    let record = match commit::commit(location, change, &versions).await {
+        Ok(record) => record,
+        Err(e) => {
+            undo(location, &committed, change).await;
+            return Err(e);
+        }
+    };
+    commit::tidy(location, &record).await;
+    for table in tables.keys() {
+        if let Err(e) = crate::delta::vacuum::vacuum(&TableLog::new(location, table), retention).await {
+            tracing::warn!(table, "could not vacuum (the next run will): {e}");
+        }
+    }
+    Ok(record)
+}
+
+/// The run's change split by table, with the versions it read.
+fn table_changes(change: &Change) -> BTreeMap<String, TableChange> {
+    let by = BTreeMap::from([
+        ("job".to_string(), Value::from(change.job.clone())),
+        ("snapshot_date".to_string(), Value::from(change.snapshot_date.to_string())),
+        ("run_id".to_string(), Value::from(change.run_id.clone())),
+    ]);
+    let mut tables: BTreeMap<String, TableChange> = BTreeMap::new();
+    let names = change.replaced.iter().map(|(t, _)| t).chain(change.added.iter().map(|f| &f.table));
+    for name in names {
+        tables.entry(name.clone()).or_insert_with(|| TableChange {
+            read_version: change.read_versions.get(name).copied().flatten(),
+            replaced: BTreeSet::new(),
+            added: Vec::new(),
+            by: by.clone(),
+        });
+    }
+    for (name, partition) in &change.replaced {
+        tables.get_mut(name).expect("listed").replaced.insert(partition.clone());
+    }
+    for file in &change.added {
+        let relative = file.path.strip_prefix(&format!("{}/", file.table)).unwrap_or(&file.path).to_string();
+        tables.get_mut(&file.table).expect("listed").added.push((relative, file.bytes));
+    }
+    tables
+}
+
+/// Undoes the tables a failed publish committed; a table that cannot be
+/// undone is logged (a re-run of the snapshot replaces its partitions).
+async fn undo(location: &Location, committed: &[(String, Committed)], change: &Change) {
+    let by = BTreeMap::from([("run_id".to_string(), Value::from(change.run_id.clone()))]);
+    for (table, done) in committed.iter().rev() {
+        match transaction::revert(&TableLog::new(location, table), done, &by).await {
+            Ok(version) => tracing::warn!(table, version, "undid this run's commit of the table"),
+            Err(e) => {
+                tracing::error!(table, "could not undo this run's commit of the table ({e}); re-run the snapshot")
+            }
+        }
+    }
+}
+
+/// Each table's latest Delta version, read when a run starts: the base of
+/// its conflict checks at publish.
+pub async fn read_versions(location: &Location, tables: &[&str]) -> Result<BTreeMap<String, Option<u64>>, CommitError> {
+    let mut versions = BTreeMap::new();
+    for table in tables {
+        versions.insert(table.to_string(), TableLog::new(location, table).latest_version().await?);
+    }
+    Ok(versions)
 }
 
 /// Deletes what dead runs left behind. Their staging prefixes are found by
@@ -53,13 +140,17 @@ pub async fn sweep_leftovers(
         }
     }
     if !dead_runs.is_empty() {
-        let published: HashSet<String> =
-            commit::latest(location).await?.map(|c| c.files.into_iter().map(|f| f.path).collect()).unwrap_or_default();
         for table in tables {
-            for meta in location.list_under(&root.clone().join(*table)).await? {
+            // a file any version of the log names stays (a dead run may
+            // have committed some tables before it died)
+            let state = TableLog::new(location, table).state(None).await?;
+            let referenced: HashSet<&str> =
+                state.files.keys().chain(state.removed.keys()).map(String::as_str).collect();
+            let table_root = root.clone().join(*table);
+            for meta in location.list_under(&table_root).await? {
                 let moved_by_dead_run =
                     meta.location.filename().and_then(commit::run_id_of).is_some_and(|run| dead_runs.contains(run));
-                if moved_by_dead_run && !published.contains(&relative(&root, &meta.location)) {
+                if moved_by_dead_run && !referenced.contains(relative(&table_root, &meta.location).as_str()) {
                     doomed.push(meta.location);
                 }
             }

@@ -189,6 +189,7 @@ mod tests {
                 },
             ],
             usage_inputs: vec![],
+            tables: Default::default(),
         };
         let view = PublishedView::new(inner, Path::from("wh"), &commit);
         let listed = |prefix: Option<&str>| {

@@ -218,6 +218,10 @@ async fn run_steps(
     // The staged tables go where the engine reads them: a local scratch
     // folder, or on a cluster (whose executors read the extracts and run the
     // checks) the run's staging in the warehouse
+    // the tables' versions first: a run publishing meanwhile is then either
+    // in both or seen as a change since the versions read (a conflict only
+    // where it touched what this run replaces)
+    let read_versions = publish::read_versions(staging.location(), &PUBLISHED_TABLES).await?;
     let base = crate::commit::latest(staging.location()).await?;
     let folded = usage::Folded::from_commit(job, base.as_ref(), as_of);
     let started = Instant::now();
@@ -352,6 +356,7 @@ async fn run_steps(
         replaced: Default::default(),
         added: Vec::new(),
         folded: usage.folded.clone(),
+        read_versions,
     };
     for table in PUBLISHED_TABLES {
         let expected = if usage::TABLES.contains(&table) { usage.partitions() } else { vec![snapshot.clone()] };
@@ -360,7 +365,7 @@ async fn run_steps(
     }
     crate::fault::pause_point("publish");
     manifest.engine_memory = engine::memory_report(&ctx);
-    let commit = publish::publish(staging.location(), &change).await?;
+    let commit = publish::publish(staging.location(), &change, job.publish.retention).await?;
     tracing::info!(seq = commit.seq, files = change.added.len(), "committed");
     manifest.step("publish", started, 0, 0);
     Ok(Built { artifact: models.artifact, campaigns, warnings })

@@ -1,5 +1,5 @@
 //! Small helpers for the warehouse's Parquet tables: registering a folder as
-//! a table, and encoding batches as one Parquet file.
+//! a table, encoding batches as one Parquet file, reading a file's footer.
 
 use std::sync::Arc;
 
@@ -11,8 +11,11 @@ use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTable
 use datafusion::error::DataFusionError;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::metadata::{FooterTail, ParquetMetaData, ParquetMetaDataReader};
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::SessionContext;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
 
 /// A stream of batches as a table that is scanned once: one step's rows
 /// handed to the next without being written out (the CDR's staged rows to
@@ -136,4 +139,29 @@ pub fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch]) -> Result<bytes
     }
     writer.close()?;
     Ok(buf.into())
+}
+
+/// The footer of the Parquet file at `path` (`size` bytes): two ranged
+/// reads, the 8-byte tail and the metadata it points to.
+pub async fn read_footer(store: &Arc<dyn ObjectStore>, path: &Path, size: u64) -> Result<ParquetMetaData, String> {
+    const TAIL: u64 = 8;
+    if size < 12 {
+        return Err("too small to be a Parquet file".into());
+    }
+    let tail = store.get_range(path, size - TAIL..size).await.map_err(|e| e.to_string())?;
+    let tail: [u8; 8] = tail.as_ref().try_into().map_err(|_| "short read of the footer".to_string())?;
+    let footer = FooterTail::try_new(&tail).map_err(|e| e.to_string())?;
+    let len = footer.metadata_length() as u64;
+    if len + TAIL > size {
+        return Err(format!("corrupt footer: metadata length {len} exceeds the file"));
+    }
+    let buf = store.get_range(path, size - TAIL - len..size - TAIL).await.map_err(|e| e.to_string())?;
+    ParquetMetaDataReader::decode_metadata(&buf).map_err(|e| e.to_string())
+}
+
+/// The Arrow schema a footer describes.
+pub fn footer_schema(metadata: &ParquetMetaData) -> Result<Schema, String> {
+    let file = metadata.file_metadata();
+    datafusion::parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
+        .map_err(|e| e.to_string())
 }

@@ -186,10 +186,13 @@ pub async fn build(
     if let Some(commit) = base {
         query::read_through_commit(ctx, warehouse, commit);
         // a cluster's scheduler lists the table folders with its own store:
-        // they must hold nothing but the commit's files
+        // files the log has removed go now, not after the retention window
         if on_cluster {
             for table in [PARTS, "usage_daily"] {
-                crate::commit::remove_strays(warehouse, commit, table).await?;
+                let log = crate::delta::TableLog::new(warehouse, table);
+                crate::delta::vacuum::vacuum(&log, chrono::Duration::zero())
+                    .await
+                    .map_err(|e| RunError::Commit(e.into()))?;
             }
         }
     }

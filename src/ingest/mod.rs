@@ -616,26 +616,8 @@ async fn parquet_schemas(
     .collect()
 }
 
-/// The Arrow schema of a Parquet file, from its footer alone (two ranged
-/// reads: the 8-byte tail, then the metadata).
+/// The Arrow schema of a Parquet file, from its footer alone.
 async fn parquet_schema(location: &Location, meta: &object_store::ObjectMeta) -> Result<Schema, String> {
-    use datafusion::parquet::file::metadata::{FooterTail, ParquetMetaDataReader};
-    const TAIL: u64 = 8;
-    if meta.size < 12 {
-        return Err("too small to be a Parquet file".into());
-    }
-    let tail =
-        location.store.get_range(&meta.location, meta.size - TAIL..meta.size).await.map_err(|e| e.to_string())?;
-    let tail: [u8; 8] = tail.as_ref().try_into().map_err(|_| "short read of the footer".to_string())?;
-    let footer = FooterTail::try_new(&tail).map_err(|e| e.to_string())?;
-    let len = footer.metadata_length() as u64;
-    if len + TAIL > meta.size {
-        return Err(format!("corrupt footer: metadata length {len} exceeds the file"));
-    }
-    let start = meta.size - TAIL - len;
-    let buf = location.store.get_range(&meta.location, start..meta.size - TAIL).await.map_err(|e| e.to_string())?;
-    let metadata = ParquetMetaDataReader::decode_metadata(&buf).map_err(|e| e.to_string())?;
-    let file = metadata.file_metadata();
-    datafusion::parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
-        .map_err(|e| e.to_string())
+    let footer = crate::tables::read_footer(&location.store, &meta.location, meta.size).await?;
+    crate::tables::footer_schema(&footer)
 }

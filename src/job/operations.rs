@@ -21,6 +21,7 @@ pub(super) struct ScheduleFile {
 #[serde(deny_unknown_fields)]
 pub(super) struct PublishFile {
     lock_ttl_minutes: Option<u64>,
+    retention_hours: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +57,9 @@ pub struct PublishSettings {
     /// (sooner if the holder ran on the same host and is gone). Longer than
     /// the longest run.
     pub lock_ttl: chrono::Duration,
+    /// How long a data file a commit replaced stays for readers of earlier
+    /// versions (time travel, queries in flight) before it is vacuumed.
+    pub retention: chrono::Duration,
 }
 
 /// Validated `[storage]` settings: object_store's retry and timeouts, used
@@ -115,7 +119,12 @@ pub(super) fn validate_publish(
     if minutes == 0 {
         return Err(invalid("publish.lock_ttl_minutes", "must be at least 1".into()));
     }
-    Ok(PublishSettings { lock_ttl: chrono::Duration::minutes(minutes as i64) })
+    // Delta Lake's own default (deletedFileRetentionDuration) is 7 days
+    let hours = file.retention_hours.unwrap_or(168);
+    Ok(PublishSettings {
+        lock_ttl: chrono::Duration::minutes(minutes as i64),
+        retention: chrono::Duration::hours(hours as i64),
+    })
 }
 
 pub(super) fn validate_storage(

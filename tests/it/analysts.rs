@@ -1,7 +1,8 @@
-//! The outputs read correctly in the tools analysts use: DuckDB and pyarrow
+//! The outputs read correctly in the tools analysts use, as Delta Lake
+//! tables: the `deltalake` package (pyarrow), Polars and DuckDB
 //! (pip-installed into a virtual environment under the target folder on
 //! first use) read the demo warehouse with typed partition columns and exact
-//! decimals, and agree with `cvm query`.
+//! decimals, travel back to an earlier version, and agree with `cvm query`.
 //!
 //! Without Python the test says so and passes, unless CVM_REQUIRE_DUCKDB=1
 //! (set by .ci/run), where a missing reader is a failure.
@@ -11,7 +12,12 @@ use std::process::Command;
 
 use crate::support::*;
 
-/// A Python with duckdb and pyarrow: $CVM_PYTHON, or a venv made (once) under the target folder.
+const DAY_BEFORE: &str = "2026-11-21";
+
+/// The Python packages the test reads with.
+const READERS: [&str; 4] = ["duckdb", "pyarrow", "deltalake", "polars"];
+
+/// A Python with the readers: $CVM_PYTHON, or a venv made (once) under the target folder.
 fn python_with_readers() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("CVM_PYTHON") {
         return Ok(PathBuf::from(p));
@@ -19,7 +25,11 @@ fn python_with_readers() -> Result<PathBuf, String> {
     let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("analysts-venv");
     let python = venv.join("bin/python");
     let ready = |p: &PathBuf| {
-        Command::new(p).args(["-c", "import duckdb, pyarrow"]).output().map(|o| o.status.success()).unwrap_or(false)
+        Command::new(p)
+            .args(["-c", "import duckdb, pyarrow, deltalake, polars"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
     };
     if ready(&python) {
         return Ok(python);
@@ -30,64 +40,92 @@ fn python_with_readers() -> Result<PathBuf, String> {
         return Err(format!("python3 -m venv failed: {}", String::from_utf8_lossy(&made.stderr)));
     }
     let pip = Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "duckdb", "pyarrow"])
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args(READERS)
         .output()
         .map_err(|e| format!("pip: {e}"))?;
     if !pip.status.success() || !ready(&python) {
-        return Err(format!("pip install duckdb pyarrow failed: {}", String::from_utf8_lossy(&pip.stderr)));
+        return Err(format!("pip install {} failed: {}", READERS.join(" "), String::from_utf8_lossy(&pip.stderr)));
     }
     Ok(python)
 }
 
 #[test]
-fn duckdb_and_pyarrow_read_the_outputs_as_cvm_does() {
+fn delta_readers_read_the_outputs_as_cvm_does() {
     let python = match python_with_readers() {
         Ok(p) => p,
         Err(why) if std::env::var("CVM_REQUIRE_DUCKDB").as_deref() != Ok("1") => {
-            eprintln!("SKIPPED duckdb_and_pyarrow_read_the_outputs_as_cvm_does: {why}");
+            eprintln!("SKIPPED delta_readers_read_the_outputs_as_cvm_does: {why}");
             return;
         }
         Err(why) => panic!("{why}"),
     };
     let w = tempfile::tempdir().unwrap();
-    assert!(run_job(&demo_job(), None, w.path()).status.success());
+    run_ok(&demo_job(), DAY_BEFORE, w.path());
+    run_ok(&demo_job(), AS_OF, w.path());
     // a file moved into place by a run that never committed: no reader may see it
     let partition = w.path().join(format!("customer_value/snapshot_date={AS_OF}"));
     let published = std::fs::read_dir(&partition).unwrap().next().unwrap().unwrap().path();
     std::fs::copy(&published, partition.join("part-20990101T000000Z-deadbeef-00000.parquet")).unwrap();
     let out = Command::new(&python)
         .arg(repo().join("tests/analysts/read_outputs.py"))
-        .arg(w.path())
-        .arg(AS_OF)
+        .args([w.path().as_os_str(), AS_OF.as_ref(), DAY_BEFORE.as_ref()])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    eprintln!("DuckDB read the tables through {}", found["duckdb_via"]);
 
     // the same figures as cvm query, to the cent
-    let cvm_sum = query_csv(w.path(), "SELECT CAST(sum(revenue_12m) AS VARCHAR) AS s FROM customer_value");
-    assert_eq!(query_csv(w.path(), "SELECT count(*) AS n FROM customer_value").lines().nth(1), Some("28"));
+    let at_t = format!("FROM customer_value WHERE snapshot_date = DATE '{AS_OF}'");
+    let cvm_sum = query_csv(w.path(), &format!("SELECT CAST(sum(revenue_12m) AS VARCHAR) AS s {at_t}"));
+    let cvm_sum = cvm_sum.lines().nth(1).unwrap();
+    assert_eq!(query_csv(w.path(), &format!("SELECT count(*) AS n {at_t}")).lines().nth(1), Some("28"));
     assert_eq!(found["customer_value_rows"], 28);
-    assert_eq!(found["revenue_12m_sum"].as_str().unwrap(), cvm_sum.lines().nth(1).unwrap());
+    assert_eq!(found["pyarrow_rows"], 28);
+    assert_eq!(found["revenue_12m_sum"].as_str().unwrap(), cvm_sum);
+    assert_eq!(found["polars_revenue_12m"].as_str().unwrap(), cvm_sum);
+    let day_before = query_csv(
+        w.path(),
+        &format!("SELECT count(*) AS n FROM customer_value WHERE snapshot_date = DATE '{DAY_BEFORE}'"),
+    );
+    let day_before: u64 = day_before.lines().nth(1).unwrap().parse().unwrap();
+    assert_eq!(found["polars_rows_by_snapshot"], serde_json::json!({DAY_BEFORE: day_before, AS_OF: 28}));
     let share = query_csv(
         w.path(),
-        "SELECT top_revenue_share_12m FROM kpi WHERE dimension = 'total' AND subscribers_12m IS NOT NULL",
+        &format!(
+            "SELECT top_revenue_share_12m FROM kpi WHERE snapshot_date = DATE '{AS_OF}' \
+             AND dimension = 'total' AND subscribers_12m IS NOT NULL"
+        ),
     );
     let share: f64 = share.lines().nth(1).unwrap().parse().unwrap();
     assert!((found["top_revenue_share_12m"].as_f64().unwrap() - share).abs() < 1e-12);
-    assert_eq!(
-        found["campaign_sizes"],
-        serde_json::json!({"upsell_potential": 2, "winback_dormant": 2, "loyalty_care": 2})
+    let sizes = query_csv(
+        w.path(),
+        &format!("SELECT campaign, count(*) AS n FROM campaigns WHERE snapshot_date = DATE '{AS_OF}' GROUP BY 1"),
     );
+    let sizes: serde_json::Map<String, serde_json::Value> = sizes
+        .lines()
+        .skip(1)
+        .map(|l| l.split_once(',').unwrap())
+        .map(|(c, n)| (c.to_string(), serde_json::json!(n.parse::<u64>().unwrap())))
+        .collect();
+    assert_eq!(sizes.len(), 3);
+    assert_eq!(found["campaign_sizes"], serde_json::Value::Object(sizes));
+
+    // one Delta version per run; version 0 is the first run's table
+    assert_eq!(found["delta_version"], 1);
+    assert_eq!(found["version_0_snapshots"], serde_json::json!([DAY_BEFORE]));
+    assert_eq!(found["polars_version_0_rows"], day_before);
 
     // typed partition columns, exact decimals, no surprises
+    assert_eq!(found["partition_columns"], serde_json::json!(["snapshot_date"]));
     assert_eq!(found["types"]["snapshot_date"], "DATE");
     assert_eq!(found["types"]["revenue_12m"], "DECIMAL(18,4)");
     assert_eq!(found["types"]["churn_risk"], "DOUBLE");
     assert_eq!(found["types"]["is_active"], "BOOLEAN");
     assert_eq!(found["types"]["subscriber_id"], "VARCHAR");
     assert_eq!(found["usage_date_type"], "DATE");
-    assert_eq!(found["pyarrow_rows"], 28);
     assert_eq!(found["pyarrow_types"]["snapshot_date"], "date32[day]");
     assert_eq!(found["pyarrow_types"]["revenue_12m"], "decimal128(18, 4)");
     assert_eq!(found["pyarrow_types"]["clv"], "decimal128(18, 4)");

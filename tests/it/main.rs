@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 #[cfg(feature = "ballista")]
 mod cluster;
+mod concurrency;
 mod determinism;
 mod docs;
 mod exports;

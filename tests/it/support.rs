@@ -184,8 +184,9 @@ pub fn snapshot_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 /// Every file of a warehouse but run documents (they carry times and run
-/// ids: manifests, commits, locks, export sidecars), by path with the run id taken
-/// out of published file names (`part-<run_id>-00000.parquet`).
+/// ids: manifests, commits, the tables' Delta logs, locks, export sidecars),
+/// by path with the run id taken out of published file names
+/// (`part-<run_id>-00000.parquet`).
 pub fn data_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     snapshot_files(dir)
         .into_iter()
@@ -193,6 +194,7 @@ pub fn data_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
             let p = p.to_string_lossy();
             !p.contains("/_manifests/")
                 && !p.contains("/_commits/")
+                && !p.contains("/_delta_log/")
                 && !p.contains("/_locks/")
                 && !p.ends_with(".sidecar.json")
         })
