@@ -252,7 +252,9 @@ async fn describe_files(
         .buffered(16)
         .try_collect()
         .await?;
-    let schema = described.first().map(|(_, s)| s.clone());
+    // files of older partitions may lack columns a newer cvm added (a
+    // converted warehouse): the table's schema is the widest
+    let schema = described.iter().map(|(_, s)| s).max_by_key(|s| s.fields().len()).cloned();
     Ok((described.into_iter().map(|(a, _)| a).collect(), schema))
 }
 

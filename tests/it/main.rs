@@ -25,3 +25,4 @@ mod personal_data;
 mod row_rules;
 mod s3;
 mod scale;
+mod upgrade;
