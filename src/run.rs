@@ -139,8 +139,10 @@ async fn run_locked(
         Ok(built) => built,
         Err(e) => {
             // files this run moved beside the published ones but never committed
+            // (and old leftovers of dead runs: never those of runs still live)
             let own = Some(run_id);
-            let swept = publish::sweep_leftovers(warehouse, &PUBLISHED_TABLES, own, &[], job.publish.lock_ttl).await;
+            let live = lock::live_holders(warehouse).await.unwrap_or_default();
+            let swept = publish::sweep_leftovers(warehouse, &PUBLISHED_TABLES, own, &live, job.publish.lock_ttl).await;
             if let Err(sweep_error) = swept {
                 tracing::warn!("could not remove this run's unpublished files (the next run will): {sweep_error}");
             }

@@ -87,3 +87,32 @@ fn two_runs_rebuilding_the_same_usage_day_lose_nothing() {
     succeeds(run_at(landing.path(), AS_OF, sequential.path()));
     assert_eq!(published_rows(w.path()), published_rows(sequential.path()));
 }
+
+/// Path 6 of issue 19: a failing run sweeps its own leftovers and those of
+/// dead runs, never the staging of a run that is still live, however old.
+#[test]
+fn a_failing_run_leaves_the_staging_of_live_runs_alone() {
+    let w = tempfile::tempdir().unwrap();
+    let landing = repo().join("fixtures/demo/input");
+    // run X stages its tables and waits before the models
+    let pause = tempfile::NamedTempFile::new().unwrap();
+    let mut x = run_at(&landing, "2026-11-21", w.path());
+    x.env("CVM_PAUSE_AT", "models").env("CVM_PAUSE_WHILE", pause.path());
+    let x = start_paused(x);
+    let staging = w.path().join("_staging");
+    let staged: Vec<_> = snapshot_files(&staging).into_iter().map(|(p, _)| p).collect();
+    assert!(!staged.is_empty(), "run X has staged tables");
+    // ... for longer than the lock's TTL (a long run whose lock is still live)
+    let touched = std::process::Command::new("touch").arg("-d").arg("7 hours ago").args(&staged).status().unwrap();
+    assert!(touched.success());
+
+    // another snapshot's run fails (its extracts are missing)
+    let missing = tempfile::tempdir().unwrap();
+    let failed = run_at(missing.path(), AS_OF, w.path()).output().unwrap();
+    assert!(!failed.status.success());
+    assert!(staged.iter().all(|p| p.exists()), "the live run's staged tables are kept");
+
+    pause.close().unwrap();
+    let (code, log) = x.finish();
+    assert_eq!(code, Some(0), "{log}");
+}
