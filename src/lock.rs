@@ -2,13 +2,21 @@
 //! `_locks/<job>/snapshot_date=T.lock`, created only if absent (atomic on
 //! every store cvm supports), deleted when the run ends.
 //!
+//! A run renews its lock while it works (every quarter of the TTL), and
+//! checks that it still holds it just before it publishes: a run that lost
+//! its lock publishes nothing.
+//!
 //! A run killed outright leaves its lock behind. The lock is stale, and the
 //! next run takes it over, when it has expired (`expires_at`, from the job's
-//! `[publish] lock_ttl_minutes`) or when its holder ran on this host and that
-//! process is gone. Taking over is itself a create-if-absent of a breaker
-//! object named after the stale holder, so of several runs that find the
-//! same stale lock exactly one takes it over; the others are refused as if
-//! the lock were live.
+//! `[publish] lock_ttl_minutes`, pushed forward by every renewal) or when
+//! its holder is a process of this machine and pid namespace that is gone
+//! (the same pid with another start time is another process; a holder in
+//! another container with the same host name is left to expiry). Taking
+//! over is itself a create-if-absent of a breaker object named after the
+//! stale holder, so of several runs that find the same stale lock exactly
+//! one takes it over; the others are refused as if the lock were live. A
+//! breaker older than a minute belongs to a taker that failed half-way and
+//! is removed.
 
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use object_store::ObjectStoreExt;
@@ -29,6 +37,39 @@ pub struct LockRecord {
     pub pid: u32,
     pub acquired_at: String,
     pub expires_at: String,
+    /// Which process on `host`: the boot, the pid namespace and the
+    /// process's start time, so that containers sharing a host name, and a
+    /// pid reused after a reboot, are not mistaken for the holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessIdentity>,
+}
+
+/// What makes a pid one process: the machine's boot, the pid namespace,
+/// and the process's start time (clock ticks after boot).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProcessIdentity {
+    pub boot_id: String,
+    pub pid_namespace: String,
+    pub start_ticks: u64,
+}
+
+impl ProcessIdentity {
+    /// This process's identity, where /proc tells it.
+    pub fn current() -> Option<ProcessIdentity> {
+        Some(ProcessIdentity {
+            boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?.trim().to_string(),
+            pid_namespace: std::fs::read_link("/proc/self/ns/pid").ok()?.to_string_lossy().into_owned(),
+            start_ticks: start_ticks(std::process::id())?,
+        })
+    }
+}
+
+/// A process's start time, field 22 of /proc/<pid>/stat (after the command
+/// name, which may itself hold spaces and parentheses).
+fn start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,18 +82,29 @@ pub enum LockError {
     Held { url: String, holder: Box<LockRecord> },
     #[error("the lock {url} is not a cvm lock ({message}); delete it if no run is in progress")]
     Unreadable { url: String, message: String },
+    #[error(
+        "this run lost its lock {url} before publishing (now held by {holder}: its TTL ran out while the run \
+         could not renew it); it published nothing"
+    )]
+    Lost { url: String, holder: String },
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
-/// A held lock; [`SnapshotLock::release`] deletes it.
+/// A held lock, renewed in the background until [`SnapshotLock::release`]
+/// deletes it.
 pub struct SnapshotLock {
     location: Location,
     path: Path,
     pub record: LockRecord,
     /// The run whose stale lock this one replaced, if any: its leftovers can go.
     pub took_over_from: Option<String>,
+    renewal: Option<tokio::task::JoinHandle<()>>,
 }
+
+/// How old a breaker object may be before it is taken for one a failed
+/// takeover left behind (a takeover takes milliseconds).
+const BREAKER_TIMEOUT: Duration = Duration::minutes(1);
 
 fn lock_path(location: &Location, job: &str, snapshot: NaiveDate) -> Path {
     location.url.store_path().join(LOCKS).join(job).join(format!("snapshot_date={snapshot}.lock").as_str())
@@ -73,14 +125,24 @@ impl LockRecord {
     /// this host that is gone. (Elsewhere only expiry can tell.)
     pub fn is_stale(&self, now: DateTime<Utc>) -> bool {
         let expired = DateTime::parse_from_rfc3339(&self.expires_at).map(|t| t < now).unwrap_or(true);
-        expired || (self.host == host_name() && !process_alive(self.pid))
+        expired || (self.host == host_name() && self.gone_from_here())
+    }
+
+    /// Whether the holder is a process this one can see, and it is gone.
+    /// A holder of another boot or pid namespace (another container with the
+    /// same host name), or of a lock without identity, cannot be seen.
+    fn gone_from_here(&self) -> bool {
+        let (Some(holder), Some(here)) = (&self.process, ProcessIdentity::current()) else {
+            return false;
+        };
+        if holder.boot_id != here.boot_id || holder.pid_namespace != here.pid_namespace {
+            return false;
+        }
+        !process_alive(self.pid) || start_ticks(self.pid) != Some(holder.start_ticks)
     }
 }
 
 fn process_alive(pid: u32) -> bool {
-    if !std::path::Path::new("/proc/self").exists() {
-        return true; // no /proc: cannot tell, trust expiry
-    }
     // a killed process not yet reaped by its parent is a zombie: gone for us
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => !stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
@@ -120,10 +182,11 @@ pub async fn acquire(
             pid: std::process::id(),
             acquired_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
             expires_at: (now + ttl).to_rfc3339_opts(SecondsFormat::Secs, true),
+            process: ProcessIdentity::current(),
         };
         let body = bytes::Bytes::from(serde_json::to_vec_pretty(&record).expect("a lock serialises"));
         if location.create_if_absent(&path, body.clone()).await? {
-            return Ok(SnapshotLock { location: location.clone(), path, record, took_over_from: None });
+            return Ok(SnapshotLock::held(location, path, record, None, ttl));
         }
         let Some(holder) = read(location, &path).await? else {
             continue; // released in between: try again
@@ -135,6 +198,14 @@ pub async fn acquire(
         let breaker =
             location.url.store_path().join(LOCKS).join(job).join(format!("{}.broken", holder.run_id).as_str());
         if !location.create_if_absent(&breaker, run_id.as_bytes().to_vec().into()).await? {
+            // a breaker its taker never followed up (it failed between the
+            // two steps) would keep the lock stale for ever: remove it, retry
+            let abandoned = location.store.head(&breaker).await.is_ok_and(|m| m.last_modified < now - BREAKER_TIMEOUT);
+            if abandoned && read(location, &path).await?.as_ref() == Some(&holder) {
+                tracing::warn!(stale_run = holder.run_id, "removing a takeover's breaker left for over a minute");
+                let _ = location.store.delete(&breaker).await;
+                continue;
+            }
             return Err(LockError::Held { url, holder: Box::new(holder) });
         }
         // the lock may have changed hands since it was read: only replace the
@@ -149,8 +220,8 @@ pub async fn acquire(
                 "taking over a stale lock (its run ended without releasing it)"
             );
             location.put_bytes(&path, body).await?;
-            let took_over_from = Some(holder.run_id);
-            return Ok(SnapshotLock { location: location.clone(), path, record, took_over_from });
+            let _ = location.store.delete(&breaker).await;
+            return Ok(SnapshotLock::held(location, path, record, Some(holder.run_id), ttl));
         }
     }
     let holder = read(location, &path).await?;
@@ -180,8 +251,35 @@ pub async fn live_holders(location: &Location) -> Result<Vec<String>, StorageErr
 }
 
 impl SnapshotLock {
+    fn held(
+        location: &Location,
+        path: Path,
+        record: LockRecord,
+        took_over_from: Option<String>,
+        ttl: Duration,
+    ) -> Self {
+        let renewal = tokio::runtime::Handle::try_current()
+            .ok()
+            .map(|rt| rt.spawn(renew(location.clone(), path.clone(), record.clone(), ttl)));
+        SnapshotLock { location: location.clone(), path, record, took_over_from, renewal }
+    }
+
+    /// Fails unless the lock is still this run's: the last check before publishing.
+    pub async fn check_held(&self) -> Result<(), LockError> {
+        match read(&self.location, &self.path).await? {
+            Some(r) if r.run_id == self.record.run_id => Ok(()),
+            other => Err(LockError::Lost {
+                url: self.location.url.url_of(&self.path),
+                holder: other.map_or_else(|| "nobody".to_string(), |r| format!("run {} on {}", r.run_id, r.host)),
+            }),
+        }
+    }
+
     /// Deletes the lock if it is still this run's.
-    pub async fn release(self) {
+    pub async fn release(mut self) {
+        if let Some(renewal) = self.renewal.take() {
+            renewal.abort();
+        }
         match read(&self.location, &self.path).await {
             Ok(Some(r)) if r.run_id == self.record.run_id => {
                 if let Err(e) = self.location.store.delete(&self.path).await {
@@ -190,6 +288,42 @@ impl SnapshotLock {
             }
             Ok(_) => tracing::warn!("the lock was taken over before this run released it"),
             Err(e) => tracing::warn!("could not read the lock to release it: {e}"),
+        }
+    }
+}
+
+impl Drop for SnapshotLock {
+    /// A lock dropped without [`SnapshotLock::release`] (a run ending by a
+    /// panic) is no longer renewed: it expires, or its process is seen gone.
+    fn drop(&mut self) {
+        if let Some(renewal) = self.renewal.take() {
+            renewal.abort();
+        }
+    }
+}
+
+/// Pushes the lock's expiry forward every quarter of its TTL while the
+/// lock is still this run's; stops when it is not (the run then finds out
+/// at [`SnapshotLock::check_held`]).
+async fn renew(location: Location, path: Path, mut record: LockRecord, ttl: Duration) {
+    let every = (ttl / 4).to_std().unwrap_or_default().max(std::time::Duration::from_millis(200));
+    loop {
+        tokio::time::sleep(every).await;
+        match read(&location, &path).await {
+            Ok(Some(current)) if current.run_id == record.run_id => {}
+            Ok(_) => {
+                tracing::error!("the run's lock was taken over: it will publish nothing");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!("could not read the run's lock to renew it: {e}");
+                continue;
+            }
+        }
+        record.expires_at = (Utc::now() + ttl).to_rfc3339_opts(SecondsFormat::Secs, true);
+        let body = bytes::Bytes::from(serde_json::to_vec_pretty(&record).expect("a lock serialises"));
+        if let Err(e) = location.put_bytes(&path, body).await {
+            tracing::warn!("could not renew the run's lock: {e}");
         }
     }
 }
@@ -248,6 +382,7 @@ mod tests {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
         child.wait().unwrap();
+        let here = ProcessIdentity::current().expect("Linux tells a process's identity");
         let record = LockRecord {
             run_id: "gone".into(),
             job: "demo".into(),
@@ -256,12 +391,63 @@ mod tests {
             pid,
             acquired_at: Utc::now().to_rfc3339(),
             expires_at: (Utc::now() + Duration::hours(6)).to_rfc3339(),
+            process: Some(ProcessIdentity { start_ticks: 1, ..here.clone() }),
         };
         assert!(record.is_stale(Utc::now()));
-        let live = LockRecord { pid: std::process::id(), ..record.clone() };
+        let live = LockRecord { pid: std::process::id(), process: Some(here.clone()), ..record.clone() };
         assert!(!live.is_stale(Utc::now()));
-        let elsewhere = LockRecord { host: "another-host".into(), ..record };
+        // the same pid started at another time is another process (a pid reused)
+        let reused = LockRecord {
+            process: Some(ProcessIdentity { start_ticks: here.start_ticks + 1, ..here.clone() }),
+            ..live.clone()
+        };
+        assert!(reused.is_stale(Utc::now()));
+        let elsewhere = LockRecord { host: "another-host".into(), ..record.clone() };
         assert!(!elsewhere.is_stale(Utc::now()), "only expiry tells for other hosts");
+        // a container with the same host name: another pid namespace, not visible from here
+        let container = ProcessIdentity { pid_namespace: "pid:[1]".into(), ..here };
+        let other_container = LockRecord { process: Some(container), ..record.clone() };
+        assert!(!other_container.is_stale(Utc::now()), "only expiry tells for other pid namespaces");
+        let no_identity = LockRecord { process: None, ..record };
+        assert!(!no_identity.is_stale(Utc::now()), "a lock without identity is left to expiry");
         let _ = loc;
+    }
+
+    #[tokio::test]
+    async fn a_live_run_renews_its_lock_past_its_ttl() {
+        let (_dir, loc) = location();
+        let held = acquire(&loc, "demo", day(), "long", Duration::seconds(4)).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+        let err = acquire(&loc, "demo", day(), "next", Duration::seconds(4)).await.err().unwrap();
+        assert!(matches!(&err, LockError::Held { holder, .. } if holder.run_id == "long"), "{err}");
+        held.check_held().await.unwrap();
+        held.release().await;
+    }
+
+    #[tokio::test]
+    async fn a_run_that_lost_its_lock_is_told_so_before_publishing() {
+        let (_dir, loc) = location();
+        let held = acquire(&loc, "demo", day(), "slow", Duration::hours(1)).await.unwrap();
+        // taken over as if it had expired (a skewed clock, a frozen process)
+        let taker = LockRecord { run_id: "taker".into(), ..held.record.clone() };
+        loc.put_bytes(&held.path, serde_json::to_vec(&taker).unwrap().into()).await.unwrap();
+        let err = held.check_held().await.unwrap_err();
+        assert!(matches!(&err, LockError::Lost { .. }) && err.to_string().contains("taker"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_breaker_left_by_a_failed_takeover_expires() {
+        let (dir, loc) = location();
+        drop(acquire(&loc, "demo", day(), "dead", Duration::seconds(-1)).await.unwrap());
+        // a taker created its breaker and died before replacing the lock
+        let breaker = dir.path().join("_locks/demo/dead.broken");
+        std::fs::write(&breaker, "failed-taker").unwrap();
+        let err = acquire(&loc, "demo", day(), "r1", Duration::hours(1)).await.err().unwrap();
+        assert!(matches!(err, LockError::Held { .. }), "a fresh breaker still stands: {err}");
+        let two_minutes_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+        std::fs::File::options().write(true).open(&breaker).unwrap().set_modified(two_minutes_ago).unwrap();
+        let taken = acquire(&loc, "demo", day(), "r2", Duration::hours(1)).await.unwrap();
+        assert_eq!(taken.took_over_from.as_deref(), Some("dead"));
+        taken.release().await;
     }
 }

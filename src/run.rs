@@ -130,7 +130,7 @@ async fn run_locked(
     }
     let mut manifest = Manifest::start(job, as_of, run_id);
     let staging = RunStaging::new(&job.warehouse, run_id)?;
-    let result = run_steps(job, as_of, &staging, &mut manifest).await;
+    let result = run_steps(job, as_of, &staging, &mut manifest, lock).await;
     // whatever happened, the staging prefix goes (on success it is empty but for folders)
     if let Err(e) = staging.clean_up().await {
         tracing::warn!("could not clean up the run's staging prefix: {e}");
@@ -198,6 +198,7 @@ async fn run_steps(
     as_of: NaiveDate,
     staging: &RunStaging,
     manifest: &mut Manifest,
+    lock: &SnapshotLock,
 ) -> Result<Built, RunError> {
     let scratch = scratch_for(&manifest.run_id)?;
     // spill files hold rows of any table, stg_subscribers' msisdn included: in the scratch
@@ -367,6 +368,8 @@ async fn run_steps(
     }
     crate::fault::pause_point("publish");
     manifest.engine_memory = engine::memory_report(&ctx);
+    // a run whose lock was taken over (it could not renew it for a whole TTL) publishes nothing
+    lock.check_held().await?;
     let commit = publish::publish(staging.location(), &change, job.publish.retention).await?;
     tracing::info!(seq = commit.seq, files = change.added.len(), "committed");
     manifest.step("publish", started, 0, 0);

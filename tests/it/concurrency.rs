@@ -116,3 +116,27 @@ fn a_failing_run_leaves_the_staging_of_live_runs_alone() {
     let (code, log) = x.finish();
     assert_eq!(code, Some(0), "{log}");
 }
+
+/// Path 3 of issue 19: a run whose lock was taken over while it worked (its
+/// TTL ran out on a frozen host, a skewed clock) publishes nothing.
+#[test]
+fn a_run_that_lost_its_lock_publishes_nothing() {
+    let w = tempfile::tempdir().unwrap();
+    let landing = repo().join("fixtures/demo/input");
+    let pause = tempfile::NamedTempFile::new().unwrap();
+    let mut run = run_at(&landing, AS_OF, w.path());
+    run.env("CVM_PAUSE_AT", "publish").env("CVM_PAUSE_WHILE", pause.path());
+    let run = start_paused(run);
+    // another run takes the lock over, as it would once the TTL ran out
+    let lock = w.path().join(format!("_locks/demo/snapshot_date={AS_OF}.lock"));
+    let mut record: serde_json::Value = serde_json::from_slice(&std::fs::read(&lock).unwrap()).unwrap();
+    record["run_id"] = "20991231T000000Z-7a4e0000".into();
+    std::fs::write(&lock, serde_json::to_vec(&record).unwrap()).unwrap();
+
+    pause.close().unwrap();
+    let (code, log) = run.finish();
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains("lost its lock") && log.contains("20991231T000000Z-7a4e0000"), "{log}");
+    assert!(!w.path().join("_commits").exists(), "nothing published");
+    assert!(!w.path().join("customer_value/_delta_log").exists());
+}
