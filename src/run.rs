@@ -350,7 +350,7 @@ async fn run_steps(
     let started = Instant::now();
     crate::progress::step("publish");
     if job.exports.msisdn != MsisdnPolicy::Drop {
-        write_contacts(&ctx, job, as_of).await?;
+        write_contacts(&ctx, job, as_of, &manifest.run_id).await?;
     }
     let mut change = Change {
         job: job.name.clone(),
@@ -372,6 +372,11 @@ async fn run_steps(
     lock.check_held().await?;
     let commit = publish::publish(staging.location(), &change, job.publish.retention).await?;
     tracing::info!(seq = commit.seq, files = change.added.len(), "committed");
+    if job.exports.msisdn != MsisdnPolicy::Drop
+        && let Err(e) = remove_older_contacts(job, as_of, &manifest.run_id).await
+    {
+        tracing::warn!("could not remove the snapshot's older contacts files (the next run will): {e}");
+    }
     manifest.step("publish", started, 0, 0);
     Ok(Built { artifact: models.artifact, campaigns, warnings })
 }
@@ -387,8 +392,12 @@ pub const PUBLISHED_TABLES: [&str; 7] =
     ["usage_daily", usage::PARTS, "customer_value", "model_metrics", "kpi", "campaigns", "rejects"];
 
 /// Writes the restricted contacts table (subscriber_id, msisdn) for the
-/// snapshot, replacing it: the only copy of msisdn cvm keeps, for exports.
-async fn write_contacts(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Result<(), RunError> {
+/// snapshot: the only copy of msisdn cvm keeps, for exports. The file is the
+/// run's own (`part-<run_id>.parquet`) and replaces nothing: exports read
+/// the file of the run that published the snapshot, so contacts of a run
+/// that dies before its commit are never used; the older files go once the
+/// run has published ([`remove_older_contacts`]).
+async fn write_contacts(ctx: &SessionContext, job: &Job, as_of: NaiveDate, run_id: &str) -> Result<(), RunError> {
     let err = RunError::engine("contacts");
     let df = ctx
         .sql("SELECT subscriber_id, msisdn FROM stg_subscribers WHERE msisdn IS NOT NULL ORDER BY subscriber_id")
@@ -401,15 +410,32 @@ async fn write_contacts(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Re
         .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()).map_err(|e| err(e.into())))
         .collect::<Result<Vec<_>, _>>()?;
     let bytes = tables::parquet_bytes(schema, &batches).map_err(&err)?;
-    let folder = job
-        .exports
+    let folder = contacts_folder(job, as_of)?;
+    let location = Location::open(&folder)?;
+    location.put_bytes(&folder.store_path().join(campaigns::export::contacts_file(run_id).as_str()), bytes).await?;
+    Ok(())
+}
+
+/// Deletes the snapshot's contacts files other than `run_id`'s.
+async fn remove_older_contacts(job: &Job, as_of: NaiveDate, run_id: &str) -> Result<(), RunError> {
+    let folder = contacts_folder(job, as_of)?;
+    let location = Location::open(&folder)?;
+    let own = campaigns::export::contacts_file(run_id);
+    for meta in location.list_under(&folder.store_path()).await? {
+        if meta.location.filename() != Some(own.as_str()) {
+            object_store::ObjectStoreExt::delete(&location.store, &meta.location)
+                .await
+                .map_err(|source| StorageError { url: location.url.url_of(&meta.location), source })?;
+        }
+    }
+    Ok(())
+}
+
+fn contacts_folder(job: &Job, as_of: NaiveDate) -> Result<StoreUrl, RunError> {
+    job.exports
         .contacts
         .join(&format!("snapshot_date={as_of}/"))
-        .map_err(|m| RunError::engine("contacts")(DataFusionError::Plan(m)))?;
-    let location = Location::open(&folder)?;
-    location.delete_prefix(&folder.store_path()).await?;
-    location.put_bytes(&folder.store_path().join("part-0.parquet"), bytes).await?;
-    Ok(())
+        .map_err(|m| RunError::engine("contacts")(DataFusionError::Plan(m)))
 }
 
 /// Writes a SQL file's result under the run's staging prefix and registers

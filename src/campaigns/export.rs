@@ -178,11 +178,22 @@ impl<'a> Snapshot<'a> {
         if matches!(msisdn, Msisdn::Dropped) {
             return Ok(());
         }
-        let url =
+        let folder =
             self.job.exports.contacts.join(&format!("snapshot_date={}/", self.as_of)).map_err(ExportError::Bad)?;
-        if Location::open(&url)?.list_files().await?.is_empty() {
-            return Err(ExportError::NoContacts { as_of: self.as_of, url: url.to_string() });
-        }
+        let files = Location::open(&folder)?.list_files().await?;
+        let has = |name: &str| files.iter().any(|m| m.location.filename() == Some(name));
+        // the file of the run that published the snapshot (never one of a
+        // run that died before its commit), or the one file a cvm from
+        // before per-run contacts files wrote
+        let run = crate::query::published_run(&self.job.warehouse, self.as_of).await?;
+        let name = run
+            .map(|r| contacts_file(&r))
+            .filter(|n| has(n))
+            .or_else(|| has(LEGACY_CONTACTS).then(|| LEGACY_CONTACTS.to_string()));
+        let Some(name) = name else {
+            return Err(ExportError::NoContacts { as_of: self.as_of, url: folder.to_string() });
+        };
+        let url = folder.join(&name).map_err(ExportError::Bad)?;
         // a store of its own only: the warehouse's is the published view, which must stay
         if url.store_root() != self.job.warehouse.store_root() {
             engine::register_store(&self.ctx, &url)?;
@@ -380,6 +391,14 @@ async fn collect(ctx: &SessionContext, sql: &str, params: &engine::Params) -> Re
         batches.push(RecordBatch::new_empty(schema));
     }
     Ok(batches.iter().map(plain_strings).collect::<Result<_, _>>()?)
+}
+
+/// The contacts file of a snapshot written by a cvm from before per-run files.
+const LEGACY_CONTACTS: &str = "part-0.parquet";
+
+/// The name of a run's contacts file in a snapshot's folder.
+pub fn contacts_file(run_id: &str) -> String {
+    format!("part-{run_id}.parquet")
 }
 
 /// The restricted contacts table: the only place msisdn is kept.

@@ -140,3 +140,47 @@ fn a_run_that_lost_its_lock_publishes_nothing() {
     assert!(!w.path().join("_commits").exists(), "nothing published");
     assert!(!w.path().join("customer_value/_delta_log").exists());
 }
+
+/// Path 4 of issue 19: a run that dies at publish leaves the contacts
+/// (msisdn, for exports) of the run that published the snapshot in use.
+#[test]
+fn contacts_of_a_run_that_died_before_its_commit_are_never_exported() {
+    let w = tempfile::tempdir().unwrap();
+    let landing = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("fixtures/demo/input"), landing.path());
+    succeeds(run_at(landing.path(), AS_OF, w.path()));
+    let export = || {
+        let file = w.path().join("_exports/winback.csv");
+        let out = cvm_process()
+            .args(["campaign", "export"])
+            .arg(demo_job())
+            .args(["--as-of", AS_OF, "--warehouse"])
+            .arg(w.path())
+            .args(["--campaign", "winback_dormant", "--with-msisdn", "--output"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read_to_string(file).unwrap()
+    };
+    let published = export();
+    assert!(published.contains("+3361000010"), "{published}");
+
+    // the line's number changes in a new extract; that run dies before its commit
+    let subscribers = landing.path().join("subscribers/dt=2026-11-22/part-0.csv");
+    let text = std::fs::read_to_string(&subscribers).unwrap().replace("+3361000010", "+3369999999");
+    std::fs::write(&subscribers, text).unwrap();
+    let mut run = run_at(landing.path(), AS_OF, w.path());
+    run.env("CVM_PAUSE_AT", "publish");
+    let mut run = start_paused(run);
+    run.child.kill().unwrap();
+    run.finish();
+
+    assert_eq!(export(), published, "the exported numbers are the published run's");
+
+    // once a run publishes the new extract, its contacts are the only ones kept
+    succeeds(run_at(landing.path(), AS_OF, w.path()));
+    assert!(export().contains("+3369999999"));
+    let contacts = w.path().join(format!("_restricted/contacts/snapshot_date={AS_OF}"));
+    assert_eq!(std::fs::read_dir(contacts).unwrap().count(), 1);
+}
