@@ -185,3 +185,46 @@ fn a_scheduler_refuses_an_executor_timeout_too_short_to_be_safe() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--executor-timeout"), "{stderr}");
 }
+
+/// Path 2 of issue 19: on a cluster a run deletes, before the executors list
+/// the usage folders, only files the Delta log removed: never the files
+/// another snapshot's run has moved into place and is about to commit.
+#[test]
+fn a_cluster_run_beside_another_snapshots_publish_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(dir.path(), 1);
+    let engine = format!("df://127.0.0.1:{}", cluster.scheduler_port);
+    let w = dir.path().join("cluster-warehouse");
+    let ok = |out: std::process::Output, what: &str| {
+        assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    ok(run_demo(Some(&engine), "2026-11-20", &w), "the first night");
+
+    // run A (T) moves its files into place and waits before committing
+    let pause = tempfile::NamedTempFile::new().unwrap();
+    let mut a = cvm_process();
+    a.args(["--log-format", "json", "run"]).arg(demo_job()).args(["--as-of", AS_OF, "--warehouse"]).arg(&w);
+    a.args(["--engine", &engine]).env("CVM_PAUSE_AT", "publish").env("CVM_PAUSE_WHILE", pause.path());
+    let a = start_paused(a);
+    let moved: Vec<_> = snapshot_files(&w.join("usage_daily"))
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| !p.to_string_lossy().contains("_delta_log"))
+        .collect();
+
+    // meanwhile run B (the day before) runs on the cluster and publishes
+    ok(run_demo(Some(&engine), DAY_BEFORE, &w), "the run beside it");
+    assert!(moved.iter().all(|p| p.exists()), "no file of the usage folders was deleted under run A");
+
+    // A publishes, or, as both rebuilt the same usage days, fails on the
+    // conflict and publishes nothing; re-run, the warehouse equals a sequential build
+    pause.close().unwrap();
+    let (code, log) = a.finish();
+    assert!(code == Some(0) || (code == Some(1) && log.contains("run it again")), "{log}");
+    ok(run_demo(Some(&engine), AS_OF, &w), "run A again");
+    let local = dir.path().join("local-warehouse");
+    for as_of in ["2026-11-20", DAY_BEFORE, AS_OF] {
+        ok(run_demo(None, as_of, &local), "the sequential build");
+    }
+    assert_same(&published_rows(&w), &published_rows(&local));
+}
