@@ -3,7 +3,8 @@
 //! logs `paused at <point>` first), so a test can kill it, or take its
 //! store away, at a known moment: `ingest` (some extracts staged, others
 //! not), `models` (before the model fits), `publish` (every file moved
-//! beside the published ones, nothing committed yet). It waits for ever,
+//! beside the published ones, nothing committed yet), `publish:<table>`
+//! (the tables before it in name order committed, this one not). It waits for ever,
 //! or, with `CVM_PAUSE_WHILE=<file>`, until that file is gone. Without the
 //! variables a point costs one environment lookup.
 

@@ -217,14 +217,16 @@ async fn run_steps(
     modelling::register_job_tables(&ctx, job, shared).await.map_err(RunError::engine("job tables"))?;
     let snapshot = format!("snapshot_date={as_of}");
 
+    // The tables' Delta versions, read before the published state: a run
+    // publishing meanwhile is then either in both or seen at publish as a
+    // change since these versions (a conflict only where it touched what
+    // this run replaces)
+    let read_versions = publish::read_versions(staging.location(), &PUBLISHED_TABLES).await?;
+
     // 1. ingest; of the CDR, only the files not yet folded into usage_daily.
     // The staged tables go where the engine reads them: a local scratch
     // folder, or on a cluster (whose executors read the extracts and run the
     // checks) the run's staging in the warehouse
-    // the tables' versions first: a run publishing meanwhile is then either
-    // in both or seen as a change since the versions read (a conflict only
-    // where it touched what this run replaces)
-    let read_versions = publish::read_versions(staging.location(), &PUBLISHED_TABLES).await?;
     let base = crate::commit::latest(staging.location()).await?;
     let folded = usage::Folded::from_commit(job, base.as_ref(), as_of);
     let started = Instant::now();

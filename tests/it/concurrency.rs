@@ -184,3 +184,53 @@ fn contacts_of_a_run_that_died_before_its_commit_are_never_exported() {
     let contacts = w.path().join(format!("_restricted/contacts/snapshot_date={AS_OF}"));
     assert_eq!(std::fs::read_dir(contacts).unwrap().count(), 1);
 }
+
+/// The files of a table's latest Delta version.
+fn delta_files(warehouse: &Path, table: &str) -> Vec<String> {
+    let url = cvm::storage::StoreUrl::parse(&format!("{}/", warehouse.display()), Path::new("/")).unwrap();
+    let location = cvm::storage::Location::open(&url).unwrap();
+    let log = cvm::delta::TableLog::new(&location, table);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(log.state(None)).unwrap().files.into_keys().collect()
+}
+
+/// A conflict found on one table after others were committed: those are
+/// undone, and every table reads as before the run, for Delta readers too.
+#[test]
+fn a_conflict_on_a_later_table_undoes_the_tables_already_committed() {
+    let w = tempfile::tempdir().unwrap();
+    let landing = repo().join("fixtures/demo/input");
+    succeeds(run_at(&landing, AS_OF, w.path()));
+    let before: Vec<_> = ["_usage_by_file", "campaigns", "customer_value", "kpi"]
+        .iter()
+        .map(|t| (t.to_string(), delta_files(w.path(), t)))
+        .collect();
+    let rows = published_rows(w.path());
+
+    // a re-run commits _usage_by_file, campaigns and customer_value, then waits before kpi
+    let pause = tempfile::NamedTempFile::new().unwrap();
+    let mut run = run_at(&landing, AS_OF, w.path());
+    run.env("CVM_PAUSE_AT", "publish:kpi").env("CVM_PAUSE_WHILE", pause.path());
+    let run = start_paused(run);
+    assert_ne!(delta_files(w.path(), "customer_value"), before[2].1, "customer_value is committed");
+    // another writer rewrites kpi's snapshot meanwhile (here: adds a copy of its file)
+    let kpi = w.path().join("kpi");
+    let partition_file = before[3].1.first().unwrap().clone();
+    let copy = partition_file.replace(".parquet", "-copy.parquet");
+    std::fs::copy(kpi.join(&partition_file), kpi.join(&copy)).unwrap();
+    let size = std::fs::metadata(kpi.join(&copy)).unwrap().len();
+    let version = std::fs::read_dir(kpi.join("_delta_log")).unwrap().count();
+    let add = serde_json::json!({"add": {"path": copy, "partitionValues": {"snapshot_date": AS_OF},
+        "size": size, "modificationTime": 0, "dataChange": true}});
+    let info = serde_json::json!({"commitInfo": {"operation": "WRITE", "engineInfo": "another-writer"}});
+    std::fs::write(kpi.join(format!("_delta_log/{version:020}.json")), format!("{info}\n{add}\n")).unwrap();
+
+    pause.close().unwrap();
+    let (code, log) = run.finish();
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains("another-writer"), "{log}");
+    for (table, files) in &before[..3] {
+        assert_eq!(&delta_files(w.path(), table), files, "{table} is back as it was");
+    }
+    assert_eq!(published_rows(w.path()), rows, "cvm's readers never saw the run");
+}
