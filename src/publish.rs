@@ -126,19 +126,10 @@ pub async fn sweep_leftovers(
     live: &[String],
     stale_after: Duration,
 ) -> Result<usize, CommitError> {
-    let cutoff = Utc::now() - stale_after;
     let root = location.url.store_path();
-    let staging = root.clone().join(STAGING);
     let mut dead_runs: BTreeSet<String> = dead.into_iter().map(str::to_string).collect();
-    let mut doomed: Vec<Path> = Vec::new();
-    for meta in location.list_under(&staging).await? {
-        let rel = relative(&staging, &meta.location);
-        let run_id = rel.split('/').next().unwrap_or_default();
-        if dead == Some(run_id) || (!live.iter().any(|l| l == run_id) && meta.last_modified < cutoff) {
-            dead_runs.insert(run_id.to_string());
-            doomed.push(meta.location);
-        }
-    }
+    let staging = root.clone().join(STAGING);
+    let mut doomed = dead_prefixes(location, &staging, dead, live, stale_after, &mut dead_runs).await?;
     if !dead_runs.is_empty() {
         for table in tables {
             // a file any version of the log names stays (a dead run may
@@ -164,6 +155,51 @@ pub async fn sweep_leftovers(
     }
     if !doomed.is_empty() {
         tracing::info!(objects = doomed.len(), runs = ?dead_runs, "swept the leftovers of runs that ended without cleaning up");
+    }
+    Ok(doomed.len())
+}
+
+/// The objects under `staging` (a folder of runs' prefixes) of dead runs:
+/// `dead`, or holding no live lock and older than `stale_after`. Their run
+/// ids are added to `dead_runs`.
+async fn dead_prefixes(
+    location: &Location,
+    staging: &Path,
+    dead: Option<&str>,
+    live: &[String],
+    stale_after: Duration,
+    dead_runs: &mut BTreeSet<String>,
+) -> Result<Vec<Path>, StorageError> {
+    let cutoff = Utc::now() - stale_after;
+    let mut doomed = Vec::new();
+    for meta in location.list_under(staging).await? {
+        let rel = relative(staging, &meta.location);
+        let run_id = rel.split('/').next().unwrap_or_default();
+        if dead == Some(run_id) || (!live.iter().any(|l| l == run_id) && meta.last_modified < cutoff) {
+            dead_runs.insert(run_id.to_string());
+            doomed.push(meta.location);
+        }
+    }
+    Ok(doomed)
+}
+
+/// Deletes the restricted staging of dead runs under `restricted` (the
+/// folder of runs' prefixes where a cluster run stages the subscribers when
+/// the job keeps msisdn): the same rule as [`sweep_leftovers`].
+pub async fn sweep_restricted_staging(
+    restricted: &StoreUrl,
+    dead: Option<&str>,
+    live: &[String],
+    stale_after: Duration,
+) -> Result<usize, StorageError> {
+    let location = Location::open(restricted)?;
+    let doomed =
+        dead_prefixes(&location, &restricted.store_path(), dead, live, stale_after, &mut BTreeSet::new()).await?;
+    for path in &doomed {
+        match location.store.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(source) => return Err(StorageError { url: location.url.url_of(path), source }),
+        }
     }
     Ok(doomed.len())
 }

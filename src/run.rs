@@ -128,12 +128,22 @@ async fn run_locked(
     if let Err(e) = publish::sweep_leftovers(warehouse, &PUBLISHED_TABLES, dead, &live, job.publish.lock_ttl).await {
         tracing::warn!("could not sweep the leftovers of earlier runs: {e}");
     }
+    if let Some(restricted) = restricted_staging_root(job)
+        && let Err(e) = publish::sweep_restricted_staging(&restricted, dead, &live, job.publish.lock_ttl).await
+    {
+        tracing::warn!("could not sweep the restricted staging of earlier runs: {e}");
+    }
     let mut manifest = Manifest::start(job, as_of, run_id);
     let staging = RunStaging::new(&job.warehouse, run_id)?;
     let result = run_steps(job, as_of, &staging, &mut manifest, lock).await;
     // whatever happened, the staging prefix goes (on success it is empty but for folders)
     if let Err(e) = staging.clean_up().await {
         tracing::warn!("could not clean up the run's staging prefix: {e}");
+    }
+    if let Some(restricted) = restricted_staging(job, run_id)
+        && let Err(e) = remove_folder(&restricted).await
+    {
+        tracing::warn!("could not remove the run's restricted staging (the next run will): {e}");
     }
     let built = match result {
         Ok(built) => built,
@@ -230,9 +240,16 @@ async fn run_steps(
     let base = crate::commit::latest(staging.location()).await?;
     let folded = usage::Folded::from_commit(job, base.as_ref(), as_of);
     let started = Instant::now();
-    let staged_folder = match shared {
-        None => format!("{}/", scratch.path().display()),
-        Some(staging) => staging.table_url(STAGED_TABLES),
+    let staged_folder = match (shared, restricted_staging(job, &manifest.run_id)) {
+        (None, _) => format!("{}/", scratch.path().display()),
+        // the staged subscribers hold msisdn: beside the contacts, not in the warehouse's staging
+        (Some(_), Some(restricted)) => {
+            if restricted.store_root() != job.warehouse.store_root() {
+                engine::register_store(&ctx, &restricted)?;
+            }
+            restricted.to_string()
+        }
+        (Some(staging), None) => staging.table_url(STAGED_TABLES),
     };
     let staged_folder = StoreUrl::parse(&staged_folder, std::path::Path::new("/"))
         .map_err(|message| RunError::Scratch { path: staged_folder.clone(), source: std::io::Error::other(message) })?;
@@ -383,6 +400,25 @@ async fn run_steps(
     Ok(Built { artifact: models.artifact, campaigns, warnings })
 }
 
+/// Where runs on a cluster stage the extracts when the job keeps msisdn:
+/// `<exports.contacts>/_staging/`, under the contacts' tighter access (a
+/// local run stages in its private scratch folder; a job that drops msisdn
+/// stages none).
+fn restricted_staging_root(job: &Job) -> Option<StoreUrl> {
+    let keeps_msisdn = job.exports.msisdn != MsisdnPolicy::Drop;
+    (keeps_msisdn && job.engine.cluster.is_some()).then(|| job.exports.contacts.join("_staging/").ok()).flatten()
+}
+
+/// This run's folder below [`restricted_staging_root`].
+fn restricted_staging(job: &Job, run_id: &str) -> Option<StoreUrl> {
+    restricted_staging_root(job)?.join(&format!("{run_id}/")).ok()
+}
+
+/// Deletes a folder and everything below it.
+async fn remove_folder(folder: &StoreUrl) -> Result<(), StorageError> {
+    Location::open(folder)?.delete_prefix(&folder.store_path()).await.map(|_| ())
+}
+
 /// Intermediate views besides int_subscriber_features (read by the models, the scores and the
 /// marts) that more than one step reads at T: the prepaid histories, read by the prepaid model
 /// and by score_lifetime (a pass over every recharge, 3-4 s at 1M lines).
@@ -395,7 +431,7 @@ pub const PUBLISHED_TABLES: [&str; 7] =
 
 /// Writes the restricted contacts table (subscriber_id, msisdn) for the
 /// snapshot: the only copy of msisdn cvm keeps, for exports. The file is the
-/// run's own (`part-<run_id>.parquet`) and replaces nothing: exports read
+/// run's own (`part-<run_id>-00000.parquet`) and replaces nothing: exports read
 /// the file of the run that published the snapshot, so contacts of a run
 /// that dies before its commit are never used; the older files go once the
 /// run has published ([`remove_older_contacts`]).

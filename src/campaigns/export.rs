@@ -396,9 +396,10 @@ async fn collect(ctx: &SessionContext, sql: &str, params: &engine::Params) -> Re
 /// The contacts file of a snapshot written by a cvm from before per-run files.
 const LEGACY_CONTACTS: &str = "part-0.parquet";
 
-/// The name of a run's contacts file in a snapshot's folder.
+/// The name of a run's contacts file in a snapshot's folder (named as the
+/// run's files in the tables are).
 pub fn contacts_file(run_id: &str) -> String {
-    format!("part-{run_id}.parquet")
+    format!("part-{run_id}-00000.parquet")
 }
 
 /// The restricted contacts table: the only place msisdn is kept.

@@ -228,3 +228,33 @@ fn a_cluster_run_beside_another_snapshots_publish_loses_nothing() {
     }
     assert_same(&published_rows(&w), &published_rows(&local));
 }
+
+/// Issue 19, point 9: when the job keeps msisdn (the demo allows it in
+/// exports), a cluster run stages the extracts beside the contacts, under
+/// their tighter access, not in the warehouse's staging; and removes them.
+#[test]
+fn a_cluster_run_stages_msisdn_only_beside_the_contacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(dir.path(), 1);
+    let engine = format!("df://127.0.0.1:{}", cluster.scheduler_port);
+    let w = dir.path().join("warehouse");
+    let pause = tempfile::NamedTempFile::new().unwrap();
+    let mut run = cvm_process();
+    run.args(["--log-format", "json", "run"]).arg(demo_job()).args(["--as-of", AS_OF, "--warehouse"]).arg(&w);
+    run.args(["--engine", &engine]).env("CVM_PAUSE_AT", "models").env("CVM_PAUSE_WHILE", pause.path());
+    let run = start_paused(run);
+    let staged = |folder: &Path| -> Vec<String> {
+        snapshot_files(folder)
+            .into_iter()
+            .map(|(p, _)| p.display().to_string())
+            .filter(|p| p.contains("stg_subscribers"))
+            .collect()
+    };
+    let restricted = w.join("_restricted/contacts/_staging");
+    assert!(!staged(&restricted).is_empty(), "the staged subscribers are beside the contacts");
+    assert_eq!(staged(&w.join("_staging")), Vec::<String>::new(), "and not in the warehouse's staging");
+    pause.close().unwrap();
+    let (code, log) = run.finish();
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(snapshot_files(&restricted).len(), 0, "removed at the end of the run");
+}
