@@ -247,7 +247,7 @@ fn a_cluster_run_stages_msisdn_only_beside_the_contacts() {
         snapshot_files(folder)
             .into_iter()
             .map(|(p, _)| p.display().to_string())
-            .filter(|p| p.contains("stg_subscribers"))
+            .filter(|p| p.contains("source=subscribers"))
             .collect()
     };
     let restricted = w.join("_restricted/contacts/_staging");
