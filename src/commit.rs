@@ -65,6 +65,18 @@ pub struct Commit {
     pub tables: BTreeMap<String, u64>,
 }
 
+impl Commit {
+    /// The run whose files hold snapshot `as_of` (the run id in the names
+    /// of its customer_value files), None if the snapshot is not published.
+    pub fn run_of_snapshot(&self, as_of: NaiveDate) -> Option<String> {
+        let partition = format!("snapshot_date={as_of}");
+        self.files
+            .iter()
+            .find(|f| f.table == "customer_value" && f.partition == partition)
+            .and_then(|f| f.path.rsplit('/').next().and_then(run_id_of).map(str::to_string))
+    }
+}
+
 /// A published data file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CommittedFile {

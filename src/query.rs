@@ -200,22 +200,15 @@ fn to_text(batches: &[datafusion::arrow::array::RecordBatch], format: OutputForm
     String::from_utf8(buf).map_err(|e| DataFusionError::External(Box::new(e)))
 }
 
+/// The run that published snapshot `as_of`, None if it is not published.
+pub async fn published_run(warehouse: &StoreUrl, as_of: chrono::NaiveDate) -> Result<Option<String>, QueryError> {
+    let location = Location::open(warehouse)?;
+    Ok(commit::latest(&location).await?.and_then(|c| c.run_of_snapshot(as_of)))
+}
+
 /// The values of the partition key below `<table>/snapshot_date=T/` (e.g.
 /// the campaigns of a snapshot) in the latest commit, sorted; empty when the
 /// snapshot has none.
-/// The run that published snapshot `as_of` (the run id in the names of its
-/// customer_value files), None if it is not published.
-pub async fn published_run(warehouse: &StoreUrl, as_of: chrono::NaiveDate) -> Result<Option<String>, QueryError> {
-    let location = Location::open(warehouse)?;
-    let partition = format!("snapshot_date={as_of}");
-    Ok(commit::latest(&location).await?.and_then(|c| {
-        c.files
-            .iter()
-            .find(|f| f.table == "customer_value" && f.partition == partition)
-            .and_then(|f| f.path.rsplit('/').next().and_then(commit::run_id_of).map(str::to_string))
-    }))
-}
-
 pub async fn partition_values(
     warehouse: &StoreUrl,
     table: &str,

@@ -89,13 +89,7 @@ fn record_of(manifest: Value) -> Option<RunRecord> {
 /// The run whose files hold snapshot T in the latest commit, if any.
 pub async fn published_run(warehouse: &StoreUrl, as_of: NaiveDate) -> Result<Option<String>, StatusError> {
     let location = Location::open(warehouse)?;
-    let partition = format!("snapshot_date={as_of}");
-    Ok(commit::latest(&location).await?.and_then(|c| {
-        c.files
-            .iter()
-            .find(|f| f.table == "customer_value" && f.partition == partition)
-            .and_then(|f| f.path.rsplit('/').next().and_then(commit::run_id_of).map(str::to_string))
-    }))
+    Ok(commit::latest(&location).await?.and_then(|c| c.run_of_snapshot(as_of)))
 }
 
 /// The succeeded run of `job` that published snapshot T, if it is what is
