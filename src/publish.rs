@@ -27,10 +27,11 @@ pub const STAGING: &str = "_staging";
 /// table undoes the tables already committed, so the run publishes nothing.
 /// Afterwards, files replaced longer ago than `retention` are vacuumed.
 pub async fn publish(location: &Location, change: &Change, retention: Duration) -> Result<Commit, CommitError> {
-    let tables = table_changes(change);
-    // every table checked before any is committed: a conflict found here costs nothing
-    for (table, table_change) in &tables {
-        transaction::check(&TableLog::new(location, table), table_change).await?;
+    let mut tables = table_changes(change);
+    // every table checked before any is committed: a conflict found here
+    // costs nothing, and each commit then checks only the versions after
+    for (table, table_change) in &mut tables {
+        table_change.read_version = transaction::check(&TableLog::new(location, table), table_change).await?;
     }
     let mut committed: Vec<(String, Committed)> = Vec::new();
     for (table, table_change) in &tables {
@@ -53,8 +54,8 @@ pub async fn publish(location: &Location, change: &Change, retention: Duration) 
         }
     };
     commit::tidy(location, &record).await;
-    for table in tables.keys() {
-        if let Err(e) = crate::delta::vacuum::vacuum(&TableLog::new(location, table), retention).await {
+    for (table, done) in &committed {
+        if let Err(e) = crate::delta::vacuum::vacuum_at(&TableLog::new(location, table), &done.state, retention).await {
             tracing::warn!(table, "could not vacuum (the next run will): {e}");
         }
     }

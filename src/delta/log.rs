@@ -140,12 +140,6 @@ impl TableLog {
         crate::commit::join_rel(&self.root, relative)
     }
 
-    /// Whether the log folder holds anything: a table that is a Delta table.
-    pub async fn exists(&self) -> Result<bool, DeltaError> {
-        let mut listing = self.location.store.list(Some(&self.log_folder()));
-        Ok(matches!(listing.next().await, Some(Ok(_))))
-    }
-
     /// Fails unless cvm may append to a table of this protocol.
     pub fn check_writable(&self, state: &TableState) -> Result<(), DeltaError> {
         match &state.protocol {

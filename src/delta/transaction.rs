@@ -26,7 +26,8 @@ const MAX_ATTEMPTS: usize = 20;
 /// One table's part of a publish.
 #[derive(Debug, Clone)]
 pub struct TableChange {
-    /// The version the run read when it started (None: the table had no log).
+    /// The version the run read when it started (None: the table had no log),
+    /// or a later one up to which every version has been checked ([`check`]).
     pub read_version: Option<u64>,
     /// Partitions (`key=value[/key=value]`) replaced wholly: every file in or
     /// below them is removed, even when the run adds none.
@@ -51,12 +52,14 @@ pub struct Conflict {
     pub by: String,
 }
 
-/// What a commit did, enough to undo it ([`revert`]).
+/// What a commit did, enough to undo it ([`revert`]), and the table after it.
 #[derive(Debug, Clone)]
 pub struct Committed {
     pub version: u64,
     pub added: Vec<Add>,
     pub removed: Vec<Add>,
+    /// The table at `version` (for [`super::vacuum`], without replaying the log again).
+    pub state: TableState,
 }
 
 /// Commits `change` to the table as one version. None when there is nothing
@@ -91,7 +94,10 @@ pub async fn replace_partitions(log: &TableLog, change: &TableChange) -> Result<
         actions.extend(adds.iter().cloned().map(Action::Add));
         let version = state.version.map_or(0, |v| v + 1);
         if log.try_commit(version, &actions).await? {
-            return Ok(Some(Committed { version, added: adds, removed }));
+            let mut state = state;
+            state.version = Some(version);
+            state.apply(actions);
+            return Ok(Some(Committed { version, added: adds, removed, state }));
         }
         tracing::debug!(table = log.table, version, "another writer committed first; checking it and retrying");
     }
@@ -99,15 +105,16 @@ pub async fn replace_partitions(log: &TableLog, change: &TableChange) -> Result<
 }
 
 /// Checks, without committing, that no version since the run read the
-/// table touched a partition it replaces.
-pub async fn check(log: &TableLog, change: &TableChange) -> Result<(), DeltaError> {
+/// table touched a partition it replaces; returns the latest version checked
+/// (the commit then checks only what comes after it).
+pub async fn check(log: &TableLog, change: &TableChange) -> Result<Option<u64>, DeltaError> {
     let Some(latest) = log.latest_version().await? else {
-        return Ok(());
+        return Ok(change.read_version);
     };
     for version in change.read_version.map_or(0, |v| v + 1)..=latest {
         check_conflict(log, version, &change.replaced).await?;
     }
-    Ok(())
+    Ok(Some(latest))
 }
 
 /// Undoes `committed` (a run that failed after committing some of its
@@ -416,8 +423,12 @@ mod occ_tests {
         // b read version 0 too, and replaces the 22nd: no conflict
         let b = t.file("snapshot_date=2026-11-22/part-b-0.parquet", 3).await;
         let done = replace_partitions(&t.log, &t.change(Some(0), "snapshot_date=2026-11-22", vec![b], "b")).await;
-        assert_eq!(done.unwrap().unwrap().version, 2);
+        let done = done.unwrap().unwrap();
+        assert_eq!(done.version, 2);
         assert_eq!(t.files().await.len(), 3);
+        // the state handed back is the log's, replayed
+        let replayed = t.log.state(None).await.unwrap();
+        assert_eq!((done.state.version, done.state.files), (replayed.version, replayed.files));
         let state = t.log.state(None).await.unwrap();
         let stats: Value = serde_json::from_str(state.files.values().next().unwrap().stats.as_ref().unwrap()).unwrap();
         assert_eq!(stats["numRecords"], 3);

@@ -11,11 +11,15 @@ use chrono::{Duration, Utc};
 use object_store::ObjectStoreExt;
 
 use super::LOG_FOLDER;
-use super::log::{DeltaError, TableLog};
+use super::log::{DeltaError, TableLog, TableState};
 
 /// Deletes the table's files removed more than `retention` ago; returns how many.
 pub async fn vacuum(log: &TableLog, retention: Duration) -> Result<usize, DeltaError> {
-    let state = log.state(None).await?;
+    vacuum_at(log, &log.state(None).await?, retention).await
+}
+
+/// [`vacuum`] with the table's latest state already at hand (just committed).
+pub async fn vacuum_at(log: &TableLog, state: &TableState, retention: Duration) -> Result<usize, DeltaError> {
     if state.version.is_none() {
         return Ok(0);
     }
