@@ -389,6 +389,13 @@ mod occ_tests {
             }
         }
 
+        /// Version 0: one file of three rows at `path`, replacing its partition.
+        async fn first_version(&self, path: &str) {
+            let file = self.file(path, 3).await;
+            let change = self.change(None, partition_of(path), vec![file], "a");
+            replace_partitions(&self.log, &change).await.unwrap();
+        }
+
         async fn files(&self) -> Vec<String> {
             self.log.state(None).await.unwrap().files.into_keys().collect()
         }
@@ -397,8 +404,7 @@ mod occ_tests {
     #[tokio::test]
     async fn a_write_into_a_partition_since_the_run_read_it_is_a_conflict() {
         let t = Fixture::new();
-        let a = t.file("snapshot_date=2026-11-21/part-a-0.parquet", 3).await;
-        replace_partitions(&t.log, &t.change(None, "snapshot_date=2026-11-21", vec![a], "a")).await.unwrap();
+        t.first_version("snapshot_date=2026-11-21/part-a-0.parquet").await;
         // run b reads version 0; run c then rewrites the same partition
         let c = t.file("snapshot_date=2026-11-21/part-c-0.parquet", 4).await;
         let done = replace_partitions(&t.log, &t.change(Some(0), "snapshot_date=2026-11-21", vec![c], "c")).await;
@@ -416,8 +422,7 @@ mod occ_tests {
     #[tokio::test]
     async fn writes_into_other_partitions_are_kept_and_committed_on_top() {
         let t = Fixture::new();
-        let a = t.file("snapshot_date=2026-11-21/part-a-0.parquet", 3).await;
-        replace_partitions(&t.log, &t.change(None, "snapshot_date=2026-11-21", vec![a], "a")).await.unwrap();
+        t.first_version("snapshot_date=2026-11-21/part-a-0.parquet").await;
         let c = t.file("snapshot_date=2026-11-23/part-c-0.parquet", 3).await;
         replace_partitions(&t.log, &t.change(Some(0), "snapshot_date=2026-11-23", vec![c], "c")).await.unwrap();
         // b read version 0 too, and replaces the 22nd: no conflict
@@ -437,8 +442,7 @@ mod occ_tests {
     #[tokio::test]
     async fn a_reverted_commit_brings_back_the_files_it_replaced() {
         let t = Fixture::new();
-        let a = t.file("snapshot_date=2026-11-21/part-a-0.parquet", 3).await;
-        replace_partitions(&t.log, &t.change(None, "snapshot_date=2026-11-21", vec![a], "a")).await.unwrap();
+        t.first_version("snapshot_date=2026-11-21/part-a-0.parquet").await;
         let b = t.file("snapshot_date=2026-11-21/part-b-0.parquet", 3).await;
         let done = replace_partitions(&t.log, &t.change(Some(0), "snapshot_date=2026-11-21", vec![b], "b")).await;
         let done = done.unwrap().unwrap();
@@ -453,8 +457,7 @@ mod occ_tests {
     #[tokio::test]
     async fn vacuum_deletes_removed_files_only_after_the_retention_window() {
         let t = Fixture::new();
-        let a = t.file("snapshot_date=2026-11-21/part-a-0.parquet", 3).await;
-        replace_partitions(&t.log, &t.change(None, "snapshot_date=2026-11-21", vec![a], "a")).await.unwrap();
+        t.first_version("snapshot_date=2026-11-21/part-a-0.parquet").await;
         let b = t.file("snapshot_date=2026-11-21/part-b-0.parquet", 3).await;
         replace_partitions(&t.log, &t.change(Some(0), "snapshot_date=2026-11-21", vec![b], "b")).await.unwrap();
         // a file no version names (a run in flight moved it into place) is never vacuumed

@@ -186,6 +186,15 @@ fn a_scheduler_refuses_an_executor_timeout_too_short_to_be_safe() {
     assert!(stderr.contains("--executor-timeout"), "{stderr}");
 }
 
+/// The demo job for T on `engine`, started and paused at `point` until
+/// `pause` is removed.
+fn start_paused_on(engine: &str, warehouse: &Path, point: &str, pause: &Path) -> Paused {
+    let mut run = cvm_process();
+    run.args(["--log-format", "json", "run"]).arg(demo_job()).args(["--as-of", AS_OF, "--warehouse"]).arg(warehouse);
+    run.args(["--engine", engine]).env("CVM_PAUSE_AT", point).env("CVM_PAUSE_WHILE", pause);
+    start_paused(run)
+}
+
 /// Path 2 of issue 19: on a cluster a run deletes, before the executors list
 /// the usage folders, only files the Delta log removed: never the files
 /// another snapshot's run has moved into place and is about to commit.
@@ -202,10 +211,7 @@ fn a_cluster_run_beside_another_snapshots_publish_loses_nothing() {
 
     // run A (T) moves its files into place and waits before committing
     let pause = tempfile::NamedTempFile::new().unwrap();
-    let mut a = cvm_process();
-    a.args(["--log-format", "json", "run"]).arg(demo_job()).args(["--as-of", AS_OF, "--warehouse"]).arg(&w);
-    a.args(["--engine", &engine]).env("CVM_PAUSE_AT", "publish").env("CVM_PAUSE_WHILE", pause.path());
-    let a = start_paused(a);
+    let a = start_paused_on(&engine, &w, "publish", pause.path());
     let moved: Vec<_> = snapshot_files(&w.join("usage_daily"))
         .into_iter()
         .map(|(p, _)| p)
@@ -239,10 +245,7 @@ fn a_cluster_run_stages_msisdn_only_beside_the_contacts() {
     let engine = format!("df://127.0.0.1:{}", cluster.scheduler_port);
     let w = dir.path().join("warehouse");
     let pause = tempfile::NamedTempFile::new().unwrap();
-    let mut run = cvm_process();
-    run.args(["--log-format", "json", "run"]).arg(demo_job()).args(["--as-of", AS_OF, "--warehouse"]).arg(&w);
-    run.args(["--engine", &engine]).env("CVM_PAUSE_AT", "models").env("CVM_PAUSE_WHILE", pause.path());
-    let run = start_paused(run);
+    let run = start_paused_on(&engine, &w, "models", pause.path());
     let staged = |folder: &Path| -> Vec<String> {
         snapshot_files(folder)
             .into_iter()
