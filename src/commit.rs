@@ -34,7 +34,8 @@ use crate::usage::FoldedFile;
 
 /// The folder of the log, below the warehouse.
 pub const COMMITS: &str = "_commits";
-const FORMAT: &str = "cvm-commit/2";
+/// The format of the records this cvm writes.
+pub const FORMAT: &str = "cvm-commit/2";
 /// Records of a warehouse written before its tables were Delta Lake tables.
 const OLD_FORMAT: &str = "cvm-commit/1";
 /// Commits kept for audit (the files of older ones are gone anyway).
@@ -168,11 +169,6 @@ pub async fn latest_of_any_format(location: &Location) -> Result<Option<Commit>,
 pub async fn write_record(location: &Location, record: &Commit) -> Result<bool, CommitError> {
     let body = serde_json::to_vec_pretty(record).expect("a commit serialises");
     Ok(location.create_if_absent(&commit_path(location, record.seq), body.into()).await?)
-}
-
-/// The format of the records this cvm writes.
-pub fn current_format() -> String {
-    FORMAT.to_string()
 }
 
 async fn read_latest(location: &Location, any_format: bool) -> Result<Option<Commit>, CommitError> {

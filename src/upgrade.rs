@@ -29,7 +29,7 @@ pub async fn upgrade(location: &Location) -> Result<Upgraded, CommitError> {
     let Some(old) = commit::latest_of_any_format(location).await? else {
         return Ok(Upgraded::Empty);
     };
-    if old.format == commit::current_format() {
+    if old.format == commit::FORMAT {
         return Ok(Upgraded::AlreadyCurrent);
     }
     let mut by_table: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
@@ -58,7 +58,7 @@ pub async fn upgrade(location: &Location) -> Result<Upgraded, CommitError> {
             converted.insert(table, files.len());
         }
     }
-    let record = commit::Commit { format: commit::current_format(), seq: old.seq + 1, tables: versions, ..old };
+    let record = commit::Commit { format: commit::FORMAT.to_string(), seq: old.seq + 1, tables: versions, ..old };
     if !commit::write_record(location, &record).await? {
         return Err(CommitError::Contended);
     }
