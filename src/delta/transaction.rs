@@ -433,9 +433,9 @@ mod occ_tests {
         assert_eq!(t.files().await.len(), 3);
         // the state handed back is the log's, replayed
         let replayed = t.log.state(None).await.unwrap();
+        let stats: Value =
+            serde_json::from_str(replayed.files.values().next().unwrap().stats.as_ref().unwrap()).unwrap();
         assert_eq!((done.state.version, done.state.files), (replayed.version, replayed.files));
-        let state = t.log.state(None).await.unwrap();
-        let stats: Value = serde_json::from_str(state.files.values().next().unwrap().stats.as_ref().unwrap()).unwrap();
         assert_eq!(stats["numRecords"], 3);
     }
 
