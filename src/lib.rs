@@ -31,7 +31,7 @@ pub mod modelling;
 pub mod models;
 pub mod progress;
 pub mod publish;
-pub mod published_view;
+pub mod published_table;
 pub mod query;
 pub mod report;
 pub mod run;

@@ -1,19 +1,14 @@
 //! `cvm query`: the warehouse's tables, registered by name with typed hive
 //! partition columns, queried with SQL and printed or exported.
 
-use std::sync::Arc;
-
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::dataframe::DataFrameWriteOptions;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::{SQLOptions, SessionContext};
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
-use crate::commit::{self, Commit, CommitError};
+use crate::commit::{self, CommitError};
 use crate::engine::{self, EngineOptions};
-use crate::published_view::PublishedView;
+use crate::published_table;
 use crate::storage::{Location, StorageError, StoreUrl};
 
 #[derive(Debug, thiserror::Error)]
@@ -42,11 +37,6 @@ pub enum OutputFormat {
     Parquet,
 }
 
-/// The type of a hive partition column, by its name.
-fn partition_type(name: &str) -> DataType {
-    if name.ends_with("_date") { DataType::Date32 } else { DataType::Utf8 }
-}
-
 /// Registers every published table of the warehouse; returns their names.
 /// Only the files of the warehouse's latest commit are read: never a
 /// snapshot being published, never the files it replaces.
@@ -55,75 +45,17 @@ pub async fn register_warehouse(ctx: &SessionContext, warehouse: &StoreUrl) -> R
     let Some(commit) = commit::latest(&location).await? else {
         return Ok(Vec::new());
     };
-    read_through_commit(ctx, &location, &commit);
-    let mut tables: BTreeMap<&str, &str> = BTreeMap::new();
     // `_` tables are cvm's internal state (the parts of usage_daily), not for analysts
-    for file in commit.files.iter().filter(|f| !f.table.starts_with('_')) {
-        tables.entry(file.table.as_str()).or_insert(file.partition.as_str());
-    }
+    let tables: BTreeSet<&str> =
+        commit.files.iter().map(|f| f.table.as_str()).filter(|t| !t.starts_with('_')).collect();
     let mut names = Vec::new();
-    for (table, partition) in tables {
-        register_published(ctx, warehouse, table, partition, table)
+    for table in tables {
+        published_table::register(ctx, warehouse, &commit, table, table, None)
             .await
             .map_err(|source| QueryError::Register { table: table.to_string(), source })?;
         names.push(table.to_string());
     }
     Ok(names)
-}
-
-/// Makes the session read the warehouse's table folders through `commit`:
-/// only its files are listed there (see [`PublishedView`]); every other
-/// path, writes included, goes to the store as before.
-pub fn read_through_commit(ctx: &SessionContext, location: &Location, commit: &Commit) {
-    let view = PublishedView::new(location.store.clone(), location.url.store_path(), commit);
-    ctx.register_object_store(&location.url.store_root(), Arc::new(view));
-}
-
-/// Registers a published table under `name`, its partition keys read from
-/// `partition` (the key=value folders of any of its files), its schema from
-/// its files. The session must read through the commit
-/// ([`read_through_commit`]).
-pub async fn register_published(
-    ctx: &SessionContext,
-    warehouse: &StoreUrl,
-    table: &str,
-    partition: &str,
-    name: &str,
-) -> Result<(), DataFusionError> {
-    register_published_as(ctx, warehouse, table, partition, name, None).await
-}
-
-/// [`register_published`], read as `schema` (the table's columns without its
-/// partition keys) when given: files written before a column existed read it
-/// as null, so a run of a newer cvm folds in what an older one published.
-pub async fn register_published_as(
-    ctx: &SessionContext,
-    warehouse: &StoreUrl,
-    table: &str,
-    partition: &str,
-    name: &str,
-    schema: Option<SchemaRef>,
-) -> Result<(), DataFusionError> {
-    let partition_cols: Vec<(String, DataType)> = partition
-        .split('/')
-        .filter_map(|part| part.split_once('='))
-        .map(|(k, _)| (k.to_string(), partition_type(k)))
-        .collect();
-    let url = format!("{}{}/", warehouse.as_folder(), table);
-    let table_url = ListingTableUrl::parse(&url)?;
-    // the session's Parquet options (plain Utf8 strings), not the format's defaults
-    let format = ParquetFormat::default().with_options(ctx.state().table_options().parquet.clone());
-    let options =
-        ListingOptions::new(Arc::new(format)).with_file_extension(".parquet").with_table_partition_cols(partition_cols);
-    let config = ListingTableConfig::new(table_url).with_listing_options(options);
-    let config = match schema {
-        Some(schema) => config.with_schema(schema),
-        None => config.infer_schema(&ctx.state()).await?,
-    };
-    let provider = ListingTable::try_new(config)?;
-    let _ = ctx.deregister_table(name);
-    ctx.register_table(name, Arc::new(provider))?;
-    Ok(())
 }
 
 /// Where `cvm query --output` writes, below the warehouse.

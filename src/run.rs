@@ -269,9 +269,7 @@ async fn run_steps(
     crate::progress::step("usage_daily");
     let cdr = manifest.sources.get("cdr").cloned().unwrap_or_default();
     let parts_folded = parts_folded.lock().expect("not poisoned").take();
-    let usage =
-        usage::build(&ctx, staging, base.as_ref(), &folded, &cdr.files, &params, shared.is_some(), parts_folded)
-            .await?;
+    let usage = usage::build(&ctx, staging, base.as_ref(), &folded, &cdr.files, &params, parts_folded).await?;
     manifest.step("usage_daily", started, cdr.rows_staged, usage.rows);
     manifest.output("usage_daily", usage.rows);
 

@@ -39,7 +39,7 @@ use crate::job::Job;
 use crate::publish::RunStaging;
 use crate::run::{RunError, write_parquet};
 use crate::sqlfiles;
-use crate::{query, tables};
+use crate::{published_table, tables};
 
 /// The internal table of every extract's part, below the warehouse.
 pub const PARTS: &str = "_usage_by_file";
@@ -170,7 +170,6 @@ pub fn fold_while_ingesting(
 /// as the published table with those days replaced, for the windows.
 /// `parts_folded`: the parts' schema when ingest folded them already
 /// ([`fold_while_ingesting`]).
-#[allow(clippy::too_many_arguments)]
 pub async fn build(
     ctx: &SessionContext,
     staging: &RunStaging,
@@ -178,24 +177,10 @@ pub async fn build(
     folded: &Folded,
     cdr_files: &[InputFile],
     params: &Params,
-    on_cluster: bool,
     parts_folded: Option<Schema>,
 ) -> Result<UsageBuilt, RunError> {
     let err = RunError::engine("usage_daily");
     let warehouse = staging.location();
-    if let Some(commit) = base {
-        query::read_through_commit(ctx, warehouse, commit);
-        // a cluster's scheduler lists the table folders with its own store:
-        // files the log has removed go now, not after the retention window
-        if on_cluster {
-            for table in [PARTS, "usage_daily"] {
-                let log = crate::delta::TableLog::new(warehouse, table);
-                crate::delta::vacuum::vacuum(&log, chrono::Duration::zero())
-                    .await
-                    .map_err(|e| RunError::Commit(e.into()))?;
-            }
-        }
-    }
     let read: Vec<&InputFile> = cdr_files.iter().filter(|f| !f.folded_before).collect();
     let read_urls: BTreeSet<&str> = read.iter().map(|f| f.url.as_str()).collect();
 
@@ -218,21 +203,14 @@ pub async fn build(
     }
 
     // 3. the other extracts' published parts of those days join tonight's
-    let published_tables: BTreeMap<&str, &str> =
-        base.map(|c| c.files.iter().map(|f| (f.table.as_str(), f.partition.as_str())).collect()).unwrap_or_default();
-    if let Some(partition) = published_tables.get(PARTS)
+    let published = |table: &str| base.filter(|c| c.files.iter().any(|f| f.table == table));
+    if let Some(commit) = published(PARTS)
         && !days.is_empty()
     {
-        query::register_published_as(
-            ctx,
-            &warehouse.url,
-            PARTS,
-            partition,
-            "usage_by_file_published",
-            Some(without_partition(&parts_schema)),
-        )
-        .await
-        .map_err(&err)?;
+        let schema = Some(without_partition(&parts_schema));
+        published_table::register(ctx, &warehouse.url, commit, PARTS, "usage_by_file_published", schema)
+            .await
+            .map_err(&err)?;
         let urls: Vec<_> = read_urls.iter().map(|u| lit(*u)).collect();
         let kept = ctx
             .table("usage_by_file_published")
@@ -266,18 +244,12 @@ pub async fn build(
             day.is_none_or(|d| !days.contains(&d))
         })
     });
-    let usage = match published_tables.get("usage_daily").filter(|_| kept_days) {
-        Some(partition) => {
-            query::register_published_as(
-                ctx,
-                &warehouse.url,
-                "usage_daily",
-                partition,
-                "usage_daily_published",
-                Some(without_partition(&usage_schema)),
-            )
-            .await
-            .map_err(&err)?;
+    let usage = match published("usage_daily").filter(|_| kept_days) {
+        Some(commit) => {
+            let schema = Some(without_partition(&usage_schema));
+            published_table::register(ctx, &warehouse.url, commit, "usage_daily", "usage_daily_published", schema)
+                .await
+                .map_err(&err)?;
             let kept = ctx
                 .table("usage_daily_published")
                 .await

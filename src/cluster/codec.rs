@@ -29,6 +29,7 @@ use crate::ingest::scan::{RawScan, RawScanExec, RawTable};
 use crate::ingest::stage_write::{StageWriteExec, StagedFolder};
 use crate::ingest::unary::only_input;
 use crate::job::Source;
+use crate::published_table::{PublishedFiles, PublishedTable};
 
 /// The first bytes of an encoded cvm node. Ballista's own nodes are
 /// protobuf messages, whose first byte is never `c` (field 12, a group).
@@ -53,6 +54,7 @@ enum Node {
     StageWrite {
         folder: String,
     },
+    PublishedTable(PublishedFiles),
 }
 
 fn encode(node: &Node, buf: &mut Vec<u8>) -> Result<()> {
@@ -72,6 +74,7 @@ fn unexpected(node: &Node, place: &str) -> DataFusionError {
         Node::RawScan { .. } => "RawScanExec",
         Node::StagedFolder { .. } => "StagedFolder",
         Node::StageWrite { .. } => "StageWriteExec",
+        Node::PublishedTable(_) => "PublishedTable",
     };
     DataFusionError::Internal(format!("cvm's {name} where a {place} was expected"))
 }
@@ -101,6 +104,7 @@ impl LogicalExtensionCodec for CvmLogicalCodec {
         match decode(buf).transpose()? {
             Some(Node::RawTable(scan)) => Ok(Arc::new(RawTable::new(scan))),
             Some(Node::StagedFolder { folder }) => Ok(Arc::new(StagedFolder { folder, schema })),
+            Some(Node::PublishedTable(files)) => Ok(Arc::new(PublishedTable::new(files, schema))),
             Some(other) => Err(unexpected(&other, "table")),
             None => self.ballista.try_decode_table_provider(buf, table_ref, schema, ctx),
         }
@@ -117,6 +121,9 @@ impl LogicalExtensionCodec for CvmLogicalCodec {
         }
         if let Some(table) = node.downcast_ref::<StagedFolder>() {
             return encode(&Node::StagedFolder { folder: table.folder.clone() }, buf);
+        }
+        if let Some(table) = node.downcast_ref::<PublishedTable>() {
+            return encode(&Node::PublishedTable(table.files().clone()), buf);
         }
         self.ballista.try_encode_table_provider(table_ref, node, buf)
     }
