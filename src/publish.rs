@@ -25,7 +25,8 @@ pub const STAGING: &str = "_staging";
 /// Commits a run's moved files: each table's Delta log (in name order, the
 /// same for every run), then the run record. A conflict or error on one
 /// table undoes the tables already committed, so the run publishes nothing.
-/// Afterwards, files replaced longer ago than `retention` are vacuumed.
+/// Afterwards, files replaced longer ago than `retention` are vacuumed, and
+/// a table at a tenth version gets a checkpoint.
 pub async fn publish(location: &Location, change: &Change, retention: Duration) -> Result<Commit, CommitError> {
     let mut tables = table_changes(change);
     // every table checked before any is committed: a conflict found here
@@ -55,8 +56,12 @@ pub async fn publish(location: &Location, change: &Change, retention: Duration) 
     };
     commit::tidy(location, &record).await;
     for (table, done) in &committed {
-        if let Err(e) = crate::delta::vacuum::vacuum_at(&TableLog::new(location, table), &done.state, retention).await {
+        let log = TableLog::new(location, table);
+        if let Err(e) = crate::delta::vacuum::vacuum_at(&log, &done.state, retention).await {
             tracing::warn!(table, "could not vacuum (the next run will): {e}");
+        }
+        if let Err(e) = crate::delta::checkpoint::write_if_due(&log, &done.state, retention).await {
+            tracing::warn!(table, "could not write a checkpoint (readers replay the JSON versions): {e}");
         }
     }
     Ok(record)

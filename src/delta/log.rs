@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectMeta;
 use object_store::path::Path;
 
 use super::LOG_FOLDER;
@@ -23,14 +24,23 @@ pub enum DeltaError {
     )]
     Unsupported { table: String, reader: i32, writer: i32 },
     #[error(
-        "{table}: the log starts at a checkpoint (versions before {first} were cleaned up by another tool); \
-         cvm replays the JSON commits and cannot read it"
+        "{table}: the log has no version {missing} and no checkpoint after it to start from \
+         (a version deleted, or a checkpoint in a format cvm does not read)"
     )]
-    Checkpointed { table: String, first: u64 },
+    Incomplete { table: String, missing: u64 },
     #[error("{table}: {message}")]
     Invalid { table: String, message: String },
     #[error(transparent)]
     Conflict(#[from] super::Conflict),
+}
+
+/// What a table's log folder holds: its JSON versions and checkpoints.
+#[derive(Debug, Clone, Default)]
+pub struct LogListing {
+    pub commits: BTreeMap<u64, ObjectMeta>,
+    /// Each checkpoint's version and its files (one, or the parts of a
+    /// multi-part checkpoint, all present).
+    pub checkpoints: BTreeMap<u64, Vec<Path>>,
 }
 
 /// A table's log, at `<warehouse>/<table>/_delta_log/`.
@@ -70,22 +80,49 @@ impl TableLog {
         self.log_folder().join(format!("{version:020}.json").as_str())
     }
 
-    /// The versions in the log, ascending (JSON commits only).
-    pub async fn versions(&self) -> Result<Vec<u64>, DeltaError> {
-        let mut versions: Vec<u64> = self
-            .location
-            .list_under(&self.log_folder())
-            .await?
-            .iter()
-            .filter_map(|m| m.location.filename()?.strip_suffix(".json")?.parse().ok())
-            .collect();
-        versions.sort_unstable();
-        Ok(versions)
+    pub fn checkpoint_path(&self, version: u64) -> Path {
+        self.log_folder().join(format!("{version:020}.checkpoint.parquet").as_str())
+    }
+
+    pub fn last_checkpoint_path(&self) -> Path {
+        self.log_folder().join("_last_checkpoint")
+    }
+
+    /// The log folder's JSON versions and complete checkpoints.
+    pub async fn listing(&self) -> Result<LogListing, DeltaError> {
+        let mut listing = LogListing::default();
+        let mut parts: BTreeMap<(u64, u32), Vec<Path>> = BTreeMap::new();
+        for meta in self.location.list_under(&self.log_folder()).await? {
+            let Some(name) = meta.location.filename() else { continue };
+            let mut pieces = name.split('.');
+            let Some(version) = pieces.next().and_then(|v| v.parse::<u64>().ok()) else { continue };
+            match pieces.collect::<Vec<_>>().as_slice() {
+                ["json"] => {
+                    listing.commits.insert(version, meta);
+                }
+                // `<v>.checkpoint.parquet`, or part i of n: `<v>.checkpoint.<i>.<n>.parquet`
+                ["checkpoint", "parquet"] => parts.entry((version, 1)).or_default().push(meta.location),
+                ["checkpoint", _, n, "parquet"] => {
+                    if let Ok(n) = n.parse() {
+                        parts.entry((version, n)).or_default().push(meta.location);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for ((version, n), mut files) in parts {
+            if files.len() == n as usize {
+                files.sort();
+                listing.checkpoints.insert(version, files);
+            }
+        }
+        Ok(listing)
     }
 
     /// The latest version, None without a log.
     pub async fn latest_version(&self) -> Result<Option<u64>, DeltaError> {
-        Ok(self.versions().await?.last().copied())
+        let listing = self.listing().await?;
+        Ok(listing.commits.keys().chain(listing.checkpoints.keys()).max().copied())
     }
 
     /// The actions of one version.
@@ -105,22 +142,28 @@ impl TableLog {
             .collect()
     }
 
-    /// The table at `version` (the latest when None).
+    /// The table at `version` (the latest when None): the newest checkpoint
+    /// at or before it, then the JSON versions after the checkpoint.
     pub async fn state(&self, version: Option<u64>) -> Result<TableState, DeltaError> {
-        let versions: Vec<u64> =
-            self.versions().await?.into_iter().filter(|v| version.is_none_or(|at| *v <= at)).collect();
-        let Some(&last) = versions.last() else {
-            return match version {
-                Some(v) => Err(DeltaError::Invalid { table: self.table.clone(), message: format!("no version {v}") }),
-                None => Ok(TableState::default()),
-            };
+        let listing = self.listing().await?;
+        let latest = listing.commits.keys().chain(listing.checkpoints.keys()).max().copied();
+        let Some(last) = version.or(latest) else {
+            return Ok(TableState::default());
         };
-        if versions.first() != Some(&0) || versions.len() as u64 != last + 1 {
-            return Err(DeltaError::Checkpointed { table: self.table.clone(), first: versions[0] });
+        if latest.is_none_or(|l| last > l) {
+            return Err(DeltaError::Invalid { table: self.table.clone(), message: format!("no version {last}") });
+        }
+        let start = listing.checkpoints.range(..=last).next_back().map(|(v, _)| *v);
+        let first_json = start.map_or(0, |c| c + 1);
+        if let Some(missing) = (first_json..=last).find(|v| !listing.commits.contains_key(v)) {
+            return Err(DeltaError::Incomplete { table: self.table.clone(), missing });
+        }
+        let mut state = TableState { version: Some(last), ..TableState::default() };
+        if let Some(checkpoint) = start {
+            state.apply(super::checkpoint::read(self, &listing, checkpoint).await?);
         }
         let commits: Vec<Vec<Action>> =
-            futures::stream::iter(versions.iter().map(|v| self.read_commit(*v))).buffered(16).try_collect().await?;
-        let mut state = TableState { version: Some(last), ..TableState::default() };
+            futures::stream::iter((first_json..=last).map(|v| self.read_commit(v))).buffered(16).try_collect().await?;
         for actions in commits {
             state.apply(actions);
         }

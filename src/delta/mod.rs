@@ -17,16 +17,18 @@
 //! (what an add action says of its file), [`log`] (reading a table's state
 //! at a version, writing a commit), [`transaction`] (replacing partitions,
 //! with conflict detection), [`vacuum`] (deleting replaced files once no
-//! reader can need them).
+//! reader can need them), [`checkpoint`] (the table's state in one Parquet
+//! file every ten versions, so that opening it reads a few files, not all).
 
 pub mod actions;
+pub mod checkpoint;
 pub mod log;
 pub mod schema;
 pub mod stats;
 pub mod transaction;
 pub mod vacuum;
 
-pub use log::{DeltaError, TableLog, TableState};
+pub use log::{DeltaError, LogListing, TableLog, TableState};
 pub use transaction::{Conflict, TableChange};
 
 /// The folder of a table's log.

@@ -131,3 +131,82 @@ fn delta_readers_read_the_outputs_as_cvm_does() {
     assert_eq!(found["pyarrow_types"]["clv"], "decimal128(18, 4)");
     assert_eq!(found["pyarrow_types"]["tenure_days"], "int32");
 }
+
+/// A table of `versions` versions written by cvm's Delta writer: version v
+/// replaces day v % 4 with one file of v + 1 rows, and writes a checkpoint
+/// where one is due, as a run's publish does.
+fn table_of_versions(dir: &std::path::Path, versions: u64) -> cvm::delta::TableLog {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Int64Array, RecordBatch};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    let url = cvm::storage::StoreUrl::parse(&format!("{}/", dir.display()), std::path::Path::new("/")).unwrap();
+    let log = cvm::delta::TableLog::new(&cvm::storage::Location::open(&url).unwrap(), "kpi");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        for v in 0..versions {
+            let partition = format!("snapshot_date=2026-11-{:02}", 1 + v % 4);
+            let path = format!("{partition}/part-v{v}-00000.parquet");
+            let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+            let rows = Int64Array::from_iter_values(0..v as i64 + 1);
+            let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(rows)]).unwrap();
+            let bytes = cvm::tables::parquet_bytes(schema, &[batch]).unwrap();
+            let size = bytes.len() as u64;
+            log.location.put_bytes(&log.file_path(&path), bytes).await.unwrap();
+            let change = cvm::delta::TableChange {
+                read_version: v.checked_sub(1),
+                replaced: BTreeSet::from([partition]),
+                added: vec![(path, size)],
+                by: BTreeMap::new(),
+            };
+            let done = cvm::delta::transaction::replace_partitions(&log, &change).await.unwrap().unwrap();
+            cvm::delta::checkpoint::write_if_due(&log, &done.state, chrono::Duration::hours(1)).await.unwrap();
+        }
+    });
+    log
+}
+
+/// The checkpoint cvm writes every ten versions is read by delta-rs and
+/// Polars as the table it stands for, and time travel before it still works.
+#[test]
+fn delta_readers_open_a_table_from_its_checkpoint() {
+    let python = match python_with_readers() {
+        Ok(p) => p,
+        Err(why) if std::env::var("CVM_REQUIRE_DUCKDB").as_deref() != Ok("1") => {
+            eprintln!("SKIPPED delta_readers_open_a_table_from_its_checkpoint: {why}");
+            return;
+        }
+        Err(why) => panic!("{why}"),
+    };
+    let w = tempfile::tempdir().unwrap();
+    table_of_versions(w.path(), 13);
+    let log_folder = w.path().join("kpi/_delta_log");
+    assert!(log_folder.join("00000000000000000010.checkpoint.parquet").exists());
+    // a reader that used the JSON versions before the checkpoint would still
+    // find them; hide them so the checkpoint must carry the table
+    for v in 0..10 {
+        let json = log_folder.join(format!("{v:020}.json"));
+        std::fs::rename(&json, json.with_extension("hidden")).unwrap();
+    }
+    let out = Command::new(&python)
+        .arg(repo().join("tests/analysts/read_checkpointed.py"))
+        .arg(w.path().join("kpi"))
+        .arg("11")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // versions 9..=12 hold days 2, 3, 4 and 1 with 10..=13 rows
+    assert_eq!(found["version"], 12);
+    assert_eq!(found["files"], 4);
+    assert_eq!(found["rows"], 10 + 11 + 12 + 13);
+    assert_eq!(
+        found["rows_by_partition"],
+        serde_json::json!({"2026-11-01": 13, "2026-11-02": 10, "2026-11-03": 11, "2026-11-04": 12})
+    );
+    // version 11: day 1 still held version 8's 9 rows
+    assert_eq!(found["earlier_rows"], 9 + 10 + 11 + 12);
+    assert_eq!(found["polars_earlier_rows"], 9 + 10 + 11 + 12);
+}
