@@ -34,6 +34,7 @@ pub mod publish;
 pub mod published_table;
 pub mod query;
 pub mod report;
+pub mod rollback;
 pub mod run;
 pub mod schedule;
 pub mod scratch;

@@ -28,6 +28,7 @@ use crate::lock::{self, LockError, SnapshotLock};
 use crate::manifest::{Manifest, TableReport};
 use crate::modelling::{self, ModelArtifact};
 use crate::publish::{self, RunStaging};
+use crate::rollback;
 use crate::scratch::Scratch;
 use crate::sqlfiles::{self, Layer};
 use crate::storage::{Location, StorageError, StoreUrl};
@@ -127,6 +128,9 @@ async fn run_locked(
     let dead = lock.took_over_from.as_deref();
     if let Err(e) = publish::sweep_leftovers(warehouse, &PUBLISHED_TABLES, dead, &live, job.publish.lock_ttl).await {
         tracing::warn!("could not sweep the leftovers of earlier runs: {e}");
+    }
+    if let Err(e) = rollback::roll_back_unfinished(warehouse, &PUBLISHED_TABLES, &live, run_id).await {
+        tracing::warn!("could not undo the table versions of a run that died while publishing: {e}");
     }
     if let Some(restricted) = restricted_staging_root(job)
         && let Err(e) = publish::sweep_restricted_staging(&restricted, dead, &live, job.publish.lock_ttl).await

@@ -87,6 +87,57 @@ fn a_run_killed_during_publish_publishes_nothing() {
     killed_at("publish");
 }
 
+/// Each table's files as a Delta reader sees them (the latest version), and
+/// as the latest run record lists them: table-relative paths.
+fn delta_and_record_files(w: &Path, table: &str) -> (Vec<String>, Vec<String>) {
+    let url = cvm::storage::StoreUrl::parse(&format!("{}/", w.display()), Path::new("/")).unwrap();
+    let location = cvm::storage::Location::open(&url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let state = cvm::delta::TableLog::new(&location, table).state(None).await.unwrap();
+        let record = cvm::commit::latest(&location).await.unwrap().unwrap();
+        let listed = record.files.iter().filter(|f| f.table == table);
+        let listed = listed.map(|f| f.path.strip_prefix(&format!("{table}/")).unwrap().to_string()).collect();
+        (state.files.into_keys().collect(), listed)
+    })
+}
+
+/// A run killed between two of its table commits leaves the tables it
+/// committed at a version no run record lists: a Delta reader would see
+/// half a publish. The next run, of any snapshot, undoes those versions.
+#[test]
+fn a_run_killed_between_its_table_commits_is_undone_by_the_next_run() {
+    let tables = cvm::run::PUBLISHED_TABLES;
+    let w = tempfile::tempdir().unwrap();
+    run_ok(&demo_job(), DAY_BEFORE, w.path());
+    let before: Vec<_> = tables.iter().map(|t| delta_and_record_files(w.path(), t)).collect();
+
+    // tables are committed in name order: customer_value is, kpi is not
+    let mut paused = start_paused(paused_run_command("publish:kpi", w.path()));
+    paused.child.kill().unwrap();
+    paused.finish();
+    let (customer_value, listed) = delta_and_record_files(w.path(), "customer_value");
+    assert_ne!(customer_value, listed, "the killed run committed customer_value");
+    assert_eq!(delta_and_record_files(w.path(), "kpi"), before[tables.iter().position(|t| *t == "kpi").unwrap()]);
+
+    // the next run is of another snapshot: it does not take the killed run's lock over
+    run_ok(&demo_job(), DAY_BEFORE, w.path());
+    for table in tables {
+        let (delta, listed) = delta_and_record_files(w.path(), table);
+        assert_eq!(delta, listed, "{table}: a Delta reader sees what the run record lists");
+    }
+    let at_t =
+        query_csv(w.path(), &format!("SELECT count(*) AS n FROM customer_value WHERE snapshot_date = '{AS_OF}'"));
+    assert_eq!(at_t.lines().nth(1), Some("0"));
+    // and T publishes as if the killed run had never been
+    run_ok(&demo_job(), AS_OF, w.path());
+    let clean = tempfile::tempdir().unwrap();
+    for as_of in [DAY_BEFORE, DAY_BEFORE, AS_OF] {
+        run_ok(&demo_job(), as_of, clean.path());
+    }
+    assert_eq!(published_rows(w.path()), published_rows(clean.path()));
+}
+
 #[test]
 fn a_second_run_of_the_same_snapshot_is_refused_with_its_own_exit_code() {
     let w = tempfile::tempdir().unwrap();
