@@ -4,7 +4,9 @@
 //!
 //! A run renews its lock while it works (every quarter of the TTL), and
 //! checks that it still holds it just before it publishes: a run that lost
-//! its lock publishes nothing.
+//! its lock publishes nothing. A renewal replaces the lock under the same
+//! breaker object a takeover creates (below), so a renewal never writes
+//! over the lock of a run that has just taken it over.
 //!
 //! A run killed outright leaves its lock behind. The lock is stale, and the
 //! next run takes it over, when it has expired (`expires_at`, from the job's
@@ -195,12 +197,15 @@ pub async fn acquire(
             return Err(LockError::Held { url, holder: Box::new(holder) });
         }
         // one breaker per stale holder: whoever creates it removes the stale lock
-        let breaker =
-            location.url.store_path().join(LOCKS).join(job).join(format!("{}.broken", holder.run_id).as_str());
+        let breaker = breaker_path(location, job, &holder.run_id);
         if !location.create_if_absent(&breaker, run_id.as_bytes().to_vec().into()).await? {
             // a breaker its taker never followed up (it failed between the
             // two steps) would keep the lock stale for ever: remove it, retry
-            let abandoned = location.store.head(&breaker).await.is_ok_and(|m| m.last_modified < now - BREAKER_TIMEOUT);
+            // (or the holder's own renewal breaker, its process gone from this host)
+            let abandoned = location.store.head(&breaker).await.is_ok_and(|m| m.last_modified < now - BREAKER_TIMEOUT)
+                || (holder.host == host_name()
+                    && holder.gone_from_here()
+                    && location.get_bytes(&breaker).await.is_ok_and(|b| b == holder.run_id.as_bytes()));
             if abandoned && read(location, &path).await?.as_ref() == Some(&holder) {
                 tracing::warn!(stale_run = holder.run_id, "removing a takeover's breaker left for over a minute");
                 let _ = location.store.delete(&breaker).await;
@@ -309,23 +314,56 @@ async fn renew(location: Location, path: Path, mut record: LockRecord, ttl: Dura
     let every = (ttl / 4).to_std().unwrap_or_default().max(std::time::Duration::from_millis(200));
     loop {
         tokio::time::sleep(every).await;
-        match read(&location, &path).await {
-            Ok(Some(current)) if current.run_id == record.run_id => {}
-            Ok(_) => {
+        match renew_once(&location, &path, &mut record, ttl).await {
+            Ok(Renewal::Renewed) => {}
+            Ok(Renewal::Lost) => {
                 tracing::error!("the run's lock was taken over: it will publish nothing");
                 return;
             }
-            Err(e) => {
-                tracing::warn!("could not read the run's lock to renew it: {e}");
-                continue;
-            }
-        }
-        record.expires_at = (Utc::now() + ttl).to_rfc3339_opts(SecondsFormat::Secs, true);
-        let body = bytes::Bytes::from(serde_json::to_vec_pretty(&record).expect("a lock serialises"));
-        if let Err(e) = location.put_bytes(&path, body).await {
-            tracing::warn!("could not renew the run's lock: {e}");
+            Ok(Renewal::TakeoverUnderWay) => tracing::warn!("another run is taking the lock over; not renewed"),
+            Err(e) => tracing::warn!("could not renew the run's lock: {e}"),
         }
     }
+}
+
+#[derive(Debug, PartialEq)]
+enum Renewal {
+    Renewed,
+    Lost,
+    /// A taker holds the breaker: this renewal is skipped.
+    TakeoverUnderWay,
+}
+
+/// One renewal, under the same breaker object a takeover creates: a taker
+/// and the renewal never both replace the lock (a read-then-write renewal
+/// could otherwise write over the lock a taker has just put).
+async fn renew_once(
+    location: &Location,
+    path: &Path,
+    record: &mut LockRecord,
+    ttl: Duration,
+) -> Result<Renewal, LockError> {
+    let breaker = breaker_path(location, &record.job, &record.run_id);
+    if !location.create_if_absent(&breaker, record.run_id.as_bytes().to_vec().into()).await? {
+        return Ok(Renewal::TakeoverUnderWay);
+    }
+    let renewed = match read(location, path).await {
+        Ok(Some(current)) if current.run_id == record.run_id => {
+            record.expires_at = (Utc::now() + ttl).to_rfc3339_opts(SecondsFormat::Secs, true);
+            let body = bytes::Bytes::from(serde_json::to_vec_pretty(&*record).expect("a lock serialises"));
+            location.put_bytes(path, body).await.map(|()| Renewal::Renewed).map_err(LockError::from)
+        }
+        Ok(_) => Ok(Renewal::Lost),
+        Err(e) => Err(e),
+    };
+    let _ = location.store.delete(&breaker).await;
+    renewed
+}
+
+/// The breaker of the lock `run_id` holds: created by whoever replaces that
+/// lock (a taker, or the holder renewing it).
+fn breaker_path(location: &Location, job: &str, run_id: &str) -> Path {
+    location.url.store_path().join(LOCKS).join(job).join(format!("{run_id}.broken").as_str())
 }
 
 #[cfg(test)]
@@ -408,9 +446,17 @@ mod tests {
         let container = ProcessIdentity { pid_namespace: "pid:[1]".into(), ..here };
         let other_container = LockRecord { process: Some(container), ..record.clone() };
         assert!(!other_container.is_stale(Utc::now()), "only expiry tells for other pid namespaces");
-        let no_identity = LockRecord { process: None, ..record };
+        let no_identity = LockRecord { process: None, ..record.clone() };
         assert!(!no_identity.is_stale(Utc::now()), "a lock without identity is left to expiry");
-        let _ = loc;
+
+        // killed while renewing: its own breaker stands, and is no obstacle
+        let path = lock_path(&loc, "demo", day());
+        loc.put_bytes(&path, serde_json::to_vec(&record).unwrap().into()).await.unwrap();
+        let breaker = breaker_path(&loc, "demo", "gone");
+        loc.put_bytes(&breaker, "gone".into()).await.unwrap();
+        let taken = acquire(&loc, "demo", day(), "next", Duration::hours(1)).await.unwrap();
+        assert_eq!(taken.took_over_from.as_deref(), Some("gone"));
+        taken.release().await;
     }
 
     #[tokio::test]
@@ -433,6 +479,30 @@ mod tests {
         loc.put_bytes(&held.path, serde_json::to_vec(&taker).unwrap().into()).await.unwrap();
         let err = held.check_held().await.unwrap_err();
         assert!(matches!(&err, LockError::Lost { .. }) && err.to_string().contains("taker"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_renewal_never_writes_over_a_takeover() {
+        let (dir, loc) = location();
+        let held = acquire(&loc, "demo", day(), "slow", Duration::hours(1)).await.unwrap();
+        let ttl = Duration::hours(1);
+        let mut record = held.record.clone();
+        assert_eq!(renew_once(&loc, &held.path, &mut record, ttl).await.unwrap(), Renewal::Renewed);
+        let breaker = dir.path().join("_locks/demo/slow.broken");
+        assert!(!breaker.exists(), "the renewal's breaker is removed");
+        // a taker has created its breaker and is about to replace the lock
+        std::fs::write(&breaker, "taker").unwrap();
+        let before = std::fs::read(dir.path().join(format!("_locks/demo/snapshot_date={}.lock", day()))).unwrap();
+        assert_eq!(renew_once(&loc, &held.path, &mut record, ttl).await.unwrap(), Renewal::TakeoverUnderWay);
+        let lock = dir.path().join(format!("_locks/demo/snapshot_date={}.lock", day()));
+        assert_eq!(std::fs::read(&lock).unwrap(), before, "the lock is left to the taker");
+        // the taker replaced it and removed its breaker: the renewal writes nothing
+        let taker = LockRecord { run_id: "taker".into(), ..held.record.clone() };
+        loc.put_bytes(&held.path, serde_json::to_vec(&taker).unwrap().into()).await.unwrap();
+        std::fs::remove_file(&breaker).unwrap();
+        assert_eq!(renew_once(&loc, &held.path, &mut record, ttl).await.unwrap(), Renewal::Lost);
+        assert_eq!(read(&loc, &held.path).await.unwrap().unwrap().run_id, "taker");
+        assert!(!breaker.exists());
     }
 
     #[tokio::test]
