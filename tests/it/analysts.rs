@@ -50,15 +50,23 @@ fn python_with_readers() -> Result<PathBuf, String> {
     Ok(python)
 }
 
-#[test]
-fn delta_readers_read_the_outputs_as_cvm_does() {
-    let python = match python_with_readers() {
-        Ok(p) => p,
+/// The Python with the readers, or None (the test `name` says it skips)
+/// when there is none and CVM_REQUIRE_DUCKDB is not 1.
+fn python_or_skip(name: &str) -> Option<PathBuf> {
+    match python_with_readers() {
+        Ok(p) => Some(p),
         Err(why) if std::env::var("CVM_REQUIRE_DUCKDB").as_deref() != Ok("1") => {
-            eprintln!("SKIPPED delta_readers_read_the_outputs_as_cvm_does: {why}");
-            return;
+            eprintln!("SKIPPED {name}: {why}");
+            None
         }
         Err(why) => panic!("{why}"),
+    }
+}
+
+#[test]
+fn delta_readers_read_the_outputs_as_cvm_does() {
+    let Some(python) = python_or_skip("delta_readers_read_the_outputs_as_cvm_does") else {
+        return;
     };
     let w = tempfile::tempdir().unwrap();
     run_ok(&demo_job(), DAY_BEFORE, w.path());
@@ -172,13 +180,8 @@ fn table_of_versions(dir: &std::path::Path, versions: u64) -> cvm::delta::TableL
 /// Polars as the table it stands for, and time travel before it still works.
 #[test]
 fn delta_readers_open_a_table_from_its_checkpoint() {
-    let python = match python_with_readers() {
-        Ok(p) => p,
-        Err(why) if std::env::var("CVM_REQUIRE_DUCKDB").as_deref() != Ok("1") => {
-            eprintln!("SKIPPED delta_readers_open_a_table_from_its_checkpoint: {why}");
-            return;
-        }
-        Err(why) => panic!("{why}"),
+    let Some(python) = python_or_skip("delta_readers_open_a_table_from_its_checkpoint") else {
+        return;
     };
     let w = tempfile::tempdir().unwrap();
     table_of_versions(w.path(), 13);
