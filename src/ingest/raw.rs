@@ -587,7 +587,13 @@ pub fn parquet_raw_batch(
 /// itself when no value needs it (the usual case: no copy).
 fn trimmed(column: ArrayRef) -> ArrayRef {
     let strings = column.as_string::<i32>();
-    let needs_trim = |v: &str| v.trim().len() != v.len();
+    // a value's ends decide: ASCII whitespace, or a non-ASCII byte that may
+    // end a Unicode space (then the full check); one byte compared per end
+    let needs_trim = |v: &str| {
+        let may_need = |b: &u8| b.is_ascii_whitespace() || *b == 0x0B || !b.is_ascii();
+        (v.as_bytes().first().is_some_and(may_need) || v.as_bytes().last().is_some_and(may_need))
+            && v.trim().len() != v.len()
+    };
     if !strings.iter().flatten().any(needs_trim) {
         return column;
     }
@@ -617,6 +623,19 @@ mod tests {
                 Ok(n) => out.push_str(std::str::from_utf8(&buf[..n]).unwrap()),
                 Err(e) => return Err(e.to_string()),
             }
+        }
+    }
+
+    #[test]
+    fn parquet_text_is_trimmed_as_csv_fields_are_and_left_alone_when_clean() {
+        use datafusion::arrow::array::{Array, AsArray, StringArray};
+        let clean: super::ArrayRef = std::sync::Arc::new(StringArray::from(vec![Some("voice"), None, Some("été")]));
+        assert!(std::sync::Arc::ptr_eq(&super::trimmed(clean.clone()), &clean), "no copy when nothing needs it");
+        for padded in [" voice", "voice\t", "\u{0B}voice", "voice\u{00A0}", "\u{2003}voice"] {
+            let column: super::ArrayRef = std::sync::Arc::new(StringArray::from(vec![Some("sms"), Some(padded)]));
+            let out = super::trimmed(column);
+            assert_eq!(out.as_string::<i32>().value(1), "voice", "{padded:?}");
+            assert_eq!(out.len(), 2);
         }
     }
 
