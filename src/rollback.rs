@@ -36,8 +36,12 @@ pub async fn roll_back_unfinished(
     for table in tables {
         states.insert(table, TableLog::new(location, table).state(None).await?);
     }
-    let recorded: HashSet<String> =
-        commit::latest(location).await?.map(|r| r.files.into_iter().map(|f| f.path).collect()).unwrap_or_default();
+    let record = match commit::latest(location).await {
+        // a warehouse of an older cvm: the run refuses it next, saying what to do
+        Err(CommitError::OldLayout { .. }) => return Ok(Vec::new()),
+        other => other?,
+    };
+    let recorded: HashSet<String> = record.map(|r| r.files.into_iter().map(|f| f.path).collect()).unwrap_or_default();
     let mut dead_runs: BTreeSet<String> = BTreeSet::new();
     for (table, state) in &states {
         for path in state.files.keys() {
