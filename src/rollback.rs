@@ -57,7 +57,6 @@ pub async fn roll_back_unfinished(
     if dead_runs.is_empty() {
         return Ok(Vec::new());
     }
-    tracing::warn!(runs = ?dead_runs, "runs died between their table commits and their run record; undoing their versions");
     let by = BTreeMap::from([
         ("run_id".to_string(), Value::from(own)),
         ("rolls_back".to_string(), Value::from(dead_runs.iter().cloned().collect::<Vec<_>>())),
@@ -67,15 +66,21 @@ pub async fn roll_back_unfinished(
         let log = TableLog::new(location, table);
         for committed in versions_of(&log, state, &dead_runs).await? {
             let version = transaction::revert(&log, &committed, &by).await?;
-            tracing::warn!(table, reverted = committed.version, version, "undid a dead run's version");
+            tracing::warn!(
+                table,
+                reverted = committed.version,
+                version,
+                "undid the version of a run that died between its table commits and its run record"
+            );
             undone.push((table.to_string(), committed.version));
         }
     }
     Ok(undone)
 }
 
-/// The versions of `table` that added files of `runs` still in the table,
-/// newest first, as [`Committed`] (what they added, what they replaced).
+/// The versions of `table` that `runs` committed (their commitInfo says
+/// so) and whose files are still in the table, newest first, as
+/// [`Committed`] (what they added, what they replaced).
 async fn versions_of(
     log: &TableLog,
     state: &TableState,
@@ -95,10 +100,15 @@ async fn versions_of(
                 _ => None,
             })
             .collect();
-        if !added.is_empty() {
-            for add in &added {
-                wanted.remove(decode_path(&add.path).as_str());
-            }
+        for add in &added {
+            wanted.remove(decode_path(&add.path).as_str());
+        }
+        // only a version cvm wrote for one of those runs: a file of another
+        // writer whose name happens to parse as a run's is never undone
+        let by_dead_run = actions.iter().any(|a| {
+            matches!(a, Action::CommitInfo(info) if info["cvm"]["run_id"].as_str().is_some_and(|r| runs.contains(r)))
+        });
+        if !added.is_empty() && by_dead_run {
             let before = match v.checked_sub(1) {
                 Some(previous) => log.state(Some(previous)).await?,
                 None => TableState::default(),
@@ -115,4 +125,51 @@ async fn versions_of(
         version = v.checked_sub(1);
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Int64Array, RecordBatch};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+    use crate::delta::TableChange;
+    use crate::storage::StoreUrl;
+
+    /// Commits one file at `path` of table kpi, written by `run` (None:
+    /// another writer, whose commitInfo names no cvm run).
+    async fn commit_file(location: &Location, path: &str, run: Option<&str>) {
+        let log = TableLog::new(location, "kpi");
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1, 2]))]).unwrap();
+        let bytes = crate::tables::parquet_bytes(schema, &[batch]).unwrap();
+        let size = bytes.len() as u64;
+        location.put_bytes(&log.file_path(path), bytes).await.unwrap();
+        let change = TableChange {
+            read_version: log.latest_version().await.unwrap(),
+            replaced: BTreeSet::from([crate::delta::log::partition_of(path).to_string()]),
+            added: vec![(path.to_string(), size)],
+            by: run.map(|r| BTreeMap::from([("run_id".to_string(), Value::from(r))])).unwrap_or_default(),
+        };
+        transaction::replace_partitions(&log, &change).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn only_versions_of_dead_cvm_runs_are_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = StoreUrl::parse(&format!("{}/", dir.path().display()), std::path::Path::new("/")).unwrap();
+        let location = Location::open(&url).unwrap();
+        // another writer's file, named as Spark names them (it parses as a run id), and no record
+        commit_file(&location, "snapshot_date=2026-11-21/part-00000-1b2c3d-c000.snappy.parquet", None).await;
+        assert_eq!(roll_back_unfinished(&location, &["kpi"], &[], "me").await.unwrap(), vec![]);
+        // a cvm run that committed the table and never wrote its record; one still live is left alone
+        let dead = "20261122T010203Z-0badf00d";
+        commit_file(&location, &format!("snapshot_date=2026-11-22/part-{dead}-00000.parquet"), Some(dead)).await;
+        assert_eq!(roll_back_unfinished(&location, &["kpi"], &[dead.to_string()], "me").await.unwrap(), vec![]);
+        assert_eq!(roll_back_unfinished(&location, &["kpi"], &[], "me").await.unwrap(), vec![("kpi".to_string(), 1)]);
+        let files: Vec<String> = TableLog::new(&location, "kpi").state(None).await.unwrap().files.into_keys().collect();
+        assert_eq!(files, vec!["snapshot_date=2026-11-21/part-00000-1b2c3d-c000.snappy.parquet"]);
+    }
 }
