@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{Field, FieldRef, Schema, SchemaRef};
 use datafusion::catalog::Session;
 use datafusion::catalog::TableProvider;
 use datafusion::common::{DFSchema, ScalarValue};
@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::commit::{Commit, CommittedFile};
 use crate::storage::StoreUrl;
+use crate::tables::partition_type;
 
 /// One file of the table: where it is in its store, its size, and the
 /// values of the table's partition columns (None: the hive null).
@@ -61,10 +62,9 @@ pub struct PublishedTable {
     schema: SchemaRef,
 }
 
-/// The type of a hive partition column, by its name: `*_date` columns are
-/// dates, every other one is text.
-pub fn partition_type(name: &str) -> DataType {
-    if name.ends_with("_date") { DataType::Date32 } else { DataType::Utf8 }
+/// The table's partition columns as fields, typed by name.
+fn partition_fields(columns: &[String]) -> Vec<FieldRef> {
+    columns.iter().map(|c| Arc::new(Field::new(c, partition_type(c), true))).collect()
 }
 
 impl PublishedTable {
@@ -76,10 +76,6 @@ impl PublishedTable {
 
     pub fn files(&self) -> &PublishedFiles {
         &self.files
-    }
-
-    fn partition_fields(&self) -> Vec<FieldRef> {
-        self.files.partition_columns.iter().map(|c| Arc::new(Field::new(c, partition_type(c), true))).collect()
     }
 
     fn file_schema(&self) -> SchemaRef {
@@ -138,7 +134,7 @@ impl TableProvider for PublishedTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let partition_fields = self.partition_fields();
+        let partition_fields = partition_fields(&self.files.partition_columns);
         let columns: Vec<&str> = self.files.partition_columns.iter().map(String::as_str).collect();
         let partition_filters: Vec<Expr> =
             filters.iter().filter(|f| expr_applicable_for_cols(&columns, f)).cloned().collect();
@@ -212,7 +208,7 @@ pub async fn register(
     };
     let mut fields: Vec<FieldRef> =
         file_schema.fields().iter().filter(|f| !partition_columns.contains(f.name())).cloned().collect();
-    fields.extend(partition_columns.iter().map(|c| Arc::new(Field::new(c, partition_type(c), true))));
+    fields.extend(partition_fields(&partition_columns));
     let provider =
         PublishedTable::new(PublishedFiles { store, partition_columns, files }, Arc::new(Schema::new(fields)));
     let _ = ctx.deregister_table(name);

@@ -58,6 +58,13 @@ impl datafusion::physical_plan::streaming::PartitionStream for OneShot {
     }
 }
 
+/// The type of a hive partition column of a published table, by its name:
+/// cvm's partition keys are dates when the name ends in `_date`
+/// (snapshot_date, event_date), text otherwise (campaign).
+pub fn partition_type(column: &str) -> DataType {
+    if column.ends_with("_date") { DataType::Date32 } else { DataType::Utf8 }
+}
+
 /// Registers a folder of Parquet files with a known schema as table `name`
 /// (replacing any table of that name), hive-partitioned by date columns
 /// when given. With the schema declared, an empty folder is an empty table.

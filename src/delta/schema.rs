@@ -5,13 +5,6 @@
 use datafusion::arrow::datatypes::{DataType, Schema, TimeUnit};
 use serde_json::{Value, json};
 
-/// The Delta type of a partition column: cvm's partition keys are dates
-/// when their name ends in `_date` (snapshot_date, event_date), text
-/// otherwise (campaign).
-pub fn partition_type(column: &str) -> &'static str {
-    if column.ends_with("_date") { "date" } else { "string" }
-}
-
 /// The Delta type name of an Arrow type cvm writes.
 fn delta_type(data_type: &DataType) -> Result<String, String> {
     let name = match data_type {
@@ -43,7 +36,7 @@ pub fn schema_string(file_schema: &Schema, partition_columns: &[String]) -> Resu
         fields.push(json!({"name": field.name(), "type": kind, "nullable": field.is_nullable(), "metadata": {}}));
     }
     for column in partition_columns {
-        fields.push(json!({"name": column, "type": partition_type(column), "nullable": true, "metadata": {}}));
+        fields.push(json!({"name": column, "type": delta_type(&crate::tables::partition_type(column))?, "nullable": true, "metadata": {}}));
     }
     Ok(json!({"type": "struct", "fields": fields}).to_string())
 }
