@@ -244,16 +244,12 @@ async fn merged_schema(
 
 #[cfg(test)]
 mod tests {
-    use datafusion::arrow::array::{Int64Array, RecordBatch};
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::array::Int64Array;
 
     use super::*;
 
     fn parquet(dir: &std::path::Path, relative: &str, rows: i64) -> u64 {
-        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
-        let batch =
-            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from_iter_values(0..rows))]).unwrap();
-        let bytes = crate::tables::parquet_bytes(schema, &[batch]).unwrap();
+        let bytes = crate::delta::testing::numbers_parquet(rows);
         let path = dir.join(relative);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &bytes).unwrap();

@@ -129,47 +129,22 @@ async fn versions_of(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use datafusion::arrow::array::{Int64Array, RecordBatch};
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
-
     use super::*;
-    use crate::delta::TableChange;
-    use crate::storage::StoreUrl;
-
-    /// Commits one file at `path` of table kpi, written by `run` (None:
-    /// another writer, whose commitInfo names no cvm run).
-    async fn commit_file(location: &Location, path: &str, run: Option<&str>) {
-        let log = TableLog::new(location, "kpi");
-        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
-        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1, 2]))]).unwrap();
-        let bytes = crate::tables::parquet_bytes(schema, &[batch]).unwrap();
-        let size = bytes.len() as u64;
-        location.put_bytes(&log.file_path(path), bytes).await.unwrap();
-        let change = TableChange {
-            read_version: log.latest_version().await.unwrap(),
-            replaced: BTreeSet::from([crate::delta::log::partition_of(path).to_string()]),
-            added: vec![(path.to_string(), size)],
-            by: run.map(|r| BTreeMap::from([("run_id".to_string(), Value::from(r))])).unwrap_or_default(),
-        };
-        transaction::replace_partitions(&log, &change).await.unwrap();
-    }
+    use crate::delta::testing::{commit_file, temp_table};
 
     #[tokio::test]
     async fn only_versions_of_dead_cvm_runs_are_undone() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = StoreUrl::parse(&format!("{}/", dir.path().display()), std::path::Path::new("/")).unwrap();
-        let location = Location::open(&url).unwrap();
+        let (_dir, log) = temp_table();
+        let location = log.location.clone();
         // another writer's file, named as Spark names them (it parses as a run id), and no record
-        commit_file(&location, "snapshot_date=2026-11-21/part-00000-1b2c3d-c000.snappy.parquet", None).await;
+        commit_file(&log, "snapshot_date=2026-11-21/part-00000-1b2c3d-c000.snappy.parquet", 2, None).await;
         assert_eq!(roll_back_unfinished(&location, &["kpi"], &[], "me").await.unwrap(), vec![]);
         // a cvm run that committed the table and never wrote its record; one still live is left alone
         let dead = "20261122T010203Z-0badf00d";
-        commit_file(&location, &format!("snapshot_date=2026-11-22/part-{dead}-00000.parquet"), Some(dead)).await;
+        commit_file(&log, &format!("snapshot_date=2026-11-22/part-{dead}-00000.parquet"), 2, Some(dead)).await;
         assert_eq!(roll_back_unfinished(&location, &["kpi"], &[dead.to_string()], "me").await.unwrap(), vec![]);
         assert_eq!(roll_back_unfinished(&location, &["kpi"], &[], "me").await.unwrap(), vec![("kpi".to_string(), 1)]);
-        let files: Vec<String> = TableLog::new(&location, "kpi").state(None).await.unwrap().files.into_keys().collect();
+        let files: Vec<String> = log.state(None).await.unwrap().files.into_keys().collect();
         assert_eq!(files, vec!["snapshot_date=2026-11-21/part-00000-1b2c3d-c000.snappy.parquet"]);
     }
 }

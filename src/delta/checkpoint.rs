@@ -212,38 +212,21 @@ async fn clean_up(log: &TableLog) -> Result<(), DeltaError> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, BTreeSet};
     use std::time::{Duration as StdDuration, SystemTime};
 
-    use datafusion::arrow::array::Int64Array;
     use serde_json::Value;
 
     use super::*;
-    use crate::delta::transaction::{TableChange, replace_partitions};
-    use crate::storage::{Location, StoreUrl};
+    use crate::delta::testing::{commit_file, temp_table};
 
     /// A table of `versions` versions in a temporary folder: version v
-    /// replaces the partition of day v % 4 with one file of v + 1 rows.
+    /// replaces the partition of day v % 4 with one file of v + 1 rows,
+    /// and writes a checkpoint where one is due, as a run's publish does.
     async fn table(versions: u64) -> (tempfile::TempDir, TableLog) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = StoreUrl::parse(&format!("{}/", dir.path().display()), std::path::Path::new("/")).unwrap();
-        let log = TableLog::new(&Location::open(&url).unwrap(), "kpi");
+        let (dir, log) = temp_table();
         for v in 0..versions {
-            let partition = format!("snapshot_date=2026-11-{:02}", 1 + v % 4);
-            let path = format!("{partition}/part-v{v}-00000.parquet");
-            let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
-            let rows = Int64Array::from_iter_values(0..v as i64 + 1);
-            let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(rows)]).unwrap();
-            let bytes = crate::tables::parquet_bytes(schema, &[batch]).unwrap();
-            let size = bytes.len() as u64;
-            log.location.put_bytes(&log.file_path(&path), bytes).await.unwrap();
-            let change = TableChange {
-                read_version: v.checked_sub(1),
-                replaced: BTreeSet::from([partition]),
-                added: vec![(path, size)],
-                by: BTreeMap::from([("run_id".to_string(), Value::from(format!("v{v}")))]),
-            };
-            let done = replace_partitions(&log, &change).await.unwrap().unwrap();
+            let path = format!("snapshot_date=2026-11-{:02}/part-v{v}-00000.parquet", 1 + v % 4);
+            let done = commit_file(&log, &path, v as i64 + 1, Some(&format!("v{v}"))).await;
             write_if_due(&log, &done.state, Duration::hours(1)).await.unwrap();
         }
         (dir, log)

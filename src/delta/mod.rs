@@ -25,6 +25,8 @@ pub mod checkpoint;
 pub mod log;
 pub mod schema;
 pub mod stats;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod transaction;
 pub mod vacuum;
 

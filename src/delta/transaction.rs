@@ -347,13 +347,8 @@ mod tests {
 
 #[cfg(test)]
 mod occ_tests {
-    use std::sync::Arc;
-
-    use datafusion::arrow::array::{Int64Array, RecordBatch};
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
-
     use super::*;
-    use crate::storage::{Location, StoreUrl};
+    use crate::delta::testing::{put_file, temp_table};
 
     /// A table folder in a temporary directory, and a way to put files in it.
     struct Fixture {
@@ -363,21 +358,13 @@ mod occ_tests {
 
     impl Fixture {
         fn new() -> Fixture {
-            let dir = tempfile::tempdir().unwrap();
-            let url = StoreUrl::parse(&format!("{}/", dir.path().display()), std::path::Path::new("/")).unwrap();
-            let log = TableLog::new(&Location::open(&url).unwrap(), "kpi");
+            let (dir, log) = temp_table();
             Fixture { _dir: dir, log }
         }
 
         /// Writes a one-column file of `rows` rows at `path` (relative to the table).
         async fn file(&self, path: &str, rows: i64) -> (String, u64) {
-            let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
-            let batch =
-                RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from_iter_values(0..rows))]).unwrap();
-            let bytes = crate::tables::parquet_bytes(schema, &[batch]).unwrap();
-            let size = bytes.len() as u64;
-            self.log.location.put_bytes(&self.log.file_path(path), bytes).await.unwrap();
-            (path.to_string(), size)
+            put_file(&self.log, path, rows).await
         }
 
         fn change(&self, read: Option<u64>, partition: &str, added: Vec<(String, u64)>, run: &str) -> TableChange {

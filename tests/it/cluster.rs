@@ -14,6 +14,13 @@ struct Cluster {
     scheduler_port: u16,
 }
 
+impl Cluster {
+    /// The `--engine` URL of its scheduler.
+    fn engine(&self) -> String {
+        format!("df://127.0.0.1:{}", self.scheduler_port)
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         for child in &mut self.processes {
@@ -99,7 +106,7 @@ fn run_demo(engine: Option<&str>, as_of: &str, warehouse: &Path) -> std::process
 fn the_demo_job_on_a_ballista_cluster_publishes_what_the_local_run_publishes() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = start_cluster(dir.path(), 2);
-    let engine = format!("df://127.0.0.1:{}", cluster.scheduler_port);
+    let engine = cluster.engine();
     let logs = |name: &str| std::fs::read_to_string(dir.path().join(format!("{name}.log"))).unwrap_or_default();
     let on_cluster = dir.path().join("cluster-warehouse");
     let local = dir.path().join("local-warehouse");
@@ -142,7 +149,7 @@ fn the_demo_job_on_a_ballista_cluster_publishes_what_the_local_run_publishes() {
 fn a_file_that_fails_on_an_executor_stops_the_run_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = start_cluster(dir.path(), 2);
-    let engine = format!("df://127.0.0.1:{}", cluster.scheduler_port);
+    let engine = cluster.engine();
     let landing = Landing::new();
     let job = job_file(dir.path(), "");
     let warehouse = dir.path().join("warehouse");
@@ -195,14 +202,15 @@ fn start_paused_on(engine: &str, warehouse: &Path, point: &str, pause: &Path) ->
     start_paused(run)
 }
 
-/// Path 2 of issue 19: on a cluster a run deletes, before the executors list
-/// the usage folders, only files the Delta log removed: never the files
-/// another snapshot's run has moved into place and is about to commit.
+/// Path 2 of issue 19: a cluster run beside another snapshot's publish
+/// neither deletes nor reads the files that run has moved into place and
+/// is about to commit (the scheduler plans the files the run record lists,
+/// and lists no folder).
 #[test]
 fn a_cluster_run_beside_another_snapshots_publish_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = start_cluster(dir.path(), 1);
-    let engine = format!("df://127.0.0.1:{}", cluster.scheduler_port);
+    let engine = cluster.engine();
     let w = dir.path().join("cluster-warehouse");
     let ok = |out: std::process::Output, what: &str| {
         assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
@@ -242,7 +250,7 @@ fn a_cluster_run_beside_another_snapshots_publish_loses_nothing() {
 fn a_cluster_run_stages_msisdn_only_beside_the_contacts() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = start_cluster(dir.path(), 1);
-    let engine = format!("df://127.0.0.1:{}", cluster.scheduler_port);
+    let engine = cluster.engine();
     let w = dir.path().join("warehouse");
     let pause = tempfile::NamedTempFile::new().unwrap();
     let run = start_paused_on(&engine, &w, "models", pause.path());
