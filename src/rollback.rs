@@ -57,10 +57,8 @@ pub async fn roll_back_unfinished(
     if dead_runs.is_empty() {
         return Ok(Vec::new());
     }
-    let by = BTreeMap::from([
-        ("run_id".to_string(), Value::from(own)),
-        ("rolls_back".to_string(), Value::from(dead_runs.iter().cloned().collect::<Vec<_>>())),
-    ]);
+    // the revert's commitInfo names this run and the version it undoes
+    let by = BTreeMap::from([("run_id".to_string(), Value::from(own))]);
     let mut undone = Vec::new();
     for (table, state) in &states {
         let log = TableLog::new(location, table);
