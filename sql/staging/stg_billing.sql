@@ -1,7 +1,7 @@
 -- stg_billing: the billing extract, typed and checked (duplicates are kept here and
 -- counted once downstream, in int_billing_monthly).
 -- grain: one row per billing line as extracted.
--- inputs: raw_billing, stg_subscribers (for the subscriber rule)
+-- inputs: raw_billing; the staged subscribers' ids (cvm_known_subscriber, the subscriber rule)
 -- params: $date_format, $currency
 -- rejects: subscriber_id_missing, bill_month_missing, bill_month_invalid,
 --   net_amount_missing, net_amount_invalid (not a decimal with at most 4 fractional
@@ -37,9 +37,8 @@ WITH typed AS (
         cvm_money(r.net_amount) AS net_amount,
         upper(r.currency) AS currency,
         upper(CAST($currency AS VARCHAR)) AS job_currency,
-        s.subscriber_id IS NOT NULL AS subscriber_known
+        cvm_known_subscriber(r.subscriber_id) AS subscriber_known
     FROM raw_billing AS r
-    LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 ),
 
 judged AS (

@@ -1,6 +1,6 @@
 -- stg_cdr: usage events, typed and checked; times in UTC. other_party is never read.
 -- grain: one row per usage event as extracted.
--- inputs: raw_cdr, stg_subscribers (for the subscriber rule)
+-- inputs: raw_cdr; the staged subscribers' ids (cvm_known_subscriber, the subscriber rule)
 -- params: $timestamp_format, $timezone
 -- rejects: subscriber_id_missing, event_time_missing, event_time_invalid,
 --   event_type_missing, event_type_invalid, duration_s_invalid, volume_bytes_invalid
@@ -45,9 +45,8 @@ WITH typed AS (
         cvm_money(r.charged_amount) AS charged_amount,
         r.roaming AS roaming_text,
         TRY_CAST(r.roaming AS BOOLEAN) AS roaming,
-        s.subscriber_id IS NOT NULL AS subscriber_known
+        cvm_known_subscriber(r.subscriber_id) AS subscriber_known
     FROM raw_cdr AS r
-    LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 ),
 
 judged AS (

@@ -1,6 +1,6 @@
 -- stg_optouts: do-not-contact requests, typed and checked.
 -- grain: one row per opt-out as extracted.
--- inputs: raw_optouts, stg_subscribers (for the subscriber rule)
+-- inputs: raw_optouts; the staged subscribers' ids (cvm_known_subscriber, the subscriber rule)
 -- params: $date_format
 -- rejects: subscriber_id_missing, unknown_subscriber.
 -- warnings: since_invalid (the opt-out then holds from the beginning: an opt-out is never
@@ -25,9 +25,8 @@ WITH typed AS (
         lower(r.channel) AS channel,
         r.since AS since_text,
         cvm_to_date(r.since, CAST($date_format AS VARCHAR)) AS since,
-        s.subscriber_id IS NOT NULL AS subscriber_known
+        cvm_known_subscriber(r.subscriber_id) AS subscriber_known
     FROM raw_optouts AS r
-    LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 ),
 
 judged AS (

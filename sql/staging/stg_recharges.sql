@@ -1,6 +1,6 @@
 -- stg_recharges: prepaid top-ups, typed and checked; times in UTC.
 -- grain: one row per recharge as extracted.
--- inputs: raw_recharges, stg_subscribers (for the subscriber rule)
+-- inputs: raw_recharges; the staged subscribers' ids (cvm_known_subscriber, the subscriber rule)
 -- params: $timestamp_format, $timezone
 -- rejects: subscriber_id_missing, recharge_time_missing, recharge_time_invalid,
 --   amount_missing, amount_invalid (not a decimal with at most 4 fractional digits, or not > 0),
@@ -29,9 +29,8 @@ WITH typed AS (
         r.amount AS amount_text,
         cvm_money(r.amount) AS amount,
         lower(r.channel) AS channel,
-        s.subscriber_id IS NOT NULL AS subscriber_known
+        cvm_known_subscriber(r.subscriber_id) AS subscriber_known
     FROM raw_recharges AS r
-    LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 ),
 
 judged AS (

@@ -1,6 +1,6 @@
 -- stg_strategic_fit: strategic-fit scores per subscriber or per segment.
 -- grain: one row per score as extracted (a subscriber's own score, or a segment's).
--- inputs: raw_strategic_fit, stg_subscribers (for the subscriber rule)
+-- inputs: raw_strategic_fit; the staged subscribers' ids (cvm_known_subscriber, the subscriber rule)
 -- rejects: subscriber_id_or_segment_missing, score_missing, score_invalid (not a number
 --   in [0, 1]), unknown_subscriber (only when a subscriber_id is given).
 -- columns:
@@ -23,9 +23,8 @@ WITH typed AS (
         r.segment,
         r.score AS score_text,
         TRY_CAST(r.score AS DOUBLE) AS score,
-        s.subscriber_id IS NOT NULL AS subscriber_known
+        cvm_known_subscriber(r.subscriber_id) AS subscriber_known
     FROM raw_strategic_fit AS r
-    LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 ),
 
 judged AS (

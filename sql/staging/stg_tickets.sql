@@ -1,6 +1,6 @@
 -- stg_tickets: customer-service contacts, typed and checked; times in UTC.
 -- grain: one row per ticket as extracted.
--- inputs: raw_tickets, stg_subscribers (for the subscriber rule)
+-- inputs: raw_tickets; the staged subscribers' ids (cvm_known_subscriber, the subscriber rule)
 -- params: $timestamp_format, $timezone
 -- rejects: subscriber_id_missing, opened_at_missing, opened_at_invalid,
 --   category_missing, category_invalid, unknown_subscriber.
@@ -29,9 +29,8 @@ WITH typed AS (
         lower(r.category) AS category,
         r.resolved_at AS resolved_at_text,
         cvm_to_timestamp(r.resolved_at, CAST($timestamp_format AS VARCHAR), CAST($timezone AS VARCHAR)) AS resolved_at,
-        s.subscriber_id IS NOT NULL AS subscriber_known
+        cvm_known_subscriber(r.subscriber_id) AS subscriber_known
     FROM raw_tickets AS r
-    LEFT JOIN stg_subscribers AS s ON s.subscriber_id = r.subscriber_id
 ),
 
 judged AS (

@@ -7,8 +7,10 @@
 //! ([`StagedFolder`]) and its writer ([`StageWriteExec`]). Every other node
 //! goes to Ballista's codecs, which cvm's replace on all three roles (a
 //! codec set on a role is used instead of Ballista's, not beside it).
-//! Functions travel by name: Ballista 55's codecs keep the traits' default
-//! function methods, and so do cvm's.
+//! Functions travel by name, as Ballista's do, but for the one that holds
+//! data: `cvm_known_subscriber` carries the run's subscriber ids
+//! ([`SubscriberIds::encode`]), which an executor has no other way to know.
+//! At a million lines that is about 14 MB in every plan of a staging task.
 
 use std::sync::Arc;
 
@@ -19,7 +21,7 @@ use datafusion::common::TableReference;
 use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
-use datafusion::logical_expr::{Extension, LogicalPlan};
+use datafusion::logical_expr::{Extension, LogicalPlan, ScalarUDF};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
@@ -30,6 +32,7 @@ use crate::ingest::stage_write::{StageWriteExec, StagedFolder};
 use crate::ingest::unary::only_input;
 use crate::job::Source;
 use crate::published_table::{PublishedFiles, PublishedTable};
+use crate::udf::known_subscriber::{KnownSubscriber, SubscriberIds};
 
 /// The first bytes of an encoded cvm node. Ballista's own nodes are
 /// protobuf messages, whose first byte is never `c` (field 12, a group).
@@ -77,6 +80,27 @@ fn unexpected(node: &Node, place: &str) -> DataFusionError {
         Node::PublishedTable(_) => "PublishedTable",
     };
     DataFusionError::Internal(format!("cvm's {name} where a {place} was expected"))
+}
+
+/// A bound subscriber rule's ids; nothing for every other function (sent by name).
+fn encode_udf(node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+    if let Some(ids) = node.inner().downcast_ref::<KnownSubscriber>().and_then(KnownSubscriber::ids) {
+        buf.extend_from_slice(TAG);
+        ids.encode(buf);
+    }
+    Ok(())
+}
+
+/// The function [`encode_udf`] wrote.
+fn decode_udf(name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+    match buf.strip_prefix(TAG) {
+        Some(ids) if name == KnownSubscriber::NAME => {
+            let ids = SubscriberIds::decode(ids)
+                .map_err(|e| DataFusionError::Internal(format!("decoding {name}'s subscriber ids: {e}")))?;
+            Ok(Arc::new(ScalarUDF::from(KnownSubscriber::bound(Arc::new(ids)))))
+        }
+        _ => Err(DataFusionError::Internal(format!("no cvm function {name} to decode"))),
+    }
 }
 
 /// The client's and the scheduler's logical codec.
@@ -135,6 +159,14 @@ impl LogicalExtensionCodec for CvmLogicalCodec {
     fn try_encode_file_format(&self, buf: &mut Vec<u8>, node: Arc<dyn FileFormatFactory>) -> Result<()> {
         self.ballista.try_encode_file_format(buf, node)
     }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+        decode_udf(name, buf)
+    }
+
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+        encode_udf(node, buf)
+    }
 }
 
 /// The physical codec of every role: the scheduler encodes the tasks' plans,
@@ -187,5 +219,13 @@ impl PhysicalExtensionCodec for CvmPhysicalCodec {
             return encode(&Node::StageWrite { folder: exec.folder().to_string() }, buf);
         }
         self.ballista.try_encode(node, buf, converter)
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+        decode_udf(name, buf)
+    }
+
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+        encode_udf(node, buf)
     }
 }

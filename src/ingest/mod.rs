@@ -29,6 +29,7 @@ use datafusion::arrow::compute::{filter_record_batch, is_not_null, is_null};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
@@ -41,6 +42,7 @@ use crate::engine::{self, Params, SqlError};
 use crate::job::{Format, Job, Source};
 use crate::sqlfiles;
 use crate::storage::{Location, StorageError, StoreUrl};
+use crate::udf::known_subscriber::{KnownSubscriber, SubscriberIds};
 use scan::{RawScan, RawTable};
 
 /// Why ingest stopped the run.
@@ -185,24 +187,6 @@ pub async fn ingest(
     folder: &Location,
     folded_before: &dyn Fn(&InputFile) -> bool,
     reports: &mut BTreeMap<&'static str, SourceReport>,
-    cdr_consumer: Option<StagedConsumer>,
-) -> Result<Ingested, IngestError> {
-    if job.engine.cluster.is_none() {
-        return ingest_sources(ctx, job, as_of, folder, folded_before, reports, cdr_consumer).await;
-    }
-    let before = on_cluster::prefer_hash_joins(ctx, true);
-    let ingested = ingest_sources(ctx, job, as_of, folder, folded_before, reports, None).await;
-    on_cluster::prefer_hash_joins(ctx, before);
-    ingested
-}
-
-async fn ingest_sources(
-    ctx: &SessionContext,
-    job: &Job,
-    as_of: chrono::NaiveDate,
-    folder: &Location,
-    folded_before: &dyn Fn(&InputFile) -> bool,
-    reports: &mut BTreeMap<&'static str, SourceReport>,
     mut cdr_consumer: Option<StagedConsumer>,
 ) -> Result<Ingested, IngestError> {
     let mut out = Ingested::default();
@@ -225,6 +209,9 @@ async fn ingest_sources(
             source.kind.name()
         );
         reports.insert(source.kind.name(), report.clone());
+        if source.kind == SourceKind::Subscribers {
+            bind_known_subscribers(ctx).await?;
+        }
         if reports.len() == 1 {
             crate::fault::pause_point("ingest");
         }
@@ -233,6 +220,24 @@ async fn ingest_sources(
         }
     }
     Ok(out)
+}
+
+/// Binds `cvm_known_subscriber` on `ctx` to the ids of the staged
+/// subscribers: the subscriber rule of every other source.
+async fn bind_known_subscribers(ctx: &SessionContext) -> Result<(), IngestError> {
+    let table = SourceKind::Subscribers.staging_table();
+    let sql_err = |source: DataFusionError| IngestError::Sql {
+        input: SourceKind::Subscribers.name(),
+        error: SqlError { file: sqlfiles::find(&table).expect("stg_subscribers.sql exists").path(), source },
+    };
+    let batches = ctx.table(table.as_str()).await.map_err(sql_err)?;
+    let batches = batches.select_columns(&["subscriber_id"]).map_err(sql_err)?.collect().await.map_err(sql_err)?;
+    let columns = batches.iter().map(|b| datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8));
+    let columns = columns.collect::<Result<Vec<_>, _>>().map_err(|e| sql_err(e.into()))?;
+    let ids: SubscriberIds = columns.iter().flat_map(|c| c.as_string::<i32>().iter().flatten()).collect();
+    tracing::debug!(subscribers = ids.len(), "subscriber rule bound");
+    ctx.register_udf(ScalarUDF::from(KnownSubscriber::bound(Arc::new(ids))));
+    Ok(())
 }
 
 async fn ingest_source(

@@ -30,22 +30,6 @@ use crate::contract::SourceKind;
 use crate::storage::{Location, StoreUrl};
 use crate::tables;
 
-/// Sets whether the cluster plans equi-joins as hash joins; returns the
-/// setting it replaced.
-///
-/// Ballista plans sort-merge joins by default, since its hash joins cannot
-/// spill. The staging checks join each source's raw rows to stg_subscribers
-/// (the subscriber rule): as a sort-merge join every raw row, its raw text
-/// included, is shuffled and sorted by subscriber; as a hash join each task
-/// builds the subscriber keys (small: one row per subscriber) and streams
-/// its files through, as a local run does.
-pub(super) fn prefer_hash_joins(ctx: &SessionContext, prefer: bool) -> bool {
-    let state = ctx.state_ref();
-    let mut state = state.write();
-    let optimizer = &mut state.config_mut().options_mut().optimizer;
-    std::mem::replace(&mut optimizer.prefer_hash_join, prefer)
-}
-
 /// One source's staging on the cluster.
 pub(super) struct StageOnCluster<'a> {
     pub ctx: &'a SessionContext,

@@ -15,6 +15,9 @@
 //! - `cvm_bgnbd_expected(t, x, t_x, age, r, alpha, a, b)` -> DOUBLE: BG/NBD's
 //!   expected transactions in the next `t` time units (a hypergeometric
 //!   series, which plain SQL cannot express); see `models::bgnbd`
+//! - `cvm_known_subscriber(subscriber_id)` -> BOOLEAN: whether the id is one
+//!   of the run's staged subscribers (the subscriber rule); see
+//!   [`known_subscriber`]
 //! - `cvm_churn_score(model, features...)` -> STRUCT(churn_risk, churn_drivers):
 //!   a fitted churn model (its JSON, bound by the run) applied to a line's
 //!   features; see [`churn_score`]
@@ -37,6 +40,7 @@ use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, Sca
 
 mod checks;
 mod churn_score;
+pub mod known_subscriber;
 mod utc_date;
 
 /// Registers cvm's functions on a session (or any function registry).
@@ -51,6 +55,7 @@ pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
     registry.register_udf(Arc::new(ScalarUDF::from(checks::Month::new())))?;
     registry.register_udf(Arc::new(ScalarUDF::from(checks::RawRecord::new())))?;
     registry.register_udf(Arc::new(ScalarUDF::from(utc_date::UtcDate::new())))?;
+    registry.register_udf(Arc::new(ScalarUDF::from(known_subscriber::KnownSubscriber::unbound())))?;
     Ok(())
 }
 
