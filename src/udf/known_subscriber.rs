@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, BooleanArray};
+use datafusion::arrow::buffer::BooleanBuffer;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{HashSet, Result, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
@@ -123,9 +124,10 @@ impl ScalarUDFImpl for KnownSubscriber {
         };
         let ids = super::strings(&args, 0)?;
         let ids = ids.as_string::<i32>();
-        // a missing id is no subscriber's (the join this replaces found no match for it either)
-        let out: BooleanArray = (0..ids.len()).map(|i| Some(ids.is_valid(i) && known.contains(ids.value(i)))).collect();
-        Ok(ColumnarValue::Array(Arc::new(out)))
+        // a missing id is no subscriber's (the join this replaces found no match for it either);
+        // every row gets a verdict, so the result needs no validity buffer
+        let known = BooleanBuffer::collect_bool(ids.len(), |i| ids.is_valid(i) && known.contains(ids.value(i)));
+        Ok(ColumnarValue::Array(Arc::new(BooleanArray::new(known, None))))
     }
 }
 
