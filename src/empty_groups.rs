@@ -123,7 +123,7 @@ pub async fn in_snapshot(ctx: &SessionContext, campaigns: &[CampaignSize]) -> Re
             out.push(format!("{axis} {member} is empty in this snapshot"));
         }
     }
-    for c in campaigns.iter().filter(|c| c.rows == 0) {
+    for c in campaigns.iter().filter(|c| c.rows + c.control == 0) {
         out.push(format!("campaign {} selected nobody", c.campaign));
     }
     Ok(out)

@@ -550,10 +550,11 @@ async fn campaign(command: CampaignCommand) -> u8 {
             };
             match export::list(&job, as_of).await {
                 Ok(campaigns) => {
-                    println!("{:<24} {:<8} {:>10}", "campaign", "channel", "rows");
+                    println!("{:<24} {:<8} {:>10} {:>10}", "campaign", "channel", "rows", "control");
                     for c in campaigns {
                         let note = if c.in_job { "" } else { "  (not in the job any more)" };
-                        println!("{:<24} {:<8} {:>10}{note}", c.campaign, c.channel.unwrap_or_default(), c.rows);
+                        let channel = c.channel.unwrap_or_default();
+                        println!("{:<24} {:<8} {:>10} {:>10}{note}", c.campaign, channel, c.rows, c.control);
                     }
                     exit::SUCCESS
                 }

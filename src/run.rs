@@ -339,7 +339,7 @@ async fn run_steps(
     // 7. campaigns, in the job's priority order
     let started = Instant::now();
     let campaigns = campaigns::build(&ctx, job, &scoring_params, staging, &snapshot).await?;
-    let rows = campaigns.iter().map(|c| c.rows).sum();
+    let rows = campaigns.iter().map(|c| c.rows + c.control).sum();
     manifest.step("campaigns", started, 0, rows);
     manifest.output("campaigns", rows);
     let mut warnings = models.artifact.as_ref().map(|a| a.warnings()).unwrap_or_default();

@@ -45,9 +45,12 @@ pub fn render(job: &Job, summary: &RunSummary) -> String {
         let sizes: Vec<String> = summary
             .campaigns
             .iter()
-            .map(|c| match c.cap {
-                Some(cap) => format!("{} {} of cap {cap} ({})", c.campaign, c.rows, c.channel),
-                None => format!("{} {} ({})", c.campaign, c.rows, c.channel),
+            .map(|c| {
+                let size = match c.cap {
+                    Some(cap) => format!("{} {} of cap {cap} ({})", c.campaign, c.rows, c.channel),
+                    None => format!("{} {} ({})", c.campaign, c.rows, c.channel),
+                };
+                if c.control > 0 { format!("{size} + {} control", c.control) } else { size }
             })
             .collect();
         let _ = writeln!(out, "campaigns        {}", sizes.join(", "));

@@ -94,7 +94,7 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
             file: campaign.selection.origin(&campaign.name),
             source: DataFusionError::Plan(e.to_string()),
         })?;
-        let list_params = scoring_params.clone().text("channel", &campaign.channel).int("cap", 1);
+        let list_params = crate::campaigns::list_params(&scoring_params, job, campaign, 1);
         engine::plan(&ctx, lists, &list_params).await?.create_physical_plan().await.map_err(internal(lists.path()))?;
     }
     Ok(())

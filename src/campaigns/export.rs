@@ -83,7 +83,10 @@ impl ExportFormat {
 pub struct ListedCampaign {
     pub campaign: String,
     pub channel: Option<String>,
+    /// Subscribers to contact (the exported list).
     pub rows: u64,
+    /// Subscribers held out as the control group (never exported).
+    pub control: u64,
     /// Declared by the job (in its priority order) or only found in the warehouse.
     pub in_job: bool,
 }
@@ -217,7 +220,8 @@ impl<'a> Snapshot<'a> {
         let sql = format!(
             "SELECT CAST($as_of AS DATE) AS snapshot_date, c.campaign, c.rank, c.subscriber_id, c.channel, c.score, \
              c.value_at_stake, c.reason{} FROM campaigns AS c {} \
-             WHERE c.snapshot_date = CAST($as_of AS DATE) AND c.campaign = $campaign ORDER BY c.rank",
+             WHERE c.snapshot_date = CAST($as_of AS DATE) AND c.campaign = $campaign \
+             AND coalesce(c.\"group\", 'contact') = 'contact' ORDER BY c.rank",
             if with_contacts { ", k.msisdn" } else { "" },
             if with_contacts { "LEFT JOIN contacts AS k ON k.subscriber_id = c.subscriber_id" } else { "" },
         );
@@ -267,32 +271,44 @@ pub async fn list_in(
 ) -> Result<Vec<ListedCampaign>, ExportError> {
     let counts = collect(
         ctx,
-        "SELECT campaign, first_value(channel) AS channel, count(*) AS n FROM campaigns \
+        // snapshots from before control groups have no group column: every row is a contact
+        "SELECT campaign, first_value(channel) AS channel, \
+         count(*) FILTER (WHERE coalesce(\"group\", 'contact') = 'contact') AS n, \
+         count(*) FILTER (WHERE \"group\" = 'control') AS control FROM campaigns \
          WHERE snapshot_date = CAST($as_of AS DATE) GROUP BY campaign",
         &engine::Params::new().date("as_of", as_of),
     )
     .await?;
-    let mut found: Vec<(String, String, u64)> = Vec::new();
+    let mut found: Vec<(String, String, u64, u64)> = Vec::new();
     for batch in &counts {
         let names = batch.column(0).as_string::<i32>();
         let channels = batch.column(1).as_string::<i32>();
         let n = batch.column(2).as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        let control = batch.column(3).as_primitive::<datafusion::arrow::datatypes::Int64Type>();
         for i in 0..batch.num_rows() {
-            found.push((names.value(i).to_string(), channels.value(i).to_string(), n.value(i) as u64));
+            let (name, channel) = (names.value(i).to_string(), channels.value(i).to_string());
+            found.push((name, channel, n.value(i) as u64, control.value(i) as u64));
         }
     }
     // a campaign with no rows has an empty file, so no row above: its size is 0
     let size = |name: &str| found.iter().find(|f| f.0 == name);
     let mut out = Vec::new();
     for c in job.campaigns.iter().filter(|c| published.contains(&c.name)) {
-        let rows = size(&c.name).map_or(0, |f| f.2);
-        out.push(ListedCampaign { campaign: c.name.clone(), channel: Some(c.channel.clone()), rows, in_job: true });
+        let (rows, control) = size(&c.name).map_or((0, 0), |f| (f.2, f.3));
+        out.push(ListedCampaign {
+            campaign: c.name.clone(),
+            channel: Some(c.channel.clone()),
+            rows,
+            control,
+            in_job: true,
+        });
     }
     for name in published.iter().filter(|name| !job.campaigns.iter().any(|c| &c.name == *name)) {
         out.push(ListedCampaign {
             campaign: name.clone(),
             channel: size(name).map(|f| f.1.clone()),
             rows: size(name).map_or(0, |f| f.2),
+            control: size(name).map_or(0, |f| f.3),
             in_job: false,
         });
     }

@@ -45,7 +45,10 @@ pub enum CampaignError {
 pub struct CampaignSize {
     pub campaign: String,
     pub channel: String,
+    /// Subscribers to contact.
     pub rows: u64,
+    /// Subscribers held out as the control group.
+    pub control: u64,
     pub cap: Option<u64>,
 }
 
@@ -80,11 +83,11 @@ pub async fn build(
             datafusion::arrow::compute::concat_batches(&assigned_schema, &assigned).map_err(DataFusionError::from)?;
         crate::tables::register_small(ctx, "campaign_assigned", taken, shared).await?;
         let cap = campaign.cap.map(|c| c.min(i64::MAX as u64) as i64).unwrap_or(i64::MAX);
-        let list_params = params.clone().text("channel", &campaign.channel).int("cap", cap);
-        let df = engine::plan(ctx, mart, &list_params).await?;
+        let df = engine::plan(ctx, mart, &list_params(params, job, campaign, cap)).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let control = held_out(&batches)?;
         let bytes = crate::tables::parquet_bytes(schema, &batches)?;
         let partition = format!("{snapshot}/campaign={}", campaign.name);
         staging.put("campaigns", &partition, "part-0.parquet", bytes).await?;
@@ -97,11 +100,31 @@ pub async fn build(
         sizes.push(CampaignSize {
             campaign: campaign.name.clone(),
             channel: campaign.channel.clone(),
-            rows: rows as u64,
+            rows: rows as u64 - control,
+            control,
             cap: campaign.cap,
         });
     }
     Ok(sizes)
+}
+
+/// The rows of a list in the control group.
+fn held_out(batches: &[RecordBatch]) -> Result<u64, DataFusionError> {
+    let mut n = 0;
+    for batch in batches {
+        let group = batch
+            .column_by_name("group")
+            .ok_or_else(|| DataFusionError::Internal("sql/marts/campaigns.sql returns no group column".into()))?;
+        let group = datafusion::arrow::array::AsArray::as_string::<i32>(group.as_ref());
+        n += group.iter().filter(|g| *g == Some("control")).count() as u64;
+    }
+    Ok(n)
+}
+
+/// The parameters of sql/marts/campaigns.sql for one campaign: `base` and the
+/// campaign's channel, cap (contacts) and control draw.
+pub fn list_params(base: &Params, job: &Job, campaign: &Campaign, cap: i64) -> Params {
+    base.clone().merged(&job.control.params(campaign)).text("channel", &campaign.channel).int("cap", cap)
 }
 
 /// The tables `plan` scans, subqueries included, in plan order.

@@ -19,7 +19,7 @@ mod outputs;
 
 pub use models::{BandMode, ChurnModelChoice, ModelSettings, VALUE_CRITERIA};
 pub use operations::{PublishSettings, ScheduleSettings, StorageSettings};
-pub use outputs::{Campaign, ExportSettings, KpiSettings, MsisdnPolicy, Selection};
+pub use outputs::{Campaign, ControlSettings, ExportSettings, KpiSettings, MsisdnPolicy, Selection};
 
 use crate::contract::{self, SourceKind};
 use crate::engine::EngineOptions;
@@ -68,6 +68,8 @@ struct JobFile {
     #[serde(default)]
     kpi: outputs::KpiFile,
     campaigns: Option<Vec<outputs::CampaignFile>>,
+    #[serde(default)]
+    control: outputs::ControlFile,
     #[serde(default)]
     exports: outputs::ExportsFile,
     schedule: Option<operations::ScheduleFile>,
@@ -153,6 +155,8 @@ pub struct Job {
     pub kpi: KpiSettings,
     /// The campaigns in priority order: a subscriber goes to the first that selects them.
     pub campaigns: Vec<Campaign>,
+    /// How the campaigns' control groups are drawn (`[control]`).
+    pub control: ControlSettings,
     pub exports: ExportSettings,
     /// When `cvm schedule` runs the job (none: only when run by hand or by another scheduler).
     pub schedule: Option<ScheduleSettings>,
@@ -321,7 +325,8 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
     }
     .validate(&invalid)?;
     let kpi = outputs::validate_kpi(file.kpi, &invalid)?;
-    let campaigns = outputs::validate_campaigns(file.campaigns, &job_dir, &invalid)?;
+    let control = outputs::validate_control(file.control, &invalid)?;
+    let campaigns = outputs::validate_campaigns(file.campaigns, &control, &job_dir, &invalid)?;
     let exports = outputs::validate_exports(file.exports, &job_dir, &warehouse, &invalid)?;
     let schedule = operations::validate_schedule(file.schedule, &invalid)?;
     let publish = operations::validate_publish(file.publish, &invalid)?;
@@ -345,6 +350,7 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
         models,
         kpi,
         campaigns,
+        control,
         exports,
         schedule,
         publish,
@@ -588,6 +594,11 @@ mod tests {
             ),
             ("[[campaigns]]\nname = \"a\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\ncap = 0\n", "campaigns[0].cap"),
             ("[exports]\nmsisdn = \"sometimes\"\n", "exports.msisdn"),
+            ("[control]\nshare = 1.0\n", "control.share"),
+            (
+                "[[campaigns]]\nname = \"a\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\ncontrol_share = -0.1\n",
+                "campaigns[0].control_share",
+            ),
         ] {
             let err = load_str(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
             assert!(err.contains(&format!("`{key}`")), "expected {key} in: {err}");
@@ -602,6 +613,22 @@ mod tests {
         assert!(job.campaigns.iter().all(|c| c.cap.is_none() && matches!(c.selection, Selection::File { .. })));
         assert_eq!(job.exports.msisdn, MsisdnPolicy::Drop);
         assert!(job.exports.root.as_str().ends_with("/wh/_exports/"), "{}", job.exports.root.as_str());
+    }
+
+    #[test]
+    fn control_groups_default_to_a_tenth_and_a_campaign_may_set_its_own() {
+        let job = load_str(MINIMAL).unwrap();
+        assert_eq!(job.control, ControlSettings { seed: 1, share: 0.1 });
+        assert!(job.campaigns.iter().all(|c| c.control_share == 0.1));
+        let job = load_str(&format!(
+            "{MINIMAL}[control]\nseed = 7\nshare = 0.2\n\
+             [[campaigns]]\nname = \"a\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\n\
+             [[campaigns]]\nname = \"b\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\ncontrol_share = 0\n"
+        ))
+        .unwrap();
+        assert_eq!(job.control, ControlSettings { seed: 7, share: 0.2 });
+        let shares: Vec<f64> = job.campaigns.iter().map(|c| c.control_share).collect();
+        assert_eq!(shares, [0.2, 0.0]);
     }
 
     #[test]

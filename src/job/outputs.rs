@@ -32,6 +32,15 @@ pub(super) struct CampaignFile {
     rank_by: Option<String>,
     value_at_stake: Option<String>,
     reason: Option<String>,
+    /// Share held out as the campaign's control group; `[control] share` when left out.
+    control_share: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ControlFile {
+    seed: Option<u64>,
+    share: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,9 +81,55 @@ pub struct Campaign {
     pub name: String,
     /// Lower case; opt-outs for this channel (or for every channel) exclude a subscriber.
     pub channel: String,
-    /// At most this many subscribers per run; `None` = everyone who qualifies.
+    /// At most this many subscribers contacted per run; `None` = everyone who qualifies.
     pub cap: Option<u64>,
     pub selection: Selection,
+    /// Share of the qualifying subscribers held out as the control group, in [0, 1).
+    pub control_share: f64,
+}
+
+/// Validated `[control]` settings: how control groups are drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlSettings {
+    /// With the campaign's name, seeds each subscriber's draw: the same seed draws the same groups.
+    pub seed: u64,
+    /// The control share of a campaign that sets none.
+    pub share: f64,
+}
+
+impl ControlSettings {
+    /// The campaigns mart's parameters for `campaign`.
+    pub fn params(&self, campaign: &Campaign) -> Params {
+        Params::new()
+            .text("campaign", &campaign.name)
+            .text("control_seed", &self.seed.to_string())
+            .float("control_share", campaign.control_share)
+    }
+}
+
+/// The default control share: a tenth of every list held out.
+const DEFAULT_CONTROL_SHARE: f64 = 0.1;
+
+fn control_share(
+    key: &str,
+    value: f64,
+    invalid: &dyn Fn(&str, String) -> super::JobError,
+) -> Result<f64, super::JobError> {
+    if (0.0..1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid(key, format!("{value} is not a share in [0, 1) (0 holds no one out)")))
+    }
+}
+
+pub(super) fn validate_control(
+    file: ControlFile,
+    invalid: &dyn Fn(&str, String) -> super::JobError,
+) -> Result<ControlSettings, super::JobError> {
+    Ok(ControlSettings {
+        seed: file.seed.unwrap_or(1),
+        share: control_share("control.share", file.share.unwrap_or(DEFAULT_CONTROL_SHARE), invalid)?,
+    })
 }
 
 /// What selects and ranks a campaign's subscribers: one SELECT over
@@ -173,6 +228,7 @@ pub(super) fn validate_kpi(
 
 pub(super) fn validate_campaigns(
     files: Option<Vec<CampaignFile>>,
+    control: &ControlSettings,
     job_dir: &Path,
     invalid: &dyn Fn(&str, String) -> super::JobError,
 ) -> Result<Vec<Campaign>, super::JobError> {
@@ -184,6 +240,7 @@ pub(super) fn validate_campaigns(
                 channel: channel.to_string(),
                 cap: None,
                 selection: builtin(name).expect("every default campaign has its SQL file"),
+                control_share: control.share,
             })
             .collect());
     };
@@ -206,6 +263,10 @@ pub(super) fn validate_campaigns(
         if f.cap == Some(0) {
             return Err(invalid(&key("cap"), "must be at least 1 (leave it out for no cap)".into()));
         }
+        let control_share = match f.control_share {
+            Some(share) => control_share(&key("control_share"), share, invalid)?,
+            None => control.share,
+        };
         let selection = match (f.sql, f.rule) {
             (Some(_), Some(_)) => {
                 return Err(invalid(&key("rule"), "give either `sql` or `rule`, not both".into()));
@@ -253,7 +314,7 @@ pub(super) fn validate_campaigns(
                 }
             }
         };
-        campaigns.push(Campaign { name: f.name, channel, cap: f.cap, selection });
+        campaigns.push(Campaign { name: f.name, channel, cap: f.cap, selection, control_share });
     }
     Ok(campaigns)
 }

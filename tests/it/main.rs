@@ -9,6 +9,7 @@ mod cli;
 #[cfg(feature = "ballista")]
 mod cluster;
 mod concurrency;
+mod control_groups;
 mod determinism;
 mod docs;
 mod exports;

@@ -156,8 +156,9 @@ fn each_shipped_campaign_selects_exactly_its_rule_in_rank_order() {
     for (name, channel, rule, order) in cases {
         let dir = tempfile::tempdir().unwrap();
         // ARPU tiers with low floors and tight churn bands give every rule members on the demo
+        // (no control groups here: tests/it/control_groups.rs draws them)
         let settings = "[tiers]\nmode = \"arpu\"\narpu = { diamond = 60, gold = 40, silver = 25, vip = 15 }\n\
-                        [churn]\nbands = { medium = 0.03, high = 0.05 }\n";
+                        [churn]\nbands = { medium = 0.03, high = 0.05 }\n[control]\nshare = 0\n";
         let job = demo_job_with(
             dir.path(),
             &format!("{settings}[[campaigns]]\nname = \"{name}\"\nsql = \"{name}\"\nchannel = \"{channel}\"\n"),
@@ -187,7 +188,11 @@ fn each_shipped_campaign_selects_exactly_its_rule_in_rank_order() {
 #[test]
 fn opt_outs_are_per_channel_a_subscriber_is_in_one_campaign_and_caps_hold() {
     let dir = tempfile::tempdir().unwrap();
+    // no control groups: the lists are exactly the rules', opt-outs and caps (tests/it/control_groups.rs)
     let campaigns = "
+[control]
+share = 0
+
 [[campaigns]]
 name = \"call_first\"
 channel = \"call\"

@@ -1,0 +1,151 @@
+//! Control groups: every campaign holds out a reproducible share of the
+//! subscribers it selects (campaigns."group" = 'control'), drawn from the
+//! same ranks as its contacts, never exported, and never given to another
+//! campaign.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::support::*;
+
+/// A generated landing of 1,000 lines with 3 days of CDR.
+fn landing(dir: &Path) -> PathBuf {
+    let out = dir.join("landing");
+    let output = cvm()
+        .args(["generate", "--subscribers", "1000", "--days", "3", "--as-of", AS_OF, "--seed", "11", "--out"])
+        .arg(&out)
+        .output()
+        .expect("cvm generate runs");
+    assert!(output.status.success(), "generate failed: {}", String::from_utf8_lossy(&output.stderr));
+    out
+}
+
+/// Two campaigns: every active prepaid line with a third held out, then every
+/// other active line, capped at 100 contacts, with the job's default share.
+fn job(dir: &Path, landing: &Path, control: &str) -> PathBuf {
+    let text = format!(
+        "name = \"t\"\ninput_root = \"{}\"\nwarehouse = \"warehouse\"\n{control}\n\
+         [exports]\non_run = true\n\n\
+         [[campaigns]]\nname = \"prepaid\"\nchannel = \"sms\"\nrule = \"is_active AND plan_type = 'prepaid'\"\n\
+         rank_by = \"tenure_days\"\nreason = \"'prepaid'\"\ncontrol_share = 0.3\n\n\
+         [[campaigns]]\nname = \"rest\"\nchannel = \"email\"\nrule = \"is_active\"\nrank_by = \"tenure_days\"\n\
+         reason = \"'in service'\"\ncap = 100\n",
+        landing.display()
+    );
+    let path = dir.join("job.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// (campaign, group) -> subscribers with their rank and score, in rank order.
+fn lists(warehouse: &Path) -> BTreeMap<(String, String), Vec<(String, i64, f64)>> {
+    let (_, rows) = parse_csv(&query_csv(
+        warehouse,
+        "SELECT campaign, \"group\", subscriber_id, rank, score FROM campaigns ORDER BY campaign, \"group\", rank",
+    ));
+    let mut out: BTreeMap<(String, String), Vec<(String, i64, f64)>> = BTreeMap::new();
+    for r in rows {
+        let entry = out.entry((r[0].clone(), r[1].clone())).or_default();
+        entry.push((r[2].clone(), r[3].parse().unwrap(), r[4].parse().unwrap()));
+    }
+    out
+}
+
+fn ids(list: &[(String, i64, f64)]) -> BTreeSet<String> {
+    list.iter().map(|(id, _, _)| id.clone()).collect()
+}
+
+/// Subscriber ids in one exported CSV (its subscriber_id column).
+fn exported_ids(file: &Path) -> BTreeSet<String> {
+    let (header, rows) = parse_csv(&std::fs::read_to_string(file).expect("the export is written"));
+    let at = header.iter().position(|h| h == "subscriber_id").expect("a subscriber_id column");
+    rows.into_iter().map(|r| r[at].clone()).collect()
+}
+
+#[test]
+fn control_groups_hold_out_their_share_from_the_same_ranks_and_are_never_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let landing = landing(dir.path());
+    let job = job(dir.path(), &landing, "");
+    let w = dir.path().join("wh");
+    let summary = run_ok(&job, AS_OF, &w);
+    let got = lists(&w);
+    let list = |c: &str, g: &str| got.get(&(c.to_string(), g.to_string())).cloned().unwrap_or_default();
+
+    // the prepaid campaign: a third held out, within sampling error
+    let (contact, control) = (list("prepaid", "contact"), list("prepaid", "control"));
+    let n = (contact.len() + control.len()) as f64;
+    assert!(n >= 200.0, "too few prepaid lines ({n}) for the share to say anything");
+    let sd = (n * 0.3 * 0.7).sqrt();
+    assert!(
+        (control.len() as f64 - 0.3 * n).abs() < 4.0 * sd,
+        "{} of {n} held out, expected 30% within 4 sd ({sd:.1})",
+        control.len()
+    );
+    // the other campaign: its cap counts contacts; its control group (the job's default
+    // tenth) comes from the ranks the contacts come from, and ranks count within a group
+    let (contact, control) = (list("rest", "contact"), list("rest", "control"));
+    assert_eq!(contact.len(), 100, "the cap is a number of contacts");
+    assert!(!control.is_empty() && control.len() < 40, "{} held out beside 100 contacts", control.len());
+    let last_contact = contact.last().unwrap().2;
+    assert!(control.iter().all(|c| c.2 >= last_contact), "a control ranked below the last contact: {control:?}");
+    for group in [&contact, &control] {
+        let ranks: Vec<i64> = group.iter().map(|c| c.1).collect();
+        assert_eq!(ranks, (1..=group.len() as i64).collect::<Vec<_>>());
+    }
+    // a held-out subscriber is not the next campaign's
+    let prepaid = ids(&list("prepaid", "contact")).union(&ids(&list("prepaid", "control"))).cloned().collect();
+    let rest: BTreeSet<String> = ids(&contact).union(&ids(&control)).cloned().collect();
+    assert!(rest.is_disjoint(&prepaid), "a subscriber in two campaigns");
+
+    // the run's exports and `cvm campaign export` carry the contacts only
+    let exports = w.join(format!("_exports/snapshot_date={AS_OF}"));
+    for campaign in ["prepaid", "rest"] {
+        let (contacts, held_out) = (ids(&list(campaign, "contact")), ids(&list(campaign, "control")));
+        assert_eq!(exported_ids(&exports.join(format!("{campaign}.csv"))), contacts, "{campaign}'s run export");
+        let out_file = w.join(format!("_exports/{campaign}-by-hand.csv"));
+        let out = cvm()
+            .args(["campaign", "export"])
+            .arg(&job)
+            .args(["--as-of", AS_OF, "--campaign", campaign, "--output"])
+            .arg(&out_file)
+            .arg("--warehouse")
+            .arg(&w)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "export failed: {}", String::from_utf8_lossy(&out.stderr));
+        let by_hand = exported_ids(&out_file);
+        assert_eq!(by_hand, contacts, "{campaign}'s export by hand");
+        assert!(by_hand.is_disjoint(&held_out));
+    }
+    let listed = cvm().args(["campaign", "list"]).arg(&job).args(["--as-of", AS_OF, "--warehouse"]).arg(&w).output();
+    let listed = String::from_utf8(listed.unwrap().stdout).unwrap();
+    let rest_line = listed.lines().find(|l| l.starts_with("rest ")).expect("rest is listed");
+    assert_eq!(rest_line.split_whitespace().collect::<Vec<_>>(), ["rest", "email", "100", &control.len().to_string()]);
+    assert!(summary.contains(&format!("rest 100 of cap 100 (email) + {} control", control.len())), "{summary}");
+
+    // a re-run draws the same groups; another seed draws others; a share of 0 holds no one out
+    let again = dir.path().join("wh-again");
+    run_ok(&job, AS_OF, &again);
+    assert_eq!(lists(&again), got, "a re-run drew other groups");
+    let reseeded = dir.path().join("reseeded");
+    std::fs::create_dir_all(&reseeded).unwrap();
+    let other_seed = job_with(&reseeded, &landing, "[control]\nseed = 2\n");
+    let drawn = lists(&other_seed);
+    let control_of = |l: &BTreeMap<(String, String), Vec<(String, i64, f64)>>| {
+        ids(l.get(&("prepaid".to_string(), "control".to_string())).map_or(&[][..], |v| v))
+    };
+    assert_ne!(control_of(&drawn), control_of(&got), "seed 2 drew the same control group as seed 1");
+    let none = dir.path().join("none");
+    std::fs::create_dir_all(&none).unwrap();
+    let drawn = lists(&job_with(&none, &landing, "[control]\nshare = 0\n"));
+    assert!(!drawn.contains_key(&("rest".to_string(), "control".to_string())), "share 0 held someone out of rest");
+    assert!(drawn.contains_key(&("prepaid".to_string(), "control".to_string())), "prepaid sets its own share");
+}
+
+/// Runs [`job`] with `control` in `dir`; returns the warehouse.
+fn job_with(dir: &Path, landing: &Path, control: &str) -> PathBuf {
+    let w = dir.join("wh");
+    run_ok(&job(dir, landing, control), AS_OF, &w);
+    w
+}
