@@ -338,7 +338,7 @@ async fn run_steps(
 
     // 7. campaigns, in the job's priority order
     let started = Instant::now();
-    let campaigns = campaigns::build(&ctx, job, &scoring_params, staging, &snapshot).await?;
+    let campaigns = campaigns::build(&ctx, job, &scoring_params, staging, as_of, base.as_ref()).await?;
     let rows = campaigns.iter().map(|c| c.rows + c.control).sum();
     manifest.step("campaigns", started, 0, rows);
     manifest.output("campaigns", rows);
@@ -428,8 +428,8 @@ const READ_AGAIN_AT_T: &[&str] = &["int_recharge_summary"];
 
 /// The tables a run publishes (all in one commit); `_usage_by_file` is
 /// cvm's own (the parts usage_daily is built from), not for analysts.
-pub const PUBLISHED_TABLES: [&str; 7] =
-    ["usage_daily", usage::PARTS, "customer_value", "model_metrics", "kpi", "campaigns", "rejects"];
+pub const PUBLISHED_TABLES: [&str; 8] =
+    ["usage_daily", usage::PARTS, "customer_value", "model_metrics", "kpi", "campaigns", campaigns::HISTORY, "rejects"];
 
 /// Writes the restricted contacts table (subscriber_id, msisdn) for the
 /// snapshot: the only copy of msisdn cvm keeps, for exports. The file is the

@@ -89,13 +89,24 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     let assigned = MemTable::try_new(crate::campaigns::assigned_schema(), vec![vec![]]);
     ctx.register_table("campaign_assigned", Arc::new(assigned.map_err(internal("campaigns".into()))?))
         .map_err(internal("campaigns".into()))?;
+    let cooling = MemTable::try_new(crate::campaigns::assigned_schema(), vec![vec![]]);
+    ctx.register_table("campaign_cooling", Arc::new(cooling.map_err(internal("campaigns".into()))?))
+        .map_err(internal("campaigns".into()))?;
     for campaign in &job.campaigns {
         crate::campaigns::register_selection(&ctx, campaign, &scoring_params).await.map_err(|e| SqlError {
             file: campaign.selection.origin(&campaign.name),
             source: DataFusionError::Plan(e.to_string()),
         })?;
         let list_params = crate::campaigns::list_params(&scoring_params, job, campaign, 1);
-        engine::plan(&ctx, lists, &list_params).await?.create_physical_plan().await.map_err(internal(lists.path()))?;
+        let df = engine::plan(&ctx, lists, &list_params).await?;
+        df.clone().create_physical_plan().await.map_err(internal(lists.path()))?;
+        // and the list's rows in the history
+        let _ = ctx.deregister_table("campaign_list");
+        register_empty(&ctx, "campaign_list", &df, false).map_err(internal(lists.path()))?;
+        let history = sqlfiles::find(crate::campaigns::HISTORY).expect("contacts_history.sql exists");
+        let history_params = engine::Params::new().date("cooldown_until", as_of);
+        let df = engine::plan(&ctx, history, &history_params).await?;
+        df.create_physical_plan().await.map_err(internal(history.path()))?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 -- campaigns: whom each campaign contacts this run, in the order to contact them, and its control group.
 -- grain: one row per subscriber in a campaign; a subscriber is in at most one campaign per snapshot.
 -- partitioning: snapshot_date=T, campaign=NAME
--- inputs: campaign_selection, campaign_assigned, stg_optouts
+-- inputs: campaign_selection, campaign_assigned, campaign_cooling, stg_optouts
 -- params: $campaign, $channel, $cap, $control_share, $control_seed
 -- The run evaluates this once per campaign of the job, in the job's priority order:
 -- campaign_selection is that campaign's selection over customer_value (a file in sql/campaigns/
@@ -9,7 +9,9 @@
 -- groups included, so that no other campaign contacts a held-out subscriber).
 -- A subscriber who opted out of the campaign's channel, or of every channel (no channel), is
 -- left out whatever the opt-out's since date: the list is used after the run, and an opt-out
--- holds from the day it is known.
+-- holds from the day it is known. campaign_cooling is the subscribers the campaign listed (as
+-- contact or control) on an earlier night whose cool-down has not ended (contacts_history's
+-- cooldown_until after T): they are not listed again until it has.
 -- Control group: each qualifying subscriber is held out with probability $control_share, drawn
 -- by cvm_hash_unit(subscriber_id, '<$control_seed>/<$campaign>'): the same subscriber, campaign and
 -- seed give the same draw on every run, and campaigns draw independently. $cap counts contacts
@@ -45,6 +47,7 @@ selected AS (
     WHERE s.subscriber_id IS NOT NULL
         AND s.subscriber_id NOT IN (SELECT subscriber_id FROM opted_out)
         AND s.subscriber_id NOT IN (SELECT subscriber_id FROM campaign_assigned)
+        AND s.subscriber_id NOT IN (SELECT subscriber_id FROM campaign_cooling)
 ),
 
 drawn AS (

@@ -7,7 +7,14 @@
 
 pub mod export;
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{AsArray, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::common::ScalarValue;
+use datafusion::prelude::{col, lit};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -17,10 +24,11 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
+use crate::commit::Commit;
 use crate::engine::{self, Params, SqlError};
 use crate::job::{Campaign, Job};
 use crate::publish::RunStaging;
-use crate::storage::StorageError;
+use crate::storage::{StorageError, StoreUrl};
 
 /// Why the campaign lists could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -61,19 +69,28 @@ const SELECTABLE: &str = "customer_value";
 const SELECTION_COLUMNS: &[(&str, &str)] =
     &[("subscriber_id", "Utf8"), ("score", "Float64"), ("value_at_stake", "Decimal128(18,4)"), ("reason", "Utf8")];
 
+/// The table later nights read back: every night's lists.
+pub const HISTORY: &str = "contacts_history";
+
 /// Builds every campaign's list into the run's staging area, partition
-/// `<snapshot>/campaign=<name>`; `customer_value` must be registered on `ctx`.
+/// `<snapshot>/campaign=<name>`, in campaigns and in contacts_history;
+/// `customer_value` must be registered on `ctx`. `published` is the
+/// warehouse's last commit, whose contacts_history gives the cool-downs.
 pub async fn build(
     ctx: &SessionContext,
     job: &Job,
     params: &Params,
     staging: &RunStaging,
-    snapshot: &str,
+    as_of: NaiveDate,
+    published: Option<&Commit>,
 ) -> Result<Vec<CampaignSize>, CampaignError> {
     let mart = crate::sqlfiles::find("campaigns").expect("campaigns.sql exists");
+    let history = crate::sqlfiles::find(HISTORY).expect("contacts_history.sql exists");
+    let snapshot = format!("snapshot_date={as_of}");
     let assigned_schema = assigned_schema();
     // on a cluster, the subscribers already assigned go to the run's staging for the executors
     let shared = job.engine.cluster.as_ref().map(|_| staging);
+    let mut cooling = cooling_down(ctx, &staging.location().url, as_of, published).await?;
     let mut assigned: Vec<RecordBatch> = Vec::new();
     let mut sizes = Vec::new();
     for campaign in &job.campaigns {
@@ -82,15 +99,27 @@ pub async fn build(
         let taken =
             datafusion::arrow::compute::concat_batches(&assigned_schema, &assigned).map_err(DataFusionError::from)?;
         crate::tables::register_small(ctx, "campaign_assigned", taken, shared).await?;
+        let ids = cooling.remove(&campaign.name).unwrap_or_default();
+        crate::tables::register_small(ctx, "campaign_cooling", ids_batch(ids)?, shared).await?;
         let cap = campaign.cap.map(|c| c.min(i64::MAX as u64) as i64).unwrap_or(i64::MAX);
         let df = engine::plan(ctx, mart, &list_params(params, job, campaign, cap)).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         let control = held_out(&batches)?;
-        let bytes = crate::tables::parquet_bytes(schema, &batches)?;
         let partition = format!("{snapshot}/campaign={}", campaign.name);
+        let bytes = crate::tables::parquet_bytes(schema.clone(), &batches)?;
         staging.put("campaigns", &partition, "part-0.parquet", bytes).await?;
+
+        // the same list into the history, with the night it may be listed again
+        let list = datafusion::arrow::compute::concat_batches(&schema, &batches).map_err(DataFusionError::from)?;
+        crate::tables::register_small(ctx, "campaign_list", list, shared).await?;
+        let until = as_of + chrono::Duration::days(i64::from(campaign.cooldown_days));
+        let df = engine::plan(ctx, history, &Params::new().date("cooldown_until", until)).await?;
+        let history_schema = Arc::new(df.schema().as_arrow().clone());
+        let bytes = crate::tables::parquet_bytes(history_schema, &df.collect().await?)?;
+        staging.put(HISTORY, &partition, "part-0.parquet", bytes).await?;
+
         for batch in &batches {
             assigned.push(
                 RecordBatch::try_new(assigned_schema.clone(), vec![batch.column(0).clone()])
@@ -108,6 +137,46 @@ pub async fn build(
     Ok(sizes)
 }
 
+/// Per campaign, the subscribers it listed on an earlier night whose
+/// cool-down has not ended by `as_of`, from the published contacts_history.
+/// Only nights before `as_of` count, so a re-run of a night gives its lists again.
+async fn cooling_down(
+    ctx: &SessionContext,
+    warehouse: &StoreUrl,
+    as_of: NaiveDate,
+    published: Option<&Commit>,
+) -> Result<HashMap<String, Vec<String>>, CampaignError> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    let Some(commit) = published.filter(|c| c.files.iter().any(|f| f.table == HISTORY)) else {
+        return Ok(out);
+    };
+    crate::published_table::register(ctx, warehouse, commit, HISTORY, "contacts_history_published", None).await?;
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+    let day = lit(ScalarValue::Date32(Some((as_of - epoch).num_days() as i32)));
+    let batches = ctx
+        .table("contacts_history_published")
+        .await?
+        .filter(col("snapshot_date").lt(day.clone()).and(col("cooldown_until").gt(day)))?
+        .select_columns(&["campaign", "subscriber_id"])?
+        .collect()
+        .await?;
+    for batch in &batches {
+        let campaigns = cast(batch.column(0), &DataType::Utf8).map_err(DataFusionError::from)?;
+        let (campaigns, ids) = (campaigns.as_string::<i32>(), batch.column(1).as_string::<i32>());
+        for (campaign, id) in campaigns.iter().zip(ids.iter()) {
+            if let (Some(campaign), Some(id)) = (campaign, id) {
+                out.entry(campaign.to_string()).or_default().push(id.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Subscriber ids as a batch of [`assigned_schema`].
+fn ids_batch(ids: Vec<String>) -> Result<RecordBatch, DataFusionError> {
+    Ok(RecordBatch::try_new(assigned_schema(), vec![Arc::new(StringArray::from(ids))])?)
+}
+
 /// The rows of a list in the control group.
 fn held_out(batches: &[RecordBatch]) -> Result<u64, DataFusionError> {
     let mut n = 0;
@@ -115,7 +184,7 @@ fn held_out(batches: &[RecordBatch]) -> Result<u64, DataFusionError> {
         let group = batch
             .column_by_name("group")
             .ok_or_else(|| DataFusionError::Internal("sql/marts/campaigns.sql returns no group column".into()))?;
-        let group = datafusion::arrow::array::AsArray::as_string::<i32>(group.as_ref());
+        let group = group.as_string::<i32>();
         n += group.iter().filter(|g| *g == Some("control")).count() as u64;
     }
     Ok(n)

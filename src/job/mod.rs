@@ -596,6 +596,10 @@ mod tests {
             ("[exports]\nmsisdn = \"sometimes\"\n", "exports.msisdn"),
             ("[control]\nshare = 1.0\n", "control.share"),
             (
+                "[[campaigns]]\nname = \"a\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\ncooldown_days = 4000\n",
+                "campaigns[0].cooldown_days",
+            ),
+            (
                 "[[campaigns]]\nname = \"a\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\ncontrol_share = -0.1\n",
                 "campaigns[0].control_share",
             ),

@@ -34,6 +34,8 @@ pub(super) struct CampaignFile {
     reason: Option<String>,
     /// Share held out as the campaign's control group; `[control] share` when left out.
     control_share: Option<f64>,
+    /// Days before the campaign may list a subscriber it listed again (0: every night).
+    cooldown_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,6 +88,8 @@ pub struct Campaign {
     pub selection: Selection,
     /// Share of the qualifying subscribers held out as the control group, in [0, 1).
     pub control_share: f64,
+    /// A subscriber the campaign listed (contact or control) is not listed again for this many days.
+    pub cooldown_days: u32,
 }
 
 /// Validated `[control]` settings: how control groups are drawn.
@@ -106,6 +110,9 @@ impl ControlSettings {
             .float("control_share", campaign.control_share)
     }
 }
+
+/// The longest cool-down a campaign may set.
+const MAX_COOLDOWN_DAYS: u32 = 3650;
 
 /// The default control share: a tenth of every list held out.
 const DEFAULT_CONTROL_SHARE: f64 = 0.1;
@@ -241,6 +248,7 @@ pub(super) fn validate_campaigns(
                 cap: None,
                 selection: builtin(name).expect("every default campaign has its SQL file"),
                 control_share: control.share,
+                cooldown_days: 0,
             })
             .collect());
     };
@@ -262,6 +270,13 @@ pub(super) fn validate_campaigns(
         }
         if f.cap == Some(0) {
             return Err(invalid(&key("cap"), "must be at least 1 (leave it out for no cap)".into()));
+        }
+        let cooldown_days = f.cooldown_days.unwrap_or(0);
+        if cooldown_days > MAX_COOLDOWN_DAYS {
+            return Err(invalid(
+                &key("cooldown_days"),
+                format!("{cooldown_days} is more than {MAX_COOLDOWN_DAYS} days (ten years)"),
+            ));
         }
         let control_share = match f.control_share {
             Some(share) => control_share(&key("control_share"), share, invalid)?,
@@ -314,7 +329,7 @@ pub(super) fn validate_campaigns(
                 }
             }
         };
-        campaigns.push(Campaign { name: f.name, channel, cap: f.cap, selection, control_share });
+        campaigns.push(Campaign { name: f.name, channel, cap: f.cap, selection, control_share, cooldown_days });
     }
     Ok(campaigns)
 }

@@ -1,7 +1,9 @@
 //! Control groups: every campaign holds out a reproducible share of the
 //! subscribers it selects (campaigns."group" = 'control'), drawn from the
 //! same ranks as its contacts, never exported, and never given to another
-//! campaign.
+//! campaign. Contact history: every night's lists are kept in
+//! contacts_history, and a campaign's cool-down keeps whom it listed off its
+//! lists until the cool-down ends.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -148,4 +150,70 @@ fn job_with(dir: &Path, landing: &Path, control: &str) -> PathBuf {
     let w = dir.join("wh");
     run_ok(&job(dir, landing, control), AS_OF, &w);
     w
+}
+
+/// (campaign, subscriber, group, rank) of one snapshot in `table`, sorted.
+fn listed(warehouse: &Path, table: &str, as_of: &str) -> Vec<Vec<String>> {
+    let (_, rows) = parse_csv(&query_csv(
+        warehouse,
+        &format!(
+            "SELECT campaign, subscriber_id, \"group\", rank FROM {table} \
+             WHERE snapshot_date = DATE '{as_of}' ORDER BY campaign, subscriber_id"
+        ),
+    ));
+    rows
+}
+
+fn of_campaign(rows: &[Vec<String>], campaign: &str) -> BTreeSet<String> {
+    rows.iter().filter(|r| r[0] == campaign).map(|r| r[1].clone()).collect()
+}
+
+#[test]
+fn a_cool_down_keeps_a_listed_subscriber_off_the_campaign_until_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let landing = landing(dir.path());
+    // two campaigns over disjoint lines: a week's cool-down, and one of a day
+    let text = format!(
+        "name = \"t\"\ninput_root = \"{}\"\nwarehouse = \"warehouse\"\n\
+         [control]\nshare = 0.2\n\n\
+         [[campaigns]]\nname = \"weekly\"\nchannel = \"sms\"\nrule = \"is_active AND plan_type = 'prepaid'\"\n\
+         rank_by = \"tenure_days\"\nreason = \"'prepaid'\"\ncap = 40\ncooldown_days = 7\n\n\
+         [[campaigns]]\nname = \"daily\"\nchannel = \"sms\"\nrule = \"is_active AND plan_type = 'postpaid'\"\n\
+         rank_by = \"tenure_days\"\nreason = \"'postpaid'\"\ncap = 40\ncooldown_days = 1\n",
+        landing.display()
+    );
+    let job = dir.path().join("job.toml");
+    std::fs::write(&job, text).unwrap();
+    let day_before = "2026-11-21";
+    let w = dir.path().join("wh");
+    run_ok(&job, day_before, &w);
+    run_ok(&job, AS_OF, &w);
+
+    // the history holds each night's lists as the campaigns table does, with when each may return
+    for night in [day_before, AS_OF] {
+        assert_eq!(listed(&w, "contacts_history", night), listed(&w, "campaigns", night), "{night}");
+    }
+    let (_, until) = parse_csv(&query_csv(
+        &w,
+        "SELECT campaign, min(cooldown_until) AS a, max(cooldown_until) AS b FROM contacts_history \
+         WHERE snapshot_date = DATE '2026-11-21' GROUP BY campaign ORDER BY campaign",
+    ));
+    assert_eq!(until, [["daily", "2026-11-22", "2026-11-22"], ["weekly", "2026-11-28", "2026-11-28"]]);
+
+    // a week's cool-down: nobody listed the night before (contact or control) is listed again;
+    // a day's has ended by the next night, so the same best-ranked lines return
+    let (before, now) = (listed(&w, "campaigns", day_before), listed(&w, "campaigns", AS_OF));
+    let weekly = (of_campaign(&before, "weekly"), of_campaign(&now, "weekly"));
+    assert!(weekly.0.len() >= 40 && weekly.1.len() >= 40, "{weekly:?}");
+    assert!(
+        weekly.0.is_disjoint(&weekly.1),
+        "listed again within the cool-down: {:?}",
+        weekly.0.intersection(&weekly.1)
+    );
+    let daily = (of_campaign(&before, "daily"), of_campaign(&now, "daily"));
+    assert!(daily.0.intersection(&daily.1).count() >= 30, "the day's cool-down did not end: {daily:?}");
+
+    // a re-run of the night gives its lists again: the history of the night itself does not count
+    run_ok(&job, AS_OF, &w);
+    assert_eq!(listed(&w, "campaigns", AS_OF), now);
 }
