@@ -342,6 +342,10 @@ async fn run_steps(
     let rows = campaigns.iter().map(|c| c.rows + c.control).sum();
     manifest.step("campaigns", started, 0, rows);
     manifest.output("campaigns", rows);
+    let started = Instant::now();
+    let rows = campaigns::measure(&ctx, job, staging, as_of).await?;
+    manifest.step("campaign_effect", started, 0, rows);
+    manifest.output("campaign_effect", rows);
     let mut warnings = models.artifact.as_ref().map(|a| a.warnings()).unwrap_or_default();
     warnings.extend(crate::empty_groups::by_construction(job));
     let empty = crate::empty_groups::in_snapshot(&ctx, &campaigns).await.map_err(RunError::engine("empty groups"))?;
@@ -428,8 +432,17 @@ const READ_AGAIN_AT_T: &[&str] = &["int_recharge_summary"];
 
 /// The tables a run publishes (all in one commit); `_usage_by_file` is
 /// cvm's own (the parts usage_daily is built from), not for analysts.
-pub const PUBLISHED_TABLES: [&str; 8] =
-    ["usage_daily", usage::PARTS, "customer_value", "model_metrics", "kpi", "campaigns", campaigns::HISTORY, "rejects"];
+pub const PUBLISHED_TABLES: [&str; 9] = [
+    "usage_daily",
+    usage::PARTS,
+    "customer_value",
+    "model_metrics",
+    "kpi",
+    "campaigns",
+    campaigns::HISTORY,
+    campaigns::EFFECT,
+    "rejects",
+];
 
 /// Writes the restricted contacts table (subscriber_id, msisdn) for the
 /// snapshot: the only copy of msisdn cvm keeps, for exports. The file is the

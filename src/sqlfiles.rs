@@ -85,6 +85,7 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Marts, "marts", "kpi"),
     sql_file!(Marts, "marts", "campaigns"),
     sql_file!(Marts, "marts", "contacts_history"),
+    sql_file!(Marts, "marts", "campaign_effect"),
     sql_file!(Campaigns, "campaigns", "retention_priority"),
     sql_file!(Campaigns, "campaigns", "upsell_potential"),
     sql_file!(Campaigns, "campaigns", "winback_dormant"),

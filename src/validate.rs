@@ -108,6 +108,16 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
         let df = engine::plan(&ctx, history, &history_params).await?;
         df.create_physical_plan().await.map_err(internal(history.path()))?;
     }
+    // what the campaigns changed, over the lists of earlier nights
+    let effect = sqlfiles::find(crate::campaigns::EFFECT).expect("campaign_effect.sql exists");
+    let internal_effect = || internal(effect.path());
+    let before = MemTable::try_new(crate::campaigns::history_schema(), vec![vec![]]).map_err(internal_effect())?;
+    ctx.register_table("contacts_history_before", Arc::new(before)).map_err(internal_effect())?;
+    let horizons = crate::campaigns::effect_horizons().map_err(internal_effect())?;
+    let horizons = MemTable::try_new(horizons.schema(), vec![vec![horizons]]).map_err(internal_effect())?;
+    ctx.register_table("effect_horizons", Arc::new(horizons)).map_err(internal_effect())?;
+    let df = engine::plan(&ctx, effect, &params).await?;
+    df.create_physical_plan().await.map_err(internal_effect())?;
     Ok(())
 }
 

@@ -11,10 +11,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{AsArray, StringArray};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::array::{AsArray, Int32Array, StringArray};
 use datafusion::common::ScalarValue;
-use datafusion::prelude::{col, lit};
+use datafusion::prelude::{cast, col, lit};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -72,6 +71,9 @@ const SELECTION_COLUMNS: &[(&str, &str)] =
 /// The table later nights read back: every night's lists.
 pub const HISTORY: &str = "contacts_history";
 
+/// The table of what each campaign changed.
+pub const EFFECT: &str = "campaign_effect";
+
 /// Builds every campaign's list into the run's staging area, partition
 /// `<snapshot>/campaign=<name>`, in campaigns and in contacts_history;
 /// `customer_value` must be registered on `ctx`. `published` is the
@@ -90,7 +92,8 @@ pub async fn build(
     let assigned_schema = assigned_schema();
     // on a cluster, the subscribers already assigned go to the run's staging for the executors
     let shared = job.engine.cluster.as_ref().map(|_| staging);
-    let mut cooling = cooling_down(ctx, &staging.location().url, as_of, published).await?;
+    register_history_before(ctx, &staging.location().url, as_of, published, shared).await?;
+    let mut cooling = cooling_down(ctx, as_of).await?;
     let mut assigned: Vec<RecordBatch> = Vec::new();
     let mut sizes = Vec::new();
     for campaign in &job.campaigns {
@@ -137,32 +140,68 @@ pub async fn build(
     Ok(sizes)
 }
 
-/// Per campaign, the subscribers it listed on an earlier night whose
-/// cool-down has not ended by `as_of`, from the published contacts_history.
-/// Only nights before `as_of` count, so a re-run of a night gives its lists again.
-async fn cooling_down(
+/// Registers `contacts_history_before`: the published contacts_history's
+/// rows of the nights before `as_of` (none on a first night). Only nights
+/// before T count, so a re-run of a night gives its lists again.
+async fn register_history_before(
     ctx: &SessionContext,
     warehouse: &StoreUrl,
     as_of: NaiveDate,
     published: Option<&Commit>,
-) -> Result<HashMap<String, Vec<String>>, CampaignError> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    shared: Option<&RunStaging>,
+) -> Result<(), CampaignError> {
+    let schema = history_schema();
     let Some(commit) = published.filter(|c| c.files.iter().any(|f| f.table == HISTORY)) else {
-        return Ok(out);
+        let empty = RecordBatch::new_empty(schema);
+        return Ok(crate::tables::register_small(ctx, "contacts_history_before", empty, shared).await?);
     };
     crate::published_table::register(ctx, warehouse, commit, HISTORY, "contacts_history_published", None).await?;
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
-    let day = lit(ScalarValue::Date32(Some((as_of - epoch).num_days() as i32)));
-    let batches = ctx
+    // partition columns typed as the schema says, whatever the files' partition values read as
+    let columns: Vec<_> =
+        schema.fields().iter().map(|f| cast(col(f.name()), f.data_type().clone()).alias(f.name())).collect();
+    let before = ctx
         .table("contacts_history_published")
         .await?
-        .filter(col("snapshot_date").lt(day.clone()).and(col("cooldown_until").gt(day)))?
+        .filter(col("snapshot_date").lt(date_literal(as_of)))?
+        .select(columns)?;
+    let _ = ctx.deregister_table("contacts_history_before");
+    ctx.register_table("contacts_history_before", before.into_view())?;
+    Ok(())
+}
+
+/// The columns of `contacts_history_before`: the published table's, its partitions first.
+pub fn history_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("snapshot_date", DataType::Date32, true),
+        Field::new("campaign", DataType::Utf8, true),
+        Field::new("subscriber_id", DataType::Utf8, true),
+        Field::new("group", DataType::Utf8, true),
+        Field::new("channel", DataType::Utf8, true),
+        Field::new("rank", DataType::Int64, true),
+        Field::new("score", DataType::Float64, true),
+        Field::new("value_at_stake", DataType::Decimal128(18, 4), true),
+        Field::new("cooldown_until", DataType::Date32, true),
+    ]))
+}
+
+fn date_literal(day: NaiveDate) -> datafusion::prelude::Expr {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+    lit(ScalarValue::Date32(Some((day - epoch).num_days() as i32)))
+}
+
+/// Per campaign, the subscribers it listed on a night before `as_of` whose
+/// cool-down has not ended by then (`contacts_history_before`).
+async fn cooling_down(ctx: &SessionContext, as_of: NaiveDate) -> Result<HashMap<String, Vec<String>>, CampaignError> {
+    let batches = ctx
+        .table("contacts_history_before")
+        .await?
+        .filter(col("cooldown_until").gt(date_literal(as_of)))?
         .select_columns(&["campaign", "subscriber_id"])?
         .collect()
         .await?;
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
     for batch in &batches {
-        let campaigns = cast(batch.column(0), &DataType::Utf8).map_err(DataFusionError::from)?;
-        let (campaigns, ids) = (campaigns.as_string::<i32>(), batch.column(1).as_string::<i32>());
+        let (campaigns, ids) = (batch.column(0).as_string::<i32>(), batch.column(1).as_string::<i32>());
         for (campaign, id) in campaigns.iter().zip(ids.iter()) {
             if let (Some(campaign), Some(id)) = (campaign, id) {
                 out.entry(campaign.to_string()).or_default().push(id.to_string());
@@ -170,6 +209,36 @@ async fn cooling_down(
         }
     }
     Ok(out)
+}
+
+/// The windows after a wave that campaign_effect measures, in days.
+const EFFECT_HORIZONS: [i32; 3] = [30, 60, 90];
+
+/// The table `effect_horizons`: one row per horizon.
+pub fn effect_horizons() -> Result<RecordBatch, DataFusionError> {
+    let schema = Arc::new(Schema::new(vec![Field::new("horizon_days", DataType::Int32, false)]));
+    Ok(RecordBatch::try_new(schema, vec![Arc::new(Int32Array::from(EFFECT_HORIZONS.to_vec()))])?)
+}
+
+/// Writes campaign_effect for snapshot `as_of` into the run's staging: per
+/// campaign, wave and horizon, churn of the contacts against the control
+/// group (sql/marts/campaign_effect.sql). [`build`] must have run. Returns its rows.
+pub async fn measure(
+    ctx: &SessionContext,
+    job: &Job,
+    staging: &RunStaging,
+    as_of: NaiveDate,
+) -> Result<u64, CampaignError> {
+    let shared = job.engine.cluster.as_ref().map(|_| staging);
+    crate::tables::register_small(ctx, "effect_horizons", effect_horizons()?, shared).await?;
+    let file = crate::sqlfiles::find(EFFECT).expect("campaign_effect.sql exists");
+    let df = engine::plan(ctx, file, &Params::for_snapshot(as_of)).await?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let batches = df.collect().await?;
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let bytes = crate::tables::parquet_bytes(schema, &batches)?;
+    staging.put(EFFECT, &format!("snapshot_date={as_of}"), "part-0.parquet", bytes).await?;
+    Ok(rows as u64)
 }
 
 /// Subscriber ids as a batch of [`assigned_schema`].

@@ -150,6 +150,7 @@ fn json_logs_for_schedulers() {
             "model_metrics",
             "kpi",
             "campaigns",
+            "campaign_effect",
             "rejects",
             "publish"
         ]

@@ -3,7 +3,8 @@
 //! same ranks as its contacts, never exported, and never given to another
 //! campaign. Contact history: every night's lists are kept in
 //! contacts_history, and a campaign's cool-down keeps whom it listed off its
-//! lists until the cool-down ends.
+//! lists until the cool-down ends. campaign_effect compares each wave's
+//! contacts with its control group.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -216,4 +217,69 @@ fn a_cool_down_keeps_a_listed_subscriber_off_the_campaign_until_it_ends() {
     // a re-run of the night gives its lists again: the history of the night itself does not count
     run_ok(&job, AS_OF, &w);
     assert_eq!(listed(&w, "campaigns", AS_OF), now);
+}
+
+#[test]
+fn campaign_effect_counts_each_groups_churn_per_wave_and_horizon() {
+    let dir = tempfile::tempdir().unwrap();
+    let landing = landing(dir.path());
+    // half held out; a month earlier some lines were not yet active (rejected as activated after T)
+    let text = format!(
+        "name = \"t\"\ninput_root = \"{}\"\nwarehouse = \"warehouse\"\n[rejects]\nmax_rate = 0.1\n\
+         [control]\nshare = 0.5\n\n\
+         [[campaigns]]\nname = \"all\"\nchannel = \"sms\"\nrule = \"is_active\"\nrank_by = \"tenure_days\"\n\
+         reason = \"'in service'\"\n",
+        landing.display()
+    );
+    let job = dir.path().join("job.toml");
+    std::fs::write(&job, text).unwrap();
+    let (wave, w) = ("2026-10-23", dir.path().join("wh"));
+    run_ok(&job, wave, &w);
+    let effect = "SELECT wave_date, horizon_days, observed_until, complete, contact_lines, control_lines, \
+                  contact_churned, control_churned, uplift, uplift_ci_low, uplift_ci_high FROM campaign_effect";
+    assert_eq!(parse_csv(&query_csv(&w, effect)).1.len(), 0, "a first night has no wave to measure");
+    run_ok(&job, AS_OF, &w);
+
+    // the reference: the wave's groups from campaigns, the outcomes from the landing's subscribers
+    let (_, listed) = parse_csv(&query_csv(
+        &w,
+        &format!("SELECT subscriber_id, \"group\" FROM campaigns WHERE snapshot_date = DATE '{wave}'"),
+    ));
+    let extract = std::fs::read_dir(landing.join(format!("subscribers/dt={AS_OF}"))).unwrap();
+    let mut ended: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for file in extract {
+        let (header, rows) = parse_csv(&std::fs::read_to_string(file.unwrap().path()).unwrap());
+        let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+        for r in rows {
+            ended.insert(
+                r[at("subscriber_id")].clone(),
+                (r[at("deactivation_date")].clone(), r[at("deactivation_reason")].clone()),
+            );
+        }
+    }
+    let (_, rows) = parse_csv(&query_csv(&w, &format!("{effect} ORDER BY horizon_days")));
+    assert_eq!(rows.len(), 3, "one row per horizon: {rows:?}");
+    for (row, horizon) in rows.iter().zip([30i64, 60, 90]) {
+        let end = chrono::NaiveDate::parse_from_str(wave, "%Y-%m-%d").unwrap() + chrono::Duration::days(horizon);
+        let until = end.min(chrono::NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap()).to_string();
+        assert_eq!(row[..4], [wave.to_string(), horizon.to_string(), until.clone(), (horizon == 30).to_string()]);
+        let mut n = BTreeMap::<(&str, bool), i64>::new();
+        for r in &listed {
+            let (date, reason) = &ended[&r[0]];
+            let churned = !date.is_empty() && date.as_str() > wave && *date <= until && reason != "involuntary";
+            *n.entry((r[1].as_str(), false)).or_default() += 1;
+            *n.entry((r[1].as_str(), true)).or_default() += i64::from(churned);
+        }
+        let count = |group, churned| n.get(&(group, churned)).copied().unwrap_or(0);
+        let want = [count("contact", false), count("control", false), count("contact", true), count("control", true)];
+        let got: Vec<i64> = row[4..8].iter().map(|v| v.parse().unwrap()).collect();
+        assert_eq!(got, want, "horizon {horizon}: lines and churned, contact then control");
+        assert!(want[2] + want[3] > 0, "no churn in the wave: the test would prove nothing");
+        let (p1, p0) = (want[2] as f64 / want[0] as f64, want[3] as f64 / want[1] as f64);
+        let half = 1.96 * (p1 * (1.0 - p1) / want[0] as f64 + p0 * (1.0 - p0) / want[1] as f64).sqrt();
+        let figures: Vec<f64> = row[8..11].iter().map(|v| v.parse().unwrap()).collect();
+        for (got, want) in figures.iter().zip([p0 - p1, p0 - p1 - half, p0 - p1 + half]) {
+            assert!((got - want).abs() < 1e-12, "horizon {horizon}: {figures:?}");
+        }
+    }
 }
