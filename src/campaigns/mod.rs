@@ -4,6 +4,12 @@
 //! and those already taken, ranks and caps. Campaigns are taken in the job's
 //! priority order, so a subscriber is in at most one campaign per run, and
 //! one not reached by a capped campaign is still free for the next.
+//!
+//! Each list holds out a control group (`[control]`), is kept in
+//! contacts_history for the nights after (a campaign's cool-down leaves out
+//! whom it listed within `cooldown_days`), and [`measure`] compares, for the
+//! earlier nights' lists, the churn of the contacts with the control
+//! group's (sql/marts/campaign_effect.sql).
 
 pub mod export;
 
