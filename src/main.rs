@@ -295,6 +295,18 @@ struct GenerateArgs {
 
 #[derive(Debug, Subcommand)]
 enum CampaignCommand {
+    /// What the campaigns changed, as measured at snapshot T: per campaign, wave (an earlier
+    /// night's list) and horizon, churn of the contacts against the control group, the uplift
+    /// with its 95% interval and the value saved (the campaign_effect table).
+    Effect {
+        /// The job file (TOML).
+        job: PathBuf,
+        #[arg(long, value_parser = parse_date)]
+        as_of: NaiveDate,
+        /// Read the outputs here instead of the job's warehouse.
+        #[arg(long)]
+        warehouse: Option<String>,
+    },
     /// The campaigns of snapshot T and their sizes, in the job's priority order.
     List {
         /// The job file (TOML).
@@ -556,6 +568,25 @@ async fn campaign(command: CampaignCommand) -> u8 {
                         let channel = c.channel.unwrap_or_default();
                         println!("{:<24} {:<8} {:>10} {:>10}{note}", c.campaign, channel, c.rows, c.control);
                     }
+                    exit::SUCCESS
+                }
+                Err(e) => export_failed(&e),
+            }
+        }
+        CampaignCommand::Effect { job, as_of, warehouse } => {
+            let Some(job) = load_job(&job, Overrides { warehouse, ..Default::default() }) else {
+                return exit::BAD_USAGE;
+            };
+            match export::effect(&job, as_of).await {
+                Ok(Some(table)) => {
+                    println!("{table}");
+                    println!(
+                        "uplift = control churn - contact churn, in percentage points (positive: the contact kept lines)"
+                    );
+                    exit::SUCCESS
+                }
+                Ok(None) => {
+                    println!("no wave measured at {as_of}: a list is measured from the night after it is drawn");
                     exit::SUCCESS
                 }
                 Err(e) => export_failed(&e),

@@ -121,6 +121,34 @@ pub async fn list(job: &Job, as_of: NaiveDate) -> Result<Vec<ListedCampaign>, Ex
     Snapshot::open(job, as_of).await?.list().await
 }
 
+/// What the campaigns changed, as of snapshot `as_of`: its campaign_effect
+/// rows as a text table (rates and uplift in percentage points), or None
+/// when the snapshot measured no wave.
+pub async fn effect(job: &Job, as_of: NaiveDate) -> Result<Option<String>, ExportError> {
+    let snapshot = Snapshot::open(job, as_of).await?;
+    if !snapshot.ctx.table_exist(super::EFFECT)? {
+        return Ok(None);
+    }
+    let batches = collect(
+        &snapshot.ctx,
+        "SELECT campaign, wave_date AS wave, horizon_days AS days, \
+         CASE WHEN complete THEN 'complete' ELSE 'open to ' || CAST(observed_until AS VARCHAR) END AS window, \
+         contact_lines AS contacts, control_lines AS control, \
+         round(100 * contact_churn_rate, 2) AS contact_churn_pct, round(100 * control_churn_rate, 2) AS control_churn_pct, \
+         round(100 * uplift, 2) AS uplift_pp, \
+         '[' || CAST(round(100 * uplift_ci_low, 2) AS VARCHAR) || ', ' || CAST(round(100 * uplift_ci_high, 2) AS VARCHAR) \
+         || ']' AS uplift_95pct_pp, value_saved \
+         FROM campaign_effect WHERE snapshot_date = CAST($as_of AS DATE) ORDER BY campaign, wave_date, horizon_days",
+        &engine::Params::new().date("as_of", as_of),
+    )
+    .await?;
+    if batches.iter().all(|b| b.num_rows() == 0) {
+        return Ok(None);
+    }
+    let table = datafusion::arrow::util::pretty::pretty_format_batches(&batches).map_err(DataFusionError::from)?;
+    Ok(Some(table.to_string()))
+}
+
 /// Exports one campaign of snapshot `as_of` to `output`, with its sidecar beside it.
 pub async fn export(
     job: &Job,

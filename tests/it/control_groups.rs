@@ -238,6 +238,13 @@ fn campaign_effect_counts_each_groups_churn_per_wave_and_horizon() {
     let effect = "SELECT wave_date, horizon_days, observed_until, complete, contact_lines, control_lines, \
                   contact_churned, control_churned, uplift, uplift_ci_low, uplift_ci_high FROM campaign_effect";
     assert_eq!(parse_csv(&query_csv(&w, effect)).1.len(), 0, "a first night has no wave to measure");
+    let printed = |as_of: &str| {
+        let out = cvm().args(["campaign", "effect"]).arg(&job).args(["--as-of", as_of, "--warehouse"]).arg(&w).output();
+        let out = out.unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(printed(wave).starts_with("no wave measured at 2026-10-23"), "{}", printed(wave));
     run_ok(&job, AS_OF, &w);
 
     // the reference: the wave's groups from campaigns, the outcomes from the landing's subscribers
@@ -274,6 +281,21 @@ fn campaign_effect_counts_each_groups_churn_per_wave_and_horizon() {
         let want = [count("contact", false), count("control", false), count("contact", true), count("control", true)];
         let got: Vec<i64> = row[4..8].iter().map(|v| v.parse().unwrap()).collect();
         assert_eq!(got, want, "horizon {horizon}: lines and churned, contact then control");
+        // `cvm campaign effect` prints the row: wave, horizon, window, the two groups' sizes
+        let window = if horizon == 30 { "complete".to_string() } else { format!("open to {until}") };
+        let cells = [
+            "all".to_string(),
+            wave.to_string(),
+            horizon.to_string(),
+            window,
+            want[0].to_string(),
+            want[1].to_string(),
+        ];
+        let printed = printed(AS_OF);
+        assert!(
+            printed.lines().any(|l| l.split('|').map(str::trim).skip(1).take(6).eq(cells.iter().map(String::as_str))),
+            "{cells:?} not in:\n{printed}"
+        );
         assert!(want[2] + want[3] > 0, "no churn in the wave: the test would prove nothing");
         let (p1, p0) = (want[2] as f64 / want[0] as f64, want[3] as f64 / want[1] as f64);
         let half = 1.96 * (p1 * (1.0 - p1) / want[0] as f64 + p0 * (1.0 - p0) / want[1] as f64).sqrt();
