@@ -62,6 +62,52 @@ fn empty(what: &str) -> String {
     format!(r#"<p class="note">No {} in this snapshot.</p>"#, escape(what))
 }
 
+/// The campaign-effect section: per campaign, wave and horizon, churn of
+/// the contacts against the control group and the uplift with its interval.
+fn campaign_effect(out: &mut String, data: &ReportData) {
+    let body = if data.campaign_effect.is_empty() {
+        empty("earlier campaign waves to measure")
+    } else {
+        let mut body = String::from(
+            "<table><tr><th>campaign</th><th>wave</th><th class=\"r\">days</th><th>window</th>\
+             <th class=\"r\">contacts</th><th class=\"r\">control</th><th class=\"r\">churn, contacts</th>\
+             <th class=\"r\">churn, control</th><th class=\"r\">uplift (95% interval)</th>\
+             <th class=\"r\">value saved</th></tr>",
+        );
+        for r in &data.campaign_effect {
+            let window = if r[3].text() == "true" { "complete" } else { "open" };
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td class=\"r\">{}</td><td>{window}</td><td class=\"r\">{}</td>\
+                 <td class=\"r\">{}</td><td class=\"r\">{}</td><td class=\"r\">{}</td>\
+                 <td class=\"r\">{} ({} to {})</td><td class=\"r\">{}</td></tr>",
+                escape(&r[0].text()),
+                escape(&r[1].text()),
+                r[2].num(),
+                thousands(r[4].num()),
+                thousands(r[5].num()),
+                pct(r[6].num()),
+                pct(r[7].num()),
+                pct(r[8].num()),
+                pct(r[9].num()),
+                pct(r[10].num()),
+                thousands(r[11].num())
+            );
+        }
+        body.push_str("</table>");
+        body
+    };
+    section(
+        out,
+        "Campaign effect",
+        "Each earlier night's list (a wave), 30, 60 and 90 days on: churn of the contacted lines against the \
+         control group; uplift = control churn - contact churn (positive: the contact kept lines), value saved = \
+         uplift x the contacts' value at stake. An open window shows what has been seen so far.",
+        &body,
+        true,
+    );
+}
+
 pub fn render(data: &ReportData) -> String {
     let mut out = String::new();
     let _ = write!(
@@ -281,21 +327,30 @@ pub fn render(data: &ReportData) -> String {
             Unit::Number,
         );
         body.push_str(
-            "<table><tr><th>campaign (priority order)</th><th>channel</th><th class=\"r\">subscribers</th></tr>",
+            "<table><tr><th>campaign (priority order)</th><th>channel</th><th class=\"r\">contacts</th>\
+             <th class=\"r\">control group</th></tr>",
         );
-        for (name, channel, rows) in &data.campaigns {
+        for (name, channel, rows, control) in &data.campaigns {
             let _ = write!(
                 body,
-                "<tr><td>{}</td><td>{}</td><td class=\"r\">{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td class=\"r\">{}</td><td class=\"r\">{}</td></tr>",
                 escape(name),
                 escape(channel),
-                rows
+                rows,
+                control
             );
         }
         body.push_str("</table>");
         body
     };
-    section(&mut out, "Campaigns", "Who is contacted this run; opted-out subscribers are never listed.", &body, false);
+    section(
+        &mut out,
+        "Campaigns",
+        "Who is contacted this run, and the control group held out beside them; opted-out subscribers are never listed.",
+        &body,
+        false,
+    );
+    campaign_effect(&mut out, data);
 
     // rejects
     let body = if data.rejects.is_empty() {

@@ -84,8 +84,11 @@ pub struct ReportData {
     pub retention: Vec<RetentionCurve>,
     /// source, rule, rows
     pub rejects: Vec<Vec<Cell>>,
-    /// campaign, channel, rows
-    pub campaigns: Vec<(String, String, u64)>,
+    /// campaign, channel, contacts, control group
+    pub campaigns: Vec<(String, String, u64, u64)>,
+    /// campaign_effect at T: campaign, wave, horizon_days, complete, contact_lines, control_lines,
+    /// contact and control churn rate, uplift and its interval (shares), value_saved
+    pub campaign_effect: Vec<Vec<Cell>>,
     /// What a reader must not miss (fits that did not converge), shown above everything else.
     pub warnings: Vec<String>,
 }
@@ -223,9 +226,17 @@ async fn gather(job: &Job, as_of: NaiveDate) -> Result<ReportData, ReportError> 
             .await
             .map_err(|e| ReportError::Other(e.to_string()))?
             .into_iter()
-            .map(|c| (c.campaign, c.channel.unwrap_or_default(), c.rows))
+            .map(|c| (c.campaign, c.channel.unwrap_or_default(), c.rows, c.control))
             .collect()
     };
+    let campaign_effect = q
+        .rows(
+            "SELECT campaign, CAST(wave_date AS VARCHAR) AS wave, horizon_days, CAST(complete AS VARCHAR) AS done, \
+             contact_lines, control_lines, contact_churn_rate, control_churn_rate, uplift, uplift_ci_low, \
+             uplift_ci_high, CAST(value_saved AS DOUBLE) AS saved FROM campaign_effect WHERE snapshot_date = $as_of \
+             ORDER BY campaign, wave DESC, horizon_days",
+        )
+        .await?;
     let warnings = retention
         .iter()
         .filter(|c| c.fit_failed)
@@ -254,6 +265,7 @@ async fn gather(job: &Job, as_of: NaiveDate) -> Result<ReportData, ReportError> 
         retention,
         rejects,
         campaigns,
+        campaign_effect,
         warnings,
     })
 }

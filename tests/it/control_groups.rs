@@ -246,6 +246,16 @@ fn campaign_effect_counts_each_groups_churn_per_wave_and_horizon() {
     };
     assert!(printed(wave).starts_with("no wave measured at 2026-10-23"), "{}", printed(wave));
     run_ok(&job, AS_OF, &w);
+    // the run's report shows the wave
+    let reports = w.join(format!("_manifests/t/snapshot_date={AS_OF}"));
+    let report = std::fs::read_dir(&reports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".report.html"))
+        .expect("the run writes its report");
+    let html = std::fs::read_to_string(report).unwrap();
+    let section = &html[html.find("<h2>Campaign effect</h2>").expect("a campaign effect section")..];
+    assert!(section.contains(&format!("<td>{wave}</td>")), "the wave is not in the report's section");
 
     // the reference: the wave's groups from campaigns, the outcomes from the landing's subscribers
     let (_, listed) = parse_csv(&query_csv(
