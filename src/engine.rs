@@ -138,6 +138,12 @@ pub fn register_store(ctx: &SessionContext, url: &StoreUrl) -> Result<(), Storag
 #[derive(Debug, Clone, Default)]
 pub struct Params(BTreeMap<String, ScalarValue>);
 
+/// A date as the engine's Date32 value (days since 1970-01-01).
+pub fn date_scalar(date: chrono::NaiveDate) -> ScalarValue {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+    ScalarValue::Date32(Some((date - epoch).num_days() as i32))
+}
+
 impl Params {
     pub fn new() -> Self {
         Self::default()
@@ -149,8 +155,7 @@ impl Params {
     }
 
     pub fn date(self, name: &str, date: chrono::NaiveDate) -> Self {
-        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-        self.with(name, ScalarValue::Date32(Some((date - epoch).num_days() as i32)))
+        self.with(name, date_scalar(date))
     }
 
     pub fn text(self, name: &str, text: &str) -> Self {

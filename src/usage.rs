@@ -26,7 +26,6 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Date32Type, Schema, SchemaRef};
-use datafusion::common::ScalarValue;
 use datafusion::prelude::{SessionContext, col, lit};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -289,8 +288,7 @@ fn without_partition(schema: &Schema) -> SchemaRef {
 }
 
 fn day_literals(days: &BTreeSet<NaiveDate>) -> Vec<datafusion::prelude::Expr> {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-    days.iter().map(|d| lit(ScalarValue::Date32(Some((*d - epoch).num_days() as i32)))).collect()
+    days.iter().map(|d| lit(engine::date_scalar(*d))).collect()
 }
 
 /// The UTC days each extract of the staged parts (`usage_by_file`) touches.

@@ -18,7 +18,6 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::{AsArray, Int32Array, StringArray};
-use datafusion::common::ScalarValue;
 use datafusion::prelude::{cast, col, lit};
 
 use datafusion::arrow::array::RecordBatch;
@@ -168,7 +167,7 @@ async fn register_history_before(
     let before = ctx
         .table("contacts_history_published")
         .await?
-        .filter(col("snapshot_date").lt(date_literal(as_of)))?
+        .filter(col("snapshot_date").lt(lit(engine::date_scalar(as_of))))?
         .select(columns)?;
     let _ = ctx.deregister_table("contacts_history_before");
     ctx.register_table("contacts_history_before", before.into_view())?;
@@ -190,18 +189,13 @@ pub fn history_schema() -> SchemaRef {
     ]))
 }
 
-fn date_literal(day: NaiveDate) -> datafusion::prelude::Expr {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
-    lit(ScalarValue::Date32(Some((day - epoch).num_days() as i32)))
-}
-
 /// Per campaign, the subscribers it listed on a night before `as_of` whose
 /// cool-down has not ended by then (`contacts_history_before`).
 async fn cooling_down(ctx: &SessionContext, as_of: NaiveDate) -> Result<HashMap<String, Vec<String>>, CampaignError> {
     let batches = ctx
         .table("contacts_history_before")
         .await?
-        .filter(col("cooldown_until").gt(date_literal(as_of)))?
+        .filter(col("cooldown_until").gt(lit(engine::date_scalar(as_of))))?
         .select_columns(&["campaign", "subscriber_id"])?
         .collect()
         .await?;
