@@ -18,7 +18,16 @@ const DAY_BEFORE: &str = "2026-11-21";
 const READERS: [&str; 4] = ["duckdb", "pyarrow", "deltalake", "polars"];
 
 /// A Python with the readers: $CVM_PYTHON, or a venv made (once) under the target folder.
+///
+/// The tests run side by side in one process; the first to ask makes the
+/// venv and the others wait for it, since two `python3 -m venv` on one
+/// folder at once fail with "File exists".
 fn python_with_readers() -> Result<PathBuf, String> {
+    static MADE: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    MADE.get_or_init(make_python_with_readers).clone()
+}
+
+fn make_python_with_readers() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("CVM_PYTHON") {
         return Ok(PathBuf::from(p));
     }
