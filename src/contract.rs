@@ -14,6 +14,7 @@ pub enum SourceKind {
     Tickets,
     Optouts,
     StrategicFit,
+    Responses,
 }
 
 /// A column of a source as the contract names it.
@@ -131,10 +132,17 @@ const TICKETS: &[Column] = &[
 const OPTOUTS: &[Column] = &[req("subscriber_id", Value::Text), opt("channel", Value::Text), opt("since", Value::Date)];
 const STRATEGIC_FIT: &[Column] =
     &[opt("subscriber_id", Value::Text), opt("segment", Value::Text), req("score", Value::Real)];
+const RESPONSES: &[Column] = &[
+    req("subscriber_id", Value::Text),
+    req("campaign", Value::Text),
+    req("contacted_at", Value::Time),
+    req("outcome", Value::Text),
+    opt("channel", Value::Text),
+];
 
 impl SourceKind {
     /// In ingest order: subscribers first, since every other source is checked against it.
-    pub const ALL: [SourceKind; 7] = [
+    pub const ALL: [SourceKind; 8] = [
         SourceKind::Subscribers,
         SourceKind::Billing,
         SourceKind::Cdr,
@@ -142,6 +150,7 @@ impl SourceKind {
         SourceKind::Tickets,
         SourceKind::Optouts,
         SourceKind::StrategicFit,
+        SourceKind::Responses,
     ];
 
     pub fn name(self) -> &'static str {
@@ -153,6 +162,7 @@ impl SourceKind {
             SourceKind::Tickets => "tickets",
             SourceKind::Optouts => "optouts",
             SourceKind::StrategicFit => "strategic_fit",
+            SourceKind::Responses => "responses",
         }
     }
 
@@ -190,6 +200,7 @@ pub fn columns(kind: SourceKind) -> &'static [Column] {
         SourceKind::Tickets => TICKETS,
         SourceKind::Optouts => OPTOUTS,
         SourceKind::StrategicFit => STRATEGIC_FIT,
+        SourceKind::Responses => RESPONSES,
     }
 }
 

@@ -60,6 +60,7 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Staging, "staging", "stg_tickets"),
     sql_file!(Staging, "staging", "stg_optouts"),
     sql_file!(Staging, "staging", "stg_strategic_fit"),
+    sql_file!(Staging, "staging", "stg_responses"),
     sql_file!(Intermediate, "intermediate", "int_billing_lines"),
     sql_file!(Intermediate, "intermediate", "int_billing_monthly"),
     sql_file!(Intermediate, "intermediate", "int_revenue_windows"),
@@ -245,7 +246,11 @@ pub fn data_dictionary() -> String {
 
 /// The `rejects` table's columns (written by ingest, not by a SQL file).
 pub const REJECTS_COLUMNS: &[(&str, &str, &str)] = &[
-    ("source", "Utf8", "the input source: subscribers, billing, cdr, recharges, tickets, optouts, strategic_fit"),
+    (
+        "source",
+        "Utf8",
+        "the input source: subscribers, billing, cdr, recharges, tickets, optouts, strategic_fit, responses",
+    ),
     ("file", "Utf8", "URL of the extract file"),
     ("row_number", "Int64", "line in the decompressed file (header = line 1); for Parquet the 1-based row"),
     ("rule", "Utf8", "the rule the row broke, e.g. net_amount_invalid (see docs/contract-choices.md)"),

@@ -137,7 +137,8 @@ pub async fn effect(job: &Job, as_of: NaiveDate) -> Result<Option<String>, Expor
          round(100 * contact_churn_rate, 2) AS contact_churn_pct, round(100 * control_churn_rate, 2) AS control_churn_pct, \
          round(100 * uplift, 2) AS uplift_pp, \
          '[' || CAST(round(100 * uplift_ci_low, 2) AS VARCHAR) || ', ' || CAST(round(100 * uplift_ci_high, 2) AS VARCHAR) \
-         || ']' AS uplift_95pct_pp, value_saved \
+         || ']' AS uplift_95pct_pp, value_saved, arpu_uplift, \
+         round(100 * response_rate, 1) AS reached_pct, round(100 * acceptance_rate, 1) AS accepted_pct \
          FROM campaign_effect WHERE snapshot_date = CAST($as_of AS DATE) ORDER BY campaign, wave_date, horizon_days",
         &engine::Params::new().date("as_of", as_of),
     )

@@ -10,7 +10,17 @@ use super::sink::{Cell, FileWriter, Kind, Stamp, Table};
 /// The sources written: the contract's.
 pub use crate::contract::SourceKind as Source;
 
-pub const SOURCES: [Source; 7] = Source::ALL;
+/// The sources every generation writes: all the contract's but responses,
+/// which only a simulation of campaigns has.
+pub const SOURCES: [Source; 7] = [
+    Source::Subscribers,
+    Source::Billing,
+    Source::Cdr,
+    Source::Recharges,
+    Source::Tickets,
+    Source::Optouts,
+    Source::StrategicFit,
+];
 
 use Kind::{Date, Float, Int, Money, Text, Time};
 
@@ -65,6 +75,16 @@ static OPTOUTS: Table =
     Table { name: "optouts", columns: &[("subscriber_id", Text), ("channel", Text), ("since", Date)] };
 static STRATEGIC_FIT: Table =
     Table { name: "strategic_fit", columns: &[("subscriber_id", Text), ("segment", Text), ("score", Float)] };
+static RESPONSES: Table = Table {
+    name: "responses",
+    columns: &[
+        ("subscriber_id", Text),
+        ("campaign", Text),
+        ("contacted_at", Time),
+        ("outcome", Text),
+        ("channel", Text),
+    ],
+};
 
 /// The file layout of a source.
 pub fn table(source: Source) -> &'static Table {
@@ -76,6 +96,7 @@ pub fn table(source: Source) -> &'static Table {
         Source::Tickets => &TICKETS,
         Source::Optouts => &OPTOUTS,
         Source::StrategicFit => &STRATEGIC_FIT,
+        Source::Responses => &RESPONSES,
     }
 }
 

@@ -127,7 +127,7 @@ impl Context<'_> {
                 let mut r = cdr::stream(world, shard, day);
                 cdr::write_day(world, &lines, day, self.cdr_scale, &mut r, &mut dirty, &mut out)?
             }
-            Source::StrategicFit => {}
+            Source::StrategicFit | Source::Responses => {}
         }
         drop(lines);
         let stats = out.finish()?;

@@ -34,6 +34,11 @@ fn pct(v: f64) -> String {
     if v.is_finite() { format!("{:.1}%", v * 100.0) } else { "–".into() }
 }
 
+/// An amount with its sign, two decimals; a dash when there is none.
+fn signed(v: f64) -> String {
+    if v.is_finite() { format!("{v:+.2}") } else { "–".into() }
+}
+
 fn total(data: &ReportData, name: &str) -> f64 {
     data.total.iter().find(|(n, _)| n == name).map(|(_, c)| c.num()).unwrap_or(f64::NAN)
 }
@@ -72,7 +77,8 @@ fn campaign_effect(out: &mut String, data: &ReportData) {
             "<table><tr><th>campaign</th><th>wave</th><th class=\"r\">days</th><th>window</th>\
              <th class=\"r\">contacts</th><th class=\"r\">control</th><th class=\"r\">churn, contacts</th>\
              <th class=\"r\">churn, control</th><th class=\"r\">uplift (95% interval)</th>\
-             <th class=\"r\">value saved</th></tr>",
+             <th class=\"r\">value saved</th><th class=\"r\">ARPU uplift</th><th class=\"r\">reached</th>\
+             <th class=\"r\">accepted</th></tr>",
         );
         for r in &data.campaign_effect {
             let window = if r[3].text() == "true" { "complete" } else { "open" };
@@ -80,7 +86,8 @@ fn campaign_effect(out: &mut String, data: &ReportData) {
                 body,
                 "<tr><td>{}</td><td>{}</td><td class=\"r\">{}</td><td>{window}</td><td class=\"r\">{}</td>\
                  <td class=\"r\">{}</td><td class=\"r\">{}</td><td class=\"r\">{}</td>\
-                 <td class=\"r\">{} ({} to {})</td><td class=\"r\">{}</td></tr>",
+                 <td class=\"r\">{} ({} to {})</td><td class=\"r\">{}</td><td class=\"r\">{}</td>\
+                 <td class=\"r\">{}</td><td class=\"r\">{}</td></tr>",
                 escape(&r[0].text()),
                 escape(&r[1].text()),
                 r[2].num(),
@@ -91,7 +98,10 @@ fn campaign_effect(out: &mut String, data: &ReportData) {
                 pct(r[8].num()),
                 pct(r[9].num()),
                 pct(r[10].num()),
-                thousands(r[11].num())
+                thousands(r[11].num()),
+                signed(r[12].num()),
+                pct(r[13].num()),
+                pct(r[14].num())
             );
         }
         body.push_str("</table>");
@@ -102,7 +112,9 @@ fn campaign_effect(out: &mut String, data: &ReportData) {
         "Campaign effect",
         "Each earlier night's list (a wave), 30, 60 and 90 days on: churn of the contacted lines against the \
          control group; uplift = control churn - contact churn (positive: the contact kept lines), value saved = \
-         uplift x the contacts' value at stake. An open window shows what has been seen so far.",
+         uplift x the contacts' value at stake; ARPU uplift = the contacts' change in monthly revenue less the \
+         control group's (– until a bill month has ended after the wave); reached and accepted: shares of the \
+         contacts, from the responses source. An open window shows what has been seen so far.",
         &body,
         true,
     );

@@ -87,7 +87,8 @@ pub struct ReportData {
     /// campaign, channel, contacts, control group
     pub campaigns: Vec<(String, String, u64, u64)>,
     /// campaign_effect at T: campaign, wave, horizon_days, complete, contact_lines, control_lines,
-    /// contact and control churn rate, uplift and its interval (shares), value_saved
+    /// contact and control churn rate, uplift and its interval (shares), value_saved,
+    /// arpu_uplift, response_rate, acceptance_rate
     pub campaign_effect: Vec<Vec<Cell>>,
     /// What a reader must not miss (fits that did not converge), shown above everything else.
     pub warnings: Vec<String>,
@@ -233,7 +234,8 @@ async fn gather(job: &Job, as_of: NaiveDate) -> Result<ReportData, ReportError> 
         .rows(
             "SELECT campaign, CAST(wave_date AS VARCHAR) AS wave, horizon_days, CAST(complete AS VARCHAR) AS done, \
              contact_lines, control_lines, contact_churn_rate, control_churn_rate, uplift, uplift_ci_low, \
-             uplift_ci_high, CAST(value_saved AS DOUBLE) AS saved FROM campaign_effect WHERE snapshot_date = $as_of \
+             uplift_ci_high, CAST(value_saved AS DOUBLE) AS saved, CAST(arpu_uplift AS DOUBLE) AS arpu_uplift, \
+             response_rate, acceptance_rate FROM campaign_effect WHERE snapshot_date = $as_of \
              ORDER BY campaign, wave DESC, horizon_days",
         )
         .await?;

@@ -4,7 +4,8 @@
 //! campaign. Contact history: every night's lists are kept in
 //! contacts_history, and a campaign's cool-down keeps whom it listed off its
 //! lists until the cool-down ends. campaign_effect compares each wave's
-//! contacts with its control group.
+//! contacts with its control group: churn, ARPU change, and the answers the
+//! responses source records.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -225,7 +226,7 @@ fn campaign_effect_counts_each_groups_churn_per_wave_and_horizon() {
     let landing = landing(dir.path());
     // half held out; a month earlier some lines were not yet active (rejected as activated after T)
     let text = format!(
-        "name = \"t\"\ninput_root = \"{}\"\nwarehouse = \"warehouse\"\n[rejects]\nmax_rate = 0.1\n\
+        "name = \"t\"\ninput_root = \"{}\"\nwarehouse = \"warehouse\"\n[rejects]\nmax_rate = 0.2\n\
          [control]\nshare = 0.5\n\n\
          [[campaigns]]\nname = \"all\"\nchannel = \"sms\"\nrule = \"is_active\"\nrank_by = \"tenure_days\"\n\
          reason = \"'in service'\"\n",
@@ -233,7 +234,8 @@ fn campaign_effect_counts_each_groups_churn_per_wave_and_horizon() {
     );
     let job = dir.path().join("job.toml");
     std::fs::write(&job, text).unwrap();
-    let (wave, w) = ("2026-10-23", dir.path().join("wh"));
+    // a wave two months before T: the 30- and 60-day windows have ended, and October is billed
+    let (wave, w) = ("2026-09-15", dir.path().join("wh"));
     run_ok(&job, wave, &w);
     let effect = "SELECT wave_date, horizon_days, observed_until, complete, contact_lines, control_lines, \
                   contact_churned, control_churned, uplift, uplift_ci_low, uplift_ci_high FROM campaign_effect";
@@ -244,7 +246,12 @@ fn campaign_effect_counts_each_groups_churn_per_wave_and_horizon() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
-    assert!(printed(wave).starts_with("no wave measured at 2026-10-23"), "{}", printed(wave));
+    assert!(printed(wave).starts_with(&format!("no wave measured at {wave}")), "{}", printed(wave));
+    let (_, listed) = parse_csv(&query_csv(
+        &w,
+        &format!("SELECT subscriber_id, \"group\" FROM campaigns WHERE snapshot_date = DATE '{wave}' ORDER BY rank"),
+    ));
+    let answered = write_responses(&landing, &listed);
     run_ok(&job, AS_OF, &w);
     // the run's report shows the wave
     let reports = w.join(format!("_manifests/t/snapshot_date={AS_OF}"));
@@ -258,10 +265,6 @@ fn campaign_effect_counts_each_groups_churn_per_wave_and_horizon() {
     assert!(section.contains(&format!("<td>{wave}</td>")), "the wave is not in the report's section");
 
     // the reference: the wave's groups from campaigns, the outcomes from the landing's subscribers
-    let (_, listed) = parse_csv(&query_csv(
-        &w,
-        &format!("SELECT subscriber_id, \"group\" FROM campaigns WHERE snapshot_date = DATE '{wave}'"),
-    ));
     let extract = std::fs::read_dir(landing.join(format!("subscribers/dt={AS_OF}"))).unwrap();
     let mut ended: BTreeMap<String, (String, String)> = BTreeMap::new();
     for file in extract {
@@ -279,7 +282,8 @@ fn campaign_effect_counts_each_groups_churn_per_wave_and_horizon() {
     for (row, horizon) in rows.iter().zip([30i64, 60, 90]) {
         let end = chrono::NaiveDate::parse_from_str(wave, "%Y-%m-%d").unwrap() + chrono::Duration::days(horizon);
         let until = end.min(chrono::NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap()).to_string();
-        assert_eq!(row[..4], [wave.to_string(), horizon.to_string(), until.clone(), (horizon == 30).to_string()]);
+        let complete = end <= chrono::NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap();
+        assert_eq!(row[..4], [wave.to_string(), horizon.to_string(), until.clone(), complete.to_string()]);
         let mut n = BTreeMap::<(&str, bool), i64>::new();
         for r in &listed {
             let (date, reason) = &ended[&r[0]];
@@ -292,7 +296,7 @@ fn campaign_effect_counts_each_groups_churn_per_wave_and_horizon() {
         let got: Vec<i64> = row[4..8].iter().map(|v| v.parse().unwrap()).collect();
         assert_eq!(got, want, "horizon {horizon}: lines and churned, contact then control");
         // `cvm campaign effect` prints the row: wave, horizon, window, the two groups' sizes
-        let window = if horizon == 30 { "complete".to_string() } else { format!("open to {until}") };
+        let window = if complete { "complete".to_string() } else { format!("open to {until}") };
         let cells = [
             "all".to_string(),
             wave.to_string(),
@@ -313,5 +317,144 @@ fn campaign_effect_counts_each_groups_churn_per_wave_and_horizon() {
         for (got, want) in figures.iter().zip([p0 - p1, p0 - p1 - half, p0 - p1 + half]) {
             assert!((got - want).abs() < 1e-12, "horizon {horizon}: {figures:?}");
         }
+    }
+    arpu_change_is_measured_over_the_billed_months_after_the_wave(&w, &landing, wave, &listed);
+    answers_count_by_window_and_bad_responses_are_rejected(&w, &answered);
+}
+
+/// The responses source for the wave's lists (landing/responses), with
+/// four bad rows; returns what each horizon must count.
+///
+/// Contacts by rank: every fourth accepts (Sep 16), the next declines (Sep
+/// 17), the next is not reached on Sep 16 and reached on Oct 20 (after the
+/// 30-day window), the next answered only before the wave (Sep 10: no wave
+/// had listed it). Two control lines were reached anyway.
+fn write_responses(landing: &Path, listed: &[Vec<String>]) -> Answered {
+    let mut rows = vec!["subscriber_id,campaign,contacted_at,outcome,channel".to_string()];
+    let mut answered = Answered::default();
+    let contacts: Vec<&String> = listed.iter().filter(|r| r[1] == "contact").map(|r| &r[0]).collect();
+    for (i, id) in contacts.iter().enumerate() {
+        let mut add = |at: &str, outcome: &str| rows.push(format!("{id},all,{at},{outcome},SMS"));
+        match i % 4 {
+            0 => add("2026-09-16T10:00:00+02:00", "accepted"),
+            1 => add("2026-09-17T18:30:00+02:00", "Declined"),
+            2 => {
+                add("2026-09-16T11:00:00+02:00", "no_answer");
+                add("2026-10-20T12:00:00+02:00", "reached");
+            }
+            _ => add("2026-09-10T09:00:00+02:00", "accepted"),
+        }
+        answered.contacts += 1;
+        answered.accepted += i64::from(i % 4 == 0);
+        answered.reached_by_30 += i64::from(i % 4 < 2);
+        answered.reached_later += i64::from(i % 4 == 2);
+    }
+    for id in listed.iter().filter(|r| r[1] == "control").take(2).map(|r| &r[0]) {
+        rows.push(format!("{id},all,2026-09-16T10:00:00+02:00,reached,call"));
+    }
+    let first = contacts[0];
+    rows.push(format!("{first},,2026-09-16T10:00:00+02:00,accepted,sms")); // campaign_missing
+    rows.push(format!("{first},all,2026-09-16T10:00:00+02:00,maybe,sms")); // outcome_invalid
+    rows.push(format!("{first},all,yesterday,accepted,sms")); // contacted_at_invalid
+    rows.push("S99999999,all,2026-09-16T10:00:00+02:00,accepted,sms".to_string()); // unknown_subscriber
+    answered.reject_rows = [
+        (rows.len() as i64 - 3, "campaign_missing"),
+        (rows.len() as i64 - 2, "outcome_invalid"),
+        (rows.len() as i64 - 1, "contacted_at_invalid"),
+        (rows.len() as i64, "unknown_subscriber"),
+    ];
+    let dir = landing.join(format!("responses/dt={AS_OF}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("part-00000.csv"), rows.join("\n") + "\n").unwrap();
+    answered
+}
+
+/// What the responses written by [`write_responses`] must count.
+#[derive(Default)]
+struct Answered {
+    contacts: i64,
+    accepted: i64,
+    /// reached within 30 days of the wave
+    reached_by_30: i64,
+    /// reached between 30 and 60 days after it
+    reached_later: i64,
+    /// (line in the file, rule)
+    reject_rows: [(i64, &'static str); 4],
+}
+
+fn answers_count_by_window_and_bad_responses_are_rejected(w: &Path, answered: &Answered) {
+    let (_, rows) = parse_csv(&query_csv(
+        w,
+        "SELECT horizon_days, contact_reached, contact_accepted, response_rate, acceptance_rate, control_contacted \
+         FROM campaign_effect ORDER BY horizon_days",
+    ));
+    for row in rows {
+        let reached = answered.reached_by_30 + if row[0] == "30" { 0 } else { answered.reached_later };
+        let counts: Vec<i64> = [&row[1], &row[2], &row[5]].iter().map(|v| v.parse().unwrap()).collect();
+        assert_eq!(counts, [reached, answered.accepted, 2], "horizon {}: reached, accepted, control contacted", row[0]);
+        let rates: Vec<f64> = row[3..5].iter().map(|v| v.parse().unwrap()).collect();
+        let want = [reached as f64 / answered.contacts as f64, answered.accepted as f64 / answered.contacts as f64];
+        assert!(rates.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-12), "horizon {}: {rates:?}", row[0]);
+    }
+    let (_, rejects) = parse_csv(&query_csv(
+        w,
+        &format!(
+            "SELECT row_number, rule FROM rejects WHERE source = 'responses' AND snapshot_date = DATE '{AS_OF}' \
+             ORDER BY row_number"
+        ),
+    ));
+    let want: Vec<Vec<String>> =
+        answered.reject_rows.iter().map(|(row, rule)| vec![row.to_string(), rule.to_string()]).collect();
+    assert_eq!(rejects, want);
+}
+
+/// Per listed line: its October bill (the one bill month after the wave
+/// billed by T) less the mean of June, July and August; averaged per group.
+fn arpu_change_is_measured_over_the_billed_months_after_the_wave(
+    w: &Path,
+    landing: &Path,
+    wave: &str,
+    listed: &[Vec<String>],
+) {
+    let mut bills: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for file in std::fs::read_dir(landing.join(format!("billing/dt={AS_OF}"))).unwrap() {
+        let (header, rows) = parse_csv(&std::fs::read_to_string(file.unwrap().path()).unwrap());
+        let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+        for r in rows {
+            let amount: f64 = r[at("net_amount")].parse().unwrap();
+            *bills.entry((r[at("subscriber_id")].clone(), r[at("bill_month")].clone())).or_default() += amount;
+        }
+    }
+    let bill = |id: &str, month: &str| bills.get(&(id.to_string(), month.to_string())).copied().unwrap_or(0.0);
+    let mean_change = |group: &str| {
+        let changes: Vec<f64> = listed
+            .iter()
+            .filter(|r| r[1] == group)
+            .map(|r| {
+                bill(&r[0], "2026-10")
+                    - (bill(&r[0], "2026-06") + bill(&r[0], "2026-07") + bill(&r[0], "2026-08")) / 3.0
+            })
+            .collect();
+        changes.iter().sum::<f64>() / changes.len() as f64
+    };
+    let (_, rows) = parse_csv(&query_csv(
+        w,
+        &format!(
+            "SELECT horizon_days, arpu_months, contact_arpu_change, control_arpu_change, arpu_uplift, \
+             arpu_uplift_ci_low, arpu_uplift_ci_high FROM campaign_effect WHERE wave_date = DATE '{wave}' \
+             ORDER BY horizon_days"
+        ),
+    ));
+    // 30 days: September ended, but began before the wave; 60 and 90: October, billed by T (November is not)
+    assert_eq!(rows[0][1..], ["0", "", "", "", "", ""].map(String::from), "no bill month has ended in 30 days");
+    let (contact, control) = (mean_change("contact"), mean_change("control"));
+    for row in &rows[1..] {
+        assert_eq!(row[1], "1", "horizon {}: October only", row[0]);
+        let got: Vec<f64> = row[2..5].iter().map(|v| v.parse().unwrap()).collect();
+        for (g, want) in got.iter().zip([contact, control, contact - control]) {
+            assert!((g - want).abs() < 1e-4, "horizon {}: {got:?} against {contact}, {control}", row[0]);
+        }
+        let (low, high): (f64, f64) = (row[5].parse().unwrap(), row[6].parse().unwrap());
+        assert!(low < got[2] && got[2] < high, "horizon {}: the interval [{low}, {high}] holds the uplift", row[0]);
     }
 }
