@@ -12,3 +12,4 @@ pub mod sbg;
 pub mod special;
 #[cfg(test)]
 mod test_rng;
+pub mod uplift;
