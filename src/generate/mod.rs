@@ -103,6 +103,7 @@ pub mod rng;
 mod sink;
 mod sources;
 mod tasks;
+mod treatment;
 mod truth;
 
 use std::time::{Duration, Instant};
@@ -113,6 +114,7 @@ use crate::storage::{Location, StorageError, StoreUrl};
 pub use population::Census;
 pub use sink::Format;
 use sources::SOURCES;
+pub use treatment::{EFFECT, TreatmentStats};
 pub use truth::TruthStats;
 
 /// Lines per shard unless told otherwise.
@@ -140,6 +142,13 @@ pub struct Options {
     pub shard_size: u64,
     /// Worker threads; `None`: one per core. The output does not depend on it.
     pub threads: Option<usize>,
+    /// A fixed world: drawn once relative to this day A and observed on
+    /// `as_of` (in A ..= A + 90); `None`: placed relative to `as_of`.
+    pub world_date: Option<NaiveDate>,
+    /// A warehouse whose published contacts_history (before `as_of`) treats the lines.
+    pub campaigns_from: Option<StoreUrl>,
+    /// The factor on [`EFFECT`].
+    pub treatment_scale: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +161,8 @@ pub enum GenerateError {
     Write { file: String, message: String },
     #[error("a generation worker stopped unexpectedly: {0}")]
     Worker(String),
+    #[error("--campaigns-from {warehouse}: {message}")]
+    Campaigns { warehouse: String, message: String },
 }
 
 impl GenerateError {
@@ -177,6 +188,9 @@ impl Options {
             only_cdr_day: None,
             shard_size: DEFAULT_SHARD_SIZE,
             threads: None,
+            world_date: None,
+            campaigns_from: None,
+            treatment_scale: 1.0,
         }
     }
 
@@ -210,6 +224,21 @@ impl Options {
                 ));
             }
         }
+        if let Some(a) = self.world_date {
+            let last = a + chrono::Days::new(population::WORLD_DAYS as u64);
+            if self.as_of < a || self.as_of > last {
+                return usage(format!(
+                    "--as-of {} is outside the world of --world-date {a}: it may be observed on {a} .. {last}",
+                    self.as_of
+                ));
+            }
+        }
+        if self.campaigns_from.is_some() && self.world_date.is_none() {
+            return usage("--campaigns-from needs --world-date: campaigns act on one fixed world".into());
+        }
+        if !(self.treatment_scale.is_finite() && self.treatment_scale >= 0.0) {
+            return usage("--treatment-scale must be a number >= 0".into());
+        }
         Ok(())
     }
 }
@@ -241,6 +270,8 @@ pub struct Summary {
     pub truth: Option<TruthStats>,
     /// The factor on every line's event rate (1 without `--cdr-per-day`).
     pub cdr_scale: f64,
+    /// What the campaigns' contacts did (`--campaigns-from`).
+    pub treatment: Option<TreatmentStats>,
     pub elapsed: Duration,
 }
 
@@ -259,12 +290,17 @@ pub async fn generate(options: &Options) -> Result<Summary, GenerateError> {
             for source in SOURCES {
                 location.delete_prefix(&root.clone().join(source.name())).await?;
             }
+            location.delete_prefix(&root.clone().join(treatment::RESPONSES.name)).await?;
             location.delete_prefix(&root.clone().join(truth::FOLDER)).await?;
         }
     }
+    let history = match &options.campaigns_from {
+        Some(warehouse) => Some(treatment::read_history(warehouse, options.as_of, options.subscribers).await?),
+        None => None,
+    };
     let handle = tokio::runtime::Handle::current();
     let options = options.clone();
-    let job = tokio::task::spawn_blocking(move || tasks::write_all(&options, &location, handle, started));
+    let job = tokio::task::spawn_blocking(move || tasks::write_all(&options, &location, handle, started, history));
     job.await.map_err(|e| GenerateError::Worker(e.to_string()))?
 }
 
@@ -326,6 +362,14 @@ impl Summary {
                 self.as_of,
                 truth.mean_hazard(),
                 truth.churn_share()
+            );
+        }
+        if let Some(t) = &self.treatment {
+            let _ = writeln!(
+                out,
+                "campaigns: {} contacts and {} control rows before {} ({} not of this population); \
+                 {} contacts held an exit in their window, {} cancelled it; {} responses",
+                t.contacts, t.controls, self.as_of, t.unknown, t.exposed, t.saved, t.responses
             );
         }
         let c = &self.census;
@@ -499,6 +543,62 @@ mod tests {
         let rows = stats(&summary, "cdr").rows as f64;
         assert!((rows / 5.0 / 20_000.0 - 1.0).abs() < 0.03, "{rows} rows in 5 days");
         assert!(summary.cdr_scale > 5.0, "{}", summary.cdr_scale);
+    }
+
+    /// Every subscribers row of a generation, by subscriber_id: (activation, deactivation, reason).
+    fn subscribers(dir: &std::path::Path, t: &str) -> std::collections::BTreeMap<String, (String, String, String)> {
+        let mut out = std::collections::BTreeMap::new();
+        for (path, bytes) in files(dir) {
+            if path.starts_with(&format!("subscribers/dt={t}/")) {
+                for line in String::from_utf8(bytes).unwrap().lines().skip(1) {
+                    let f: Vec<&str> = line.split(',').collect();
+                    out.insert(f[0].to_string(), (f[2].to_string(), f[3].to_string(), f[4].to_string()));
+                }
+            }
+        }
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fixed_world_seen_30_days_later_has_the_same_lines_and_their_exits() {
+        let (first, later) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let a: NaiveDate = "2026-03-31".parse().unwrap();
+        let fixed = |dir, as_of| Options { world_date: Some(a), as_of, ..options(dir) };
+        run(fixed(first.path(), a)).await;
+        run(fixed(later.path(), "2026-04-30".parse().unwrap())).await;
+        let (at_a, at_30) = (subscribers(first.path(), "2026-03-31"), subscribers(later.path(), "2026-04-30"));
+        assert_eq!(at_a.len(), 1_500);
+        assert_eq!(at_a.keys().collect::<Vec<_>>(), at_30.keys().collect::<Vec<_>>(), "the same lines");
+        // the truth at A says how the lines in service then end; the later generation shows those ends
+        let truth = std::fs::read_to_string(first.path().join("_truth/churn_truth.csv")).unwrap();
+        let ends: std::collections::BTreeMap<&str, (&str, &str)> =
+            truth.lines().skip(1).map(|l| l.split(',').collect::<Vec<_>>()).map(|f| (f[0], (f[3], f[4]))).collect();
+        let (mut kept, mut ended) = (0, 0);
+        for (id, (act, end, reason)) in &at_a {
+            let (act_30, end_30, reason_30) = &at_30[id];
+            assert_eq!(act, act_30, "{id}: the activation moved");
+            if !end.is_empty() {
+                assert_eq!((end, reason), (end_30, reason_30), "{id}: an exit by A changed");
+                kept += 1;
+                continue;
+            }
+            let (truth_end, truth_reason) = ends[id.as_str()];
+            if !truth_end.is_empty() && truth_end <= "2026-04-30" {
+                assert_eq!((truth_end, truth_reason), (end_30.as_str(), reason_30.as_str()), "{id}");
+                ended += 1;
+            } else {
+                assert!(end_30.is_empty(), "{id}: ended at {end_30}, not in the truth at A");
+            }
+        }
+        assert!(kept > 100 && ended > 10, "{kept} exits by A, {ended} in the 30 days after");
+        // outside A ..= A + 90 is a usage error; so are campaigns without a fixed world
+        let dir = std::path::Path::new("/tmp/unused");
+        for as_of in ["2026-03-30", "2026-06-30"] {
+            assert!(fixed(dir, as_of.parse().unwrap()).check().unwrap_err().is_usage(), "{as_of}");
+        }
+        assert!(fixed(dir, "2026-06-29".parse().unwrap()).check().is_ok());
+        let warehouse = StoreUrl::parse("/tmp/wh", std::path::Path::new("/")).unwrap();
+        assert!(Options { campaigns_from: Some(warehouse), ..options(dir) }.check().unwrap_err().is_usage());
     }
 
     #[test]
