@@ -94,6 +94,44 @@
 //! The population is placed relative to T (activations are ages before T),
 //! so a generation as of T+1 is that of T moved by one day: the same
 //! subscriber ids, one day more of history.
+//!
+//! A fixed timeline (`--world-date A`): the world is drawn once relative to
+//! A instead (activations before A; faults, decisions and exits simulated
+//! to A + 181; dips from the cdr window of a generation as of A), and a
+//! generation as of any T in A ..= A + 90 observes it on day T: the same
+//! lines with the same activation and deactivation dates. Only what is
+//! written follows T (its days, bill months, the lines ended by T, the
+//! truth's horizon). Lines activated after A do not exist in such a world,
+//! so its base shrinks as T moves on. The rows' own noise (bill amounts,
+//! event times, recharges, tickets) comes from streams per shard, not per
+//! line, so it differs between two T; the lines and their exits do not.
+//!
+//! Campaigns and their effect (`--campaigns-from WAREHOUSE`, with
+//! `--world-date`; src/generate/treatment.rs): the generator reads the
+//! warehouse's published `contacts_history` (the lists of the nights before
+//! T, through the reader `cvm query` uses). A contact of wave W (the night
+//! the list was drawn) cancels the line's exit, unless involuntary, if it
+//! ends in (W, W + 90], with probability [`EFFECT`] by segment (consumer
+//! 0.40, youth 0.10, business 0.70) times `--treatment-scale`, capped at 1,
+//! drawn from a stream of (seed, line, wave, campaign) alone. A line
+//! listed in several waves is treated by the earliest contact whose window
+//! holds its end; control rows are never treated. A saved line stays in
+//! service (no deactivation, bills and usage at its level after W, and it
+//! does not leave again within the simulated horizon); what it showed up to
+//! W is kept (a decline stops after W, recharges quiet before W stay so).
+//! It also writes:
+//! - responses (dt=T): one row per contact made by the end of T,
+//!   `subscriber_id, campaign, contacted_at, outcome, channel`: contacted on
+//!   one of the 3 days after the wave, 09:00-19:00 local; no_answer 35%, of
+//!   the rest accepted with chance 0.8 if the contact saved the line, 0.15
+//!   otherwise, then declined or reached half and half. Not a source of the
+//!   contract yet: a job does not read it.
+//! - `_truth/treatment_truth.csv`: one row per listing before T (sorted by
+//!   campaign, wave_date, subscriber_id) with `group, segment`,
+//!   `would_end_90d` (the untreated line ends, not involuntarily, in (W, W +
+//!   90]), `end_date` (its untreated end, any reason) and `saved`. The
+//!   planted uplift at horizon h is the control group's share ending in (W,
+//!   W + h] less the contacts' share times (1 - their effect).
 
 mod calendar;
 mod cdr;
@@ -290,7 +328,7 @@ pub async fn generate(options: &Options) -> Result<Summary, GenerateError> {
             for source in SOURCES {
                 location.delete_prefix(&root.clone().join(source.name())).await?;
             }
-            location.delete_prefix(&root.clone().join(treatment::RESPONSES.name)).await?;
+            location.delete_prefix(&root.clone().join(sources::RESPONSES.name)).await?;
             location.delete_prefix(&root.clone().join(truth::FOLDER)).await?;
         }
     }

@@ -63,6 +63,18 @@ static TICKETS: Table = Table {
 };
 static OPTOUTS: Table =
     Table { name: "optouts", columns: &[("subscriber_id", Text), ("channel", Text), ("since", Date)] };
+/// Written with `--campaigns-from` only (src/generate/treatment.rs); not
+/// one of the contract's sources yet, so not in [`SOURCES`].
+pub static RESPONSES: Table = Table {
+    name: "responses",
+    columns: &[
+        ("subscriber_id", Text),
+        ("campaign", Text),
+        ("contacted_at", Time),
+        ("outcome", Text),
+        ("channel", Text),
+    ],
+};
 static STRATEGIC_FIT: Table =
     Table { name: "strategic_fit", columns: &[("subscriber_id", Text), ("segment", Text), ("score", Float)] };
 

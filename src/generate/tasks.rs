@@ -265,7 +265,7 @@ pub fn write_all(
         s.busy += busy;
     }
     if let Some(stats) = responses {
-        per_source.push((super::treatment::RESPONSES.name, stats));
+        per_source.push((sources::RESPONSES.name, stats));
     }
     let mut census = Census::default();
     for shard in &shards {

@@ -23,7 +23,7 @@ use super::calendar;
 use super::population::{self as pop, Line, World, tag};
 use super::rng::Rng;
 use super::sink::{Cell, FileStats, FileWriter, Format, Kind, Stamp, Table};
-use super::sources::ascii;
+use super::sources::{RESPONSES, ascii};
 use crate::storage::{Location, StoreUrl};
 
 /// The chance that a contact cancels an exit falling in its window, by
@@ -43,17 +43,6 @@ const CONTACT_DAYS: usize = 3;
 const CONTACT_FROM_S: u32 = 9 * 3600;
 const CONTACT_HOURS_S: usize = 10 * 3600;
 
-/// The responses source: where it goes and its columns.
-pub static RESPONSES: Table = Table {
-    name: "responses",
-    columns: &[
-        ("subscriber_id", Kind::Text),
-        ("campaign", Kind::Text),
-        ("contacted_at", Kind::Time),
-        ("outcome", Kind::Text),
-        ("channel", Kind::Text),
-    ],
-};
 pub const TRUTH_FILE: &str = "treatment_truth.csv";
 static TRUTH: Table = Table {
     name: "treatment_truth",
@@ -317,4 +306,61 @@ impl Plan {
 /// An end on day `end` falls in the window of wave `wave`: (wave, wave + WINDOW_DAYS].
 fn in_window(wave: i32, end: i32) -> bool {
     end > wave && end <= wave + WINDOW_DAYS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line of 0..n listed as a contact (even ids) or control (odd) in each wave.
+    fn listings(n: u32, waves: &[i32]) -> Vec<Listing> {
+        let mut out = Vec::new();
+        for &wave in waves {
+            for id in 0..n {
+                let (campaign, channel) = ("retention".to_string(), "call".to_string());
+                out.push(Listing { campaign, wave, id, contact: id % 2 == 0, channel });
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn contacts_cancel_exits_in_their_window_at_the_segments_rate_and_controls_never() {
+        let a = calendar::from_date("2026-08-01".parse().unwrap());
+        let world = World::new(3, a + 60, 35, 0).fixed_at(a);
+        let (waves, n) = ([a, a + 30], 20_000);
+        let plan = Plan::new(&world, listings(n, &waves), 0, 1.0);
+        let (mut exposed, mut saved) = ([0.0; 3], [0.0; 3]);
+        for id in 0..n {
+            let line = Line::simulate(&world, id);
+            let first = line.voluntary_exit().and_then(|(e, _)| waves.iter().copied().find(|&w| in_window(w, e)));
+            match plan.saved.get(&id) {
+                Some(&wave) => {
+                    assert!(id % 2 == 0 && first == Some(wave), "line {id}: saved by {wave}, exit window {first:?}");
+                    let treated = plan.line(&world, id);
+                    assert!(treated.end.is_none() && treated.saved.is_some_and(|s| s.wave == wave));
+                    // what showed up to the wave is kept
+                    for d in wave - 100..=wave {
+                        assert_eq!(treated.engagement(d), line.engagement(d), "line {id} on {d}");
+                    }
+                }
+                None => assert_eq!(format!("{:?}", plan.line(&world, id)), format!("{line:?}")),
+            }
+            if id % 2 == 0 && first.is_some() {
+                exposed[line.segment as usize] += 1.0;
+                saved[line.segment as usize] += f64::from(u8::from(plan.saved.contains_key(&id)));
+            }
+        }
+        for s in 0..3 {
+            let share = saved[s] / exposed[s];
+            let se = (EFFECT[s] * (1.0 - EFFECT[s]) / exposed[s]).sqrt();
+            assert!((share - EFFECT[s]).abs() < 4.0 * se, "{}: {share} of {}", pop::SEGMENTS[s], exposed[s]);
+        }
+        assert_eq!(plan.stats.saved as usize, plan.saved.len());
+        // no effect at scale 0; the same draws again
+        assert!(Plan::new(&world, listings(n, &waves), 0, 0.0).saved.is_empty());
+        assert_eq!(Plan::new(&world, listings(n, &waves), 0, 1.0).saved, plan.saved);
+        assert_eq!((line_id("S00012345"), line_id("Z00012345"), line_id("S123")), (Some(12_345), None, None));
+    }
 }
