@@ -291,6 +291,20 @@ struct GenerateArgs {
     /// Worker threads (default: one per core); the output does not depend on it.
     #[arg(long)]
     threads: Option<usize>,
+    /// A fixed timeline: the world (activations, traits, faults, decisions, exits, dips) is drawn once
+    /// relative to this day A, and --as-of T, any day in A ..= A + 90, observes it on day T: the same lines
+    /// with the same activation and deactivation dates. Lines activated after A do not exist.
+    #[arg(long, value_parser = parse_date)]
+    world_date: Option<NaiveDate>,
+    /// A cvm warehouse whose published contacts_history (the lists before T) treats the lines: a contact
+    /// of wave W cancels the line's non-involuntary exit ending in (W, W + 90] with probability
+    /// effect(segment) x --treatment-scale (consumer 0.40, youth 0.10, business 0.70); writes the
+    /// responses source and _truth/treatment_truth.csv. Needs --world-date.
+    #[arg(long)]
+    campaigns_from: Option<String>,
+    /// The factor on the contacts' effect (0: no effect; the chance is capped at 1).
+    #[arg(long, default_value_t = 1.0)]
+    treatment_scale: f64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -644,7 +658,18 @@ async fn generate(args: GenerateArgs) -> u8 {
             return exit::BAD_USAGE;
         }
     };
+    let campaigns_from = match args.campaigns_from.as_deref().map(|w| StoreUrl::parse(w, std::path::Path::new("."))) {
+        None => None,
+        Some(Ok(url)) => Some(url.as_folder()),
+        Some(Err(m)) => {
+            eprintln!("error: --campaigns-from: {m}");
+            return exit::BAD_USAGE;
+        }
+    };
     let options = cvm::generate::Options {
+        world_date: args.world_date,
+        campaigns_from,
+        treatment_scale: args.treatment_scale,
         seed: args.seed,
         dirty: args.dirty,
         format: args.format,

@@ -94,6 +94,44 @@
 //! The population is placed relative to T (activations are ages before T),
 //! so a generation as of T+1 is that of T moved by one day: the same
 //! subscriber ids, one day more of history.
+//!
+//! A fixed timeline (`--world-date A`): the world is drawn once relative to
+//! A instead (activations before A; faults, decisions and exits simulated
+//! to A + 181; dips from the cdr window of a generation as of A), and a
+//! generation as of any T in A ..= A + 90 observes it on day T: the same
+//! lines with the same activation and deactivation dates. Only what is
+//! written follows T (its days, bill months, the lines ended by T, the
+//! truth's horizon). Lines activated after A do not exist in such a world,
+//! so its base shrinks as T moves on. The rows' own noise (bill amounts,
+//! event times, recharges, tickets) comes from streams per shard, not per
+//! line, so it differs between two T; the lines and their exits do not.
+//!
+//! Campaigns and their effect (`--campaigns-from WAREHOUSE`, with
+//! `--world-date`; src/generate/treatment.rs): the generator reads the
+//! warehouse's published `contacts_history` (the lists of the nights before
+//! T, through the reader `cvm query` uses). A contact of wave W (the night
+//! the list was drawn) cancels the line's exit, unless involuntary, if it
+//! ends in (W, W + 90], with probability [`EFFECT`] by segment (consumer
+//! 0.40, youth 0.10, business 0.70) times `--treatment-scale`, capped at 1,
+//! drawn from a stream of (seed, line, wave, campaign) alone. A line
+//! listed in several waves is treated by the earliest contact whose window
+//! holds its end; control rows are never treated. A saved line stays in
+//! service (no deactivation, bills and usage at its level after W, and it
+//! does not leave again within the simulated horizon); what it showed up to
+//! W is kept (a decline stops after W, recharges quiet before W stay so).
+//! It also writes:
+//! - responses (dt=T): one row per contact made by the end of T,
+//!   `subscriber_id, campaign, contacted_at, outcome, channel`: contacted on
+//!   one of the 3 days after the wave, 09:00-19:00 local; no_answer 35%, of
+//!   the rest accepted with chance 0.8 if the contact saved the line, 0.15
+//!   otherwise, then declined or reached half and half. Not a source of the
+//!   contract yet: a job does not read it.
+//! - `_truth/treatment_truth.csv`: one row per listing before T (sorted by
+//!   campaign, wave_date, subscriber_id) with `group, segment`,
+//!   `would_end_90d` (the untreated line ends, not involuntarily, in (W, W +
+//!   90]), `end_date` (its untreated end, any reason) and `saved`. The
+//!   planted uplift at horizon h is the control group's share ending in (W,
+//!   W + h] less the contacts' share times (1 - their effect).
 
 mod calendar;
 mod cdr;
@@ -103,6 +141,7 @@ pub mod rng;
 mod sink;
 mod sources;
 mod tasks;
+mod treatment;
 mod truth;
 
 use std::time::{Duration, Instant};
@@ -113,6 +152,7 @@ use crate::storage::{Location, StorageError, StoreUrl};
 pub use population::Census;
 pub use sink::Format;
 use sources::SOURCES;
+pub use treatment::{EFFECT, TreatmentStats};
 pub use truth::TruthStats;
 
 /// Lines per shard unless told otherwise.
@@ -140,6 +180,13 @@ pub struct Options {
     pub shard_size: u64,
     /// Worker threads; `None`: one per core. The output does not depend on it.
     pub threads: Option<usize>,
+    /// A fixed world: drawn once relative to this day A and observed on
+    /// `as_of` (in A ..= A + 90); `None`: placed relative to `as_of`.
+    pub world_date: Option<NaiveDate>,
+    /// A warehouse whose published contacts_history (before `as_of`) treats the lines.
+    pub campaigns_from: Option<StoreUrl>,
+    /// The factor on [`EFFECT`].
+    pub treatment_scale: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +199,8 @@ pub enum GenerateError {
     Write { file: String, message: String },
     #[error("a generation worker stopped unexpectedly: {0}")]
     Worker(String),
+    #[error("--campaigns-from {warehouse}: {message}")]
+    Campaigns { warehouse: String, message: String },
 }
 
 impl GenerateError {
@@ -177,6 +226,9 @@ impl Options {
             only_cdr_day: None,
             shard_size: DEFAULT_SHARD_SIZE,
             threads: None,
+            world_date: None,
+            campaigns_from: None,
+            treatment_scale: 1.0,
         }
     }
 
@@ -210,6 +262,21 @@ impl Options {
                 ));
             }
         }
+        if let Some(a) = self.world_date {
+            let last = a + chrono::Days::new(population::WORLD_DAYS as u64);
+            if self.as_of < a || self.as_of > last {
+                return usage(format!(
+                    "--as-of {} is outside the world of --world-date {a}: it may be observed on {a} .. {last}",
+                    self.as_of
+                ));
+            }
+        }
+        if self.campaigns_from.is_some() && self.world_date.is_none() {
+            return usage("--campaigns-from needs --world-date: campaigns act on one fixed world".into());
+        }
+        if !(self.treatment_scale.is_finite() && self.treatment_scale >= 0.0) {
+            return usage("--treatment-scale must be a number >= 0".into());
+        }
         Ok(())
     }
 }
@@ -241,6 +308,8 @@ pub struct Summary {
     pub truth: Option<TruthStats>,
     /// The factor on every line's event rate (1 without `--cdr-per-day`).
     pub cdr_scale: f64,
+    /// What the campaigns' contacts did (`--campaigns-from`).
+    pub treatment: Option<TreatmentStats>,
     pub elapsed: Duration,
 }
 
@@ -259,12 +328,17 @@ pub async fn generate(options: &Options) -> Result<Summary, GenerateError> {
             for source in SOURCES {
                 location.delete_prefix(&root.clone().join(source.name())).await?;
             }
+            location.delete_prefix(&root.clone().join(sources::RESPONSES.name)).await?;
             location.delete_prefix(&root.clone().join(truth::FOLDER)).await?;
         }
     }
+    let history = match &options.campaigns_from {
+        Some(warehouse) => Some(treatment::read_history(warehouse, options.as_of, options.subscribers).await?),
+        None => None,
+    };
     let handle = tokio::runtime::Handle::current();
     let options = options.clone();
-    let job = tokio::task::spawn_blocking(move || tasks::write_all(&options, &location, handle, started));
+    let job = tokio::task::spawn_blocking(move || tasks::write_all(&options, &location, handle, started, history));
     job.await.map_err(|e| GenerateError::Worker(e.to_string()))?
 }
 
@@ -326,6 +400,14 @@ impl Summary {
                 self.as_of,
                 truth.mean_hazard(),
                 truth.churn_share()
+            );
+        }
+        if let Some(t) = &self.treatment {
+            let _ = writeln!(
+                out,
+                "campaigns: {} contacts and {} control rows before {} ({} not of this population); \
+                 {} contacts held an exit in their window, {} cancelled it; {} responses",
+                t.contacts, t.controls, self.as_of, t.unknown, t.exposed, t.saved, t.responses
             );
         }
         let c = &self.census;
@@ -499,6 +581,62 @@ mod tests {
         let rows = stats(&summary, "cdr").rows as f64;
         assert!((rows / 5.0 / 20_000.0 - 1.0).abs() < 0.03, "{rows} rows in 5 days");
         assert!(summary.cdr_scale > 5.0, "{}", summary.cdr_scale);
+    }
+
+    /// Every subscribers row of a generation, by subscriber_id: (activation, deactivation, reason).
+    fn subscribers(dir: &std::path::Path, t: &str) -> std::collections::BTreeMap<String, (String, String, String)> {
+        let mut out = std::collections::BTreeMap::new();
+        for (path, bytes) in files(dir) {
+            if path.starts_with(&format!("subscribers/dt={t}/")) {
+                for line in String::from_utf8(bytes).unwrap().lines().skip(1) {
+                    let f: Vec<&str> = line.split(',').collect();
+                    out.insert(f[0].to_string(), (f[2].to_string(), f[3].to_string(), f[4].to_string()));
+                }
+            }
+        }
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fixed_world_seen_30_days_later_has_the_same_lines_and_their_exits() {
+        let (first, later) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let a: NaiveDate = "2026-03-31".parse().unwrap();
+        let fixed = |dir, as_of| Options { world_date: Some(a), as_of, ..options(dir) };
+        run(fixed(first.path(), a)).await;
+        run(fixed(later.path(), "2026-04-30".parse().unwrap())).await;
+        let (at_a, at_30) = (subscribers(first.path(), "2026-03-31"), subscribers(later.path(), "2026-04-30"));
+        assert_eq!(at_a.len(), 1_500);
+        assert_eq!(at_a.keys().collect::<Vec<_>>(), at_30.keys().collect::<Vec<_>>(), "the same lines");
+        // the truth at A says how the lines in service then end; the later generation shows those ends
+        let truth = std::fs::read_to_string(first.path().join("_truth/churn_truth.csv")).unwrap();
+        let ends: std::collections::BTreeMap<&str, (&str, &str)> =
+            truth.lines().skip(1).map(|l| l.split(',').collect::<Vec<_>>()).map(|f| (f[0], (f[3], f[4]))).collect();
+        let (mut kept, mut ended) = (0, 0);
+        for (id, (act, end, reason)) in &at_a {
+            let (act_30, end_30, reason_30) = &at_30[id];
+            assert_eq!(act, act_30, "{id}: the activation moved");
+            if !end.is_empty() {
+                assert_eq!((end, reason), (end_30, reason_30), "{id}: an exit by A changed");
+                kept += 1;
+                continue;
+            }
+            let (truth_end, truth_reason) = ends[id.as_str()];
+            if !truth_end.is_empty() && truth_end <= "2026-04-30" {
+                assert_eq!((truth_end, truth_reason), (end_30.as_str(), reason_30.as_str()), "{id}");
+                ended += 1;
+            } else {
+                assert!(end_30.is_empty(), "{id}: ended at {end_30}, not in the truth at A");
+            }
+        }
+        assert!(kept > 100 && ended > 10, "{kept} exits by A, {ended} in the 30 days after");
+        // outside A ..= A + 90 is a usage error; so are campaigns without a fixed world
+        let dir = std::path::Path::new("/tmp/unused");
+        for as_of in ["2026-03-30", "2026-06-30"] {
+            assert!(fixed(dir, as_of.parse().unwrap()).check().unwrap_err().is_usage(), "{as_of}");
+        }
+        assert!(fixed(dir, "2026-06-29".parse().unwrap()).check().is_ok());
+        let warehouse = StoreUrl::parse("/tmp/wh", std::path::Path::new("/")).unwrap();
+        assert!(Options { campaigns_from: Some(warehouse), ..options(dir) }.check().unwrap_err().is_usage());
     }
 
     #[test]

@@ -13,6 +13,10 @@ pub const COHORT_GROWTH: f64 = 0.20;
 pub const BILL_MONTHS: usize = 18;
 /// How far past T decisions to leave are simulated (for warning signs at T and the truth).
 pub const FUTURE_DAYS: i32 = 90;
+/// A fixed world (`--world-date A`) may be observed on the days A ..= A + WORLD_DAYS.
+pub const WORLD_DAYS: i32 = 90;
+/// Dips are drawn from this many days before the first cdr day.
+const DIP_LEAD_DAYS: i32 = 75;
 
 pub const PLANS: [&str; 2] = ["prepaid", "postpaid"];
 pub const PREPAID: u8 = 0;
@@ -49,6 +53,10 @@ pub mod tag {
     pub const SOURCE: u64 = 2;
     pub const CDR: u64 = 3;
     pub const DIRTY: u64 = 4;
+    /// A contact's treatment draw, by (line, wave, campaign).
+    pub const TREATMENT: u64 = 5;
+    /// A contact's response, by (line, wave, campaign).
+    pub const RESPONSE: u64 = 6;
 }
 
 /// The calendar of one generation: the snapshot, the windows and the bill months.
@@ -57,6 +65,15 @@ pub struct World {
     pub seed: u64,
     /// The snapshot day T.
     pub t: i32,
+    /// The day the population is placed relative to (activations are ages
+    /// before it): T, or the world date A of a fixed world.
+    pub origin: i32,
+    /// The last snapshot the world is simulated for: T, or A + WORLD_DAYS.
+    /// Exits are simulated to `last + FUTURE_DAYS`, so no draw depends on T
+    /// in a fixed world.
+    pub last: i32,
+    /// The first day dips are drawn from.
+    dips_from: i32,
     /// The first day of the cdr and tickets window (T - days + 1).
     pub w0: i32,
     /// The first day whose recharges are written.
@@ -94,7 +111,21 @@ impl World {
         let w0 = t - days as i32 + 1;
         let base = (t - HISTORY_YEARS * 366 - 40).min(w0 - 80);
         let offsets = (base..t + 2).map(calendar::utc_offset_minutes).collect();
-        World { seed, t, w0, rc0, months, base, offsets }
+        World { seed, t, origin: t, last: t, dips_from: w0 - DIP_LEAD_DAYS, w0, rc0, months, base, offsets }
+    }
+
+    /// This calendar observing the world drawn once relative to `a` (T in
+    /// `a ..= a + WORLD_DAYS`): activations before `a`, exits simulated to
+    /// `a + WORLD_DAYS + FUTURE_DAYS`, dips from the cdr window of a
+    /// generation as of `a`; only what is written follows T.
+    pub fn fixed_at(self, a: i32) -> World {
+        let days = self.t - self.w0 + 1;
+        World { origin: a, last: a + WORLD_DAYS, dips_from: a - days + 1 - DIP_LEAD_DAYS, ..self }
+    }
+
+    /// The first day exits are no longer simulated on.
+    pub fn horizon(&self) -> i32 {
+        self.last + FUTURE_DAYS + 1
     }
 
     /// The UTC offset of a local day, in minutes.
@@ -114,6 +145,25 @@ pub struct Episode {
     pub len: i32,
     pub falls: bool,
     pub low: f64,
+    /// The first day it no longer shows: `start + len`, or the day after
+    /// the wave whose contact cancelled the exit it announced.
+    pub stop: i32,
+}
+
+impl Episode {
+    fn new(start: i32, len: i32, falls: bool, low: f64) -> Episode {
+        Episode { start, len, falls, low, stop: start + len }
+    }
+}
+
+/// A non-involuntary exit a campaign's contact cancelled (`--campaigns-from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Saved {
+    /// The wave (snapshot day of the list) whose contact saved the line.
+    pub wave: i32,
+    /// The end that did not happen, and its reason.
+    pub end: i32,
+    pub reason: u8,
 }
 
 /// One line's static traits.
@@ -157,6 +207,8 @@ pub struct Line {
     pub recharge_channel: u8,
     /// Opt-out day and channel.
     pub optout: Option<(i32, u8)>,
+    /// The exit a contact cancelled, if one did.
+    pub saved: Option<Saved>,
 }
 
 /// What the traits of a set of lines add up to (for the summary).
@@ -199,7 +251,8 @@ impl Line {
     /// Draws line `id`'s traits from its own stream.
     pub fn simulate(world: &World, id: u32) -> Line {
         let r = &mut Rng::stream(world.seed, &[tag::LINE, u64::from(id)]);
-        let t = world.t;
+        // nothing drawn here depends on T in a fixed world: only on its origin and last day
+        let (origin, last) = (world.origin, world.last);
         let plan = if r.chance(0.55) { PREPAID } else { POSTPAID };
         let mix = SEGMENT_MIX[plan as usize];
         let u = r.uniform();
@@ -214,7 +267,7 @@ impl Line {
         let region = pick(r, &REGIONS) as u8;
         let tail = 1.0 - (-COHORT_GROWTH * f64::from(HISTORY_YEARS)).exp();
         let age = (-(1.0 - r.uniform() * tail).ln() / COHORT_GROWTH * 365.0) as i32; // recent cohorts larger
-        let act = t - age.min(HISTORY_YEARS * 365);
+        let act = origin - age.min(HISTORY_YEARS * 365);
         let (a, b) = CHURN_BETA[p][s];
         let theta = r.beta(a, b);
         let commitment = if plan == POSTPAID { churn::COMMITMENTS[pick(r, &churn::COMMITMENTS)].0 } else { 0 };
@@ -232,7 +285,7 @@ impl Line {
         };
 
         // exits: a voluntary decision hazard with drivers, and defaults
-        let horizon = t + FUTURE_DAYS + 1;
+        let horizon = world.horizon();
         let faults = churn::faults(r, region, act, horizon);
         let drivers = Drivers {
             postpaid: plan == POSTPAID,
@@ -247,20 +300,20 @@ impl Line {
         };
         let exit = churn::exit(r, &drivers, horizon);
         let end = exit.end;
-        let alive_to = end.map_or(t + 1, |e| e.min(t + 1));
+        let alive_to = end.map_or(last + 1, |e| e.min(last + 1));
 
         // warning signs: a warned decision declines from its day to the voluntary end
         let mut episodes = Vec::new();
         if let (Some(Decision { day, warned: true }), Some(e)) = (exit.decision, exit.voluntary_end) {
-            episodes.push(Episode { start: day, len: e - day, falls: true, low: 0.05 + 0.30 * r.uniform() });
+            episodes.push(Episode::new(day, e - day, true, 0.05 + 0.30 * r.uniform()));
         }
         // dips that recover: 0.3 theta a month
-        let (d0, d1) = (act.max(world.w0 - 75), alive_to.min(t + 1));
+        let (d0, d1) = (act.max(world.dips_from), alive_to);
         if d1 > d0 {
             for _ in 0..r.poisson(0.3 * theta * f64::from(d1 - d0) / 30.44) {
                 let len = 30 + r.below(46) as i32;
                 let start = d0 - len + r.below((d1 - d0 + len) as usize) as i32;
-                episodes.push(Episode { start, len, falls: false, low: 0.05 + 0.30 * r.uniform() });
+                episodes.push(Episode::new(start, len, false, 0.05 + 0.30 * r.uniform()));
             }
         }
 
@@ -318,6 +371,28 @@ impl Line {
             denomination,
             recharge_channel,
             optout,
+            saved: None,
+        }
+    }
+
+    /// The line's untreated exit if it is not involuntary: its end and reason.
+    pub fn voluntary_exit(&self) -> Option<(i32, u8)> {
+        self.end.filter(|_| self.reason != churn::INVOLUNTARY).map(|e| (e, self.reason))
+    }
+
+    /// Cancels the line's exit by the contact of `wave` (its end after
+    /// `wave`): it stays in service, and the decline announcing the exit
+    /// stops showing after the wave. What happened up to the wave is kept.
+    pub fn save(&mut self, wave: i32) {
+        let Some((end, reason)) = self.voluntary_exit().filter(|&(e, _)| e > wave) else {
+            return;
+        };
+        self.saved = Some(Saved { wave, end, reason });
+        self.end = None;
+        self.reason = 0;
+        self.decision = None;
+        for ep in self.episodes.iter_mut().filter(|ep| ep.falls) {
+            ep.stop = ep.stop.min(wave + 1);
         }
     }
 
@@ -353,6 +428,16 @@ impl Line {
         }
     }
 
+    /// A saved line that had stopped recharging before its wave (a warned
+    /// exit's quiet days) starts again the day after the wave: the days it
+    /// stayed quiet. Recharges inside it are not written.
+    pub fn recharge_gap(&self) -> Option<std::ops::Range<i32>> {
+        let saved = self.saved?;
+        let warned = self.episodes.iter().any(|ep| ep.falls);
+        let quiet = saved.end - QUIET_DAYS;
+        (warned && quiet <= saved.wave).then_some(quiet..saved.wave + 1)
+    }
+
     /// Ended on or before T.
     pub fn ended(&self, t: i32) -> bool {
         self.end.is_some_and(|e| e <= t)
@@ -363,7 +448,7 @@ impl Line {
         let mut m = 1.0f64;
         for ep in &self.episodes {
             let x = d - ep.start;
-            if 0 <= x && x < ep.len {
+            if 0 <= x && x < ep.len && d < ep.stop {
                 let p = f64::from(x + 1) / f64::from(ep.len);
                 let v = if ep.falls {
                     1.0 - (1.0 - ep.low) * p.powf(0.8) // steady decline to `low` at deactivation
@@ -385,7 +470,7 @@ impl Line {
         let mut f = 1.0f64;
         for ep in self.episodes.iter().filter(|ep| ep.falls) {
             let x = d - ep.start;
-            if 0 <= x && x < ep.len {
+            if 0 <= x && x < ep.len && d < ep.stop {
                 f = f.min(1.0 - 0.5 * f64::from(x + 1) / f64::from(ep.len));
             }
         }
@@ -480,10 +565,7 @@ mod tests {
     #[test]
     fn engagement_declines_to_its_low_and_dips_recover() {
         let mut line = Line::simulate(&world(), 1);
-        line.episodes = vec![
-            Episode { start: 100, len: 50, falls: true, low: 0.1 },
-            Episode { start: 300, len: 40, falls: false, low: 0.2 },
-        ];
+        line.episodes = vec![Episode::new(100, 50, true, 0.1), Episode::new(300, 40, false, 0.2)];
         assert_eq!(line.engagement(99), 1.0);
         assert!((line.engagement(149) - 0.1).abs() < 1e-12);
         assert!(line.engagement(120) > line.engagement(140));

@@ -73,9 +73,9 @@ static TICKETS: Table = Table {
 };
 static OPTOUTS: Table =
     Table { name: "optouts", columns: &[("subscriber_id", Text), ("channel", Text), ("since", Date)] };
-static STRATEGIC_FIT: Table =
-    Table { name: "strategic_fit", columns: &[("subscriber_id", Text), ("segment", Text), ("score", Float)] };
-static RESPONSES: Table = Table {
+/// Written with `--campaigns-from` only (src/generate/treatment.rs), so not
+/// in [`SOURCES`].
+pub static RESPONSES: Table = Table {
     name: "responses",
     columns: &[
         ("subscriber_id", Text),
@@ -85,6 +85,8 @@ static RESPONSES: Table = Table {
         ("channel", Text),
     ],
 };
+static STRATEGIC_FIT: Table =
+    Table { name: "strategic_fit", columns: &[("subscriber_id", Text), ("segment", Text), ("score", Float)] };
 
 /// The file layout of a source.
 pub fn table(source: Source) -> &'static Table {
@@ -272,6 +274,7 @@ pub fn write_recharges(
         let sid = pop::subscriber_id(line.id);
         let bad_sid = unknown_id(line.id);
         let stop = line.recharges_to(world.t);
+        let quiet = line.recharge_gap().unwrap_or(0..0);
         let mean_gap = 1.0 / line.recharge_rate;
         let mut t = f64::from(line.act);
         let mut first = true;
@@ -290,7 +293,7 @@ pub fn write_recharges(
                 }
             }
             first = false;
-            if o < world.rc0 {
+            if o < world.rc0 || quiet.contains(&o) {
                 continue;
             }
             let mut k = line.denomination as usize;
@@ -418,9 +421,9 @@ pub fn write_tickets(
     Ok(())
 }
 
-pub fn write_optouts(lines: &[Line], out: &mut FileWriter) -> Result<(), GenerateError> {
+pub fn write_optouts(world: &World, lines: &[Line], out: &mut FileWriter) -> Result<(), GenerateError> {
     for line in lines {
-        if let Some((since, channel)) = line.optout {
+        if let Some((since, channel)) = line.optout.filter(|&(since, _)| since <= world.t) {
             let sid = pop::subscriber_id(line.id);
             let channel = pop::OPTOUT_CHANNELS[channel as usize];
             let channel = if channel.is_empty() { Cell::Null } else { Cell::Text(channel) };

@@ -10,6 +10,7 @@ use std::time::Instant;
 use super::population::{self, Census, Line, World};
 use super::sink::{self, FileWriter};
 use super::sources::{self, Dirty, SOURCES, Source};
+use super::treatment::{Listing, Plan};
 use super::{GenerateError, Options, SourceStats, Summary, calendar, cdr, rng, truth};
 use crate::storage::Location;
 
@@ -47,6 +48,8 @@ struct Context<'a> {
     cdr_scale: f64,
     /// Written with the snapshot-day sources, not by `--only-cdr-day`.
     truth: Option<truth::Writer>,
+    /// The exits the campaigns' contacts cancelled (none without `--campaigns-from`).
+    plan: Plan,
 }
 
 impl Context<'_> {
@@ -62,7 +65,7 @@ impl Context<'_> {
         if let Some(l) = lines.as_ref() {
             return l.clone();
         }
-        let simulated: Vec<Line> = self.shard_range(shard).map(|id| Line::simulate(&self.world, id)).collect();
+        let simulated: Vec<Line> = self.shard_range(shard).map(|id| self.plan.line(&self.world, id)).collect();
         let mut census = Census::default();
         for line in &simulated {
             census.add(&line.census(&self.world));
@@ -122,7 +125,7 @@ impl Context<'_> {
             Source::Billing => sources::write_billing(world, &lines, &mut r, &mut dirty, &mut out)?,
             Source::Recharges => sources::write_recharges(world, &lines, &mut r, &mut dirty, &mut out)?,
             Source::Tickets => sources::write_tickets(world, &lines, &mut r, &mut dirty, &mut out)?,
-            Source::Optouts => sources::write_optouts(&lines, &mut out)?,
+            Source::Optouts => sources::write_optouts(world, &lines, &mut out)?,
             Source::Cdr => {
                 let mut r = cdr::stream(world, shard, day);
                 cdr::write_day(world, &lines, day, self.cdr_scale, &mut r, &mut dirty, &mut out)?
@@ -178,9 +181,25 @@ pub fn write_all(
     location: &Location,
     handle: tokio::runtime::Handle,
     started: Instant,
+    history: Option<(Vec<Listing>, u64)>,
 ) -> Result<Summary, GenerateError> {
     let t = calendar::from_date(options.as_of);
-    let world = World::new(options.seed, t, options.days, options.recharge_days);
+    let mut world = World::new(options.seed, t, options.days, options.recharge_days);
+    if let Some(a) = options.world_date {
+        world = world.fixed_at(calendar::from_date(a));
+    }
+    let mut plan = match history {
+        Some((listings, unknown)) => Plan::new(&world, listings, unknown, options.treatment_scale),
+        None => Plan::default(),
+    };
+    let mut responses = None;
+    if options.campaigns_from.is_some() && options.only_cdr_day.is_none() {
+        let started = Instant::now();
+        plan.write_truth(location, handle.clone())?;
+        let stats = plan.write_responses(&world, location, options.format, handle.clone())?;
+        let source = SourceStats { rows: stats.rows, bytes: stats.bytes, files: 1, busy: started.elapsed(), dirty: 0 };
+        responses = Some(source);
+    }
     let n_shards = options.subscribers.div_ceil(options.shard_size);
     let threads = options.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
 
@@ -191,9 +210,7 @@ pub fn write_all(
             let per_shard = parallel(threads, n_shards as usize, |shard| {
                 let lo = shard as u64 * options.shard_size;
                 let hi = (lo + options.shard_size).min(options.subscribers);
-                Ok((lo as u32..hi as u32)
-                    .map(|id| cdr::expected_events(&world, &Line::simulate(&world, id)))
-                    .sum::<f64>())
+                Ok((lo as u32..hi as u32).map(|id| cdr::expected_events(&world, &plan.line(&world, id))).sum::<f64>())
             })?;
             let expected: f64 = per_shard.iter().sum();
             if expected > 0.0 { rows as f64 * f64::from(options.days) / expected } else { 0.0 }
@@ -227,7 +244,8 @@ pub fn write_all(
             census: OnceLock::new(),
         });
     }
-    let context = Context { options, world, location, handle, shards, cdr_scale, truth };
+    let treatment = options.campaigns_from.is_some().then_some(plan.stats);
+    let context = Context { options, world, location, handle, shards, cdr_scale, truth, plan };
     let results = parallel(threads, tasks.len(), |i| {
         let started = Instant::now();
         let done = context.run(tasks[i])?;
@@ -246,6 +264,9 @@ pub fn write_all(
         s.dirty += dirty;
         s.busy += busy;
     }
+    if let Some(stats) = responses {
+        per_source.push((sources::RESPONSES.name, stats));
+    }
     let mut census = Census::default();
     for shard in &shards {
         if let Some(c) = shard.census.get() {
@@ -263,6 +284,7 @@ pub fn write_all(
         census,
         truth,
         cdr_scale,
+        treatment,
         elapsed: started.elapsed(),
     })
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod analysts;
 mod bad_input;
+mod campaign_simulation;
 mod cli;
 #[cfg(feature = "ballista")]
 mod cluster;

@@ -1,0 +1,163 @@
+//! Campaigns whose effect is known: `cvm generate --world-date A` draws one
+//! world, the night of A lists retention_priority with half of it held out,
+//! and `cvm generate --campaigns-from` the warehouse observes that world 60
+//! days later with the contacts' planted effect (a contact cancels an exit
+//! ending within 90 days with a known chance per segment). campaign_effect
+//! at T = A + 60 must count exactly what the generator's truth says and
+//! hold the planted uplift inside its 95% interval.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+
+use crate::support::*;
+
+const A: &str = "2026-08-01";
+const T: &str = "2026-09-30";
+const SUBSCRIBERS: &str = "20000";
+const SEED: &str = "5";
+
+/// `cvm generate` of the world of A as of `as_of` into `out`, treated by `warehouse`'s lists if given.
+fn generate(out: &Path, as_of: &str, warehouse: Option<&Path>) -> String {
+    let mut cmd = cvm();
+    cmd.args(["generate", "--subscribers", SUBSCRIBERS, "--days", "35", "--seed", SEED])
+        .args(["--as-of", as_of, "--world-date", A, "--out"])
+        .arg(out);
+    if let Some(w) = warehouse {
+        cmd.arg("--campaigns-from").arg(w);
+    }
+    let output = cmd.output().expect("cvm generate runs");
+    assert!(output.status.success(), "generate failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// retention_priority alone, uncapped, half held out. Its shipped selection
+/// (high churn risk, silver or better) lists about 13 of 20,000 lines with
+/// the default cut-offs; the top 15% by risk and a silver tier reaching
+/// down to the top 90% by value list about 1,100.
+fn job(dir: &Path, landing: &Path) -> std::path::PathBuf {
+    let text = format!(
+        "name = \"sim\"\ninput_root = \"{}\"\nwarehouse = \"warehouse\"\n\n\
+         [churn]\nbands = {{ mode = \"percentile\", medium = 0.30, high = 0.15 }}\n\n\
+         [tiers]\npercentile = {{ diamond = 0.01, gold = 0.05, silver = 0.90, vip = 0.95 }}\n\n\
+         [control]\nshare = 0.5\n\n\
+         [[campaigns]]\nname = \"retention_priority\"\nsql = \"retention_priority\"\nchannel = \"call\"\n",
+        landing.display()
+    );
+    let path = dir.join("job.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// One row of `_truth/treatment_truth.csv`.
+struct Truth {
+    contact: bool,
+    segment: usize,
+    would_end: bool,
+    end: Option<NaiveDate>,
+    saved: bool,
+}
+
+fn truth(landing: &Path) -> Vec<Truth> {
+    let (header, rows) = parse_csv(&std::fs::read_to_string(landing.join("_truth/treatment_truth.csv")).unwrap());
+    assert_eq!(
+        header,
+        ["campaign", "wave_date", "subscriber_id", "group", "segment", "would_end_90d", "end_date", "saved"]
+    );
+    let segments = ["consumer", "youth", "business"];
+    rows.iter()
+        .map(|r| {
+            assert_eq!((r[0].as_str(), r[1].as_str()), ("retention_priority", A), "{r:?}");
+            Truth {
+                contact: r[3] == "contact",
+                segment: segments.iter().position(|s| *s == r[4]).expect("a segment"),
+                would_end: r[5] == "1",
+                end: (!r[6].is_empty()).then(|| r[6].parse().unwrap()),
+                saved: r[7] == "1",
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn campaign_effect_recovers_the_uplift_the_generator_planted() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let (landing_a, landing_t, warehouse) =
+        (dir.path().join("landing-a"), dir.path().join("landing-t"), dir.path().join("warehouse"));
+    generate(&landing_a, A, None);
+    let job = job(dir.path(), &landing_a);
+    run_ok(&job, A, &warehouse);
+    let summary = generate(&landing_t, T, Some(&warehouse));
+    assert!(summary.contains("campaigns: "), "{summary}");
+    // night T reads its own landing; the responses folder beside the sources is not read by this job
+    let out = cvm()
+        .arg("run")
+        .arg(&job)
+        .args(["--as-of", T, "--input-root"])
+        .arg(&landing_t)
+        .arg("--warehouse")
+        .arg(&warehouse)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "night T failed: {}", String::from_utf8_lossy(&out.stderr));
+
+    let truth = truth(&landing_t);
+    let (_, effect) = parse_csv(&query_csv(
+        &warehouse,
+        "SELECT horizon_days, complete, contact_lines, control_lines, contact_churned, control_churned, \
+         contact_churn_rate, control_churn_rate, uplift, uplift_ci_low, uplift_ci_high FROM campaign_effect \
+         WHERE campaign = 'retention_priority' AND wave_date = DATE '2026-08-01' ORDER BY horizon_days",
+    ));
+    let effect: BTreeMap<i64, Vec<String>> = effect.into_iter().map(|r| (r[0].parse().unwrap(), r)).collect();
+    let wave: NaiveDate = A.parse().unwrap();
+    let (contacts, controls) =
+        (truth.iter().filter(|r| r.contact).count() as i64, truth.iter().filter(|r| !r.contact).count() as i64);
+    assert!(contacts > 300 && controls > 300, "{contacts} contacts, {controls} controls: too few to measure");
+    for horizon in [30, 60] {
+        let row = &effect[&horizon];
+        let f = |i: usize| -> f64 { row[i].parse().unwrap() };
+        let n = |i: usize| -> i64 { row[i].parse().unwrap() };
+        assert_eq!(row[1], "true", "the {horizon}-day window has ended by T");
+        // ends in (W, W + h], not involuntary (would_end_90d says so), as the truth has them
+        let window_end = wave + chrono::Days::new(horizon as u64);
+        let ends = |r: &&Truth| r.would_end && r.end.is_some_and(|e| e > wave && e <= window_end);
+        let control_churned = truth.iter().filter(|r| !r.contact).filter(ends).count() as i64;
+        let contact_churned = truth.iter().filter(|r| r.contact && !r.saved).filter(ends).count() as i64;
+        assert_eq!((n(2), n(3)), (contacts, controls), "{horizon} days: group sizes");
+        assert_eq!((n(4), n(5)), (contact_churned, control_churned), "{horizon} days: churned lines");
+        assert!((f(6) - contact_churned as f64 / contacts as f64).abs() < 1e-12);
+        assert!((f(7) - control_churned as f64 / controls as f64).abs() < 1e-12);
+        // planted: the control rate less the contacts' expected rate under the treatment
+        let expected: f64 = truth
+            .iter()
+            .filter(|r| r.contact)
+            .filter(ends)
+            .map(|r| 1.0 - cvm::generate::EFFECT[r.segment])
+            .sum::<f64>()
+            / contacts as f64;
+        let planted = f(7) - expected;
+        let (measured, low, high) = (f(8), f(9), f(10));
+        eprintln!(
+            "campaign_simulation: {horizon} days: {contacts} contacts, {controls} controls; churned {contact_churned} \
+             and {control_churned}; planted uplift {planted:.4}, measured {measured:.4}, 95% interval \
+             [{low:.4}, {high:.4}]"
+        );
+        assert!(low <= planted && planted <= high, "{horizon} days: planted {planted} outside [{low}, {high}]");
+        assert!(planted > 0.0 && low > -0.05, "{horizon} days: planted {planted}, interval [{low}, {high}]");
+    }
+
+    // one response per contact made by the end of T (all, 60 days on), none for the control group;
+    // the lines the contact saved mostly accepted
+    let responses = std::fs::read_to_string(landing_t.join(format!("responses/dt={T}/part-00000.csv"))).unwrap();
+    let (header, rows) = parse_csv(&responses);
+    assert_eq!(header, ["subscriber_id", "campaign", "contacted_at", "outcome", "channel"]);
+    assert_eq!(rows.len() as i64, contacts);
+    assert!(rows.iter().all(|r| r[2].as_str() > "2026-08-02" && r[2].as_str() < "2026-08-05" && r[4] == "call"));
+    let accepted = rows.iter().filter(|r| r[3] == "accepted").count();
+    let saved = truth.iter().filter(|r| r.saved).count();
+    assert!(accepted >= saved / 2 && accepted < rows.len() / 2, "{accepted} accepted, {saved} saved");
+    eprintln!("campaign_simulation: {saved} saved, {accepted} accepted; took {:.1} s", started.elapsed().as_secs_f64());
+}
