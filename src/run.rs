@@ -311,8 +311,25 @@ async fn run_steps(
     }
     manifest.step("scoring", started, rows, rows);
 
-    // 5. customer_value and model_metrics; customer_value is read again by kpi and the campaigns
+    // 5. customer_value and model_metrics; customer_value is read again by kpi and the campaigns.
+    // Between them, the campaigns' uplift models, fitted on earlier waves as customer_value
+    // described them and back-tested into model_metrics.
+    campaigns::register_history_before(&ctx, &staging.location().url, as_of, base.as_ref(), shared).await?;
+    let mut uplift = campaigns::uplift::UpliftModels::new();
     for table in ["customer_value", "model_metrics"] {
+        let ranks_by_uplift = job.campaigns.iter().any(|c| c.ranking == crate::job::Ranking::Uplift);
+        if table == "model_metrics" && ranks_by_uplift {
+            let started = Instant::now();
+            let warehouse = &staging.location().url;
+            let (fitted, rows) = campaigns::uplift::fit(&ctx, job, warehouse, as_of, base.as_ref()).await?;
+            manifest.step("uplift", started, 0, rows.len() as u64);
+            if !rows.is_empty() {
+                let mut metrics = models.metrics.clone();
+                metrics.extend(rows);
+                modelling::register_metrics(&ctx, &metrics, shared).await.map_err(RunError::engine("uplift"))?;
+            }
+            uplift = fitted;
+        }
         let started = Instant::now();
         crate::progress::step(table);
         let file = sqlfiles::find(table).expect("every mart has a SQL file");
@@ -338,7 +355,7 @@ async fn run_steps(
 
     // 7. campaigns, in the job's priority order
     let started = Instant::now();
-    let campaigns = campaigns::build(&ctx, job, &scoring_params, staging, as_of, base.as_ref()).await?;
+    let campaigns = campaigns::build(&ctx, job, &scoring_params, staging, as_of, &uplift).await?;
     let rows = campaigns.iter().map(|c| c.rows + c.control).sum();
     manifest.step("campaigns", started, 0, rows);
     manifest.output("campaigns", rows);

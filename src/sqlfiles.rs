@@ -16,6 +16,8 @@ pub enum Layer {
     /// The fitted models applied back in the engine (run after the model step).
     Scoring,
     Marts,
+    /// Inputs a model step pulls for a fit (sql/models/), planned only by that step.
+    Models,
     /// Campaign selections over customer_value (sql/campaigns/), chosen by the job.
     Campaigns,
 }
@@ -27,6 +29,7 @@ impl Layer {
             Layer::Intermediate => "intermediate",
             Layer::Scoring => "scoring",
             Layer::Marts => "marts",
+            Layer::Models => "models",
             Layer::Campaigns => "campaigns",
         }
     }
@@ -87,6 +90,8 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Marts, "marts", "campaigns"),
     sql_file!(Marts, "marts", "contacts_history"),
     sql_file!(Marts, "marts", "campaign_effect"),
+    sql_file!(Models, "models", "uplift_observations"),
+    sql_file!(Models, "models", "uplift_candidates"),
     sql_file!(Campaigns, "campaigns", "retention_priority"),
     sql_file!(Campaigns, "campaigns", "upsell_potential"),
     sql_file!(Campaigns, "campaigns", "winback_dormant"),

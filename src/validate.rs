@@ -107,6 +107,10 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
         let history_params = engine::Params::new().date("cooldown_until", as_of);
         let df = engine::plan(&ctx, history, &history_params).await?;
         df.create_physical_plan().await.map_err(internal(history.path()))?;
+        // a list ranked by uplift scores the selection's lines with tonight's features
+        let candidates = sqlfiles::find("uplift_candidates").expect("uplift_candidates.sql exists");
+        let df = engine::plan(&ctx, candidates, &engine::Params::new()).await?;
+        df.create_physical_plan().await.map_err(internal(candidates.path()))?;
     }
     // what the campaigns changed, over the lists of earlier nights
     let effect = sqlfiles::find(crate::campaigns::EFFECT).expect("campaign_effect.sql exists");
@@ -118,6 +122,17 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     ctx.register_table("effect_horizons", Arc::new(horizons)).map_err(internal_effect())?;
     let df = engine::plan(&ctx, effect, &params).await?;
     df.create_physical_plan().await.map_err(internal_effect())?;
+    // the uplift models' training rows: earlier nights' lists as customer_value described them
+    let observations = sqlfiles::find("uplift_observations").expect("uplift_observations.sql exists");
+    let waves = ctx
+        .table("customer_value")
+        .await
+        .and_then(|t| t.with_column("snapshot_date", datafusion::prelude::lit(engine::date_scalar(as_of))))
+        .map_err(internal(observations.path()))?;
+    ctx.register_table("customer_value_waves", waves.into_view()).map_err(internal(observations.path()))?;
+    let observation_params = engine::Params::for_snapshot(as_of).text("campaign", "any").int("horizon_days", 60);
+    let df = engine::plan(&ctx, observations, &observation_params).await?;
+    df.create_physical_plan().await.map_err(internal(observations.path()))?;
     Ok(())
 }
 

@@ -6,11 +6,13 @@
 -- scored at T-H against voluntary deactivations in (T-H, T]; backtest: the chosen learner's, with
 -- its calibration by decile; calibration: the Platt map applied at T; training: the final model's
 -- window), retention_sbg (scope: the cohort group; fit_failed 1 when a fit did not converge),
--- prepaid_bgnbd. Figures are unitless unless the metric's name says otherwise (docs/models.md).
+-- prepaid_bgnbd, uplift (scope: the campaign ranked by uplift; its back-test's Qini and uplift in the
+-- top 30% for its ranking and for a ranking by churn risk, and its training lines and waves). Figures are
+-- unitless unless the metric's name says otherwise (docs/models.md).
 -- columns:
---   model    Utf8     churn, retention_sbg or prepaid_bgnbd
---   scope    Utf8     backtest, backtest_logistic, backtest_boosted, calibration, training, or the cohort group
---                     a retention fit belongs to
+--   model    Utf8     churn, retention_sbg, prepaid_bgnbd or uplift
+--   scope    Utf8     backtest, backtest_logistic, backtest_boosted, calibration, training, the cohort group
+--                     a retention fit belongs to, or the campaign an uplift model ranks
 --   metric   Utf8     e.g. auc, top_decile_lift, brier, calibration_predicted, calibration_observed, alpha, beta
 --   decile   Int32    1 (highest predicted risk) .. 10 for calibration rows; null otherwise
 --   value    Float64  the figure

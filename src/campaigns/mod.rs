@@ -12,6 +12,7 @@
 //! group's (sql/marts/campaign_effect.sql).
 
 pub mod export;
+pub mod uplift;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -81,15 +82,16 @@ pub const EFFECT: &str = "campaign_effect";
 
 /// Builds every campaign's list into the run's staging area, partition
 /// `<snapshot>/campaign=<name>`, in campaigns and in contacts_history;
-/// `customer_value` must be registered on `ctx`. `published` is the
-/// warehouse's last commit, whose contacts_history gives the cool-downs.
+/// `customer_value` and `contacts_history_before` ([`register_history_before`],
+/// whose lists give the cool-downs) must be registered on `ctx`. A campaign
+/// ranked by uplift with a model in `uplift` is ranked by it.
 pub async fn build(
     ctx: &SessionContext,
     job: &Job,
     params: &Params,
     staging: &RunStaging,
     as_of: NaiveDate,
-    published: Option<&Commit>,
+    uplift: &uplift::UpliftModels,
 ) -> Result<Vec<CampaignSize>, CampaignError> {
     let mart = crate::sqlfiles::find("campaigns").expect("campaigns.sql exists");
     let history = crate::sqlfiles::find(HISTORY).expect("contacts_history.sql exists");
@@ -97,13 +99,15 @@ pub async fn build(
     let assigned_schema = assigned_schema();
     // on a cluster, the subscribers already assigned go to the run's staging for the executors
     let shared = job.engine.cluster.as_ref().map(|_| staging);
-    register_history_before(ctx, &staging.location().url, as_of, published, shared).await?;
     let mut cooling = cooling_down(ctx, as_of).await?;
     let mut assigned: Vec<RecordBatch> = Vec::new();
     let mut sizes = Vec::new();
     for campaign in &job.campaigns {
         crate::progress::step(&format!("campaign {}", campaign.name));
         register_selection(ctx, campaign, params).await?;
+        if let Some(model) = uplift.get(&campaign.name).filter(|_| campaign.ranking == crate::job::Ranking::Uplift) {
+            uplift::rank(ctx, model, shared).await?;
+        }
         let taken =
             datafusion::arrow::compute::concat_batches(&assigned_schema, &assigned).map_err(DataFusionError::from)?;
         crate::tables::register_small(ctx, "campaign_assigned", taken, shared).await?;
@@ -148,7 +152,8 @@ pub async fn build(
 /// Registers `contacts_history_before`: the published contacts_history's
 /// rows of the nights before `as_of` (none on a first night). Only nights
 /// before T count, so a re-run of a night gives its lists again.
-async fn register_history_before(
+/// `published` is the warehouse's last commit.
+pub async fn register_history_before(
     ctx: &SessionContext,
     warehouse: &StoreUrl,
     as_of: NaiveDate,

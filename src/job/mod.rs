@@ -19,7 +19,7 @@ mod outputs;
 
 pub use models::{BandMode, ChurnModelChoice, ModelSettings, VALUE_CRITERIA};
 pub use operations::{PublishSettings, ScheduleSettings, StorageSettings};
-pub use outputs::{Campaign, ControlSettings, ExportSettings, KpiSettings, MsisdnPolicy, Selection};
+pub use outputs::{Campaign, ControlSettings, ExportSettings, KpiSettings, MsisdnPolicy, Ranking, Selection};
 
 use crate::contract::{self, SourceKind};
 use crate::engine::EngineOptions;
@@ -603,6 +603,14 @@ mod tests {
                 "[[campaigns]]\nname = \"a\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\ncontrol_share = -0.1\n",
                 "campaigns[0].control_share",
             ),
+            (
+                "[[campaigns]]\nname = \"a\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\nranking = \"risk\"\n",
+                "campaigns[0].ranking",
+            ),
+            (
+                "[[campaigns]]\nname = \"a\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\nuplift_horizon_days = 0\n",
+                "campaigns[0].uplift_horizon_days",
+            ),
         ] {
             let err = load_str(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
             assert!(err.contains(&format!("`{key}`")), "expected {key} in: {err}");
@@ -633,6 +641,18 @@ mod tests {
         assert_eq!(job.control, ControlSettings { seed: 7, share: 0.2 });
         let shares: Vec<f64> = job.campaigns.iter().map(|c| c.control_share).collect();
         assert_eq!(shares, [0.2, 0.0]);
+    }
+
+    #[test]
+    fn campaigns_rank_by_their_score_unless_they_choose_uplift() {
+        let job = load_str(&format!(
+            "{MINIMAL}[[campaigns]]\nname = \"a\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\n\
+             [[campaigns]]\nname = \"b\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\nranking = \"uplift\"\n\
+             uplift_horizon_days = 90\n"
+        ))
+        .unwrap();
+        let rankings: Vec<(Ranking, u32)> = job.campaigns.iter().map(|c| (c.ranking, c.uplift_horizon_days)).collect();
+        assert_eq!(rankings, [(Ranking::Score, 60), (Ranking::Uplift, 90)]);
     }
 
     #[test]

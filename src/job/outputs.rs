@@ -36,6 +36,10 @@ pub(super) struct CampaignFile {
     control_share: Option<f64>,
     /// Days before the campaign may list a subscriber it listed again (0: every night).
     cooldown_days: Option<u32>,
+    /// "score" (the selection's own score) or "uplift" (the churn a contact avoids, once fitted).
+    ranking: Option<String>,
+    /// Days after a wave its lines' churn is counted in, for the uplift model.
+    uplift_horizon_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,7 +94,24 @@ pub struct Campaign {
     pub control_share: f64,
     /// A subscriber the campaign listed (contact or control) is not listed again for this many days.
     pub cooldown_days: u32,
+    /// What orders the list (and so decides who the cap keeps).
+    pub ranking: Ranking,
+    /// The uplift model counts a listed line's churn within this many days of its wave.
+    pub uplift_horizon_days: u32,
 }
+
+/// What orders a campaign's list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ranking {
+    /// The selection's own score (e.g. churn risk x value for retention).
+    Score,
+    /// The churn a contact is expected to avoid (the campaign's uplift model,
+    /// fitted on its earlier waves); the score until a model is fitted.
+    Uplift,
+}
+
+/// The uplift model's horizon unless the campaign sets one.
+pub const DEFAULT_UPLIFT_HORIZON_DAYS: u32 = 60;
 
 /// Validated `[control]` settings: how control groups are drawn.
 #[derive(Debug, Clone, PartialEq)]
@@ -249,6 +270,8 @@ pub(super) fn validate_campaigns(
                 selection: builtin(name).expect("every default campaign has its SQL file"),
                 control_share: control.share,
                 cooldown_days: 0,
+                ranking: Ranking::Score,
+                uplift_horizon_days: DEFAULT_UPLIFT_HORIZON_DAYS,
             })
             .collect());
     };
@@ -277,6 +300,15 @@ pub(super) fn validate_campaigns(
                 &key("cooldown_days"),
                 format!("{cooldown_days} is more than {MAX_COOLDOWN_DAYS} days (ten years)"),
             ));
+        }
+        let ranking = match f.ranking.as_deref() {
+            None | Some("score") => Ranking::Score,
+            Some("uplift") => Ranking::Uplift,
+            Some(other) => return Err(invalid(&key("ranking"), format!("'{other}' is not one of score, uplift"))),
+        };
+        let uplift_horizon_days = f.uplift_horizon_days.unwrap_or(DEFAULT_UPLIFT_HORIZON_DAYS);
+        if !(1..=180).contains(&uplift_horizon_days) {
+            return Err(invalid(&key("uplift_horizon_days"), format!("{uplift_horizon_days} is not 1..=180 days")));
         }
         let control_share = match f.control_share {
             Some(share) => control_share(&key("control_share"), share, invalid)?,
@@ -329,7 +361,16 @@ pub(super) fn validate_campaigns(
                 }
             }
         };
-        campaigns.push(Campaign { name: f.name, channel, cap: f.cap, selection, control_share, cooldown_days });
+        campaigns.push(Campaign {
+            name: f.name,
+            channel,
+            cap: f.cap,
+            selection,
+            control_share,
+            cooldown_days,
+            ranking,
+            uplift_horizon_days,
+        });
     }
     Ok(campaigns)
 }

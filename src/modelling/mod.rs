@@ -273,7 +273,16 @@ pub async fn register_model_tables(
     shared: Option<&RunStaging>,
 ) -> Result<(), DataFusionError> {
     crate::tables::register_small(ctx, "model_retention_curve", step.retention_curve.clone(), shared).await?;
-    crate::tables::register_small(ctx, "model_metrics_computed", metrics_batch(&step.metrics)?, shared).await
+    register_metrics(ctx, &step.metrics, shared).await
+}
+
+/// Registers `model_metrics_computed`, the rows sql/marts/model_metrics.sql publishes.
+pub async fn register_metrics(
+    ctx: &SessionContext,
+    rows: &[MetricRow],
+    shared: Option<&RunStaging>,
+) -> Result<(), DataFusionError> {
+    crate::tables::register_small(ctx, "model_metrics_computed", metrics_batch(rows)?, shared).await
 }
 
 fn metrics_schema() -> SchemaRef {
