@@ -316,8 +316,8 @@ async fn run_steps(
     // described them and back-tested into model_metrics.
     campaigns::register_history_before(&ctx, &staging.location().url, as_of, base.as_ref(), shared).await?;
     let mut uplift = campaigns::uplift::UpliftModels::new();
+    let ranks_by_uplift = job.campaigns.iter().any(|c| c.ranking == crate::job::Ranking::Uplift);
     for table in ["customer_value", "model_metrics"] {
-        let ranks_by_uplift = job.campaigns.iter().any(|c| c.ranking == crate::job::Ranking::Uplift);
         if table == "model_metrics" && ranks_by_uplift {
             let started = Instant::now();
             let warehouse = &staging.location().url;

@@ -9,7 +9,9 @@
 //! contacts_history for the nights after (a campaign's cool-down leaves out
 //! whom it listed within `cooldown_days`), and [`measure`] compares, for the
 //! earlier nights' lists, the churn of the contacts with the control
-//! group's (sql/marts/campaign_effect.sql).
+//! group's (sql/marts/campaign_effect.sql). A campaign with `ranking =
+//! "uplift"` is ranked by the churn a contact avoids, learned from its
+//! earlier waves ([`uplift`]).
 
 pub mod export;
 pub mod uplift;
@@ -105,7 +107,8 @@ pub async fn build(
     for campaign in &job.campaigns {
         crate::progress::step(&format!("campaign {}", campaign.name));
         register_selection(ctx, campaign, params).await?;
-        if let Some(model) = uplift.get(&campaign.name).filter(|_| campaign.ranking == crate::job::Ranking::Uplift) {
+        // a campaign ranked by uplift, once its model is fitted: scored by it
+        if let Some(model) = uplift.get(&campaign.name) {
             uplift::rank(ctx, model, shared).await?;
         }
         let taken =
