@@ -283,3 +283,20 @@ pub async fn rank(
     crate::tables::register_small(ctx, "campaign_selection", selection, shared).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both SQL files give the features the model reads, in its order: the
+    /// one thing that keeps a model fitted on the waves valid on tonight's lines.
+    #[test]
+    fn training_and_scoring_rows_carry_the_same_features() {
+        let features: Vec<String> = NUMERIC.iter().chain(&CATEGORICAL).map(|f| f.to_string()).collect();
+        for (name, first) in [("uplift_observations", 4), ("uplift_candidates", 4)] {
+            let file = crate::sqlfiles::find(name).unwrap();
+            let columns: Vec<String> = file.columns().into_iter().map(|c| c.name).collect();
+            assert_eq!(columns[first..], features[..], "{name}");
+        }
+    }
+}
