@@ -90,6 +90,7 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Marts, "marts", "campaigns"),
     sql_file!(Marts, "marts", "contacts_history"),
     sql_file!(Marts, "marts", "campaign_effect"),
+    sql_file!(Models, "models", "uplift_features"),
     sql_file!(Models, "models", "uplift_observations"),
     sql_file!(Models, "models", "uplift_candidates"),
     sql_file!(Campaigns, "campaigns", "retention_priority"),

@@ -84,6 +84,9 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     let kpi = sqlfiles::find("kpi").expect("kpi.sql exists");
     let kpi_params = scoring_params.clone().merged(&job.kpi.params());
     engine::plan(&ctx, kpi, &kpi_params).await?.create_physical_plan().await.map_err(internal(kpi.path()))?;
+    // the uplift models' features (over tonight's customer_value; the waves' have its columns)
+    let tonight = crate::campaigns::uplift::tonight(&ctx, as_of).await.map_err(internal("uplift_features".into()))?;
+    crate::campaigns::uplift::register_features(&ctx, tonight).await?;
     // every campaign's selection, and the list built from it
     let lists = sqlfiles::find("campaigns").expect("campaigns.sql exists");
     let assigned = MemTable::try_new(crate::campaigns::assigned_schema(), vec![vec![]]);
@@ -122,14 +125,8 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     ctx.register_table("effect_horizons", Arc::new(horizons)).map_err(internal_effect())?;
     let df = engine::plan(&ctx, effect, &params).await?;
     df.create_physical_plan().await.map_err(internal_effect())?;
-    // the uplift models' training rows: earlier nights' lists as customer_value described them
+    // the uplift models' training rows: earlier nights' lists with the features of their night
     let observations = sqlfiles::find("uplift_observations").expect("uplift_observations.sql exists");
-    let waves = ctx
-        .table("customer_value")
-        .await
-        .and_then(|t| t.with_column("snapshot_date", datafusion::prelude::lit(engine::date_scalar(as_of))))
-        .map_err(internal(observations.path()))?;
-    ctx.register_table("customer_value_waves", waves.into_view()).map_err(internal(observations.path()))?;
     let observation_params = engine::Params::for_snapshot(as_of).text("campaign", "any").int("horizon_days", 60);
     let df = engine::plan(&ctx, observations, &observation_params).await?;
     df.create_physical_plan().await.map_err(internal(observations.path()))?;

@@ -1,7 +1,7 @@
 -- uplift_candidates: tonight's selection of a campaign with the features its uplift model scores.
 -- grain: one row per subscriber the campaign's selection returned.
--- inputs: campaign_selection (the campaign's selection, registered by cvm), customer_value (tonight's)
--- The feature columns are uplift_observations.sql's, computed the same way.
+-- inputs: campaign_selection (the campaign's selection, registered by cvm), uplift_features (over tonight's
+--   customer_value)
 -- columns:
 --   subscriber_id   Utf8              the line
 --   score           Float64           the selection's own score
@@ -22,16 +22,7 @@ SELECT
     c.score,
     c.value_at_stake,
     c.reason,
-    CAST(COALESCE(v.churn_risk, 0) AS DOUBLE) AS churn_risk,
-    CAST(COALESCE(v.tenure_months, 0) AS DOUBLE) AS tenure_months,
-    CAST(COALESCE(v.arpu_3m, 0) AS DOUBLE) AS arpu_3m,
-    CAST(COALESCE(v.arpu_trend, 1) AS DOUBLE) AS arpu_trend,
-    CAST(COALESCE(v.recency_days, 365) AS DOUBLE) AS recency_days,
-    CAST(COALESCE(v.complaints_90d, 0) AS DOUBLE) AS complaints_90d,
-    CAST(COALESCE(v.mou_30d, 0) AS DOUBLE) AS mou_30d,
-    CAST(COALESCE(v.data_mb_30d, 0) AS DOUBLE) AS data_mb_30d,
-    arrow_cast(COALESCE(v.segment, 'unknown'), 'Utf8') AS segment,
-    arrow_cast(COALESCE(v.plan_type, 'unknown'), 'Utf8') AS plan_type
+    f.* EXCLUDE (snapshot_date, subscriber_id)
 FROM campaign_selection AS c
-INNER JOIN customer_value AS v ON v.subscriber_id = c.subscriber_id
+INNER JOIN uplift_features AS f ON f.subscriber_id = c.subscriber_id
 ORDER BY c.subscriber_id

@@ -2,11 +2,11 @@
 --   night, and whether they churned in the horizon after: what the campaign's uplift model learns from.
 -- grain: one row per wave (an earlier night's list, in the 180 days before T, whose horizon has ended by T)
 --   and listed subscriber.
--- inputs: contacts_history_before, customer_value_waves (the published customer_value of the nights before T),
+-- inputs: contacts_history_before, uplift_features (over the published customer_value of the nights before T),
 --   stg_subscribers
 -- params: $as_of, $campaign, $horizon_days
 -- churned counts as campaign_effect does: a deactivation after the wave and within the horizon, for any reason
--- but involuntary. The feature columns are uplift_candidates.sql's, computed the same way.
+-- but involuntary. The features are uplift_features.sql's, as the line had them on the wave's night.
 -- columns:
 --   wave_date       Date32   the night the line was listed
 --   subscriber_id   Utf8     the line
@@ -32,20 +32,11 @@ SELECT
         AND COALESCE(s.deactivation_reason, '') <> 'involuntary',
         false
     ) AS churned,
-    CAST(COALESCE(v.churn_risk, 0) AS DOUBLE) AS churn_risk,
-    CAST(COALESCE(v.tenure_months, 0) AS DOUBLE) AS tenure_months,
-    CAST(COALESCE(v.arpu_3m, 0) AS DOUBLE) AS arpu_3m,
-    CAST(COALESCE(v.arpu_trend, 1) AS DOUBLE) AS arpu_trend,
-    CAST(COALESCE(v.recency_days, 365) AS DOUBLE) AS recency_days,
-    CAST(COALESCE(v.complaints_90d, 0) AS DOUBLE) AS complaints_90d,
-    CAST(COALESCE(v.mou_30d, 0) AS DOUBLE) AS mou_30d,
-    CAST(COALESCE(v.data_mb_30d, 0) AS DOUBLE) AS data_mb_30d,
-    arrow_cast(COALESCE(v.segment, 'unknown'), 'Utf8') AS segment,
-    arrow_cast(COALESCE(v.plan_type, 'unknown'), 'Utf8') AS plan_type
+    f.* EXCLUDE (snapshot_date, subscriber_id)
 FROM contacts_history_before AS h
-INNER JOIN customer_value_waves AS v
-    ON v.snapshot_date = h.snapshot_date
-    AND v.subscriber_id = h.subscriber_id
+INNER JOIN uplift_features AS f
+    ON f.snapshot_date = h.snapshot_date
+    AND f.subscriber_id = h.subscriber_id
 LEFT JOIN stg_subscribers AS s ON s.subscriber_id = h.subscriber_id
 WHERE h.campaign = $campaign
     AND h.snapshot_date >= CAST($as_of - INTERVAL '180' DAY AS DATE)

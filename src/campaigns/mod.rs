@@ -109,7 +109,7 @@ pub async fn build(
         register_selection(ctx, campaign, params).await?;
         // a campaign ranked by uplift, once its model is fitted: scored by it
         if let Some(model) = uplift.get(&campaign.name) {
-            uplift::rank(ctx, model, shared).await?;
+            uplift::rank(ctx, model, as_of, shared).await?;
         }
         let taken =
             datafusion::arrow::compute::concat_batches(&assigned_schema, &assigned).map_err(DataFusionError::from)?;

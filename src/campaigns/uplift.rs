@@ -6,7 +6,9 @@
 //! `uplift_horizon_days` (sql/models/uplift_observations.sql). It is
 //! back-tested before the final fit, its figures going to model_metrics, and
 //! then ranks tonight's selection (sql/models/uplift_candidates.sql) by the
-//! churn a contact is expected to avoid.
+//! churn a contact is expected to avoid. Both read the features from
+//! sql/models/uplift_features.sql, over the waves' nights or over tonight
+//! ([`register_features`]).
 //!
 //! Until a campaign has a wave whose horizon has ended, with enough lines and
 //! churners in both groups, there is no model and the list keeps the
@@ -19,11 +21,11 @@ use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray, Float64Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type};
 use datafusion::error::DataFusionError;
-use datafusion::prelude::{SessionContext, cast, col, lit};
+use datafusion::prelude::{DataFrame, SessionContext, cast, col, lit};
 
 use super::CampaignError;
 use crate::commit::Commit;
-use crate::engine::{self, Params};
+use crate::engine::{self, Params, SqlError};
 use crate::job::{Campaign, Job, Ranking};
 use crate::modelling::MetricRow;
 use crate::models::uplift::{self, TwoModel};
@@ -157,7 +159,25 @@ impl Observations {
     }
 }
 
-/// Registers `customer_value_waves`: the published customer_value of the
+/// Registers `uplift_features` (sql/models/uplift_features.sql) over
+/// `source`: customer_value rows with a `snapshot_date`.
+pub async fn register_features(ctx: &SessionContext, source: DataFrame) -> Result<(), SqlError> {
+    let file = crate::sqlfiles::find("uplift_features").expect("uplift_features.sql exists");
+    let error = |source| SqlError { file: file.path(), source };
+    let _ = ctx.deregister_table("uplift_feature_source");
+    ctx.register_table("uplift_feature_source", source.into_view()).map_err(error)?;
+    let features = engine::plan(ctx, file, &Params::new()).await?;
+    let _ = ctx.deregister_table("uplift_features");
+    ctx.register_table("uplift_features", features.into_view()).map_err(error)?;
+    Ok(())
+}
+
+/// Tonight's customer_value, dated `as_of`: the rows a list is scored on.
+pub async fn tonight(ctx: &SessionContext, as_of: NaiveDate) -> Result<DataFrame, DataFusionError> {
+    ctx.table("customer_value").await?.with_column("snapshot_date", lit(engine::date_scalar(as_of)))
+}
+
+/// Registers `uplift_features` over the published customer_value of the
 /// nights in the 180 days before `as_of`. False when nothing is published.
 async fn register_waves(
     ctx: &SessionContext,
@@ -180,8 +200,7 @@ async fn register_waves(
                 .and(snapshot.gt_eq(lit(engine::date_scalar(as_of - chrono::Duration::days(180))))),
         )?
         .with_column("snapshot_date", cast(col("snapshot_date"), DataType::Date32))?;
-    let _ = ctx.deregister_table("customer_value_waves");
-    ctx.register_table("customer_value_waves", waves.into_view())?;
+    register_features(ctx, waves).await?;
     Ok(true)
 }
 
@@ -263,8 +282,10 @@ pub async fn fit(
 pub async fn rank(
     ctx: &SessionContext,
     model: &CampaignUplift,
+    as_of: NaiveDate,
     shared: Option<&RunStaging>,
 ) -> Result<(), CampaignError> {
+    register_features(ctx, tonight(ctx, as_of).await?).await?;
     let file = crate::sqlfiles::find("uplift_candidates").expect("uplift_candidates.sql exists");
     let df = engine::plan(ctx, file, &Params::new()).await?;
     let schema = Arc::new(df.schema().as_arrow().clone());
@@ -288,12 +309,12 @@ pub async fn rank(
 mod tests {
     use super::*;
 
-    /// Both SQL files give the features the model reads, in its order: the
-    /// one thing that keeps a model fitted on the waves valid on tonight's lines.
+    /// The training and scoring files give the features the model reads, in
+    /// its order (both take them from uplift_features.sql).
     #[test]
     fn training_and_scoring_rows_carry_the_same_features() {
         let features: Vec<String> = NUMERIC.iter().chain(&CATEGORICAL).map(|f| f.to_string()).collect();
-        for (name, first) in [("uplift_observations", 4), ("uplift_candidates", 4)] {
+        for (name, first) in [("uplift_features", 2), ("uplift_observations", 4), ("uplift_candidates", 4)] {
             let file = crate::sqlfiles::find(name).unwrap();
             let columns: Vec<String> = file.columns().into_iter().map(|c| c.name).collect();
             assert_eq!(columns[first..], features[..], "{name}");
