@@ -7,14 +7,7 @@
 --   score           Float64           the selection's own score
 --   value_at_stake  Decimal128(18,4)  the selection's value at stake
 --   reason          Utf8              the selection's reason
---   churn_risk      Float64           churn risk (0 when none)
---   tenure_months   Float64           tenure in months
---   arpu_3m         Float64           ARPU over the last 3 months (0 when none)
---   arpu_trend      Float64           ARPU trend (1 when undefined)
---   recency_days    Float64           days since the last usage event (365 when none)
---   complaints_90d  Float64           complaints in the last 90 days
---   mou_30d         Float64           voice minutes, last 30 days
---   data_mb_30d     Float64           data MiB, last 30 days
+--   churn_log_odds  Float64           tonight's churn log-odds (uplift_features.sql)
 --   segment         Utf8              marketing segment ('unknown' when none)
 --   plan_type       Utf8              prepaid or postpaid
 SELECT

@@ -12,14 +12,7 @@
 --   subscriber_id   Utf8     the line
 --   contacted       Boolean  in the contact group (false: held out)
 --   churned         Boolean  churned within the horizon after the wave
---   churn_risk      Float64  that night's churn risk (0 when it had none)
---   tenure_months   Float64  tenure in months that night
---   arpu_3m         Float64  ARPU over the 3 months before (0 when none)
---   arpu_trend      Float64  ARPU trend (1 when undefined)
---   recency_days    Float64  days since the last usage event (365 when none)
---   complaints_90d  Float64  complaints in the 90 days before
---   mou_30d         Float64  voice minutes, 30 days before
---   data_mb_30d     Float64  data MiB, 30 days before
+--   churn_log_odds  Float64  that night's churn log-odds (uplift_features.sql)
 --   segment         Utf8     marketing segment ('unknown' when none)
 --   plan_type       Utf8     prepaid or postpaid
 SELECT

@@ -1,6 +1,7 @@
 //! The uplift step: for every campaign the job ranks by uplift
-//! (`ranking = "uplift"`), a two-model uplift estimate
-//! ([`crate::models::uplift`]) fitted on the campaign's earlier waves, the
+//! (`ranking = "uplift"`), an uplift model ([`crate::models::uplift`]: the
+//! line's churn risk times the share of it a contact avoids, by segment and
+//! plan type) fitted on the campaign's earlier waves, the
 //! lines it listed (contacted and held out) as customer_value described them
 //! on the wave's night and whether they churned within the campaign's
 //! `uplift_horizon_days` (sql/models/uplift_observations.sql). It is
@@ -28,24 +29,16 @@ use crate::commit::Commit;
 use crate::engine::{self, Params, SqlError};
 use crate::job::{Campaign, Job, Ranking};
 use crate::modelling::MetricRow;
-use crate::models::uplift::{self, TwoModel};
+use crate::models::uplift::{self, PersuasionModel};
 use crate::publish::RunStaging;
 use crate::storage::StoreUrl;
 
-/// The numeric features both SQL files return, in this order.
-const NUMERIC: [&str; 8] = [
-    "churn_risk",
-    "tenure_months",
-    "arpu_3m",
-    "arpu_trend",
-    "recency_days",
-    "complaints_90d",
-    "mou_30d",
-    "data_mb_30d",
-];
-/// The categorical features, one-hot encoded by the levels seen in training.
+/// The churn model's log-odds, the risk the uplift model starts from.
+const LOG_ODDS: &str = "churn_log_odds";
+/// The group features the share a contact avoids depends on, one-hot
+/// encoded by the levels seen in training.
 const CATEGORICAL: [&str; 2] = ["segment", "plan_type"];
-/// The logistic fits' L2 penalty (on standardised features).
+/// The L2 penalty on the share's coefficients (on standardised features).
 const L2: f64 = 1.0;
 /// With a single wave, the share of its lines the back-test holds out (by a stable hash of the line).
 const HOLDOUT_SHARE: f64 = 0.3;
@@ -57,7 +50,7 @@ pub const MODEL: &str = "uplift";
 /// A campaign's fitted uplift model with the categorical levels it was fitted on.
 #[derive(Debug, Clone)]
 pub struct CampaignUplift {
-    pub model: TwoModel,
+    pub model: PersuasionModel,
     levels: Vec<Vec<String>>,
     /// Lines and waves it was fitted on.
     pub lines: usize,
@@ -69,23 +62,21 @@ pub type UpliftModels = HashMap<String, CampaignUplift>;
 
 /// Features of rows of either SQL file, before encoding.
 struct Rows {
-    numeric: Vec<Vec<f64>>,
+    log_odds: Vec<f64>,
     categorical: Vec<Vec<String>>,
 }
 
 impl Rows {
     fn read(batches: &[RecordBatch]) -> Result<Rows, DataFusionError> {
-        let mut rows = Rows { numeric: Vec::new(), categorical: Vec::new() };
+        let mut rows = Rows { log_odds: Vec::new(), categorical: Vec::new() };
         for batch in batches {
             let column = |name: &str| {
                 batch.column_by_name(name).ok_or_else(|| DataFusionError::Internal(format!("uplift: no column {name}")))
             };
-            let numeric: Vec<&Float64Array> =
-                NUMERIC.iter().map(|n| column(n).map(|c| c.as_primitive::<Float64Type>())).collect::<Result<_, _>>()?;
+            rows.log_odds.extend(column(LOG_ODDS)?.as_primitive::<Float64Type>().values().iter().copied());
             let categorical: Vec<_> =
                 CATEGORICAL.iter().map(|n| column(n).map(|c| c.as_string::<i32>())).collect::<Result<_, _>>()?;
             for i in 0..batch.num_rows() {
-                rows.numeric.push(numeric.iter().map(|c| c.value(i)).collect());
                 rows.categorical.push(categorical.iter().map(|c| c.value(i).to_string()).collect());
             }
         }
@@ -93,7 +84,7 @@ impl Rows {
     }
 
     fn len(&self) -> usize {
-        self.numeric.len()
+        self.log_odds.len()
     }
 
     /// Each categorical feature's levels, sorted.
@@ -108,13 +99,18 @@ impl Rows {
             .collect()
     }
 
-    /// Row i as the model's input: the numeric features, then one 0/1 per level.
+    /// Row i's group features as the model reads them: one 0/1 per level.
     fn encoded(&self, i: usize, levels: &[Vec<String>]) -> Vec<f64> {
-        let mut x = self.numeric[i].clone();
-        for (j, level) in levels.iter().enumerate() {
-            x.extend(level.iter().map(|l| f64::from(u8::from(*l == self.categorical[i][j]))));
-        }
-        x
+        levels
+            .iter()
+            .enumerate()
+            .flat_map(|(j, level)| level.iter().map(move |l| f64::from(u8::from(*l == self.categorical[i][j]))))
+            .collect()
+    }
+
+    /// The uplift `model`, fitted on `levels`, predicts for row i.
+    fn uplift(&self, i: usize, model: &PersuasionModel, levels: &[Vec<String>]) -> f64 {
+        model.uplift(self.log_odds[i], &self.encoded(i, levels))
     }
 }
 
@@ -150,12 +146,13 @@ impl Observations {
         }
     }
 
-    fn fit(&self, keep: &[bool], levels: &[Vec<String>]) -> Result<TwoModel, uplift::UpliftError> {
+    fn fit(&self, keep: &[bool], levels: &[Vec<String>]) -> Result<PersuasionModel, uplift::UpliftError> {
         let idx: Vec<usize> = (0..self.rows.len()).filter(|&i| keep[i]).collect();
-        let x: Vec<Vec<f64>> = idx.iter().map(|&i| self.rows.encoded(i, levels)).collect();
+        let log_odds: Vec<f64> = idx.iter().map(|&i| self.rows.log_odds[i]).collect();
+        let z: Vec<Vec<f64>> = idx.iter().map(|&i| self.rows.encoded(i, levels)).collect();
         let c: Vec<bool> = idx.iter().map(|&i| self.contacted[i]).collect();
         let y: Vec<bool> = idx.iter().map(|&i| self.churned[i]).collect();
-        TwoModel::fit(&x, &c, &y, L2)
+        PersuasionModel::fit(&log_odds, &z, &c, &y, L2)
     }
 }
 
@@ -244,8 +241,8 @@ pub async fn fit(
         match seen.fit(&train, &levels) {
             Ok(model) => {
                 let idx: Vec<usize> = (0..seen.rows.len()).filter(|&i| test[i]).collect();
-                let by_uplift: Vec<f64> = idx.iter().map(|&i| model.uplift(&seen.rows.encoded(i, &levels))).collect();
-                let by_risk: Vec<f64> = idx.iter().map(|&i| seen.rows.numeric[i][0]).collect();
+                let by_uplift: Vec<f64> = idx.iter().map(|&i| seen.rows.uplift(i, &model, &levels)).collect();
+                let by_risk: Vec<f64> = idx.iter().map(|&i| seen.rows.log_odds[i]).collect();
                 let c: Vec<bool> = idx.iter().map(|&i| seen.contacted[i]).collect();
                 let y: Vec<bool> = idx.iter().map(|&i| seen.churned[i]).collect();
                 for (suffix, scores) in [("", &by_uplift), ("_risk_ranking", &by_risk)] {
@@ -292,8 +289,7 @@ pub async fn rank(
     let batches = df.collect().await?;
     let batch = datafusion::arrow::compute::concat_batches(&schema, &batches).map_err(DataFusionError::from)?;
     let rows = Rows::read(std::slice::from_ref(&batch))?;
-    let scores: Float64Array =
-        (0..rows.len()).map(|i| Some(model.model.uplift(&rows.encoded(i, &model.levels)))).collect();
+    let scores: Float64Array = (0..rows.len()).map(|i| Some(rows.uplift(i, &model.model, &model.levels))).collect();
     let selection = RecordBatch::try_from_iter([
         ("subscriber_id", batch.column(0).clone()),
         ("score", Arc::new(scores) as Arc<dyn Array>),
@@ -313,7 +309,7 @@ mod tests {
     /// its order (both take them from uplift_features.sql).
     #[test]
     fn training_and_scoring_rows_carry_the_same_features() {
-        let features: Vec<String> = NUMERIC.iter().chain(&CATEGORICAL).map(|f| f.to_string()).collect();
+        let features: Vec<String> = [LOG_ODDS].iter().chain(&CATEGORICAL).map(|f| f.to_string()).collect();
         for (name, first) in [("uplift_features", 2), ("uplift_observations", 4), ("uplift_candidates", 4)] {
             let file = crate::sqlfiles::find(name).unwrap();
             let columns: Vec<String> = file.columns().into_iter().map(|c| c.name).collect();

@@ -133,7 +133,7 @@ pub fn fit(x: &[Vec<f64>], y: &[bool], l2: f64) -> Result<Logistic, FitError> {
 }
 
 /// Solves `a x = b` for a symmetric positive definite `a` (Cholesky).
-fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+pub(crate) fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
     let n = b.len();
     for j in 0..n {
         let d = a[j][j] - (0..j).map(|k| a[j][k] * a[j][k]).sum::<f64>();
