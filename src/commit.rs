@@ -30,7 +30,6 @@ use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::storage::{Location, StorageError};
-use crate::usage::FoldedFile;
 
 /// The folder of the log, below the warehouse.
 pub const COMMITS: &str = "_commits";
@@ -42,6 +41,23 @@ const OLD_FORMAT: &str = "cvm-commit/1";
 const KEEP_COMMITS: u64 = 20;
 /// Attempts at the next sequence number when other runs commit at the same time.
 const MAX_ATTEMPTS: usize = 20;
+
+/// A CDR extract folded into usage_daily (src/usage.rs), as the record
+/// keeps it: the next run reads only the extracts not folded yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoldedFile {
+    pub url: String,
+    pub size: u64,
+    pub etag: Option<String>,
+    pub last_modified: String,
+    /// Hash of the settings and SQL that read it.
+    pub recipe: String,
+    /// The snapshot of the run that read it: a re-run of that snapshot reads
+    /// it again, so a re-run publishes what the first run did (its rejects too).
+    pub snapshot_date: NaiveDate,
+    /// The UTC days it has valid events on.
+    pub days: Vec<NaiveDate>,
+}
 
 /// One commit: the whole published state of the warehouse.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -10,8 +10,6 @@ pub mod allocator;
 pub mod backfill;
 pub mod bench;
 pub mod campaigns;
-#[cfg(feature = "ballista")]
-pub mod cluster;
 pub mod commit;
 pub mod contract;
 pub mod delta;
@@ -36,6 +34,7 @@ pub mod query;
 pub mod report;
 pub mod rollback;
 pub mod run;
+pub mod run_staging;
 pub mod schedule;
 pub mod scratch;
 pub mod sqlfiles;

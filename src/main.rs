@@ -468,7 +468,7 @@ async fn dispatch(command: Command) -> u8 {
         Command::Bench(args) => bench(args).await,
         #[cfg(feature = "ballista")]
         Command::Scheduler { bind, external_host, executor_timeout } => {
-            match cvm::cluster::run_scheduler(bind, external_host, executor_timeout).await {
+            match cvm::engine::cluster::run_scheduler(bind, external_host, executor_timeout).await {
                 Ok(()) => exit::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -483,7 +483,7 @@ async fn dispatch(command: Command) -> u8 {
                 eprintln!("error: --scheduler: '{scheduler}' is not HOST:PORT");
                 return exit::BAD_USAGE;
             };
-            let options = cvm::cluster::ExecutorOptions {
+            let options = cvm::engine::cluster::ExecutorOptions {
                 scheduler: (host.to_string(), scheduler_port),
                 bind_host: bind,
                 external_host,
@@ -492,7 +492,7 @@ async fn dispatch(command: Command) -> u8 {
                 slots,
                 heartbeat,
             };
-            match cvm::cluster::run_executor(options).await {
+            match cvm::engine::cluster::run_executor(options).await {
                 Ok(()) => exit::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -11,28 +11,28 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{AsArray, RecordBatch};
-use datafusion::arrow::datatypes::UInt64Type;
-use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::error::DataFusionError;
-use datafusion::prelude::{DataFrame, SessionContext};
+use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::campaigns::export::{self, ExportError, ExportReport};
 use crate::campaigns::{self, CampaignError, CampaignSize};
 use crate::commit::{Change, CommitError};
-use crate::engine::{self, SqlError};
+use crate::engine::{self, SqlError, StepError};
 use crate::ingest::{self, IngestError, SourceReport};
 use crate::job::{Job, MsisdnPolicy};
 use crate::lock::{self, LockError, SnapshotLock};
 use crate::manifest::{Manifest, TableReport};
 use crate::modelling::{self, ModelArtifact};
-use crate::publish::{self, RunStaging};
+use crate::publish;
 use crate::rollback;
+use crate::run_staging::RunStaging;
 use crate::scratch::Scratch;
 use crate::sqlfiles::{self, Layer};
 use crate::storage::{Location, StorageError, StoreUrl};
 use crate::tables;
+use crate::tables::write_parquet;
 use crate::usage;
 
 /// The folder of a run's staging that holds the staged sources on a cluster.
@@ -63,6 +63,15 @@ pub enum RunError {
     Lock(#[from] LockError),
     #[error("publish: {0}; nothing of this run is published")]
     Commit(#[from] CommitError),
+}
+
+impl From<StepError> for RunError {
+    fn from(error: StepError) -> RunError {
+        match error {
+            StepError::Sql(e) => RunError::Sql(e),
+            StepError::Engine { step, source } => RunError::Engine { step, source },
+        }
+    }
 }
 
 impl RunError {
@@ -536,22 +545,6 @@ fn scratch_for(run_id: &str) -> Result<Scratch, RunError> {
 
 /// Writes a query's result as Parquet under `url`, hive-partitioned by
 /// `partition_by`; returns the rows written.
-pub(crate) async fn write_parquet(df: DataFrame, url: &str, partition_by: &[&str]) -> Result<u64, RunError> {
-    let options = DataFrameWriteOptions::new()
-        .with_single_file_output(false)
-        .with_partition_by(partition_by.iter().map(|s| s.to_string()).collect());
-    let result = df.write_parquet(url, options, None).await.map_err(RunError::engine(url))?;
-    Ok(count_rows(&result))
-}
-
-fn count_rows(result: &[RecordBatch]) -> u64 {
-    result
-        .iter()
-        .filter(|b| b.num_columns() > 0)
-        .map(|b| b.column(0).as_primitive::<UInt64Type>().iter().flatten().sum::<u64>())
-        .sum()
-}
-
 /// Writes the rejects ingest wrote to its staged folder (one file per
 /// source), sorted by source, file and row; an empty file when there are
 /// none, so every snapshot has its partition. The sort is the engine's, so
@@ -580,5 +573,5 @@ async fn write_rejects(
             datafusion::prelude::col("row_number").sort(true, false),
         ])
         .map_err(&err)?;
-    write_parquet(sorted, &staging.partition_url("rejects", partition), &[]).await
+    Ok(write_parquet(sorted, &staging.partition_url("rejects", partition), &[]).await?)
 }

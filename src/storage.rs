@@ -5,13 +5,39 @@
 
 use std::path::{Component, Path as FsPath, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{ClientConfigKey, ObjectMeta, ObjectStore, ObjectStoreExt};
 use url::Url;
 
-use crate::job::StorageSettings;
+/// Validated `[storage]` settings: object_store's retry and timeouts, used
+/// for every cloud store (S3, GCS, Azure, HTTP) the job reads or writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageSettings {
+    pub max_retries: usize,
+    pub retry_timeout: Duration,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for StorageSettings {
+    /// object_store's own defaults, but for a request timeout that suits
+    /// multi-hundred-megabyte extracts.
+    fn default() -> Self {
+        StorageSettings {
+            max_retries: 10,
+            retry_timeout: Duration::from_secs(180),
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(300),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
 
 static SETTINGS: std::sync::RwLock<Option<StorageSettings>> = std::sync::RwLock::new(None);
 

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef, UInt64Type};
+use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
@@ -16,6 +17,8 @@ use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::SessionContext;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
+
+use crate::engine::StepError;
 
 /// A stream of batches as a table that is scanned once: one step's rows
 /// handed to the next without being written out (the CDR's staged rows to
@@ -111,7 +114,7 @@ pub async fn register_small(
     ctx: &SessionContext,
     name: &str,
     batch: RecordBatch,
-    shared: Option<&crate::publish::RunStaging>,
+    shared: Option<&crate::run_staging::RunStaging>,
 ) -> Result<(), DataFusionError> {
     let schema = batch.schema();
     match shared {
@@ -171,4 +174,23 @@ pub fn footer_schema(metadata: &ParquetMetaData) -> Result<Schema, String> {
     let file = metadata.file_metadata();
     datafusion::parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
         .map_err(|e| e.to_string())
+}
+
+/// Writes `df` as Parquet under `url`, hive-partitioned by `partition_by`;
+/// the rows written.
+pub async fn write_parquet(df: DataFrame, url: &str, partition_by: &[&str]) -> Result<u64, StepError> {
+    let options = DataFrameWriteOptions::new()
+        .with_single_file_output(false)
+        .with_partition_by(partition_by.iter().map(|s| s.to_string()).collect());
+    let result = df.write_parquet(url, options, None).await.map_err(StepError::engine(url))?;
+    Ok(count_rows(&result))
+}
+
+/// The row count a write reports (its one UInt64 column, summed).
+fn count_rows(result: &[RecordBatch]) -> u64 {
+    result
+        .iter()
+        .filter(|b| b.num_columns() > 0)
+        .map(|b| b.column(0).as_primitive::<UInt64Type>().iter().flatten().sum::<u64>())
+        .sum()
 }

@@ -27,16 +27,14 @@ use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Date32Type, Schema, SchemaRef};
 use datafusion::prelude::{SessionContext, col, lit};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::commit::Commit;
+use crate::commit::{Commit, FoldedFile};
 use crate::contract::SourceKind;
-use crate::engine::{self, Params};
+use crate::engine::{self, Params, StepError};
 use crate::ingest::InputFile;
 use crate::job::Job;
-use crate::publish::RunStaging;
-use crate::run::{RunError, write_parquet};
+use crate::run_staging::RunStaging;
 use crate::sqlfiles;
 use crate::{published_table, tables};
 
@@ -44,22 +42,6 @@ use crate::{published_table, tables};
 pub const PARTS: &str = "_usage_by_file";
 /// The tables this step publishes, each partitioned by event_date.
 pub const TABLES: [&str; 2] = ["usage_daily", PARTS];
-
-/// A CDR extract folded into usage_daily.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FoldedFile {
-    pub url: String,
-    pub size: u64,
-    pub etag: Option<String>,
-    pub last_modified: String,
-    /// Hash of the settings and SQL that read it.
-    pub recipe: String,
-    /// The snapshot of the run that read it: a re-run of that snapshot reads
-    /// it again, so a re-run publishes what the first run did (its rejects too).
-    pub snapshot_date: NaiveDate,
-    /// The UTC days it has valid events on.
-    pub days: Vec<NaiveDate>,
-}
 
 /// The extracts folded so far, by URL, and how tonight's run reads.
 pub struct Folded {
@@ -132,12 +114,12 @@ impl UsageBuilt {
 
 /// Tonight's parts (`int_usage_by_file` over `stg_cdr`), written to the
 /// run's staging of `_usage_by_file`; their schema.
-async fn fold_parts(ctx: &SessionContext, parts_url: &str, params: &Params) -> Result<Schema, RunError> {
+async fn fold_parts(ctx: &SessionContext, parts_url: &str, params: &Params) -> Result<Schema, StepError> {
     let parts_file = sqlfiles::find("int_usage_by_file").expect("int_usage_by_file.sql exists");
     let df = engine::plan(ctx, parts_file, params).await?;
     // read as nullable: parts an older cvm published lack the columns added since (read as null)
     let parts_schema = nullable(df.schema().as_arrow());
-    write_parquet(df, parts_url, &["event_date"]).await?;
+    tables::write_parquet(df, parts_url, &["event_date"]).await?;
     Ok(parts_schema)
 }
 
@@ -177,8 +159,8 @@ pub async fn build(
     cdr_files: &[InputFile],
     params: &Params,
     parts_folded: Option<Schema>,
-) -> Result<UsageBuilt, RunError> {
-    let err = RunError::engine("usage_daily");
+) -> Result<UsageBuilt, StepError> {
+    let err = StepError::engine("usage_daily");
     let warehouse = staging.location();
     let read: Vec<&InputFile> = cdr_files.iter().filter(|f| !f.folded_before).collect();
     let read_urls: BTreeSet<&str> = read.iter().map(|f| f.url.as_str()).collect();
@@ -219,7 +201,7 @@ pub async fn build(
             .map_err(&err)?
             .filter(col("source_file").in_list(urls, true))
             .map_err(&err)?;
-        write_parquet(kept, &parts_url, &["event_date"]).await?;
+        tables::write_parquet(kept, &parts_url, &["event_date"]).await?;
     }
 
     // 4. the days rebuilt from their parts
@@ -228,7 +210,7 @@ pub async fn build(
     let df = engine::plan(ctx, usage_file, params).await?;
     let usage_schema = nullable(df.schema().as_arrow());
     let usage_url = staging.table_url("usage_daily");
-    let rows = write_parquet(df, &usage_url, &["event_date"]).await?;
+    let rows = tables::write_parquet(df, &usage_url, &["event_date"]).await?;
 
     // 5. what the windows read: the published days, with the rebuilt ones replaced
     tables::register_parquet(ctx, "usage_daily_rebuilt", &usage_url, &usage_schema, &["event_date"]).map_err(&err)?;

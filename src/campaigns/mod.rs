@@ -34,7 +34,7 @@ use serde::Serialize;
 use crate::commit::Commit;
 use crate::engine::{self, Params, SqlError};
 use crate::job::{Campaign, Job};
-use crate::publish::RunStaging;
+use crate::run_staging::RunStaging;
 use crate::storage::{StorageError, StoreUrl};
 
 /// Why the campaign lists could not be built.

@@ -30,7 +30,7 @@ use crate::engine::{self, Params, SqlError};
 use crate::job::{Campaign, Job, Ranking};
 use crate::modelling::MetricRow;
 use crate::models::uplift::{self, PersuasionModel};
-use crate::publish::RunStaging;
+use crate::run_staging::RunStaging;
 use crate::storage::StoreUrl;
 
 /// The churn model's log-odds, the risk the uplift model starts from.

@@ -10,22 +10,25 @@
 //! then deleted, as Delta's own writers do: time travel reaches back 30
 //! days (and at least to the newest checkpoint that old).
 //!
+//! This module is the format; [`super::log::TableLog`] writes a checkpoint
+//! when one is due, reads the newest, and cleans the log.
+//!
 //! The rows are built through JSON: each action serialises to the same
 //! object as in a JSON commit, and Arrow's JSON decoder turns those into
 //! the checkpoint's struct columns (and its encoder turns them back).
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use datafusion::arrow::json::{LineDelimitedWriter, ReaderBuilder};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use object_store::ObjectStoreExt;
+use object_store::path::Path;
 
 use super::actions::Action;
-use super::log::{DeltaError, LogListing, TableLog, TableState};
+use super::error::DeltaError;
+use crate::storage::Location;
 
 /// A checkpoint every ten versions, Delta's default `checkpointInterval`.
 pub const INTERVAL: u64 = 10;
@@ -105,48 +108,13 @@ pub fn schema() -> SchemaRef {
     ]))
 }
 
-/// Writes the checkpoint of `state` (the table at its version) if one is
-/// due there, then deletes versions past the log's retention. Removals
-/// older than `retention` are left out: their files are vacuumed.
-pub async fn write_if_due(log: &TableLog, state: &TableState, retention: Duration) -> Result<bool, DeltaError> {
-    let Some(version) = state.version.filter(|v| is_due(*v)) else {
-        return Ok(false);
-    };
-    let cutoff = (Utc::now() - retention).timestamp_millis();
-    let mut actions: Vec<Action> = Vec::new();
-    actions.extend(state.protocol.clone().map(Action::Protocol));
-    actions.extend(state.metadata.clone().map(Action::MetaData));
-    actions.extend(state.files.values().cloned().map(Action::Add));
-    actions.extend(
-        state
-            .removed
-            .values()
-            .filter(|r| r.deletion_timestamp.is_none_or(|t| t >= cutoff))
-            .cloned()
-            .map(Action::Remove),
-    );
-    let invalid = |message: String| DeltaError::Invalid { table: log.table.clone(), message };
-    let batch = to_batch(&actions).map_err(|e| invalid(format!("building checkpoint {version}: {e}")))?;
-    let bytes = crate::tables::parquet_bytes(batch.schema(), &[batch])
-        .map_err(|e| invalid(format!("writing checkpoint {version}: {e}")))?;
-    let size_in_bytes = bytes.len();
-    log.location.put_bytes(&log.checkpoint_path(version), bytes).await?;
-    let last = serde_json::json!({"version": version, "size": actions.len(), "sizeInBytes": size_in_bytes,
-        "numOfAddFiles": state.files.len()});
-    log.location.put_bytes(&log.last_checkpoint_path(), Bytes::from(last.to_string())).await?;
-    tracing::info!(table = log.table, version, actions = actions.len(), "wrote a Delta checkpoint");
-    clean_up(log).await?;
-    Ok(true)
-}
-
 /// The actions of a checkpoint (one file, or every part of a multi-part one).
-pub async fn read(log: &TableLog, listing: &LogListing, version: u64) -> Result<Vec<Action>, DeltaError> {
-    let parts = listing.checkpoints.get(&version).cloned().unwrap_or_default();
+pub async fn read(location: &Location, parts: &[Path]) -> Result<Vec<Action>, DeltaError> {
     let mut actions = Vec::new();
     for part in parts {
-        let url = log.location.url.url_of(&part);
+        let url = location.url.url_of(part);
         let corrupt = |message: String| DeltaError::Corrupt { url: url.clone(), message };
-        let bytes = log.location.get_bytes(&part).await?;
+        let bytes = location.get_bytes(part).await?;
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
             .and_then(|b| b.build())
             .map_err(|e| corrupt(e.to_string()))?;
@@ -158,7 +126,7 @@ pub async fn read(log: &TableLog, listing: &LogListing, version: u64) -> Result<
     Ok(actions)
 }
 
-fn to_batch(actions: &[Action]) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+pub(super) fn to_batch(actions: &[Action]) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
     let lines: String = actions.iter().map(|a| a.to_line() + "\n").collect();
     let mut decoder = ReaderBuilder::new(schema()).with_batch_size(actions.len().max(1)).build_decoder()?;
     decoder.decode(lines.as_bytes())?;
@@ -178,38 +146,6 @@ fn from_batch(batch: &RecordBatch) -> Result<Vec<Action>, String> {
         .collect()
 }
 
-/// Deletes JSON versions and checkpoints before the newest checkpoint
-/// whose version is older than [`LOG_RETENTION`]: the log then starts there.
-async fn clean_up(log: &TableLog) -> Result<(), DeltaError> {
-    let listing = log.listing().await?;
-    let cutoff = Utc::now() - LOG_RETENTION;
-    let Some(start) = listing
-        .checkpoints
-        .keys()
-        .rev()
-        .copied()
-        .find(|v| listing.commits.get(v).is_some_and(|meta| meta.last_modified < cutoff))
-    else {
-        return Ok(());
-    };
-    let old = listing
-        .commits
-        .range(..start)
-        .map(|(_, meta)| meta.location.clone())
-        .chain(listing.checkpoints.range(..start).flat_map(|(_, parts)| parts.iter().cloned()));
-    let mut deleted = 0;
-    for path in old {
-        match log.location.store.delete(&path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => deleted += 1,
-            Err(source) => {
-                return Err(crate::storage::StorageError { url: log.location.url.url_of(&path), source }.into());
-            }
-        }
-    }
-    tracing::info!(table = log.table, start, deleted, "log versions past the retention cleaned up");
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::{Duration as StdDuration, SystemTime};
@@ -217,6 +153,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::delta::log::{TableLog, TableState};
     use crate::delta::testing::{commit_file, temp_table};
 
     /// A table of `versions` versions in a temporary folder: version v
@@ -227,7 +164,7 @@ mod tests {
         for v in 0..versions {
             let path = format!("snapshot_date=2026-11-{:02}/part-v{v}-00000.parquet", 1 + v % 4);
             let done = commit_file(&log, &path, v as i64 + 1, Some(&format!("v{v}"))).await;
-            write_if_due(&log, &done.state, Duration::hours(1)).await.unwrap();
+            log.checkpoint_if_due(&done.state, Duration::hours(1)).await.unwrap();
         }
         (dir, log)
     }
@@ -246,7 +183,7 @@ mod tests {
         let listing = log.listing().await.unwrap();
         let from_checkpoint = {
             let mut state = TableState { version: Some(10), ..TableState::default() };
-            state.apply(read(&log, &listing, 10).await.unwrap());
+            state.apply(read(&log.location, &listing.checkpoints[&10]).await.unwrap());
             state
         };
         let replayed = {
@@ -279,7 +216,7 @@ mod tests {
             let file = std::fs::File::options().write(true).open(log_file(&dir, &format!("{v:020}.json"))).unwrap();
             file.set_modified(old).unwrap();
         }
-        clean_up(&log).await.unwrap();
+        log.clean_up().await.unwrap();
         let listing = log.listing().await.unwrap();
         assert_eq!(listing.commits.keys().copied().collect::<Vec<_>>(), vec![10]);
         assert_eq!(log.state(None).await.unwrap().files.len(), 4);

@@ -1,38 +1,20 @@
 //! One table's log: listing its versions, replaying them into the table's
 //! state (which files are in it, which were removed and when), writing the
-//! next version.
+//! next version, and a checkpoint every ten ([`checkpoint`] is its format).
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
+use chrono::{Duration, Utc};
 use futures::{StreamExt, TryStreamExt};
-use object_store::ObjectMeta;
 use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStoreExt};
 
 use super::LOG_FOLDER;
 use super::actions::{Action, Add, Metadata, Protocol, READER_VERSION, Remove, WRITER_VERSION, decode_path};
-use crate::storage::{Location, StorageError};
-
-#[derive(Debug, thiserror::Error)]
-pub enum DeltaError {
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-    #[error("{url}: not a Delta Lake commit cvm can read: {message}")]
-    Corrupt { url: String, message: String },
-    #[error(
-        "{table}: the Delta table needs reader version {reader} and writer version {writer} (table features); \
-         cvm writes versions {READER_VERSION} and {WRITER_VERSION} only and will not append to it"
-    )]
-    Unsupported { table: String, reader: i32, writer: i32 },
-    #[error(
-        "{table}: the log has no version {missing} and no checkpoint after it to start from \
-         (a version deleted, or a checkpoint in a format cvm does not read)"
-    )]
-    Incomplete { table: String, missing: u64 },
-    #[error("{table}: {message}")]
-    Invalid { table: String, message: String },
-    #[error(transparent)]
-    Conflict(#[from] super::Conflict),
-}
+use super::checkpoint;
+use super::error::DeltaError;
+use crate::storage::Location;
 
 /// What a table's log folder holds: its JSON versions and checkpoints.
 #[derive(Debug, Clone, Default)]
@@ -160,7 +142,8 @@ impl TableLog {
         }
         let mut state = TableState { version: Some(last), ..TableState::default() };
         if let Some(checkpoint) = start {
-            state.apply(super::checkpoint::read(self, &listing, checkpoint).await?);
+            let parts = listing.checkpoints.get(&checkpoint).map_or(&[][..], Vec::as_slice);
+            state.apply(checkpoint::read(&self.location, parts).await?);
         }
         let commits: Vec<Vec<Action>> =
             futures::stream::iter((first_json..=last).map(|v| self.read_commit(v))).buffered(16).try_collect().await?;
@@ -195,6 +178,73 @@ impl TableLog {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Writes the checkpoint of `state` (the table at its version) if one is
+    /// due there, then deletes versions past the log's retention. Removals
+    /// older than `retention` are left out: their files are vacuumed.
+    pub async fn checkpoint_if_due(&self, state: &TableState, retention: Duration) -> Result<bool, DeltaError> {
+        let Some(version) = state.version.filter(|v| checkpoint::is_due(*v)) else {
+            return Ok(false);
+        };
+        let cutoff = (Utc::now() - retention).timestamp_millis();
+        let mut actions: Vec<Action> = Vec::new();
+        actions.extend(state.protocol.clone().map(Action::Protocol));
+        actions.extend(state.metadata.clone().map(Action::MetaData));
+        actions.extend(state.files.values().cloned().map(Action::Add));
+        actions.extend(
+            state
+                .removed
+                .values()
+                .filter(|r| r.deletion_timestamp.is_none_or(|t| t >= cutoff))
+                .cloned()
+                .map(Action::Remove),
+        );
+        let invalid = |message: String| DeltaError::Invalid { table: self.table.clone(), message };
+        let batch =
+            checkpoint::to_batch(&actions).map_err(|e| invalid(format!("building checkpoint {version}: {e}")))?;
+        let bytes = crate::tables::parquet_bytes(batch.schema(), &[batch])
+            .map_err(|e| invalid(format!("writing checkpoint {version}: {e}")))?;
+        let size_in_bytes = bytes.len();
+        self.location.put_bytes(&self.checkpoint_path(version), bytes).await?;
+        let last = serde_json::json!({"version": version, "size": actions.len(), "sizeInBytes": size_in_bytes,
+            "numOfAddFiles": state.files.len()});
+        self.location.put_bytes(&self.last_checkpoint_path(), Bytes::from(last.to_string())).await?;
+        tracing::info!(table = self.table, version, actions = actions.len(), "wrote a Delta checkpoint");
+        self.clean_up().await?;
+        Ok(true)
+    }
+
+    /// Deletes JSON versions and checkpoints before the newest checkpoint
+    /// whose version is older than [`checkpoint::LOG_RETENTION`]: the log then starts there.
+    pub(super) async fn clean_up(&self) -> Result<(), DeltaError> {
+        let listing = self.listing().await?;
+        let cutoff = Utc::now() - checkpoint::LOG_RETENTION;
+        let Some(start) = listing
+            .checkpoints
+            .keys()
+            .rev()
+            .copied()
+            .find(|v| listing.commits.get(v).is_some_and(|meta| meta.last_modified < cutoff))
+        else {
+            return Ok(());
+        };
+        let old = listing
+            .commits
+            .range(..start)
+            .map(|(_, meta)| meta.location.clone())
+            .chain(listing.checkpoints.range(..start).flat_map(|(_, parts)| parts.iter().cloned()));
+        let mut deleted = 0;
+        for path in old {
+            match self.location.store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => deleted += 1,
+                Err(source) => {
+                    return Err(crate::storage::StorageError { url: self.location.url.url_of(&path), source }.into());
+                }
+            }
+        }
+        tracing::info!(table = self.table, start, deleted, "log versions past the retention cleaned up");
+        Ok(())
     }
 }
 

@@ -13,15 +13,17 @@
 //! feature it does not detect a concurrent write into a partition being
 //! replaced, which is the conflict cvm must catch ([`transaction`]).
 //!
-//! The modules: [`actions`] (the log's lines), [`schema`] and [`stats`]
+//! The modules: [`actions`] (the log's lines), [`error`] (what can go wrong), [`schema`] and [`stats`]
 //! (what an add action says of its file), [`log`] (reading a table's state
 //! at a version, writing a commit), [`transaction`] (replacing partitions,
 //! with conflict detection), [`vacuum`] (deleting replaced files once no
 //! reader can need them), [`checkpoint`] (the table's state in one Parquet
-//! file every ten versions, so that opening it reads a few files, not all).
+//! file every ten versions, so that opening it reads a few files, not all:
+//! its format; [`log`] writes and reads it).
 
 pub mod actions;
 pub mod checkpoint;
+pub mod error;
 pub mod log;
 pub mod schema;
 pub mod stats;
@@ -30,8 +32,9 @@ pub(crate) mod testing;
 pub mod transaction;
 pub mod vacuum;
 
-pub use log::{DeltaError, LogListing, TableLog, TableState};
-pub use transaction::{Conflict, TableChange};
+pub use error::{Conflict, DeltaError};
+pub use log::{LogListing, TableLog, TableState};
+pub use transaction::TableChange;
 
 /// The folder of a table's log.
 pub const LOG_FOLDER: &str = "_delta_log";

@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use super::actions::{
     Action, Add, Format, Metadata, Protocol, READER_VERSION, WRITER_VERSION, decode_path, encode_path,
 };
-use super::log::{DeltaError, TableLog, TableState, in_partition, partition_of};
+use super::error::{Conflict, DeltaError};
+use super::log::{TableLog, TableState, in_partition, partition_of};
 use super::{schema, stats};
 
 /// Attempts at the next version while other runs commit other partitions.
@@ -37,19 +38,6 @@ pub struct TableChange {
     pub added: Vec<(String, u64)>,
     /// Who commits: cvm's job, snapshot and run id, written in commitInfo.
     pub by: BTreeMap<String, Value>,
-}
-
-/// Another writer changed a partition this run replaces after the run read it.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "{table} {partition} was changed by version {version} of its Delta log ({by}) after this run read the table; \
-     publishing would lose what that run wrote, so nothing of this run is published: run it again"
-)]
-pub struct Conflict {
-    pub table: String,
-    pub partition: String,
-    pub version: u64,
-    pub by: String,
 }
 
 /// What a commit did, enough to undo it ([`revert`]), and the table after it.
@@ -177,7 +165,7 @@ async fn check_conflict(log: &TableLog, version: u64, replaced: &BTreeSet<String
             _ => None,
         })
         .unwrap_or_else(|| "a writer that left no commitInfo".into());
-    Err(super::Conflict { table: log.table.clone(), partition, version, by }.into())
+    Err(Conflict { table: log.table.clone(), partition, version, by }.into())
 }
 
 fn file_action_path(action: &Action) -> Option<String> {

@@ -11,7 +11,8 @@ use chrono::{Duration, Utc};
 use object_store::ObjectStoreExt;
 
 use super::LOG_FOLDER;
-use super::log::{DeltaError, TableLog, TableState};
+use super::error::DeltaError;
+use super::log::{TableLog, TableState};
 
 /// Deletes the table's files removed more than `retention` ago; returns how many.
 pub async fn vacuum(log: &TableLog, retention: Duration) -> Result<usize, DeltaError> {

@@ -17,8 +17,9 @@ mod models;
 mod operations;
 mod outputs;
 
+pub use crate::storage::StorageSettings;
 pub use models::{BandMode, ChurnModelChoice, ModelSettings, VALUE_CRITERIA};
-pub use operations::{PublishSettings, ScheduleSettings, StorageSettings};
+pub use operations::{PublishSettings, ScheduleSettings};
 pub use outputs::{Campaign, ControlSettings, ExportSettings, KpiSettings, MsisdnPolicy, Ranking, Selection};
 
 use crate::contract::{self, SourceKind};

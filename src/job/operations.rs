@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::JobError;
+use crate::storage::StorageSettings;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,33 +61,6 @@ pub struct PublishSettings {
     /// How long a data file a commit replaced stays for readers of earlier
     /// versions (time travel, queries in flight) before it is vacuumed.
     pub retention: chrono::Duration,
-}
-
-/// Validated `[storage]` settings: object_store's retry and timeouts, used
-/// for every cloud store (S3, GCS, Azure, HTTP) the job reads or writes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StorageSettings {
-    pub max_retries: usize,
-    pub retry_timeout: Duration,
-    pub initial_backoff: Duration,
-    pub max_backoff: Duration,
-    pub request_timeout: Duration,
-    pub connect_timeout: Duration,
-}
-
-impl Default for StorageSettings {
-    /// object_store's own defaults, but for a request timeout that suits
-    /// multi-hundred-megabyte extracts.
-    fn default() -> Self {
-        StorageSettings {
-            max_retries: 10,
-            retry_timeout: Duration::from_secs(180),
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(15),
-            request_timeout: Duration::from_secs(300),
-            connect_timeout: Duration::from_secs(5),
-        }
-    }
 }
 
 pub(super) fn validate_schedule(

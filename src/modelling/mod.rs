@@ -21,9 +21,9 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use crate::engine::{self, Params};
+use crate::engine::{self, Params, StepError};
 use crate::job::Job;
-use crate::publish::RunStaging;
+use crate::run_staging::RunStaging;
 use crate::sqlfiles::Layer;
 
 pub use churn::feature_names as churn_feature_names;
@@ -114,7 +114,7 @@ pub fn params_at(job: &Job, date: NaiveDate) -> Params {
 }
 
 /// A session whose intermediate views describe `date` instead of T.
-async fn session_at(ctx: &SessionContext, job: &Job, date: NaiveDate) -> Result<SessionContext, crate::run::RunError> {
+async fn session_at(ctx: &SessionContext, job: &Job, date: NaiveDate) -> Result<SessionContext, StepError> {
     let at = engine::sibling_session(ctx, &shared_tables(ctx)).await.map_err(model_error("session"))?;
     register_job_tables(&at, job, None).await.map_err(model_error("session"))?;
     engine::register_layer_views_except(&at, Layer::Intermediate, &params_at(job, date), engine::RUN_WIDE_TABLES)
@@ -122,13 +122,13 @@ async fn session_at(ctx: &SessionContext, job: &Job, date: NaiveDate) -> Result<
     Ok(at)
 }
 
-fn model_error(what: &str) -> impl Fn(DataFusionError) -> crate::run::RunError + '_ {
-    move |source| crate::run::RunError::Engine { step: format!("models: {what}"), source }
+fn model_error(what: &str) -> impl Fn(DataFusionError) -> StepError + '_ {
+    move |source| StepError::Engine { step: format!("models: {what}"), source }
 }
 
 /// Fits every model for snapshot `as_of`. `ctx` has the run's intermediate
 /// views at T (int_subscriber_features materialised).
-pub async fn fit(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Result<ModelStep, crate::run::RunError> {
+pub async fn fit(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Result<ModelStep, StepError> {
     let settings = &job.models;
     let horizon = chrono::Duration::days(settings.churn_horizon_days as i64);
     // T-H, T-2H, ...: the final churn model trains on the first `training_windows`, its

@@ -179,7 +179,7 @@ fn table_of_versions(dir: &std::path::Path, versions: u64) -> cvm::delta::TableL
                 by: BTreeMap::new(),
             };
             let done = cvm::delta::transaction::replace_partitions(&log, &change).await.unwrap().unwrap();
-            cvm::delta::checkpoint::write_if_due(&log, &done.state, chrono::Duration::hours(1)).await.unwrap();
+            log.checkpoint_if_due(&done.state, chrono::Duration::hours(1)).await.unwrap();
         }
     });
     log

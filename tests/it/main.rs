@@ -4,6 +4,7 @@
 mod support;
 
 mod analysts;
+mod architecture;
 mod bad_input;
 mod campaign_simulation;
 mod cli;

@@ -16,6 +16,12 @@ use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
 use chrono::{Datelike, NaiveDate};
 
+#[cfg(feature = "ballista")]
+pub mod cluster;
+pub mod settings;
+
+pub use settings::cvm_settings;
+
 use crate::memory::{MeteredPool, PoolReport};
 use crate::sqlfiles::{self, Layer, SqlFile};
 use crate::storage::{StorageError, StoreUrl};
@@ -30,6 +36,24 @@ pub struct SqlError {
     pub source: DataFusionError,
 }
 
+/// A run step's failure in the engine: one of its SQL files, or a plan
+/// it built (named by what the step was doing). The run reports it as its
+/// own error.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    #[error("{step}: {source}")]
+    Engine { step: String, source: DataFusionError },
+}
+
+impl StepError {
+    /// Wraps an engine error of `step`.
+    pub fn engine(step: &str) -> impl Fn(DataFusionError) -> StepError + '_ {
+        move |source| StepError::Engine { step: step.to_string(), source }
+    }
+}
+
 /// Settings of the session (the job's `[engine]`).
 #[derive(Debug, Clone, Default)]
 pub struct EngineOptions {
@@ -42,29 +66,6 @@ pub struct EngineOptions {
     /// A Ballista scheduler (`df://HOST:PORT`) to run the queries on; None:
     /// in this process.
     pub cluster: Option<String>,
-}
-
-/// cvm's settings on top of `config`: the same for a local session and for
-/// every process of a cluster.
-pub fn cvm_settings(config: SessionConfig) -> SessionConfig {
-    let mut config = config.with_information_schema(true);
-    config.options_mut().execution.time_zone = Some("UTC".to_string());
-    // plain Utf8 strings everywhere: stable output schemas for every reader
-    config.options_mut().execution.parquet.schema_force_view_types = false;
-    // a partitioned write keeps one writer open per partition, each holding
-    // its row group until full: 1M rows (the default) per day of a first
-    // night's usage_daily held the whole table in memory
-    config.options_mut().execution.parquet.max_row_group_size = 128 * 1024;
-    // The staging SQL checks every extract row against the subscribers
-    // (`raw LEFT JOIN stg_subscribers`); the raw side streams and has no
-    // statistics. Below these thresholds DataFusion builds its hash table on
-    // the subscribers and streams the raw rows; above them (the defaults,
-    // 1 MB and 128k rows, i.e. from ~130k subscribers) it partitions both
-    // sides and builds on the raw rows: every CDR row in memory, and an
-    // Arrow offset overflow past 2 GB of text. 20M subscribers fit below.
-    config.options_mut().optimizer.hash_join_single_partition_threshold = 1 << 30;
-    config.options_mut().optimizer.hash_join_single_partition_threshold_rows = 32 << 20;
-    config
 }
 
 /// A DataFusion session for cvm: UTC session time zone, cvm's functions and
@@ -110,7 +111,7 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionErro
 
 #[cfg(feature = "ballista")]
 fn cluster_client(url: &str, state: SessionState) -> Result<SessionContext, DataFusionError> {
-    crate::cluster::client_context(url, state)
+    cluster::client_context(url, state)
 }
 
 #[cfg(not(feature = "ballista"))]

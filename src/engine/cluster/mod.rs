@@ -63,7 +63,7 @@ pub struct ExecutorOptions {
 /// cvm's session settings (UTC, plain strings, Parquet row groups) on top.
 /// The client sends its own values with every job; these fill in the rest.
 fn config_producer() -> SessionConfig {
-    crate::engine::cvm_settings(SessionConfig::new_with_ballista())
+    super::settings::cvm_settings(SessionConfig::new_with_ballista())
 }
 
 fn runtime(work_dir: Option<&PathBuf>) -> Result<Arc<RuntimeEnv>, DataFusionError> {
