@@ -69,8 +69,6 @@ impl PersuasionModel {
     /// Fits the model: row i has the churn model's log-odds `log_odds[i]`,
     /// group features `z[i]`, was contacted (`contacted[i]`) or held out, and
     /// churned in the horizon or not. `l2` penalises the share's coefficients.
-    // matrix arithmetic reads best with explicit indices
-    #[allow(clippy::needless_range_loop)]
     pub fn fit(
         log_odds: &[f64],
         z: &[Vec<f64>],
@@ -91,84 +89,27 @@ impl PersuasionModel {
             return Err(fit_error(FitError::Ragged { row, got: r.len(), expected: width }));
         }
         let z = Standardised::new(z);
-        // the start: the churn model recalibrated on the held-out lines, nothing avoided
-        let control: Vec<usize> = (0..log_odds.len()).filter(|&i| !contacted[i]).collect();
-        let calibration = logistic::fit(
-            &control.iter().map(|&i| vec![log_odds[i]]).collect::<Vec<_>>(),
-            &control.iter().map(|&i| churned[i]).collect::<Vec<_>>(),
-            1e-6,
-        )
-        .map_err(fit_error)?;
-        let slope = calibration.coefficients[0] / calibration.scales[0];
-        // theta: baseline intercept and slope, share intercept, share coefficients
-        let k = 3 + width;
-        let mut theta = vec![0.0; k];
-        theta[0] = calibration.intercept - slope * calibration.means[0];
-        theta[1] = slope;
-        let objective = |theta: &[f64]| {
-            let penalty = 0.5 * l2 * theta[3..].iter().map(|g| g * g).sum::<f64>();
-            let likelihood: f64 = (0..log_odds.len())
-                .map(|i| {
-                    let q = churn(theta, log_odds[i], z.row(i), contacted[i]).clamp(EDGE, 1.0 - EDGE);
-                    if churned[i] { q.ln() } else { (1.0 - q).ln() }
-                })
-                .sum();
-            likelihood - penalty
-        };
-        let mut current = objective(&theta);
-        let mut dq = vec![0.0; k];
+        let sample = Sample { log_odds, z: &z, contacted, churned, l2 };
+        let mut theta = sample.start().map_err(fit_error)?;
+        let mut current = sample.objective(&theta);
         for _ in 0..100 {
-            let (mut gradient, mut information) = (vec![0.0; k], vec![vec![0.0; k]; k]);
-            for i in 0..log_odds.len() {
-                let (l, zi) = (log_odds[i], z.row(i));
-                let p0 = sigmoid(theta[0] + theta[1] * l);
-                let share = if contacted[i] { sigmoid(theta[2] + dot(&theta[3..], zi)) } else { 0.0 };
-                let q = (p0 * (1.0 - share)).clamp(EDGE, 1.0 - EDGE);
-                // dq / dtheta
-                let baseline = (1.0 - share) * p0 * (1.0 - p0);
-                let avoided = -p0 * share * (1.0 - share);
-                dq[0] = baseline;
-                dq[1] = baseline * l;
-                dq[2] = avoided;
-                for (d, v) in dq[3..].iter_mut().zip(zi) {
-                    *d = avoided * v;
-                }
-                let variance = q * (1.0 - q);
-                let residual = (f64::from(u8::from(churned[i])) - q) / variance;
-                for a in 0..k {
-                    gradient[a] += residual * dq[a];
-                    for b in a..k {
-                        information[a][b] += dq[a] * dq[b] / variance;
-                    }
-                }
-            }
-            for a in 0..k {
-                for b in 0..a {
-                    information[a][b] = information[b][a];
-                }
-                if a >= 3 {
-                    gradient[a] -= l2 * theta[a];
-                    information[a][a] += l2;
-                } else {
-                    // a touch of ridge keeps a flat direction (no contacted churner left) solvable
-                    information[a][a] += 1e-9;
-                }
-            }
+            let (gradient, information) = sample.score(&theta);
             let step = logistic::solve(information, gradient).ok_or(fit_error(FitError::Singular))?;
             // Fisher scoring may overshoot: halve the step until the penalised likelihood rises
             let mut scale = 1.0;
-            let candidate = loop {
+            let (next, value) = loop {
                 let candidate: Vec<f64> = theta.iter().zip(&step).map(|(t, s)| t + scale * s).collect();
-                let value = objective(&candidate);
+                let value = sample.objective(&candidate);
                 if value >= current || scale < 1e-9 {
-                    break (value >= current).then_some((candidate, value));
+                    break (candidate, value);
                 }
                 scale /= 2.0;
             };
-            let Some((next, value)) = candidate else { break };
+            if value < current {
+                break;
+            }
             let (moved, gained) = (step.iter().map(|s| (s * scale).abs()).fold(0.0, f64::max), value - current);
-            theta = next;
-            current = value;
+            (theta, current) = (next, value);
             if moved < 1e-8 || gained < 1e-10 {
                 break;
             }
@@ -192,6 +133,90 @@ impl PersuasionModel {
     /// log-odds `log_odds` and group features `z`.
     pub fn uplift(&self, log_odds: f64, z: &[f64]) -> f64 {
         self.held_out_churn(log_odds) * self.share.predict(z)
+    }
+}
+
+/// The rows a fit reads. `theta` is the baseline's intercept and slope,
+/// then the share's intercept and coefficients.
+struct Sample<'a> {
+    log_odds: &'a [f64],
+    z: &'a Standardised,
+    contacted: &'a [bool],
+    churned: &'a [bool],
+    l2: f64,
+}
+
+impl Sample<'_> {
+    /// The start: the churn model recalibrated on the held-out lines, nothing avoided.
+    fn start(&self) -> Result<Vec<f64>, FitError> {
+        let control: Vec<usize> = (0..self.log_odds.len()).filter(|&i| !self.contacted[i]).collect();
+        let calibration = logistic::fit(
+            &control.iter().map(|&i| vec![self.log_odds[i]]).collect::<Vec<_>>(),
+            &control.iter().map(|&i| self.churned[i]).collect::<Vec<_>>(),
+            1e-6,
+        )?;
+        let slope = calibration.coefficients[0] / calibration.scales[0];
+        let mut theta = vec![0.0; 3 + self.z.width];
+        theta[0] = calibration.intercept - slope * calibration.means[0];
+        theta[1] = slope;
+        Ok(theta)
+    }
+
+    /// The penalised log-likelihood at `theta`.
+    fn objective(&self, theta: &[f64]) -> f64 {
+        let penalty = 0.5 * self.l2 * theta[3..].iter().map(|g| g * g).sum::<f64>();
+        let likelihood: f64 = (0..self.log_odds.len())
+            .map(|i| {
+                let q = churn(theta, self.log_odds[i], self.z.row(i), self.contacted[i]).clamp(EDGE, 1.0 - EDGE);
+                if self.churned[i] { q.ln() } else { (1.0 - q).ln() }
+            })
+            .sum();
+        likelihood - penalty
+    }
+
+    /// The penalised log-likelihood's gradient and Fisher information at `theta`.
+    // matrix arithmetic reads best with explicit indices
+    #[allow(clippy::needless_range_loop)]
+    fn score(&self, theta: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>) {
+        let k = theta.len();
+        let (mut gradient, mut information) = (vec![0.0; k], vec![vec![0.0; k]; k]);
+        let mut dq = vec![0.0; k];
+        for i in 0..self.log_odds.len() {
+            let (l, z) = (self.log_odds[i], self.z.row(i));
+            let p0 = sigmoid(theta[0] + theta[1] * l);
+            let share = if self.contacted[i] { sigmoid(theta[2] + dot(&theta[3..], z)) } else { 0.0 };
+            let q = (p0 * (1.0 - share)).clamp(EDGE, 1.0 - EDGE);
+            // dq / dtheta
+            let baseline = (1.0 - share) * p0 * (1.0 - p0);
+            let avoided = -p0 * share * (1.0 - share);
+            dq[0] = baseline;
+            dq[1] = baseline * l;
+            dq[2] = avoided;
+            for (d, v) in dq[3..].iter_mut().zip(z) {
+                *d = avoided * v;
+            }
+            let variance = q * (1.0 - q);
+            let residual = (f64::from(u8::from(self.churned[i])) - q) / variance;
+            for a in 0..k {
+                gradient[a] += residual * dq[a];
+                for b in a..k {
+                    information[a][b] += dq[a] * dq[b] / variance;
+                }
+            }
+        }
+        for a in 0..k {
+            for b in 0..a {
+                information[a][b] = information[b][a];
+            }
+            if a >= 3 {
+                gradient[a] -= self.l2 * theta[a];
+                information[a][a] += self.l2;
+            } else {
+                // a touch of ridge keeps a flat direction (no contacted churner left) solvable
+                information[a][a] += 1e-9;
+            }
+        }
+        (gradient, information)
     }
 }
 
