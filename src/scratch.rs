@@ -10,6 +10,13 @@
 //! or hostname is compared, so a pid reused by another process, or two
 //! containers sharing a temporary folder, cannot make a live run's folder
 //! look abandoned.
+//!
+//! A folder is made as `cvm-<run id>.creating`, a name sweepers leave
+//! alone, and renamed to its own name only once its owner file is locked:
+//! a sweeper of another run starting at the same moment would otherwise
+//! find the owner file not yet locked, take it for a dead run's, and remove
+//! the folder under the new run (seen in the tests, as "another process
+//! holds its lock").
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -19,9 +26,11 @@ use std::time::Duration;
 const PREFIX: &str = "cvm-";
 /// The file a run locks for as long as it lives.
 const OWNER: &str = ".owner";
-/// A folder without an owner file is swept once this old: a run writes the
-/// file right after creating the folder, so only a run killed in between
-/// (or a version before the lock) leaves such a folder.
+/// The suffix of a folder's name until its owner file is locked.
+const CREATING: &str = ".creating";
+/// A folder without an owner file, or still named `.creating`, is swept
+/// once this old: only a run killed while making its folder (or a version
+/// before the lock) leaves such a folder.
 const UNOWNED_GRACE: Duration = Duration::from_secs(3600);
 
 /// A run's scratch folder, removed when dropped (unless the user chose it).
@@ -41,13 +50,17 @@ impl Scratch {
             std::fs::create_dir_all(&path).map_err(|e| (path.display().to_string(), e))?;
             return Ok(Scratch { path, keep: true, _owner: None });
         }
-        let path = std::env::temp_dir().join(format!("{PREFIX}{run_id}"));
+        let temp = std::env::temp_dir();
+        let path = temp.join(format!("{PREFIX}{run_id}"));
+        let creating = temp.join(format!("{PREFIX}{run_id}{CREATING}"));
         let shown = |e| (path.display().to_string(), e);
-        create_private_dir(&path).map_err(shown)?;
-        let owner = File::create(path.join(OWNER)).map_err(shown)?;
+        create_private_dir(&creating).map_err(shown)?;
+        let owner = File::create(creating.join(OWNER)).map_err(shown)?;
         if !try_lock(&owner).map_err(shown)? {
             return Err(shown(std::io::Error::other("another process holds its lock")));
         }
+        // the lock belongs to the open file, so it holds across the rename
+        std::fs::rename(&creating, &path).map_err(shown)?;
         Ok(Scratch { path, keep: false, _owner: Some(owner) })
     }
 
@@ -102,14 +115,24 @@ pub fn sweep_abandoned(temp: &Path) -> Vec<PathBuf> {
     let mut removed = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name();
-        if !name.to_str().is_some_and(|n| n.starts_with(PREFIX) && is_run_id(&n[PREFIX.len()..])) {
+        let Some(id) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)) else { continue };
+        let being_made = id.strip_suffix(CREATING);
+        if !is_run_id(being_made.unwrap_or(id)) {
             continue;
         }
         let path = entry.path();
         if !entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
-        let Some(_held) = abandoned(&path) else { continue };
+        let _held = if being_made.is_some() {
+            if !older_than_grace(&path) {
+                continue;
+            }
+            None
+        } else {
+            let Some(held) = abandoned(&path) else { continue };
+            held
+        };
         match std::fs::remove_dir_all(&path) {
             Ok(()) => {
                 tracing::info!(folder = %path.display(), "removed the scratch folder of a run that is gone");
@@ -128,14 +151,18 @@ pub fn sweep_abandoned(temp: &Path) -> Vec<PathBuf> {
 fn abandoned(folder: &Path) -> Option<Option<File>> {
     match File::open(folder.join(OWNER)) {
         Ok(owner) => try_lock(&owner).unwrap_or(false).then_some(Some(owner)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::metadata(folder)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > UNOWNED_GRACE)
-            .then_some(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => older_than_grace(folder).then_some(None),
         Err(_) => None,
     }
+}
+
+/// Whether `folder` was last changed longer ago than [`UNOWNED_GRACE`].
+fn older_than_grace(folder: &Path) -> bool {
+    std::fs::metadata(folder)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > UNOWNED_GRACE)
 }
 
 /// A run id as `run::new_run_id` makes them: `YYYYMMDDTHHMMSSZ-` and 8 hex digits.
@@ -188,6 +215,30 @@ mod tests {
         assert!(!path.exists());
     }
 
+    /// Another run's sweep, at the very moment a run makes its folder,
+    /// must not take the folder for a dead run's: a sweeper loops over the
+    /// temporary folder while folders are made and dropped.
+    #[cfg(unix)]
+    #[test]
+    fn a_sweep_beside_a_run_making_its_folder_leaves_it_alone() {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sweeper = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    sweep_abandoned(&std::env::temp_dir());
+                }
+            })
+        };
+        for i in 0..2_000u32 {
+            let run_id = format!("20261206T000000Z-{:08x}", 0x5eed_0000 + i);
+            let scratch = Scratch::create(&run_id, None).unwrap_or_else(|(path, e)| panic!("{path}: {e}"));
+            assert!(scratch.path().join(OWNER).exists(), "{run_id}: swept under the run");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        sweeper.join().unwrap();
+    }
+
     #[cfg(unix)]
     #[test]
     fn only_folders_of_runs_that_are_gone_are_swept() {
@@ -200,10 +251,17 @@ mod tests {
         let not_ours = temp.path().join("cvm-notes");
         std::fs::create_dir(&not_ours).unwrap();
 
+        // a folder still being made: its owner file not locked yet, as a run's is for a moment
+        let being_made = folder_in(temp.path(), &format!("20261205T150857Z-00000003{CREATING}"), true);
+
         assert_eq!(sweep_abandoned(temp.path()), vec![dead.clone()]);
         assert!(!dead.exists());
-        assert!(live.exists() && fresh_unowned.exists() && not_ours.exists());
+        assert!(live.exists() && fresh_unowned.exists() && not_ours.exists() && being_made.exists());
         drop(held);
         assert_eq!(sweep_abandoned(temp.path()), vec![live]);
+        // one left by a run killed while making it goes once it is old
+        let old = std::time::SystemTime::now() - UNOWNED_GRACE - Duration::from_secs(60);
+        File::open(&being_made).unwrap().set_modified(old).unwrap();
+        assert_eq!(sweep_abandoned(temp.path()), vec![being_made]);
     }
 }
