@@ -43,12 +43,11 @@ const STAGED_TABLES: &str = "_ingest";
 pub enum RunError {
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    /// An SQL file or a plan of a step failed in the engine.
     #[error(transparent)]
-    Sql(#[from] SqlError),
+    Step(#[from] StepError),
     #[error(transparent)]
     Storage(#[from] StorageError),
-    #[error("{step}: {source}")]
-    Engine { step: String, source: DataFusionError },
     #[error(transparent)]
     Campaign(#[from] CampaignError),
     #[error(transparent)]
@@ -65,18 +64,15 @@ pub enum RunError {
     Commit(#[from] CommitError),
 }
 
-impl From<StepError> for RunError {
-    fn from(error: StepError) -> RunError {
-        match error {
-            StepError::Sql(e) => RunError::Sql(e),
-            StepError::Engine { step, source } => RunError::Engine { step, source },
-        }
+impl From<SqlError> for RunError {
+    fn from(error: SqlError) -> RunError {
+        RunError::Step(error.into())
     }
 }
 
 impl RunError {
     pub(crate) fn engine(step: &str) -> impl Fn(DataFusionError) -> RunError + '_ {
-        move |source| RunError::Engine { step: step.to_string(), source }
+        move |source| RunError::Step(StepError::Engine { step: step.to_string(), source })
     }
 }
 
