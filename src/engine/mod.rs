@@ -20,7 +20,7 @@ use chrono::{Datelike, NaiveDate};
 pub mod cluster;
 pub mod settings;
 
-pub use settings::cvm_settings;
+use settings::cvm_settings;
 
 use crate::memory::{MeteredPool, PoolReport};
 use crate::sqlfiles::{self, Layer, SqlFile};

@@ -43,7 +43,7 @@ pub enum FitError {
     Singular,
 }
 
-fn sigmoid(z: f64) -> f64 {
+pub(crate) fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
@@ -64,6 +64,20 @@ impl Logistic {
     }
 }
 
+/// Each column's mean and standard deviation (1 for a constant column, so
+/// that it drops out): what standardises the features of a fit.
+pub(crate) fn moments(x: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
+    let (n, p) = (x.len() as f64, x.first().map_or(0, Vec::len));
+    let means: Vec<f64> = (0..p).map(|j| x.iter().map(|r| r[j]).sum::<f64>() / n).collect();
+    let scales = (0..p)
+        .map(|j| {
+            let var = x.iter().map(|r| (r[j] - means[j]).powi(2)).sum::<f64>() / n;
+            if var > 0.0 { var.sqrt() } else { 1.0 }
+        })
+        .collect();
+    (means, scales)
+}
+
 /// Fits `y ~ x` with penalty `l2 * sum(b_j^2) / 2`.
 pub fn fit(x: &[Vec<f64>], y: &[bool], l2: f64) -> Result<Logistic, FitError> {
     let n = x.len();
@@ -74,13 +88,7 @@ pub fn fit(x: &[Vec<f64>], y: &[bool], l2: f64) -> Result<Logistic, FitError> {
     if let Some((row, r)) = x.iter().enumerate().find(|(_, r)| r.len() != p) {
         return Err(FitError::Ragged { row, got: r.len(), expected: p });
     }
-    let means: Vec<f64> = (0..p).map(|j| x.iter().map(|r| r[j]).sum::<f64>() / n as f64).collect();
-    let scales: Vec<f64> = (0..p)
-        .map(|j| {
-            let var = x.iter().map(|r| (r[j] - means[j]).powi(2)).sum::<f64>() / n as f64;
-            if var > 0.0 { var.sqrt() } else { 1.0 }
-        })
-        .collect();
+    let (means, scales) = moments(x);
     // the design matrix with an intercept column, standardised, one row after another in one
     // block: the Newton loop below reads it k values at a time
     let k = p + 1;

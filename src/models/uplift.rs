@@ -37,7 +37,7 @@
 //! risk ranking. [`qini`] gives the curve at every tenth and its area over
 //! the random line; [`uplift_at`] the measured uplift in the top share.
 
-use super::logistic::{self, FitError, Logistic};
+use super::logistic::{self, FitError, Logistic, sigmoid};
 
 /// The fewest lines, and churners, each group must have for a fit.
 pub const MIN_LINES: usize = 50;
@@ -230,14 +230,8 @@ struct Standardised {
 
 impl Standardised {
     fn new(x: &[Vec<f64>]) -> Standardised {
-        let (n, width) = (x.len() as f64, x[0].len());
-        let means: Vec<f64> = (0..width).map(|j| x.iter().map(|r| r[j]).sum::<f64>() / n).collect();
-        let scales: Vec<f64> = (0..width)
-            .map(|j| {
-                let var = x.iter().map(|r| (r[j] - means[j]).powi(2)).sum::<f64>() / n;
-                if var > 0.0 { var.sqrt() } else { 1.0 }
-            })
-            .collect();
+        let width = x[0].len();
+        let (means, scales) = logistic::moments(x);
         let values = x.iter().flat_map(|r| r.iter().zip(&means).zip(&scales).map(|((v, m), s)| (v - m) / s)).collect();
         Standardised { values, width, means, scales }
     }
@@ -251,10 +245,6 @@ impl Standardised {
 fn churn(theta: &[f64], log_odds: f64, z: &[f64], contacted: bool) -> f64 {
     let p0 = sigmoid(theta[0] + theta[1] * log_odds);
     if contacted { p0 * (1.0 - sigmoid(theta[2] + dot(&theta[3..], z))) } else { p0 }
-}
-
-fn sigmoid(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
