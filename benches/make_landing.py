@@ -5,7 +5,7 @@
     cargo run -- run jobs/demo.toml --as-of 2026-11-22 --input-root /tmp/landing --warehouse /tmp/wh
 
 What it produces under --out, in the conventional layout <source>/dt=YYYY-MM-DD/part-N.csv with
-the contract's column names (docs: /work/shared/CONTRACT.md), every row valid:
+the contract's column names (docs/contract.md), every row valid:
 
 - subscribers (dt=T): every line activated in the ~8 years before T (more recent cohorts
   larger, 20% growth a year), plan_type prepaid/postpaid (55/45), segment
