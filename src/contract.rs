@@ -1,5 +1,5 @@
 //! The data contract's inputs: which sources exist, which columns each has,
-//! which are required and which carry personal data (see CONTRACT.md).
+//! which are required and which carry personal data (see docs/contract.md).
 //!
 //! The row rules themselves live in the staging SQL (`sql/staging/`); this
 //! module only says what ingest must find in an extract's header.

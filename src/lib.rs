@@ -3,47 +3,31 @@
 //! Reads billing, usage (CDR), recharge and customer-service extracts from
 //! object storage, checks them against the data contract, computes each
 //! subscriber's ARPU, tenure and usage in DataFusion SQL (`sql/`), and writes
-//! hive-partitioned Parquet to a warehouse. See README.md for the commands
-//! and CONTRACT.md (in the project's shared docs) for every definition.
+//! Delta Lake tables to a warehouse. See README.md for the commands and
+//! docs/contract.md for every definition.
+//!
+//! The folders are layers, and imports point down only (tests/it/architecture.rs
+//! keeps it so; docs/architecture.md draws the map):
+//!
+//! | layer | what it does |
+//! |---|---|
+//! | `commands`, `generate` | the command line's commands, the synthetic landing |
+//! | `run` | one night: lock, scratch, the stages in order, publish, roll back |
+//! | `stages` | ingest, usage, models, campaigns, report |
+//! | `warehouse` | Delta tables, the run record, manifests, reading what is published |
+//! | `job` | the job file, validated into plain settings |
+//! | `engine` | the DataFusion session (local or Ballista), cvm's SQL files and functions |
+//! | `storage` | object-store URLs and the stores behind them |
+//! | `contract`, `maths`, `observe` | the sources' shape, the models' maths, logs and memory |
 
-pub mod allocator;
-pub mod backfill;
-pub mod bench;
-pub mod campaigns;
-pub mod commit;
+pub mod commands;
 pub mod contract;
-pub mod delta;
-pub mod demo;
-pub mod empty_groups;
 pub mod engine;
-pub mod exit;
-pub mod fault;
 pub mod generate;
-pub mod ingest;
 pub mod job;
-pub mod lock;
-pub mod logging;
-pub mod manifest;
-pub mod memory;
-pub mod modelling;
-pub mod models;
-pub mod progress;
-pub mod publish;
-pub mod published_table;
-pub mod query;
-pub mod report;
-pub mod rollback;
+pub mod maths;
+pub mod observe;
 pub mod run;
-pub mod run_staging;
-pub mod schedule;
-pub mod scratch;
-pub mod sqlfiles;
-pub mod status;
+pub mod stages;
 pub mod storage;
-pub mod store_registry;
-pub mod summary;
-pub mod tables;
-pub mod udf;
-pub mod upgrade;
-pub mod usage;
-pub mod validate;
+pub mod warehouse;

@@ -6,15 +6,15 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
-use cvm::exit;
+use cvm::commands::exit;
+use cvm::commands::query::OutputFormat;
 use cvm::job::{Job, Overrides};
-use cvm::logging::{self, LogFormat};
-use cvm::query::OutputFormat;
+use cvm::observe::logging::{self, LogFormat};
 use cvm::storage::StoreUrl;
 
 // Ingest builds and drops many large string buffers; glibc's allocator spent
 // a third of a run in malloc/free, mimalloc a fraction of that. How it
-// treats freed memory: src/allocator.rs.
+// treats freed memory: src/observe/allocator.rs.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -342,7 +342,7 @@ enum CampaignCommand {
         #[arg(long, value_parser = parse_date)]
         as_of: NaiveDate,
         #[arg(long, value_enum, default_value = "csv")]
-        format: cvm::campaigns::export::ExportFormat,
+        format: cvm::stages::campaigns::export::ExportFormat,
         /// The file to write (a path or URL).
         #[arg(long)]
         output: String,
@@ -386,13 +386,13 @@ async fn dispatch(command: Command) -> u8 {
             let Some(job) = load_job(&job, Overrides { input_root, warehouse, memory_limit, spill_dir, engine }) else {
                 return exit::BAD_USAGE;
             };
-            cvm::allocator::tune_for_run(job.engine.memory_limit);
+            cvm::observe::allocator::tune_for_run(job.engine.memory_limit);
             tracing::info!(job = %job.name, snapshot = %as_of, "run started");
             let result = cvm::run::run(&job, as_of).await;
-            cvm::progress::finish();
+            cvm::observe::progress::finish();
             match result {
                 Ok(summary) => {
-                    print!("{}", cvm::summary::render(&job, &summary));
+                    print!("{}", cvm::commands::summary::render(&job, &summary));
                     exit::SUCCESS
                 }
                 Err(e) => {
@@ -406,12 +406,12 @@ async fn dispatch(command: Command) -> u8 {
             let Some(job) = load_job(&job, Overrides { input_root, ..Default::default() }) else {
                 return exit::BAD_USAGE;
             };
-            match cvm::validate::validate(&job).await {
+            match cvm::commands::validate::validate(&job).await {
                 Ok(checks) => {
                     for c in checks {
                         println!("{:<14} {:>5} files  {}", c.source, c.files, c.url);
                     }
-                    for warning in cvm::empty_groups::by_construction(&job) {
+                    for warning in cvm::run::empty_groups::by_construction(&job) {
                         println!("WARNING  {warning}");
                     }
                     println!("job {} is valid", job.name);
@@ -424,10 +424,10 @@ async fn dispatch(command: Command) -> u8 {
             }
         }
         Command::Campaign { command } => campaign(command).await,
-        Command::Schedule { paths } => match cvm::schedule::load(&paths) {
+        Command::Schedule { paths } => match cvm::commands::schedule::load(&paths) {
             Ok(jobs) => {
                 let log_args = std::env::args().skip(1).take_while(|a| a != "schedule").collect();
-                match cvm::schedule::serve(jobs, log_args).await {
+                match cvm::commands::schedule::serve(jobs, log_args).await {
                     Ok(()) => exit::SUCCESS,
                     Err(e) => {
                         eprintln!("error: {e}");
@@ -446,21 +446,21 @@ async fn dispatch(command: Command) -> u8 {
             let Some(job) = load_job(&job, Overrides::default()) else {
                 return exit::BAD_USAGE;
             };
-            cvm::allocator::tune_for_run(job.engine.memory_limit);
-            let options = cvm::demo::DemoOptions { subscribers, days, as_of, seed };
-            let result = cvm::demo::demo(&job, &options).await;
-            cvm::progress::finish();
+            cvm::observe::allocator::tune_for_run(job.engine.memory_limit);
+            let options = cvm::commands::demo::DemoOptions { subscribers, days, as_of, seed };
+            let result = cvm::commands::demo::demo(&job, &options).await;
+            cvm::observe::progress::finish();
             match result {
                 Ok((landing, summary)) => {
-                    print!("{}\n{}", landing.render(), cvm::summary::render(&job, &summary));
+                    print!("{}\n{}", landing.render(), cvm::commands::summary::render(&job, &summary));
                     exit::SUCCESS
                 }
                 Err(e) => {
                     eprintln!("error: {e}");
                     match e {
-                        cvm::demo::DemoError::Run(e) => exit::for_run_error(&e),
-                        cvm::demo::DemoError::Generate { source, .. } if source.is_usage() => exit::BAD_USAGE,
-                        cvm::demo::DemoError::Generate { .. } => exit::RUN_FAILED,
+                        cvm::commands::demo::DemoError::Run(e) => exit::for_run_error(&e),
+                        cvm::commands::demo::DemoError::Generate { source, .. } if source.is_usage() => exit::BAD_USAGE,
+                        cvm::commands::demo::DemoError::Generate { .. } => exit::RUN_FAILED,
                     }
                 }
             }
@@ -504,14 +504,14 @@ async fn dispatch(command: Command) -> u8 {
             let Some(job) = load_job(&job, Overrides { input_root, warehouse, ..Default::default() }) else {
                 return exit::BAD_USAGE;
             };
-            let result = cvm::backfill::backfill(&job, from, to, force, |date, outcome| match outcome {
-                cvm::backfill::Outcome::Ran(summary) => println!("{date}  ran      {}", summary.run_id),
-                cvm::backfill::Outcome::Skipped { run_id } => {
+            let result = cvm::commands::backfill::backfill(&job, from, to, force, |date, outcome| match outcome {
+                cvm::commands::backfill::Outcome::Ran(summary) => println!("{date}  ran      {}", summary.run_id),
+                cvm::commands::backfill::Outcome::Skipped { run_id } => {
                     println!("{date}  skipped  already published by {run_id} from the same job file and inputs")
                 }
             })
             .await;
-            cvm::progress::finish();
+            cvm::observe::progress::finish();
             match result {
                 Ok(ran) => {
                     println!("backfill done: {ran} snapshots run");
@@ -521,9 +521,9 @@ async fn dispatch(command: Command) -> u8 {
                     tracing::error!("{e}");
                     eprintln!("error: {e}");
                     match &e {
-                        cvm::backfill::BackfillError::Run { source, .. } => exit::for_run_error(source),
-                        cvm::backfill::BackfillError::Range { .. } => exit::BAD_USAGE,
-                        cvm::backfill::BackfillError::Status { .. } => exit::RUN_FAILED,
+                        cvm::commands::backfill::BackfillError::Run { source, .. } => exit::for_run_error(source),
+                        cvm::commands::backfill::BackfillError::Range { .. } => exit::BAD_USAGE,
+                        cvm::commands::backfill::BackfillError::Status { .. } => exit::RUN_FAILED,
                     }
                 }
             }
@@ -533,7 +533,7 @@ async fn dispatch(command: Command) -> u8 {
             let Some(job) = load_job(&job, Overrides { warehouse, ..Default::default() }) else {
                 return exit::BAD_USAGE;
             };
-            match cvm::report::write(&job, as_of).await {
+            match cvm::stages::report::write(&job, as_of).await {
                 Ok(url) => {
                     println!("report {url}");
                     exit::SUCCESS
@@ -552,7 +552,7 @@ async fn dispatch(command: Command) -> u8 {
                     return exit::BAD_USAGE;
                 }
             };
-            match cvm::query::query(&warehouse, &sql, format, output.as_deref()).await {
+            match cvm::commands::query::query(&warehouse, &sql, format, output.as_deref()).await {
                 Ok(Some(text)) => {
                     println!("{}", text.trim_end());
                     exit::SUCCESS
@@ -560,7 +560,11 @@ async fn dispatch(command: Command) -> u8 {
                 Ok(None) => exit::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");
-                    if matches!(e, cvm::query::QueryError::OutsideRoot(_)) { exit::BAD_USAGE } else { exit::RUN_FAILED }
+                    if matches!(e, cvm::commands::query::QueryError::OutsideRoot(_)) {
+                        exit::BAD_USAGE
+                    } else {
+                        exit::RUN_FAILED
+                    }
                 }
             }
         }
@@ -568,7 +572,7 @@ async fn dispatch(command: Command) -> u8 {
 }
 
 async fn campaign(command: CampaignCommand) -> u8 {
-    use cvm::campaigns::export;
+    use cvm::stages::campaigns::export;
     match command {
         CampaignCommand::List { job, as_of, warehouse } => {
             let Some(job) = load_job(&job, Overrides { warehouse, ..Default::default() }) else {
@@ -630,7 +634,7 @@ async fn campaign(command: CampaignCommand) -> u8 {
 }
 
 async fn bench(args: BenchArgs) -> u8 {
-    let options = cvm::bench::BenchOptions {
+    let options = cvm::commands::bench::BenchOptions {
         subscribers: args.subscribers,
         days: args.days,
         cdr_per_subscriber: args.cdr_per_subscriber,
@@ -641,7 +645,7 @@ async fn bench(args: BenchArgs) -> u8 {
         seed: args.seed,
         duckdb: args.duckdb,
     };
-    match cvm::bench::bench(&options).await {
+    match cvm::commands::bench::bench(&options).await {
         Ok(()) => exit::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -701,13 +705,17 @@ async fn upgrade(warehouse: &str) -> u8 {
         }
     };
     let result = match location {
-        Ok(location) => cvm::upgrade::upgrade(&location).await,
+        Ok(location) => cvm::commands::upgrade::upgrade(&location).await,
         Err(e) => Err(e.into()),
     };
     match result {
-        Ok(cvm::upgrade::Upgraded::Empty) => println!("{warehouse}: nothing published yet; nothing to convert"),
-        Ok(cvm::upgrade::Upgraded::AlreadyCurrent) => println!("{warehouse}: its tables are Delta Lake tables already"),
-        Ok(cvm::upgrade::Upgraded::Converted(tables)) => {
+        Ok(cvm::commands::upgrade::Upgraded::Empty) => {
+            println!("{warehouse}: nothing published yet; nothing to convert")
+        }
+        Ok(cvm::commands::upgrade::Upgraded::AlreadyCurrent) => {
+            println!("{warehouse}: its tables are Delta Lake tables already")
+        }
+        Ok(cvm::commands::upgrade::Upgraded::Converted(tables)) => {
             for (table, files) in tables {
                 println!("{table}: {files} files, now version 0 of its Delta log");
             }
@@ -736,8 +744,8 @@ async fn status(job: Option<PathBuf>, warehouse: Option<String>, limit: usize, j
             }
         },
     };
-    let runs = cvm::status::runs(&warehouse, name.as_deref()).await;
-    let locks = cvm::status::locks(&warehouse).await;
+    let runs = cvm::commands::status::runs(&warehouse, name.as_deref()).await;
+    let locks = cvm::commands::status::locks(&warehouse).await;
     match (runs, locks) {
         (Ok(mut runs), Ok(mut locks)) => {
             runs.truncate(limit);
@@ -747,7 +755,7 @@ async fn status(job: Option<PathBuf>, warehouse: Option<String>, limit: usize, j
                     println!("{}", serde_json::to_string(r).unwrap_or_default());
                 }
             } else {
-                print!("{}", cvm::status::render(&runs, &locks));
+                print!("{}", cvm::commands::status::render(&runs, &locks));
             }
             exit::SUCCESS
         }
@@ -758,7 +766,7 @@ async fn status(job: Option<PathBuf>, warehouse: Option<String>, limit: usize, j
     }
 }
 
-fn export_failed(e: &cvm::campaigns::export::ExportError) -> u8 {
+fn export_failed(e: &cvm::stages::campaigns::export::ExportError) -> u8 {
     eprintln!("error: {e}");
     if e.is_usage() { exit::BAD_USAGE } else { exit::RUN_FAILED }
 }

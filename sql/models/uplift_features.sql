@@ -5,7 +5,7 @@
 -- The one place the features are computed: uplift_observations.sql (training) and uplift_candidates.sql
 -- (scoring) both read them here, so a model fitted on the waves reads tonight's lines the same way.
 -- The model takes a line's risk from churn_log_odds and learns, by segment and plan type, the share of that
--- risk a contact avoids (src/models/uplift.rs says why no more features).
+-- risk a contact avoids (src/maths/uplift.rs says why no more features).
 -- columns:
 --   snapshot_date   Date32   the night
 --   subscriber_id   Utf8     the line

@@ -19,13 +19,15 @@ use chrono::{Datelike, NaiveDate};
 #[cfg(feature = "ballista")]
 pub mod cluster;
 pub mod settings;
+pub mod sqlfiles;
+pub mod udf;
 
 use settings::cvm_settings;
 
-use crate::memory::{MeteredPool, PoolReport};
-use crate::sqlfiles::{self, Layer, SqlFile};
+use crate::observe::memory::{MeteredPool, PoolReport};
+use crate::storage::registry::StoreRegistry;
 use crate::storage::{StorageError, StoreUrl};
-use crate::store_registry::StoreRegistry;
+use sqlfiles::{Layer, SqlFile};
 
 /// A SQL file that failed to plan or run.
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +104,7 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionErro
     let runtime = runtime.build_arc()?;
     let mut state =
         SessionStateBuilder::new().with_config(config).with_runtime_env(runtime).with_default_features().build();
-    crate::udf::register(&mut state)?;
+    crate::engine::udf::register(&mut state)?;
     match &options.cluster {
         None => Ok(SessionContext::new_with_state(state)),
         Some(url) => cluster_client(url, state),

@@ -5,7 +5,7 @@
 //! A stream depends only on its seed and key, never on which thread runs it
 //! or on what other streams drew, so any one file can be regenerated alone.
 
-use crate::models::special::ln_gamma;
+use crate::maths::special::ln_gamma;
 
 /// One random stream (xoshiro256**, Blackman & Vigna 2018).
 #[derive(Debug, Clone)]

@@ -442,7 +442,7 @@ mod tests {
                 (!datafusion::arrow::array::Array::is_null(s, 0)).then(|| s.value(0).to_string())
             })
             .collect();
-        let micros = crate::udf::parse_timestamp(text[0].as_deref().unwrap(), "iso", &chrono_tz::UTC);
+        let micros = crate::engine::udf::parse_timestamp(text[0].as_deref().unwrap(), "iso", &chrono_tz::UTC);
         assert_eq!(micros, Some(t.utc_micros()), "{text:?}");
         assert_eq!(text[1].as_deref(), Some("19.99"));
         assert_eq!(text[2].as_deref(), Some("2026-07-01"));

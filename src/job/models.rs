@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::engine::Params;
-use crate::models::ahp;
+use crate::maths::ahp;
 
 /// The metrics value_score can weigh; each is a column of customer_value
 /// (retention is 1 - churn_risk). The SQL binds a weight `$w_<name>` for each.
@@ -493,7 +493,7 @@ impl ModelSettings {
             .flag("peer_by_region", has(&self.peer_groups, "region"))
             .float("peer_percentile", self.target_percentile)
             .float("margin_rate", self.margin_rate)
-            .float("monthly_discount_rate", crate::models::discount::monthly_rate(self.annual_discount_rate))
+            .float("monthly_discount_rate", crate::maths::discount::monthly_rate(self.annual_discount_rate))
             .int("clv_horizon_months", self.horizon_months as i64)
             .flag("tier_by_arpu", self.tiers_by_arpu)
             .float("tier_diamond", self.tier_cuts[0])

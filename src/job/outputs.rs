@@ -334,7 +334,9 @@ pub(super) fn validate_campaigns(
                 } else {
                     builtin(&sql).ok_or_else(|| {
                         let names: Vec<&str> =
-                            crate::sqlfiles::layer(crate::sqlfiles::Layer::Campaigns).map(|f| f.name).collect();
+                            crate::engine::sqlfiles::layer(crate::engine::sqlfiles::Layer::Campaigns)
+                                .map(|f| f.name)
+                                .collect();
                         invalid(
                             &key("sql"),
                             format!(
@@ -376,7 +378,7 @@ pub(super) fn validate_campaigns(
 }
 
 fn builtin(name: &str) -> Option<Selection> {
-    let file = crate::sqlfiles::find(name).filter(|f| f.layer == crate::sqlfiles::Layer::Campaigns)?;
+    let file = crate::engine::sqlfiles::find(name).filter(|f| f.layer == crate::engine::sqlfiles::Layer::Campaigns)?;
     Some(Selection::File { origin: file.path(), text: file.text.to_string() })
 }
 

@@ -152,7 +152,7 @@ fn delta_readers_read_the_outputs_as_cvm_does() {
 /// A table of `versions` versions written by cvm's Delta writer: version v
 /// replaces day v % 4 with one file of v + 1 rows, and writes a checkpoint
 /// where one is due, as a run's publish does.
-fn table_of_versions(dir: &std::path::Path, versions: u64) -> cvm::delta::TableLog {
+fn table_of_versions(dir: &std::path::Path, versions: u64) -> cvm::warehouse::delta::TableLog {
     use std::collections::{BTreeMap, BTreeSet};
     use std::sync::Arc;
 
@@ -160,7 +160,7 @@ fn table_of_versions(dir: &std::path::Path, versions: u64) -> cvm::delta::TableL
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
     let url = cvm::storage::StoreUrl::parse(&format!("{}/", dir.display()), std::path::Path::new("/")).unwrap();
-    let log = cvm::delta::TableLog::new(&cvm::storage::Location::open(&url).unwrap(), "kpi");
+    let log = cvm::warehouse::delta::TableLog::new(&cvm::storage::Location::open(&url).unwrap(), "kpi");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         for v in 0..versions {
@@ -169,16 +169,16 @@ fn table_of_versions(dir: &std::path::Path, versions: u64) -> cvm::delta::TableL
             let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
             let rows = Int64Array::from_iter_values(0..v as i64 + 1);
             let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(rows)]).unwrap();
-            let bytes = cvm::tables::parquet_bytes(schema, &[batch]).unwrap();
+            let bytes = cvm::warehouse::tables::parquet_bytes(schema, &[batch]).unwrap();
             let size = bytes.len() as u64;
             log.location.put_bytes(&log.file_path(&path), bytes).await.unwrap();
-            let change = cvm::delta::TableChange {
+            let change = cvm::warehouse::delta::TableChange {
                 read_version: v.checked_sub(1),
                 replaced: BTreeSet::from([partition]),
                 added: vec![(path, size)],
                 by: BTreeMap::new(),
             };
-            let done = cvm::delta::transaction::replace_partitions(&log, &change).await.unwrap().unwrap();
+            let done = cvm::warehouse::delta::transaction::replace_partitions(&log, &change).await.unwrap().unwrap();
             log.checkpoint_if_due(&done.state, chrono::Duration::hours(1)).await.unwrap();
         }
     });

@@ -12,8 +12,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use cvm::ingest::{self, IngestError, SourceReport};
 use cvm::job::{Job, Overrides};
+use cvm::stages::ingest::{self, IngestError};
+use cvm::warehouse::manifest::SourceReport;
 
 use crate::support::*;
 
@@ -39,7 +40,7 @@ fn ingest_landing_with(landing: &Path, extra: &str) -> Result<BTreeMap<&'static 
             cvm::engine::session(&cvm::engine::EngineOptions { target_partitions: Some(1), ..Default::default() })
                 .unwrap();
         cvm::engine::register_store(&ctx, &job.input_root).unwrap();
-        cvm::modelling::register_job_tables(&ctx, &job, None).await.unwrap();
+        cvm::stages::models::register_job_tables(&ctx, &job, None).await.unwrap();
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         let mut reports = BTreeMap::new();
         let folder = cvm::storage::StoreUrl::parse(&format!("{}/", dir.path().display()), dir.path()).unwrap();

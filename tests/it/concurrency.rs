@@ -189,7 +189,7 @@ fn contacts_of_a_run_that_died_before_its_commit_are_never_exported() {
 fn delta_files(warehouse: &Path, table: &str) -> Vec<String> {
     let url = cvm::storage::StoreUrl::parse(&format!("{}/", warehouse.display()), Path::new("/")).unwrap();
     let location = cvm::storage::Location::open(&url).unwrap();
-    let log = cvm::delta::TableLog::new(&location, table);
+    let log = cvm::warehouse::delta::TableLog::new(&location, table);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(log.state(None)).unwrap().files.into_keys().collect()
 }

@@ -9,7 +9,7 @@ fn readme_data_dictionary_matches_the_sql_headers() {
     let (start, end) = ("<!-- data-dictionary:start -->\n", "<!-- data-dictionary:end -->");
     let a = readme.find(start).expect("start marker") + start.len();
     let b = readme.find(end).expect("end marker");
-    let generated = cvm::sqlfiles::data_dictionary();
+    let generated = cvm::engine::sqlfiles::data_dictionary();
     if std::env::var_os("CVM_UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, format!("{}{}{}", &readme[..a], generated, &readme[b..])).unwrap();
         return;

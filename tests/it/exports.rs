@@ -155,7 +155,7 @@ fn msisdn_only_when_the_job_allows_and_the_command_asks() {
     let text = std::fs::read_to_string(&file).unwrap();
     let (header, rows) = parse_csv(&text);
     assert_eq!(header.last().unwrap(), "msisdn_hmac");
-    assert_eq!(rows[0].last().unwrap(), &cvm::campaigns::export::hmac_hex(b"s3cret", "+3361000010"));
+    assert_eq!(rows[0].last().unwrap(), &cvm::stages::campaigns::export::hmac_hex(b"s3cret", "+3361000010"));
     assert!(!text.contains("+3361000010"));
 }
 

@@ -94,8 +94,8 @@ fn delta_and_record_files(w: &Path, table: &str) -> (Vec<String>, Vec<String>) {
     let location = cvm::storage::Location::open(&url).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let state = cvm::delta::TableLog::new(&location, table).state(None).await.unwrap();
-        let record = cvm::commit::latest(&location).await.unwrap().unwrap();
+        let state = cvm::warehouse::delta::TableLog::new(&location, table).state(None).await.unwrap();
+        let record = cvm::warehouse::commit::latest(&location).await.unwrap().unwrap();
         let listed = record.files.iter().filter(|f| f.table == table);
         let listed = listed.map(|f| f.path.strip_prefix(&format!("{table}/")).unwrap().to_string()).collect();
         (state.files.into_keys().collect(), listed)

@@ -71,7 +71,7 @@ fn the_demo_fills_every_model_column_and_publishes_metrics_and_artifact() {
     let artifact = models_artifact_of(w.path());
     assert_eq!(artifact["snapshot_date"], AS_OF);
     let features = artifact["churn"]["features"].as_array().unwrap();
-    assert_eq!(features.len(), cvm::modelling::churn_feature_names().len());
+    assert_eq!(features.len(), cvm::stages::models::churn_feature_names().len());
     assert!(["logistic", "boosted"].contains(&artifact["churn"]["chosen"].as_str().unwrap()));
     assert_eq!(artifact["churn"]["backtests"].as_array().unwrap().len(), 2);
     // the fitted model itself, which the scoring function applies

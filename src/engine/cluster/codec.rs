@@ -27,12 +27,12 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::scan::{RawScan, RawScanExec, RawTable};
-use crate::ingest::stage_write::{StageWriteExec, StagedFolder};
-use crate::ingest::unary::only_input;
+use crate::engine::udf::known_subscriber::{KnownSubscriber, SubscriberIds};
 use crate::job::Source;
-use crate::published_table::{PublishedFiles, PublishedTable};
-use crate::udf::known_subscriber::{KnownSubscriber, SubscriberIds};
+use crate::stages::ingest::scan::{RawScan, RawScanExec, RawTable};
+use crate::stages::ingest::stage_write::{StageWriteExec, StagedFolder};
+use crate::stages::ingest::unary::only_input;
+use crate::warehouse::published_table::{PublishedFiles, PublishedTable};
 
 /// The first bytes of an encoded cvm node. Ballista's own nodes are
 /// protobuf messages, whose first byte is never `c` (field 12, a group).
@@ -46,7 +46,7 @@ enum Node {
     RawTable(RawScan),
     RawScan {
         source: Source,
-        #[serde(with = "crate::ingest::scan::type_names")]
+        #[serde(with = "crate::stages::ingest::scan::type_names")]
         types: Vec<DataType>,
         bytes: u64,
         projection: Option<Vec<usize>>,

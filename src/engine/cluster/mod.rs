@@ -25,7 +25,7 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::store_registry::StoreRegistry;
+use crate::storage::registry::StoreRegistry;
 
 pub mod codec;
 
@@ -86,7 +86,7 @@ fn session_builder(config: SessionConfig) -> Result<SessionState, DataFusionErro
         .with_aggregate_functions(ballista_aggregate_functions())
         .with_window_functions(ballista_window_functions())
         .build();
-    crate::udf::register(&mut state)?;
+    crate::engine::udf::register(&mut state)?;
     Ok(state)
 }
 
@@ -168,7 +168,7 @@ pub fn client_context(url: &str, state: SessionState) -> Result<SessionContext, 
     // without end (thousands of tasks, the job never finishing); the static
     // planner runs every cvm query
     state.config_mut().options_mut().set("ballista.planner.adaptive.enabled", "false")?;
-    crate::udf::register(&mut state)?;
+    crate::engine::udf::register(&mut state)?;
     Ok(SessionContext::new_with_state(state))
 }
 

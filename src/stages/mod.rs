@@ -1,0 +1,12 @@
+//! The stages of a run, in the order they run: `ingest` (extracts -> checked
+//! staging tables and rejects), `usage` (usage_daily, folded in file by
+//! file), `models` (the model step: fit, back-test, score), `campaigns`
+//! (lists, control groups, effects) and `report` (the run's HTML page).
+//! Each stage works through the engine and writes through the warehouse;
+//! src/run sequences them.
+
+pub mod campaigns;
+pub mod ingest;
+pub mod models;
+pub mod report;
+pub mod usage;

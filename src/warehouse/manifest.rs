@@ -1,0 +1,196 @@
+//! The run manifest: one JSON document per run, written last, saying what
+//! the run read, what it wrote, how long each step took and how it ended.
+//!
+//! Stored at `<warehouse>/_manifests/<job>/snapshot_date=T/<run_id>.json`; the
+//! fitted models' artifact sits beside it as `<run_id>.models.json`.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::job::Job;
+use crate::observe::memory::PoolReport;
+use crate::storage::{Location, StorageError, StoreUrl};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub cvm_version: &'static str,
+    pub run_id: String,
+    pub job: JobInfo,
+    pub snapshot_date: NaiveDate,
+    pub status: Status,
+    pub error: Option<String>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub seconds: Option<f64>,
+    pub sources: BTreeMap<&'static str, SourceReport>,
+    pub outputs: BTreeMap<String, TableReport>,
+    pub steps: Vec<StepReport>,
+    /// The engine's memory pool: its cap (`[engine] memory_limit`,
+    /// `--memory-limit`), the peak its operators reserved, and how often a
+    /// reservation was refused (an operator spilled to disk instead).
+    pub engine_memory: PoolReport,
+    /// The run's peak resident set size (Linux; None elsewhere).
+    pub peak_rss_bytes: Option<u64>,
+    #[serde(skip)]
+    started: Option<std::time::Instant>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobInfo {
+    pub name: String,
+    pub path: String,
+    pub config_hash: String,
+    pub input_root: String,
+    pub warehouse: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TableReport {
+    pub rows: u64,
+    pub partitions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub name: String,
+    pub seconds: f64,
+    pub rows_in: u64,
+    pub rows_out: u64,
+    /// Peak resident set size while the step ran (since the previous step ended).
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// The folder of a job's run documents for snapshot T.
+pub fn folder(warehouse: &StoreUrl, job: &str, snapshot: NaiveDate) -> object_store::path::Path {
+    warehouse.store_path().join("_manifests").join(job).join(format!("snapshot_date={snapshot}").as_str())
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl Manifest {
+    pub fn start(job: &Job, snapshot_date: NaiveDate, run_id: &str) -> Manifest {
+        Manifest {
+            cvm_version: env!("CARGO_PKG_VERSION"),
+            run_id: run_id.to_string(),
+            job: JobInfo {
+                name: job.name.clone(),
+                path: job.path.display().to_string(),
+                config_hash: job.config_hash.clone(),
+                input_root: job.input_root.to_string(),
+                warehouse: job.warehouse.to_string(),
+            },
+            snapshot_date,
+            status: Status::Running,
+            error: None,
+            started_at: now(),
+            finished_at: None,
+            seconds: None,
+            sources: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            steps: Vec::new(),
+            engine_memory: PoolReport { limit_bytes: job.engine.memory_limit, ..Default::default() },
+            peak_rss_bytes: crate::observe::memory::peak_rss(),
+            started: Some(std::time::Instant::now()),
+        }
+    }
+
+    /// Records a finished step (and logs it).
+    pub fn step(&mut self, name: &str, started: std::time::Instant, rows_in: u64, rows_out: u64) {
+        let seconds = started.elapsed().as_secs_f64();
+        let peak_rss_bytes = crate::observe::memory::peak_rss();
+        self.peak_rss_bytes = self.peak_rss_bytes.max(peak_rss_bytes);
+        crate::observe::memory::reset_peak();
+        let peak_rss_mib = peak_rss_bytes.map(|b| b >> 20);
+        tracing::info!(step = name, rows_in, rows_out, seconds, peak_rss_mib, "step done");
+        self.steps.push(StepReport { name: name.to_string(), seconds, rows_in, rows_out, peak_rss_bytes });
+    }
+
+    pub fn output(&mut self, table: &str, rows: u64) {
+        self.outputs.entry(table.to_string()).or_default().rows = rows;
+    }
+
+    pub fn set_partitions(&mut self, table: &str, partitions: Vec<String>) {
+        self.outputs.entry(table.to_string()).or_default().partitions = partitions;
+    }
+
+    fn finish(&mut self, status: Status) {
+        self.status = status;
+        self.peak_rss_bytes = self.peak_rss_bytes.max(crate::observe::memory::peak_rss());
+        self.finished_at = Some(now());
+        self.seconds = self.started.map(|s| s.elapsed().as_secs_f64());
+    }
+
+    pub fn finish_ok(&mut self) {
+        self.finish(Status::Succeeded);
+    }
+
+    pub fn finish_failed(&mut self, error: &str) {
+        self.error = Some(error.to_string());
+        self.finish(Status::Failed);
+    }
+
+    /// Writes the manifest; returns its URL.
+    pub async fn write(&self, warehouse: &StoreUrl) -> Result<String, StorageError> {
+        self.write_json(warehouse, &format!("{}.json", self.run_id), self).await
+    }
+
+    /// Writes a document of the run next to its manifest, as
+    /// `<run_id>.<kind>.json`; returns its URL.
+    pub async fn write_beside(
+        &self,
+        warehouse: &StoreUrl,
+        kind: &str,
+        document: &impl Serialize,
+    ) -> Result<String, StorageError> {
+        self.write_json(warehouse, &format!("{}.{kind}.json", self.run_id), document).await
+    }
+
+    async fn write_json(
+        &self,
+        warehouse: &StoreUrl,
+        name: &str,
+        document: &impl Serialize,
+    ) -> Result<String, StorageError> {
+        let location = Location::open(warehouse)?;
+        let path = folder(warehouse, &self.job.name, self.snapshot_date).join(name);
+        let json = serde_json::to_vec_pretty(document).expect("run documents serialise");
+        location.put_bytes(&path, json.into()).await?;
+        Ok(warehouse.url_of(&path))
+    }
+}
+
+/// What ingest did with one source.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SourceReport {
+    pub files: Vec<InputFile>,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub rows_staged: u64,
+    pub rejects_by_rule: BTreeMap<String, u64>,
+    pub warnings_by_rule: BTreeMap<String, u64>,
+    pub seconds: f64,
+}
+
+/// One file of a source, for the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    pub url: String,
+    pub size: u64,
+    pub etag: Option<String>,
+    pub last_modified: String,
+    /// Not read by this run: a CDR file already folded into usage_daily, unchanged since.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub folded_before: bool,
+}
