@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
-use cvm::commands::exit;
+use cvm::commands::exit::{self, CommandError};
 use cvm::commands::query::OutputFormat;
 use cvm::job::{Job, Overrides};
 use cvm::observe::logging::{self, LogFormat};
@@ -374,114 +374,68 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return exit::code(exit::RUN_FAILED);
+            return ExitCode::from(exit::RUN_FAILED);
         }
     };
-    exit::code(runtime.block_on(dispatch(cli.command)))
+    let result = runtime.block_on(dispatch(cli.command));
+    cvm::observe::progress::finish();
+    match result {
+        Ok(()) => ExitCode::from(exit::SUCCESS),
+        // the one place a failure is reported and turned into an exit code
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
 }
 
-async fn dispatch(command: Command) -> u8 {
+async fn dispatch(command: Command) -> Result<(), CommandError> {
     match command {
         Command::Run { job, as_of, input_root, warehouse, memory_limit, spill_dir, engine } => {
-            let Some(job) = load_job(&job, Overrides { input_root, warehouse, memory_limit, spill_dir, engine }) else {
-                return exit::BAD_USAGE;
-            };
+            let job = Job::load(&job, &Overrides { input_root, warehouse, memory_limit, spill_dir, engine })?;
             cvm::observe::allocator::tune_for_run(job.engine.memory_limit);
             tracing::info!(job = %job.name, snapshot = %as_of, "run started");
-            let result = cvm::run::run(&job, as_of).await;
+            let summary = cvm::run::run(&job, as_of).await?;
             cvm::observe::progress::finish();
-            match result {
-                Ok(summary) => {
-                    print!("{}", cvm::commands::summary::render(&job, &summary));
-                    exit::SUCCESS
-                }
-                Err(e) => {
-                    tracing::error!("run failed: {e}");
-                    eprintln!("error: {e}");
-                    exit::for_run_error(&e)
-                }
-            }
+            print!("{}", cvm::commands::summary::render(&job, &summary));
         }
         Command::Validate { job, input_root } => {
-            let Some(job) = load_job(&job, Overrides { input_root, ..Default::default() }) else {
-                return exit::BAD_USAGE;
-            };
-            match cvm::commands::validate::validate(&job).await {
-                Ok(checks) => {
-                    for c in checks {
-                        println!("{:<14} {:>5} files  {}", c.source, c.files, c.url);
-                    }
-                    for warning in cvm::run::empty_groups::by_construction(&job) {
-                        println!("WARNING  {warning}");
-                    }
-                    println!("job {} is valid", job.name);
-                    exit::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    exit::RUN_FAILED
-                }
+            let job = Job::load(&job, &Overrides { input_root, ..Default::default() })?;
+            for c in cvm::commands::validate::validate(&job).await? {
+                println!("{:<14} {:>5} files  {}", c.source, c.files, c.url);
             }
+            for warning in cvm::run::empty_groups::by_construction(&job) {
+                println!("WARNING  {warning}");
+            }
+            println!("job {} is valid", job.name);
         }
-        Command::Campaign { command } => campaign(command).await,
-        Command::Schedule { paths } => match cvm::commands::schedule::load(&paths) {
-            Ok(jobs) => {
-                let log_args = std::env::args().skip(1).take_while(|a| a != "schedule").collect();
-                match cvm::commands::schedule::serve(jobs, log_args).await {
-                    Ok(()) => exit::SUCCESS,
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        exit::RUN_FAILED
-                    }
-                }
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                exit::BAD_USAGE
-            }
-        },
-        Command::Status { job, warehouse, limit, json } => status(job, warehouse, limit, json).await,
-        Command::Generate(args) => generate(args).await,
+        Command::Campaign { command } => campaign(command).await?,
+        Command::Schedule { paths } => {
+            let jobs = cvm::commands::schedule::load(&paths)?;
+            let log_args = std::env::args().skip(1).take_while(|a| a != "schedule").collect();
+            cvm::commands::schedule::serve(jobs, log_args).await?;
+        }
+        Command::Status { job, warehouse, limit, json } => status(job, warehouse, limit, json).await?,
+        Command::Generate(args) => generate(args).await?,
         Command::Demo { job, subscribers, days, as_of, seed } => {
-            let Some(job) = load_job(&job, Overrides::default()) else {
-                return exit::BAD_USAGE;
-            };
+            let job = Job::load(&job, &Overrides::default())?;
             cvm::observe::allocator::tune_for_run(job.engine.memory_limit);
             let options = cvm::commands::demo::DemoOptions { subscribers, days, as_of, seed };
-            let result = cvm::commands::demo::demo(&job, &options).await;
+            let (landing, summary) = cvm::commands::demo::demo(&job, &options).await?;
             cvm::observe::progress::finish();
-            match result {
-                Ok((landing, summary)) => {
-                    print!("{}\n{}", landing.render(), cvm::commands::summary::render(&job, &summary));
-                    exit::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    match e {
-                        cvm::commands::demo::DemoError::Run(e) => exit::for_run_error(&e),
-                        cvm::commands::demo::DemoError::Generate { source, .. } if source.is_usage() => exit::BAD_USAGE,
-                        cvm::commands::demo::DemoError::Generate { .. } => exit::RUN_FAILED,
-                    }
-                }
-            }
+            print!("{}\n{}", landing.render(), cvm::commands::summary::render(&job, &summary));
         }
-        Command::Bench(args) => bench(args).await,
+        Command::Bench(args) => bench(args).await?,
         #[cfg(feature = "ballista")]
         Command::Scheduler { bind, external_host, executor_timeout } => {
-            match cvm::engine::cluster::run_scheduler(bind, external_host, executor_timeout).await {
-                Ok(()) => exit::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    exit::RUN_FAILED
-                }
-            }
+            cvm::engine::cluster::run_scheduler(bind, external_host, executor_timeout).await?
         }
         #[cfg(feature = "ballista")]
         Command::Executor { scheduler, bind, port, external_host, work_dir, slots, heartbeat } => {
             let Some((host, scheduler_port)) = scheduler.rsplit_once(':').and_then(|(h, p)| Some((h, p.parse().ok()?)))
             else {
-                eprintln!("error: --scheduler: '{scheduler}' is not HOST:PORT");
-                return exit::BAD_USAGE;
+                return Err(CommandError::Usage(format!("--scheduler: '{scheduler}' is not HOST:PORT")));
             };
             let options = cvm::engine::cluster::ExecutorOptions {
                 scheduler: (host.to_string(), scheduler_port),
@@ -492,148 +446,72 @@ async fn dispatch(command: Command) -> u8 {
                 slots,
                 heartbeat,
             };
-            match cvm::engine::cluster::run_executor(options).await {
-                Ok(()) => exit::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    exit::RUN_FAILED
-                }
-            }
+            cvm::engine::cluster::run_executor(options).await?
         }
         Command::Backfill { job, from, to, force, input_root, warehouse } => {
-            let Some(job) = load_job(&job, Overrides { input_root, warehouse, ..Default::default() }) else {
-                return exit::BAD_USAGE;
-            };
-            let result = cvm::commands::backfill::backfill(&job, from, to, force, |date, outcome| match outcome {
-                cvm::commands::backfill::Outcome::Ran(summary) => println!("{date}  ran      {}", summary.run_id),
-                cvm::commands::backfill::Outcome::Skipped { run_id } => {
+            use cvm::commands::backfill::{self, Outcome};
+            let job = Job::load(&job, &Overrides { input_root, warehouse, ..Default::default() })?;
+            let ran = backfill::backfill(&job, from, to, force, |date, outcome| match outcome {
+                Outcome::Ran(summary) => println!("{date}  ran      {}", summary.run_id),
+                Outcome::Skipped { run_id } => {
                     println!("{date}  skipped  already published by {run_id} from the same job file and inputs")
                 }
             })
-            .await;
-            cvm::observe::progress::finish();
-            match result {
-                Ok(ran) => {
-                    println!("backfill done: {ran} snapshots run");
-                    exit::SUCCESS
-                }
-                Err(e) => {
-                    tracing::error!("{e}");
-                    eprintln!("error: {e}");
-                    match &e {
-                        cvm::commands::backfill::BackfillError::Run { source, .. } => exit::for_run_error(source),
-                        cvm::commands::backfill::BackfillError::Range { .. } => exit::BAD_USAGE,
-                        cvm::commands::backfill::BackfillError::Status { .. } => exit::RUN_FAILED,
-                    }
-                }
-            }
+            .await?;
+            println!("backfill done: {ran} snapshots run");
         }
-        Command::Upgrade { warehouse } => upgrade(&warehouse).await,
+        Command::Upgrade { warehouse } => upgrade(&warehouse).await?,
         Command::Report { job, as_of, warehouse } => {
-            let Some(job) = load_job(&job, Overrides { warehouse, ..Default::default() }) else {
-                return exit::BAD_USAGE;
-            };
-            match cvm::stages::report::write(&job, as_of).await {
-                Ok(url) => {
-                    println!("report {url}");
-                    exit::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    exit::RUN_FAILED
-                }
-            }
+            let job = Job::load(&job, &Overrides { warehouse, ..Default::default() })?;
+            println!("report {}", cvm::stages::report::write(&job, as_of).await?);
         }
         Command::Query { sql, warehouse, format, output } => {
-            let warehouse = match StoreUrl::parse(&warehouse, std::path::Path::new(".")) {
-                Ok(w) => w,
-                Err(m) => {
-                    eprintln!("error: --warehouse: {m}");
-                    return exit::BAD_USAGE;
-                }
-            };
-            match cvm::commands::query::query(&warehouse, &sql, format, output.as_deref()).await {
-                Ok(Some(text)) => {
-                    println!("{}", text.trim_end());
-                    exit::SUCCESS
-                }
-                Ok(None) => exit::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    if matches!(e, cvm::commands::query::QueryError::OutsideRoot(_)) {
-                        exit::BAD_USAGE
-                    } else {
-                        exit::RUN_FAILED
-                    }
-                }
+            let warehouse = parse_url("--warehouse", &warehouse)?;
+            if let Some(text) = cvm::commands::query::query(&warehouse, &sql, format, output.as_deref()).await? {
+                println!("{}", text.trim_end());
             }
         }
     }
+    Ok(())
 }
 
-async fn campaign(command: CampaignCommand) -> u8 {
+async fn campaign(command: CampaignCommand) -> Result<(), CommandError> {
     use cvm::stages::campaigns::export;
     match command {
         CampaignCommand::List { job, as_of, warehouse } => {
-            let Some(job) = load_job(&job, Overrides { warehouse, ..Default::default() }) else {
-                return exit::BAD_USAGE;
-            };
-            match export::list(&job, as_of).await {
-                Ok(campaigns) => {
-                    println!("{:<24} {:<8} {:>10} {:>10}", "campaign", "channel", "rows", "control");
-                    for c in campaigns {
-                        let note = if c.in_job { "" } else { "  (not in the job any more)" };
-                        let channel = c.channel.unwrap_or_default();
-                        println!("{:<24} {:<8} {:>10} {:>10}{note}", c.campaign, channel, c.rows, c.control);
-                    }
-                    exit::SUCCESS
-                }
-                Err(e) => export_failed(&e),
+            let job = Job::load(&job, &Overrides { warehouse, ..Default::default() })?;
+            println!("{:<24} {:<8} {:>10} {:>10}", "campaign", "channel", "rows", "control");
+            for c in export::list(&job, as_of).await? {
+                let note = if c.in_job { "" } else { "  (not in the job any more)" };
+                let channel = c.channel.unwrap_or_default();
+                println!("{:<24} {:<8} {:>10} {:>10}{note}", c.campaign, channel, c.rows, c.control);
             }
         }
         CampaignCommand::Effect { job, as_of, warehouse } => {
-            let Some(job) = load_job(&job, Overrides { warehouse, ..Default::default() }) else {
-                return exit::BAD_USAGE;
-            };
-            match export::effect(&job, as_of).await {
-                Ok(Some(table)) => {
+            let job = Job::load(&job, &Overrides { warehouse, ..Default::default() })?;
+            match export::effect(&job, as_of).await? {
+                Some(table) => {
                     println!("{table}");
                     println!(
                         "uplift = control churn - contact churn, in percentage points (positive: the contact kept lines)"
                     );
-                    exit::SUCCESS
                 }
-                Ok(None) => {
-                    println!("no wave measured at {as_of}: a list is measured from the night after it is drawn");
-                    exit::SUCCESS
-                }
-                Err(e) => export_failed(&e),
+                None => println!("no wave measured at {as_of}: a list is measured from the night after it is drawn"),
             }
         }
         CampaignCommand::Export { job, campaign, as_of, format, output, with_msisdn, warehouse } => {
-            let Some(job) = load_job(&job, Overrides { warehouse, ..Default::default() }) else {
-                return exit::BAD_USAGE;
-            };
-            let output = match job.exports.root.confine(&output) {
-                Ok(o) => o,
-                Err(m) => {
-                    eprintln!("error: --output: {m}");
-                    return exit::BAD_USAGE;
-                }
-            };
-            match export::export(&job, as_of, &campaign, format, &output, with_msisdn).await {
-                Ok(report) => {
-                    println!("{} rows  {}", report.rows, report.file);
-                    println!("sha256 {}  sidecar {}.sidecar.json", report.sha256, report.file);
-                    exit::SUCCESS
-                }
-                Err(e) => export_failed(&e),
-            }
+            let job = Job::load(&job, &Overrides { warehouse, ..Default::default() })?;
+            let output =
+                job.exports.root.confine(&output).map_err(|m| CommandError::Usage(format!("--output: {m}")))?;
+            let report = export::export(&job, as_of, &campaign, format, &output, with_msisdn).await?;
+            println!("{} rows  {}", report.rows, report.file);
+            println!("sha256 {}  sidecar {}.sidecar.json", report.sha256, report.file);
         }
     }
+    Ok(())
 }
 
-async fn bench(args: BenchArgs) -> u8 {
+async fn bench(args: BenchArgs) -> Result<(), CommandError> {
     let options = cvm::commands::bench::BenchOptions {
         subscribers: args.subscribers,
         days: args.days,
@@ -645,30 +523,14 @@ async fn bench(args: BenchArgs) -> u8 {
         seed: args.seed,
         duckdb: args.duckdb,
     };
-    match cvm::commands::bench::bench(&options).await {
-        Ok(()) => exit::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::RUN_FAILED
-        }
-    }
+    Ok(cvm::commands::bench::bench(&options).await?)
 }
 
-async fn generate(args: GenerateArgs) -> u8 {
-    let out = match StoreUrl::parse(&args.out, std::path::Path::new(".")) {
-        Ok(o) => o,
-        Err(m) => {
-            eprintln!("error: --out: {m}");
-            return exit::BAD_USAGE;
-        }
-    };
-    let campaigns_from = match args.campaigns_from.as_deref().map(|w| StoreUrl::parse(w, std::path::Path::new("."))) {
+async fn generate(args: GenerateArgs) -> Result<(), CommandError> {
+    let out = parse_url("--out", &args.out)?;
+    let campaigns_from = match args.campaigns_from.as_deref() {
+        Some(warehouse) => Some(parse_url("--campaigns-from", warehouse)?.as_folder()),
         None => None,
-        Some(Ok(url)) => Some(url.as_folder()),
-        Some(Err(m)) => {
-            eprintln!("error: --campaigns-from: {m}");
-            return exit::BAD_USAGE;
-        }
     };
     let options = cvm::generate::Options {
         world_date: args.world_date,
@@ -684,99 +546,53 @@ async fn generate(args: GenerateArgs) -> u8 {
         threads: args.threads,
         ..cvm::generate::Options::new(args.subscribers, args.days, args.as_of, out)
     };
-    match cvm::generate::generate(&options).await {
-        Ok(summary) => {
-            print!("{}", summary.render());
-            exit::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            if e.is_usage() { exit::BAD_USAGE } else { exit::RUN_FAILED }
-        }
-    }
+    print!("{}", cvm::generate::generate(&options).await?.render());
+    Ok(())
 }
 
-async fn upgrade(warehouse: &str) -> u8 {
-    let location = match StoreUrl::parse(warehouse, std::path::Path::new(".")).map(|u| u.as_folder()) {
-        Ok(url) => cvm::storage::Location::open(&url),
-        Err(m) => {
-            eprintln!("error: {warehouse}: {m}");
-            return exit::BAD_USAGE;
-        }
-    };
-    let result = match location {
-        Ok(location) => cvm::commands::upgrade::upgrade(&location).await,
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(cvm::commands::upgrade::Upgraded::Empty) => {
-            println!("{warehouse}: nothing published yet; nothing to convert")
-        }
-        Ok(cvm::commands::upgrade::Upgraded::AlreadyCurrent) => {
-            println!("{warehouse}: its tables are Delta Lake tables already")
-        }
-        Ok(cvm::commands::upgrade::Upgraded::Converted(tables)) => {
+async fn upgrade(warehouse: &str) -> Result<(), CommandError> {
+    use cvm::commands::upgrade::{self, Upgraded};
+    let url = StoreUrl::parse(warehouse, std::path::Path::new("."))
+        .map_err(|m| CommandError::Usage(format!("{warehouse}: {m}")))?;
+    let location = cvm::storage::Location::open(&url.as_folder())?;
+    let upgraded = upgrade::upgrade(&location)
+        .await
+        .map_err(|source| CommandError::Upgrade { warehouse: warehouse.to_string(), source })?;
+    match upgraded {
+        Upgraded::Empty => println!("{warehouse}: nothing published yet; nothing to convert"),
+        Upgraded::AlreadyCurrent => println!("{warehouse}: its tables are Delta Lake tables already"),
+        Upgraded::Converted(tables) => {
             for (table, files) in tables {
                 println!("{table}: {files} files, now version 0 of its Delta log");
             }
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::RUN_FAILED;
-        }
     }
-    exit::SUCCESS
+    Ok(())
 }
 
-async fn status(job: Option<PathBuf>, warehouse: Option<String>, limit: usize, json: bool) -> u8 {
+async fn status(job: Option<PathBuf>, warehouse: Option<String>, limit: usize, json: bool) -> Result<(), CommandError> {
     let (name, warehouse) = match &job {
         Some(path) => {
-            let Some(job) = load_job(path, Overrides { warehouse, ..Default::default() }) else {
-                return exit::BAD_USAGE;
-            };
+            let job = Job::load(path, &Overrides { warehouse, ..Default::default() })?;
             (Some(job.name), job.warehouse)
         }
-        None => match StoreUrl::parse(warehouse.as_deref().unwrap_or("warehouse/demo"), std::path::Path::new(".")) {
-            Ok(w) => (None, w),
-            Err(m) => {
-                eprintln!("error: --warehouse: {m}");
-                return exit::BAD_USAGE;
-            }
-        },
+        None => (None, parse_url("--warehouse", warehouse.as_deref().unwrap_or("warehouse/demo"))?),
     };
-    let runs = cvm::commands::status::runs(&warehouse, name.as_deref()).await;
-    let locks = cvm::commands::status::locks(&warehouse).await;
-    match (runs, locks) {
-        (Ok(mut runs), Ok(mut locks)) => {
-            runs.truncate(limit);
-            locks.retain(|l| name.as_ref().is_none_or(|n| &l.job == n));
-            if json {
-                for r in &runs {
-                    println!("{}", serde_json::to_string(r).unwrap_or_default());
-                }
-            } else {
-                print!("{}", cvm::commands::status::render(&runs, &locks));
-            }
-            exit::SUCCESS
+    let mut runs = cvm::commands::status::runs(&warehouse, name.as_deref()).await?;
+    let mut locks = cvm::commands::status::locks(&warehouse).await?;
+    runs.truncate(limit);
+    locks.retain(|l| name.as_ref().is_none_or(|n| &l.job == n));
+    if json {
+        for r in &runs {
+            println!("{}", serde_json::to_string(r).unwrap_or_default());
         }
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            exit::RUN_FAILED
-        }
+    } else {
+        print!("{}", cvm::commands::status::render(&runs, &locks));
     }
+    Ok(())
 }
 
-fn export_failed(e: &cvm::stages::campaigns::export::ExportError) -> u8 {
-    eprintln!("error: {e}");
-    if e.is_usage() { exit::BAD_USAGE } else { exit::RUN_FAILED }
-}
-
-fn load_job(path: &std::path::Path, overrides: Overrides) -> Option<Job> {
-    match Job::load(path, &overrides) {
-        Ok(job) => Some(job),
-        Err(e) => {
-            eprintln!("error: {e}");
-            None
-        }
-    }
+/// A URL or path given on the command line, relative to the working directory.
+fn parse_url(option: &str, text: &str) -> Result<StoreUrl, CommandError> {
+    StoreUrl::parse(text, std::path::Path::new(".")).map_err(|m| CommandError::Usage(format!("{option}: {m}")))
 }

@@ -47,6 +47,13 @@ pub enum ScheduleError {
     Signals(std::io::Error),
 }
 
+impl ScheduleError {
+    /// A job file or folder the scheduler cannot start with, not a failure while serving.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ScheduleError::Job(_) | ScheduleError::Folder { .. } | ScheduleError::NothingScheduled(_))
+    }
+}
+
 /// The job files named (folders: every `*.toml` in them) that carry a schedule.
 pub fn load(paths: &[PathBuf]) -> Result<Vec<ScheduledJob>, ScheduleError> {
     let mut files = Vec::new();
