@@ -212,32 +212,21 @@ pub async fn plan_text(ctx: &SessionContext, origin: &str, text: &str, params: &
     let err = |source| SqlError { file: origin.to_string(), source };
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
     let df = ctx.sql_with_options(text, options).await.map_err(err)?;
-    // bind only the parameters this text uses
-    let used: BTreeSet<String> = placeholders(text);
+    // bind only the parameters the planned statement uses (its placeholders
+    // are `$name`; a `$` in a literal or a comment is none)
+    let used: BTreeSet<String> = df
+        .logical_plan()
+        .get_parameter_names()
+        .map_err(err)?
+        .into_iter()
+        .map(|id| id.trim_start_matches('$').to_string())
+        .collect();
     let values: Vec<(String, ScalarValue)> =
         params.0.iter().filter(|(k, _)| used.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     if let Some(missing) = used.iter().find(|name| !params.0.contains_key(*name)) {
         return Err(err(DataFusionError::Plan(format!("no value for parameter ${missing}"))));
     }
     if values.is_empty() { Ok(df) } else { df.with_param_values(values).map_err(err) }
-}
-
-/// Names of the `$name` placeholders in a SQL text (comments excluded).
-fn placeholders(sql: &str) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    for line in sql.lines() {
-        let code = line.split("--").next().unwrap_or("");
-        let mut rest = code;
-        while let Some(at) = rest.find('$') {
-            let tail = &rest[at + 1..];
-            let name: String = tail.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-            if !name.is_empty() && !name.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-                names.insert(name.clone());
-            }
-            rest = &tail[name.len()..];
-        }
-    }
-    names
 }
 
 /// Registers a SQL file's result as a view named after the file.
@@ -330,9 +319,15 @@ mod tests {
         assert_eq!(window_end_month(d("2026-03-31")), d("2026-02-01"));
     }
 
-    #[test]
-    fn placeholders_skip_comments() {
-        let names = placeholders("-- uses $nothing\nSELECT CAST($as_of AS DATE), $date_format -- $not\n");
-        assert_eq!(names.into_iter().collect::<Vec<_>>(), vec!["as_of", "date_format"]);
+    #[tokio::test]
+    async fn only_the_statements_placeholders_are_bound() {
+        let ctx = session(&EngineOptions::default()).unwrap();
+        let params = Params::new().date("as_of", NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
+        // a `$` inside a literal or a comment is no parameter
+        let sql = "SELECT 'in $usd -- or $eur' AS note, CAST($as_of AS DATE) AS d -- $not_bound";
+        let batches = plan_text(&ctx, "test", sql, &params).await.unwrap().collect().await.unwrap();
+        assert_eq!(batches[0].num_rows(), 1);
+        let err = plan_text(&ctx, "test", "SELECT $missing AS m", &params).await.unwrap_err();
+        assert!(err.to_string().contains("$missing") || err.source.to_string().contains("$missing"), "{err}");
     }
 }
