@@ -1,16 +1,16 @@
 //! `cvm backfill JOB --from D1 --to D2`: runs each snapshot in date order.
 //! Resumable: a snapshot is skipped when what is published for it came from
 //! a succeeded run of the same job file (same configuration hash) over the
-//! same input files (same URLs, sizes and ETags; a local file's ETag
-//! follows its modification time), unless forced. The first failure stops the backfill, naming its date.
+//! same input files (same URLs and sizes, and the same version: the ETag,
+//! or the modification time where the store gives none), unless forced. The first failure stops the backfill, naming its date.
 
 use chrono::NaiveDate;
-use serde_json::Value;
 
 use crate::commands::status::{self, StatusError};
 use crate::job::Job;
 use crate::run::{self, RunError, RunSummary};
 use crate::storage::{Location, StorageError};
+use crate::warehouse::manifest::{InputFile, Manifest};
 
 /// What happened to one snapshot.
 #[derive(Debug)]
@@ -79,31 +79,23 @@ async fn already_done(job: &Job, date: NaiveDate) -> Result<Option<String>, Stat
     Ok(Some(run.run_id))
 }
 
-/// Whether every source lists the same files now as the manifest recorded.
-async fn inputs_unchanged(job: &Job, manifest: &Value) -> Result<bool, StorageError> {
+/// Whether every source lists the same files now as the manifest recorded,
+/// each the same version ([`InputFile::is_version`]).
+async fn inputs_unchanged(job: &Job, manifest: &Manifest) -> Result<bool, StorageError> {
     for source in job.sources.iter().filter(|s| s.enabled) {
         let location = Location::open(&source.url)?;
-        let mut now: Vec<(String, u64, Option<String>)> = location
+        let now: Vec<InputFile> = location
             .list_files()
             .await?
             .iter()
-            .map(|m| (location.url.url_of(&m.location), m.size, m.e_tag.clone()))
+            .map(|m| InputFile::listed(location.url.url_of(&m.location), m))
             .collect();
-        let mut then: Vec<(String, u64, Option<String>)> = manifest["sources"][source.kind.name()]["files"]
-            .as_array()
-            .map(|files| {
-                files
-                    .iter()
-                    .map(|f| {
-                        let url = f["url"].as_str().unwrap_or_default().to_string();
-                        (url, f["size"].as_u64().unwrap_or(u64::MAX), f["etag"].as_str().map(str::to_string))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        now.sort();
-        then.sort();
-        if now != then {
+        let then: &[InputFile] = manifest.sources.get(source.kind.name()).map_or(&[], |s| &s.files);
+        let unchanged = now.len() == then.len()
+            && now.iter().all(|file| {
+                then.iter().any(|f| f.url == file.url && file.is_version(f.size, f.etag.as_deref(), &f.last_modified))
+            });
+        if !unchanged {
             return Ok(false);
         }
     }

@@ -21,7 +21,8 @@ use std::time::Instant;
 use tokio::process::Command;
 
 use chrono::NaiveDate;
-use serde_json::Value;
+
+use crate::warehouse::manifest::Manifest;
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -140,7 +141,7 @@ async fn generate(
 struct Night {
     as_of: NaiveDate,
     wall: f64,
-    manifest: Value,
+    manifest: Manifest,
 }
 
 async fn run_night(
@@ -173,51 +174,44 @@ impl Night {
     fn render(&self, title: &str) -> String {
         let m = &self.manifest;
         let mut out = String::new();
-        let mib = |v: &Value| v.as_u64().map(|b| format!("{:.0}", b as f64 / 1048576.0)).unwrap_or("-".into());
-        let memory = &m["engine_memory"];
+        let mib = |bytes: Option<u64>| bytes.map(|b| format!("{:.0}", b as f64 / 1048576.0)).unwrap_or("-".into());
+        let memory = &m.engine_memory;
         let _ = writeln!(
             out,
             "\n### {title}, T = {}\n\nwall {:.1} s; peak RSS {} MiB; engine: limit {}, peak reserved {} MiB, {} refused reservations (spills)\n",
             self.as_of,
             self.wall,
-            mib(&m["peak_rss_bytes"]),
-            memory["limit_bytes"].as_u64().map(|b| format!("{} MiB", b >> 20)).unwrap_or("none".into()),
-            mib(&memory["peak_reserved_bytes"]),
-            memory["refused_reservations"]
+            mib(m.peak_rss_bytes),
+            memory.limit_bytes.map(|b| format!("{} MiB", b >> 20)).unwrap_or("none".into()),
+            mib(Some(memory.peak_reserved_bytes)),
+            memory.refused_reservations
         );
         let _ = writeln!(out, "| step | rows in | rows out | seconds | rows/s | peak RSS MiB |");
         let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
-        if let Some(sources) = m["sources"].as_object() {
-            for (name, s) in sources {
-                let rows = s["rows_read"].as_u64().unwrap_or(0);
-                let seconds = s["seconds"].as_f64().unwrap_or(0.0);
-                let files = s["files"].as_array().map(|f| f.len()).unwrap_or(0);
-                let skipped =
-                    s["files"].as_array().map(|f| f.iter().filter(|x| x.get("folded_before").is_some()).count());
-                let note = match skipped {
-                    Some(k) if k > 0 => format!(" ({} of {files} files read)", files - k),
-                    _ => String::new(),
-                };
-                let _ = writeln!(
-                    out,
-                    "| ingest {name}{note} | {} | {} | {seconds:.2} | {} | |",
-                    thousands(rows),
-                    thousands(s["rows_staged"].as_u64().unwrap_or(0)),
-                    rate(rows, seconds)
-                );
-            }
-        }
-        for step in m["steps"].as_array().into_iter().flatten() {
-            let (rows_in, rows_out) = (step["rows_in"].as_u64().unwrap_or(0), step["rows_out"].as_u64().unwrap_or(0));
-            let seconds = step["seconds"].as_f64().unwrap_or(0.0);
+        for (name, s) in &m.sources {
+            let files = s.files.len();
+            let skipped = s.files.iter().filter(|f| f.folded_before).count();
+            let note =
+                if skipped > 0 { format!(" ({} of {files} files read)", files - skipped) } else { String::new() };
             let _ = writeln!(
                 out,
-                "| **{}** | {} | {} | {seconds:.2} | {} | {} |",
-                step["name"].as_str().unwrap_or("?"),
-                thousands(rows_in),
-                thousands(rows_out),
-                rate(rows_in.max(rows_out), seconds),
-                mib(&step["peak_rss_bytes"])
+                "| ingest {name}{note} | {} | {} | {:.2} | {} | |",
+                thousands(s.rows_read),
+                thousands(s.rows_staged),
+                s.seconds,
+                rate(s.rows_read, s.seconds)
+            );
+        }
+        for step in &m.steps {
+            let _ = writeln!(
+                out,
+                "| **{}** | {} | {} | {:.2} | {} | {} |",
+                step.name,
+                thousands(step.rows_in),
+                thousands(step.rows_out),
+                step.seconds,
+                rate(step.rows_in.max(step.rows_out), step.seconds),
+                mib(step.peak_rss_bytes)
             );
         }
         out

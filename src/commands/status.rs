@@ -5,11 +5,11 @@
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::run::lock::LockRecord;
 use crate::storage::{Location, StorageError, StoreUrl};
 use crate::warehouse::commit::{self, CommitError};
+use crate::warehouse::manifest::{self, Manifest, Status};
 
 /// One run, as its manifest tells it.
 #[derive(Debug, Clone, Serialize)]
@@ -17,7 +17,7 @@ pub struct RunRecord {
     pub job: String,
     pub snapshot_date: NaiveDate,
     pub run_id: String,
-    pub status: String,
+    pub status: Status,
     pub started_at: String,
     pub seconds: Option<f64>,
     /// Rows written, over every table.
@@ -28,7 +28,7 @@ pub struct RunRecord {
     pub config_hash: String,
     /// The manifest itself, for the checks of `cvm backfill`.
     #[serde(skip)]
-    pub manifest: Value,
+    pub manifest: Manifest,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,49 +41,27 @@ pub enum StatusError {
 
 /// Every run of `job` (every job when None) recorded in the warehouse, newest first.
 pub async fn runs(warehouse: &StoreUrl, job: Option<&str>) -> Result<Vec<RunRecord>, StatusError> {
-    let location = Location::open(warehouse)?;
-    let mut folder = warehouse.store_path().join("_manifests");
-    if let Some(job) = job {
-        folder = folder.join(job);
-    }
-    let mut records = Vec::new();
-    for meta in location.list_under(&folder).await? {
-        let name = meta.location.filename().unwrap_or_default();
-        // the run's own document, not its models artifact or report
-        if !name.ends_with(".json") || name.ends_with(".models.json") || name.ends_with(".sidecar.json") {
-            continue;
-        }
-        let bytes = location.get_bytes(&meta.location).await?;
-        let Ok(manifest) = serde_json::from_slice::<Value>(&bytes) else {
-            tracing::warn!("skipping unreadable manifest {}", warehouse.url_of(&meta.location));
-            continue;
-        };
-        if let Some(record) = record_of(manifest) {
-            records.push(record);
-        }
-    }
-    records.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.run_id.cmp(&a.run_id)));
-    Ok(records)
+    let folder = match job {
+        Some(job) => manifest::job_folder(warehouse, job),
+        None => manifest::warehouse_folder(warehouse),
+    };
+    Ok(manifest::read_all(warehouse, &folder).await?.into_iter().map(record_of).collect())
 }
 
-fn record_of(manifest: Value) -> Option<RunRecord> {
-    let text = |v: &Value| v.as_str().map(str::to_string);
-    let sum = |v: &Value, field: &str| {
-        v.as_object().map(|o| o.values().filter_map(|x| x[field].as_u64()).sum::<u64>()).unwrap_or(0)
-    };
-    Some(RunRecord {
-        job: text(&manifest["job"]["name"])?,
-        snapshot_date: text(&manifest["snapshot_date"])?.parse().ok()?,
-        run_id: text(&manifest["run_id"])?,
-        status: text(&manifest["status"])?,
-        started_at: text(&manifest["started_at"]).unwrap_or_default(),
-        seconds: manifest["seconds"].as_f64(),
-        rows: sum(&manifest["outputs"], "rows"),
-        rejects: sum(&manifest["sources"], "rows_rejected"),
-        error: text(&manifest["error"]),
-        config_hash: text(&manifest["job"]["config_hash"]).unwrap_or_default(),
+fn record_of(manifest: Manifest) -> RunRecord {
+    RunRecord {
+        job: manifest.job.name.clone(),
+        snapshot_date: manifest.snapshot_date,
+        run_id: manifest.run_id.clone(),
+        status: manifest.status,
+        started_at: manifest.started_at.clone(),
+        seconds: manifest.seconds,
+        rows: manifest.outputs.values().map(|t| t.rows).sum(),
+        rejects: manifest.sources.values().map(|s| s.rows_rejected).sum(),
+        error: manifest.error.clone(),
+        config_hash: manifest.job.config_hash.clone(),
         manifest,
-    })
+    }
 }
 
 /// The run whose files hold snapshot T in the latest commit, if any.
@@ -98,16 +76,9 @@ pub async fn published_by(warehouse: &StoreUrl, job: &str, as_of: NaiveDate) -> 
     let Some(run_id) = published_run(warehouse, as_of).await? else {
         return Ok(None);
     };
-    let location = Location::open(warehouse)?;
-    let path = crate::warehouse::manifest::folder(warehouse, job, as_of).join(format!("{run_id}.json").as_str());
-    let bytes = match location.get_bytes(&path).await {
-        Ok(bytes) => bytes,
-        // published by another job (or its manifest was never written)
-        Err(StorageError { source: object_store::Error::NotFound { .. }, .. }) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let record = serde_json::from_slice::<Value>(&bytes).ok().and_then(record_of);
-    Ok(record.filter(|r| r.status == "succeeded"))
+    // None: published by another job (or its manifest was never written)
+    let record = manifest::read(warehouse, job, as_of, &run_id).await?.map(record_of);
+    Ok(record.filter(|r| r.status == Status::Succeeded))
 }
 
 /// The runs holding a lock now (in progress, or dead and not yet taken over).
@@ -137,7 +108,7 @@ pub fn render(runs: &[RunRecord], locks: &[LockRecord]) -> String {
             [
                 r.job.clone(),
                 r.snapshot_date.to_string(),
-                r.status.clone(),
+                r.status.as_str().to_string(),
                 r.started_at.chars().take(19).collect::<String>().replace('T', " "),
                 r.seconds.map(|s| format!("{s:.1}")).unwrap_or_default(),
                 r.rows.to_string(),

@@ -20,6 +20,8 @@ pub enum Layer {
     Models,
     /// Campaign selections over customer_value (sql/campaigns/), chosen by the job.
     Campaigns,
+    /// The run report's figures, read from the published tables (sql/reports/).
+    Reports,
 }
 
 impl Layer {
@@ -31,6 +33,7 @@ impl Layer {
             Layer::Marts => "marts",
             Layer::Models => "models",
             Layer::Campaigns => "campaigns",
+            Layer::Reports => "reports",
         }
     }
 }
@@ -97,6 +100,19 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Campaigns, "campaigns", "upsell_potential"),
     sql_file!(Campaigns, "campaigns", "winback_dormant"),
     sql_file!(Campaigns, "campaigns", "loyalty_care"),
+    sql_file!(Reports, "reports", "report_tiers"),
+    sql_file!(Reports, "reports", "report_months"),
+    sql_file!(Reports, "reports", "report_months_by_plan"),
+    sql_file!(Reports, "reports", "report_total"),
+    sql_file!(Reports, "reports", "report_revenue"),
+    sql_file!(Reports, "reports", "report_profit_deciles"),
+    sql_file!(Reports, "reports", "report_risk_histogram"),
+    sql_file!(Reports, "reports", "report_calibration"),
+    sql_file!(Reports, "reports", "report_backtest"),
+    sql_file!(Reports, "reports", "report_retention_fits"),
+    sql_file!(Reports, "reports", "report_retention_lines"),
+    sql_file!(Reports, "reports", "report_rejects"),
+    sql_file!(Reports, "reports", "report_campaign_effect"),
 ];
 
 /// A column line of a header: `--   name   Type   meaning`.

@@ -68,7 +68,8 @@ pub struct MeteredPool {
 }
 
 /// What the engine's memory pool saw during a run.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct PoolReport {
     pub limit_bytes: Option<u64>,
     pub peak_reserved_bytes: u64,

@@ -87,7 +87,7 @@ pub struct RunSummary {
     pub snapshot_date: NaiveDate,
     pub manifest_url: String,
     pub tables: BTreeMap<String, TableReport>,
-    pub sources: BTreeMap<&'static str, SourceReport>,
+    pub sources: BTreeMap<String, SourceReport>,
     /// The fitted models' report and where their artifact is.
     pub model_report: String,
     /// Fits that failed (and what was used instead), and groups the job or

@@ -61,11 +61,9 @@ impl Folded {
     /// would read it, and by a run of another snapshot.
     pub fn is_current(&self, file: &InputFile) -> bool {
         self.files.get(&file.url).is_some_and(|f| {
-            let same_version = match (&f.etag, &file.etag) {
-                (Some(then), Some(now)) => then == now,
-                _ => f.last_modified == file.last_modified,
-            };
-            f.size == file.size && same_version && f.recipe == self.recipe && f.snapshot_date != self.as_of
+            file.is_version(f.size, f.etag.as_deref(), &f.last_modified)
+                && f.recipe == self.recipe
+                && f.snapshot_date != self.as_of
         })
     }
 }

@@ -7,42 +7,60 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, SecondsFormat, Utc};
+use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::job::Job;
 use crate::observe::memory::PoolReport;
 use crate::storage::{Location, StorageError, StoreUrl};
 
-#[derive(Debug, Clone, Serialize)]
+/// A run's manifest, as written and as read back (fields a manifest of an
+/// older cvm lacks read as empty).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
-    pub cvm_version: &'static str,
+    #[serde(default)]
+    pub cvm_version: String,
     pub run_id: String,
     pub job: JobInfo,
     pub snapshot_date: NaiveDate,
     pub status: Status,
+    #[serde(default)]
     pub error: Option<String>,
+    #[serde(default)]
     pub started_at: String,
+    #[serde(default)]
     pub finished_at: Option<String>,
+    #[serde(default)]
     pub seconds: Option<f64>,
-    pub sources: BTreeMap<&'static str, SourceReport>,
+    /// By source name (`cdr`, `billing`, ...).
+    #[serde(default)]
+    pub sources: BTreeMap<String, SourceReport>,
+    #[serde(default)]
     pub outputs: BTreeMap<String, TableReport>,
+    #[serde(default)]
     pub steps: Vec<StepReport>,
     /// The engine's memory pool: its cap (`[engine] memory_limit`,
     /// `--memory-limit`), the peak its operators reserved, and how often a
     /// reservation was refused (an operator spilled to disk instead).
+    #[serde(default)]
     pub engine_memory: PoolReport,
     /// The run's peak resident set size (Linux; None elsewhere).
+    #[serde(default)]
     pub peak_rss_bytes: Option<u64>,
     #[serde(skip)]
     started: Option<std::time::Instant>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobInfo {
     pub name: String,
+    #[serde(default)]
     pub path: String,
+    #[serde(default)]
     pub config_hash: String,
+    #[serde(default)]
     pub input_root: String,
+    #[serde(default)]
     pub warehouse: String,
 }
 
@@ -54,13 +72,25 @@ pub enum Status {
     Failed,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TableReport {
     pub rows: u64,
     pub partitions: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StepReport {
     pub name: String,
     pub seconds: f64,
@@ -71,8 +101,64 @@ pub struct StepReport {
 }
 
 /// The folder of a job's run documents for snapshot T.
-pub fn folder(warehouse: &StoreUrl, job: &str, snapshot: NaiveDate) -> object_store::path::Path {
-    warehouse.store_path().join("_manifests").join(job).join(format!("snapshot_date={snapshot}").as_str())
+pub fn folder(warehouse: &StoreUrl, job: &str, snapshot: NaiveDate) -> Path {
+    job_folder(warehouse, job).join(format!("snapshot_date={snapshot}").as_str())
+}
+
+/// The folder of every run document of a job.
+pub fn job_folder(warehouse: &StoreUrl, job: &str) -> Path {
+    warehouse_folder(warehouse).join(job)
+}
+
+/// The folder of every job's run documents.
+pub fn warehouse_folder(warehouse: &StoreUrl) -> Path {
+    warehouse.store_path().join("_manifests")
+}
+
+/// Whether a file of those folders is a run's manifest (`<run_id>.json`),
+/// not a document beside it (`<run_id>.<kind>.json`, `.report.html`).
+pub fn is_manifest_name(name: &str) -> bool {
+    name.strip_suffix(".json").is_some_and(|run_id| !run_id.is_empty() && !run_id.contains('.'))
+}
+
+/// Every manifest below `folder` (one of the three above), newest run
+/// first. A manifest that cannot be parsed is logged and skipped: one bad
+/// document does not hide the others.
+pub async fn read_all(warehouse: &StoreUrl, folder: &Path) -> Result<Vec<Manifest>, StorageError> {
+    let location = Location::open(warehouse)?;
+    let mut manifests = Vec::new();
+    for meta in location.list_under(folder).await? {
+        if !is_manifest_name(meta.location.filename().unwrap_or_default()) {
+            continue;
+        }
+        let bytes = location.get_bytes(&meta.location).await?;
+        match serde_json::from_slice::<Manifest>(&bytes) {
+            Ok(manifest) => manifests.push(manifest),
+            Err(e) => tracing::warn!("skipping unreadable manifest {}: {e}", warehouse.url_of(&meta.location)),
+        }
+    }
+    // run ids start with their UTC start time
+    manifests.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.run_id.cmp(&a.run_id)));
+    Ok(manifests)
+}
+
+/// The manifest of run `run_id` of a job for snapshot T; None when it was
+/// never written or cannot be parsed.
+pub async fn read(
+    warehouse: &StoreUrl,
+    job: &str,
+    snapshot: NaiveDate,
+    run_id: &str,
+) -> Result<Option<Manifest>, StorageError> {
+    let path = folder(warehouse, job, snapshot).join(format!("{run_id}.json").as_str());
+    let bytes = match Location::open(warehouse)?.get_bytes(&path).await {
+        Ok(bytes) => bytes,
+        Err(StorageError { source: object_store::Error::NotFound { .. }, .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(serde_json::from_slice(&bytes)
+        .inspect_err(|e| tracing::warn!("unreadable manifest {}: {e}", warehouse.url_of(&path)))
+        .ok())
 }
 
 fn now() -> String {
@@ -82,7 +168,7 @@ fn now() -> String {
 impl Manifest {
     pub fn start(job: &Job, snapshot_date: NaiveDate, run_id: &str) -> Manifest {
         Manifest {
-            cvm_version: env!("CARGO_PKG_VERSION"),
+            cvm_version: env!("CARGO_PKG_VERSION").to_string(),
             run_id: run_id.to_string(),
             job: JobInfo {
                 name: job.name.clone(),
@@ -172,7 +258,8 @@ impl Manifest {
 }
 
 /// What ingest did with one source.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SourceReport {
     pub files: Vec<InputFile>,
     pub rows_read: u64,
@@ -184,13 +271,39 @@ pub struct SourceReport {
 }
 
 /// One file of a source, for the manifest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InputFile {
     pub url: String,
     pub size: u64,
     pub etag: Option<String>,
+    #[serde(default)]
     pub last_modified: String,
     /// Not read by this run: a CDR file already folded into usage_daily, unchanged since.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub folded_before: bool,
+}
+
+impl InputFile {
+    /// The file as a store lists it.
+    pub fn listed(url: String, meta: &object_store::ObjectMeta) -> InputFile {
+        InputFile {
+            url,
+            size: meta.size,
+            etag: meta.e_tag.clone(),
+            last_modified: meta.last_modified.to_rfc3339(),
+            folded_before: false,
+        }
+    }
+
+    /// Whether this is the version of the file seen before with `size`,
+    /// `etag` and `last_modified`: the ETag decides when both sightings
+    /// have one, the modification time when not. The one rule for "is this
+    /// input unchanged" (usage_daily's folded files, backfill's skips).
+    pub fn is_version(&self, size: u64, etag: Option<&str>, last_modified: &str) -> bool {
+        let same = match (self.etag.as_deref(), etag) {
+            (Some(now), Some(then)) => now == then,
+            _ => self.last_modified == last_modified,
+        };
+        self.size == size && same
+    }
 }

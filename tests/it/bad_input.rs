@@ -19,12 +19,12 @@ use cvm::warehouse::manifest::SourceReport;
 use crate::support::*;
 
 /// What ingest made of one landing: per-source reports, or the error.
-fn ingest_landing(landing: &Path) -> Result<BTreeMap<&'static str, SourceReport>, IngestError> {
+fn ingest_landing(landing: &Path) -> Result<BTreeMap<String, SourceReport>, IngestError> {
     ingest_landing_with(landing, "")
 }
 
 /// [`ingest_landing`] with more job settings (TOML, after the rest).
-fn ingest_landing_with(landing: &Path, extra: &str) -> Result<BTreeMap<&'static str, SourceReport>, IngestError> {
+fn ingest_landing_with(landing: &Path, extra: &str) -> Result<BTreeMap<String, SourceReport>, IngestError> {
     let dir = tempfile::tempdir().unwrap();
     let job_path = dir.path().join("job.toml");
     let text = format!(
@@ -50,7 +50,7 @@ fn ingest_landing_with(landing: &Path, extra: &str) -> Result<BTreeMap<&'static 
 }
 
 /// Every row read is staged or rejected, in every source.
-fn assert_accounted(reports: &BTreeMap<&'static str, SourceReport>, context: &str) {
+fn assert_accounted(reports: &BTreeMap<String, SourceReport>, context: &str) {
     for (source, r) in reports {
         assert_eq!(
             r.rows_read,

@@ -162,7 +162,7 @@ pub async fn ingest(
     as_of: chrono::NaiveDate,
     folder: &Location,
     folded_before: &dyn Fn(&InputFile) -> bool,
-    reports: &mut BTreeMap<&'static str, SourceReport>,
+    reports: &mut BTreeMap<String, SourceReport>,
     mut cdr_consumer: Option<StagedConsumer>,
 ) -> Result<Ingested, IngestError> {
     let mut out = Ingested::default();
@@ -184,7 +184,7 @@ pub async fn ingest(
             "ingested {}",
             source.kind.name()
         );
-        reports.insert(source.kind.name(), report.clone());
+        reports.insert(source.kind.name().to_string(), report.clone());
         if source.kind == SourceKind::Subscribers {
             bind_known_subscribers(ctx).await?;
         }
@@ -240,13 +240,7 @@ async fn ingest_source(
         report.files = metas
             .iter()
             .map(|m| {
-                let mut file = InputFile {
-                    url: location.url.url_of(&m.location),
-                    size: m.size,
-                    etag: m.e_tag.clone(),
-                    last_modified: m.last_modified.to_rfc3339(),
-                    folded_before: false,
-                };
+                let mut file = InputFile::listed(location.url.url_of(&m.location), m);
                 file.folded_before = skip(&file);
                 file
             })

@@ -131,8 +131,8 @@ pub fn render(data: &ReportData) -> String {
         job = escape(&data.job),
         as_of = data.as_of,
         run = escape(&data.run_id),
-        finished = escape(data.manifest["finished_at"].as_str().unwrap_or("")),
-        version = escape(data.manifest["cvm_version"].as_str().unwrap_or("")),
+        finished = escape(data.manifest.finished_at.as_deref().unwrap_or("")),
+        version = escape(&data.manifest.cvm_version),
         month_l = crate::engine::window_end_month(data.as_of).format("%Y-%m"),
     );
 
@@ -393,31 +393,27 @@ pub fn render(data: &ReportData) -> String {
     let mut body = String::from(
         "<table><tr><th>source</th><th class=\"r\">files</th><th class=\"r\">rows read</th><th class=\"r\">staged</th><th class=\"r\">rejected</th></tr>",
     );
-    if let Some(sources) = data.manifest["sources"].as_object() {
-        for (name, s) in sources {
-            let n = |k: &str| s[k].as_u64().map(|v| thousands(v as f64)).unwrap_or_default();
-            let files = s["files"].as_array().map(|f| f.len()).unwrap_or(0);
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td class=\"r\">{files}</td><td class=\"r\">{}</td><td class=\"r\">{}</td><td class=\"r\">{}</td></tr>",
-                escape(name),
-                n("rows_read"),
-                n("rows_staged"),
-                n("rows_rejected")
-            );
-        }
+    for (name, s) in &data.manifest.sources {
+        let n = |v: u64| thousands(v as f64);
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td class=\"r\">{}</td><td class=\"r\">{}</td><td class=\"r\">{}</td><td class=\"r\">{}</td></tr>",
+            escape(name),
+            s.files.len(),
+            n(s.rows_read),
+            n(s.rows_staged),
+            n(s.rows_rejected)
+        );
     }
     body.push_str("</table><table><tr><th>step</th><th class=\"r\">seconds</th><th class=\"r\">rows out</th></tr>");
-    if let Some(steps) = data.manifest["steps"].as_array() {
-        for s in steps {
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td class=\"r\">{:.2}</td><td class=\"r\">{}</td></tr>",
-                escape(s["name"].as_str().unwrap_or("")),
-                s["seconds"].as_f64().unwrap_or(0.0),
-                thousands(s["rows_out"].as_f64().unwrap_or(0.0))
-            );
-        }
+    for s in &data.manifest.steps {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td class=\"r\">{:.2}</td><td class=\"r\">{}</td></tr>",
+            escape(&s.name),
+            s.seconds,
+            thousands(s.rows_out as f64)
+        );
     }
     body.push_str("</table>");
     section(&mut out, "The run", "Inputs read and time per step, from the run manifest.", &body, true);
@@ -428,7 +424,7 @@ pub fn render(data: &ReportData) -> String {
          Definitions: README, data dictionary.</footer></body></html>",
         data.as_of,
         escape(&data.job),
-        escape(&data.manifest["job"]["config_hash"].as_str().unwrap_or("").chars().take(12).collect::<String>()),
+        escape(&data.manifest.job.config_hash.chars().take(12).collect::<String>()),
     );
     out
 }

@@ -12,10 +12,11 @@ use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 
-use crate::engine::{self, EngineOptions, Params};
+use crate::engine::sqlfiles::{self, Layer};
+use crate::engine::{self, EngineOptions, Params, SqlError};
 use crate::job::Job;
 use crate::storage::{Location, StorageError};
-use crate::warehouse::manifest;
+use crate::warehouse::manifest::{self, Manifest, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -26,7 +27,9 @@ pub enum ReportError {
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("report: {0}")]
-    Other(String),
+    Sql(#[from] SqlError),
+    #[error("report: {0}")]
+    Campaigns(#[from] crate::stages::campaigns::export::ExportError),
     #[error(transparent)]
     Query(#[from] crate::warehouse::reader::ReadError),
 }
@@ -61,7 +64,7 @@ pub struct ReportData {
     pub job: String,
     pub as_of: NaiveDate,
     pub run_id: String,
-    pub manifest: serde_json::Value,
+    pub manifest: Manifest,
     /// value_tier, lines, revenue_12m (active lines)
     pub tiers: Vec<Vec<Cell>>,
     /// month, network_arpu, revenue, closing_base, churn_rate (whole base) ...
@@ -114,133 +117,41 @@ pub async fn write(job: &Job, as_of: NaiveDate) -> Result<String, ReportError> {
 }
 
 /// The manifest of the latest succeeded run of the job for the snapshot.
-async fn latest_manifest(job: &Job, as_of: NaiveDate) -> Result<serde_json::Value, ReportError> {
+async fn latest_manifest(job: &Job, as_of: NaiveDate) -> Result<Manifest, ReportError> {
     let folder = manifest::folder(&job.warehouse, &job.name, as_of);
-    let location = Location::open(&job.warehouse)?;
-    let mut manifests: Vec<_> = location
-        .list_under(&folder)
-        .await?
-        .into_iter()
-        .filter(|m| {
-            let name = m.location.filename().unwrap_or("");
-            name.ends_with(".json") && name.matches('.').count() == 1
-        })
-        .collect();
-    // run ids start with their UTC start time: the last name is the latest run
-    manifests.sort_by(|a, b| b.location.cmp(&a.location));
-    for meta in manifests {
-        let bytes = location.get_bytes(&meta.location).await?;
-        let doc: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| ReportError::Other(format!("{}: {e}", meta.location)))?;
-        if doc["status"] == "succeeded" {
-            return Ok(doc);
-        }
-    }
-    Err(ReportError::NoRun { job: job.name.clone(), as_of, url: job.warehouse.url_of(&folder) })
+    let latest = manifest::read_all(&job.warehouse, &folder).await?.into_iter().find(|m| m.status == Status::Succeeded);
+    latest.ok_or_else(|| ReportError::NoRun { job: job.name.clone(), as_of, url: job.warehouse.url_of(&folder) })
 }
 
 async fn gather(job: &Job, as_of: NaiveDate) -> Result<ReportData, ReportError> {
     let manifest = latest_manifest(job, as_of).await?;
-    let run_id = manifest["run_id"].as_str().unwrap_or("unknown").to_string();
+    let run_id = manifest.run_id.clone();
     let ctx = engine::session(&EngineOptions::default())?;
-    crate::warehouse::reader::register_warehouse(&ctx, &job.warehouse)
-        .await
-        .map_err(|e| ReportError::Other(e.to_string()))?;
+    crate::warehouse::reader::register_warehouse(&ctx, &job.warehouse).await?;
     let q = Query { ctx: &ctx, params: Params::new().date("as_of", as_of) };
 
-    let tiers = q
-        .rows(
-            "SELECT value_tier, count(*) AS lines, CAST(sum(revenue_12m) AS DOUBLE) AS revenue \
-             FROM customer_value WHERE snapshot_date = $as_of AND is_active AND value_tier IS NOT NULL \
-             GROUP BY value_tier \
-             ORDER BY CASE value_tier WHEN 'diamond' THEN 1 WHEN 'gold' THEN 2 WHEN 'silver' THEN 3 WHEN 'vip' THEN 4 ELSE 5 END",
-        )
-        .await?;
-    let months = q
-        .rows(
-            "SELECT CAST(month AS VARCHAR) AS month, CAST(network_arpu AS DOUBLE) AS arpu, CAST(revenue AS DOUBLE) AS revenue, \
-             closing_base, churn_rate FROM kpi WHERE snapshot_date = $as_of AND dimension = 'total' ORDER BY month",
-        )
-        .await?;
-    let months_by_plan = q
-        .rows(
-            "SELECT CAST(month AS VARCHAR) AS month, member, CAST(network_arpu AS DOUBLE) AS arpu FROM kpi \
-             WHERE snapshot_date = $as_of AND dimension = 'plan_type' ORDER BY member, month",
-        )
-        .await?;
-    let total = q
-        .named_row(
-            "SELECT opening_base, closing_base, churn_rate, active_subscribers, CAST(revenue AS DOUBLE) AS revenue, \
-             CAST(network_arpu AS DOUBLE) AS network_arpu, subscribers_12m, CAST(revenue_12m AS DOUBLE) AS revenue_12m, \
-             top_revenue_share_12m, CAST(profit_12m AS DOUBLE) AS profit_12m, top_profit_share_12m, \
-             CAST(bottom_profit_12m AS DOUBLE) AS bottom_profit_12m, bottom_profit_drag \
-             FROM kpi WHERE snapshot_date = $as_of AND dimension = 'total' AND subscribers_12m IS NOT NULL",
-        )
-        .await?;
-    let revenue: Vec<f64> = q
-        .rows(
-            "SELECT CAST(revenue_12m AS DOUBLE) AS r FROM customer_value WHERE snapshot_date = $as_of \
-             AND (months_in_service_12m > 0 OR revenue_12m <> 0) ORDER BY r DESC",
-        )
-        .await?
-        .iter()
-        .map(|r| r[0].num())
-        .collect();
-    let deciles = q
-        .rows(
-            "SELECT member, CAST(profit_12m AS DOUBLE) AS profit, cumulative_profit_share FROM kpi \
-             WHERE snapshot_date = $as_of AND dimension = 'profit_decile' ORDER BY member",
-        )
-        .await?;
-    let risk_histogram = q
-        .rows(
-            "SELECT LEAST(CAST(floor(churn_risk * 20) AS BIGINT), 19) AS bin, count(*) AS lines FROM customer_value \
-             WHERE snapshot_date = $as_of AND churn_risk IS NOT NULL GROUP BY 1 ORDER BY 1",
-        )
-        .await?;
-    let calibration = q
-        .rows(
-            "SELECT p.decile, p.value AS predicted, o.value AS observed FROM model_metrics p JOIN model_metrics o \
-             ON o.snapshot_date = p.snapshot_date AND o.model = p.model AND o.scope = p.scope AND o.decile = p.decile \
-             WHERE p.snapshot_date = $as_of AND p.model = 'churn' AND p.scope = 'backtest' \
-             AND p.metric = 'calibration_predicted' AND o.metric = 'calibration_observed' ORDER BY p.decile",
-        )
-        .await?;
-    let backtest = q
-        .rows(
-            "SELECT metric, value FROM model_metrics WHERE snapshot_date = $as_of AND model = 'churn' \
-             AND scope = 'backtest' AND decile IS NULL ORDER BY metric",
-        )
-        .await?
-        .iter()
-        .map(|r| (r[0].text(), r[1].num()))
-        .collect();
+    let tiers = q.rows("report_tiers").await?;
+    let months = q.rows("report_months").await?;
+    let months_by_plan = q.rows("report_months_by_plan").await?;
+    let total = q.named_row("report_total").await?;
+    let revenue: Vec<f64> = q.rows("report_revenue").await?.iter().map(|r| r[0].num()).collect();
+    let deciles = q.rows("report_profit_deciles").await?;
+    let risk_histogram = q.rows("report_risk_histogram").await?;
+    let calibration = q.rows("report_calibration").await?;
+    let backtest = q.rows("report_backtest").await?.iter().map(|r| (r[0].text(), r[1].num())).collect();
     let retention = retention_curves(&q, job).await?;
-    let rejects = q
-        .rows(
-            "SELECT source, rule, count(*) AS n FROM rejects WHERE snapshot_date = $as_of GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
-        )
-        .await?;
+    let rejects = q.rows("report_rejects").await?;
     let published = crate::warehouse::reader::partition_values(&job.warehouse, "campaigns", as_of).await?;
     let campaigns = if published.is_empty() {
         Vec::new()
     } else {
         crate::stages::campaigns::export::list_in(&ctx, job, as_of, &published)
-            .await
-            .map_err(|e| ReportError::Other(e.to_string()))?
+            .await?
             .into_iter()
             .map(|c| (c.campaign, c.channel.unwrap_or_default(), c.rows, c.control))
             .collect()
     };
-    let campaign_effect = q
-        .rows(
-            "SELECT campaign, CAST(wave_date AS VARCHAR) AS wave, horizon_days, CAST(complete AS VARCHAR) AS done, \
-             contact_lines, control_lines, contact_churn_rate, control_churn_rate, uplift, uplift_ci_low, \
-             uplift_ci_high, CAST(value_saved AS DOUBLE) AS saved, CAST(arpu_uplift AS DOUBLE) AS arpu_uplift, \
-             response_rate, acceptance_rate FROM campaign_effect WHERE snapshot_date = $as_of \
-             ORDER BY campaign, wave DESC, horizon_days",
-        )
-        .await?;
+    let campaign_effect = q.rows("report_campaign_effect").await?;
     let warnings = retention
         .iter()
         .filter(|c| c.fit_failed)
@@ -301,24 +212,10 @@ pub fn lorenz(revenue: &[f64]) -> Vec<f64> {
 /// Fitted retention (from model_metrics) against observed survival
 /// (Kaplan-Meier over customer_value's postpaid lines) per cohort group.
 async fn retention_curves(q: &Query<'_>, job: &Job) -> Result<Vec<RetentionCurve>, ReportError> {
-    let fits = q
-        .rows(
-            "SELECT scope, metric, value FROM model_metrics WHERE snapshot_date = $as_of AND model = 'retention_sbg' \
-             AND metric IN ('alpha', 'beta', 'monthly_churn', 'own_fit', 'fit_failed') ORDER BY scope, metric",
-        )
-        .await?;
+    let fits = q.rows("report_retention_fits").await?;
     let has = |name: &str| job.models.cohort_groups.iter().any(|g| g == name);
-    let key = format!(
-        "concat_ws('|', plan_type{}{})",
-        if has("segment") { ", COALESCE(segment, '(none)')" } else { "" },
-        if has("region") { ", COALESCE(region, '(none)')" } else { "" }
-    );
-    let lines = q
-        .rows(&format!(
-            "SELECT {key} AS cohort_group, tenure_months, is_active FROM customer_value \
-             WHERE snapshot_date = $as_of AND plan_type = 'postpaid'"
-        ))
-        .await?;
+    let by_group = q.params.clone().flag("by_segment", has("segment")).flag("by_region", has("region"));
+    let lines = Query { ctx: q.ctx, params: by_group }.rows("report_retention_lines").await?;
     let mut groups: Vec<String> = fits.iter().map(|r| r[0].text()).collect();
     groups.dedup();
     let months = 60usize.min(job.models.horizon_months.max(12) as usize);
@@ -364,31 +261,33 @@ pub fn kaplan_meier(lines: &[(usize, bool)], months: usize) -> Vec<f64> {
     out
 }
 
-/// Runs the report's queries with `$as_of` bound, every value as a number or text.
+/// Runs the report's SQL files (sql/reports/) with their parameters bound,
+/// every value as a number or text.
 struct Query<'a> {
     ctx: &'a SessionContext,
     params: Params,
 }
 
 impl Query<'_> {
-    async fn rows(&self, sql: &str) -> Result<Vec<Vec<Cell>>, ReportError> {
-        Ok(self.table(sql).await?.1)
+    async fn rows(&self, file: &str) -> Result<Vec<Vec<Cell>>, ReportError> {
+        Ok(self.table(file).await?.1)
     }
 
     /// The first row, each value with its column's name (nulls when there is no row).
-    async fn named_row(&self, sql: &str) -> Result<Vec<(String, Cell)>, ReportError> {
-        let (names, rows) = self.table(sql).await?;
+    async fn named_row(&self, file: &str) -> Result<Vec<(String, Cell)>, ReportError> {
+        let (names, rows) = self.table(file).await?;
         let row = rows.into_iter().next().unwrap_or_default();
         Ok(names.into_iter().zip(row.into_iter().chain(std::iter::repeat(Cell::Null))).collect())
     }
 
-    /// Column names and rows of a query.
-    async fn table(&self, sql: &str) -> Result<(Vec<String>, Vec<Vec<Cell>>), ReportError> {
+    /// Column names and rows of a report file.
+    async fn table(&self, file: &str) -> Result<(Vec<String>, Vec<Vec<Cell>>), ReportError> {
+        let file = sqlfiles::find(file).filter(|f| f.layer == Layer::Reports).expect("a report file of sql/reports");
         // a table the warehouse does not have (yet) is an empty section, not a failure
-        let df = match engine::plan_text(self.ctx, "report", sql, &self.params).await {
+        let df = match engine::plan(self.ctx, file, &self.params).await {
             Ok(df) => df,
             Err(e) if e.source.to_string().contains("not found") => return Ok((Vec::new(), Vec::new())),
-            Err(e) => return Err(ReportError::Other(e.to_string())),
+            Err(e) => return Err(e.into()),
         };
         let names = df.schema().fields().iter().map(|f| f.name().clone()).collect();
         let batches = df.collect().await?;
