@@ -162,7 +162,9 @@ pub fn job_file(dir: &Path, extra: &str) -> PathBuf {
     path
 }
 
-/// Every file under `dir` with its bytes, sorted by path.
+/// Every file under `dir` with its bytes, sorted by path. A file removed
+/// between the listing and the read (a run's staging being cleaned up, a
+/// cluster task's late part swept) is left out, and named on stderr.
 pub fn snapshot_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -175,7 +177,11 @@ pub fn snapshot_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.push((p.clone(), std::fs::read(&p).expect("read")));
+                match std::fs::read(&p) {
+                    Ok(bytes) => out.push((p.clone(), bytes)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => eprintln!("gone while read: {}", p.display()),
+                    Err(e) => panic!("read {}: {e}", p.display()),
+                }
             }
         }
     }
