@@ -122,6 +122,24 @@ fn campaign_effect(out: &mut String, data: &ReportData) {
 
 pub fn render(data: &ReportData) -> String {
     let mut out = String::new();
+    page_head(&mut out, data);
+    headline(&mut out, data);
+    value_tiers(&mut out, data);
+    pareto(&mut out, data);
+    profit_curve(&mut out, data);
+    arpu_trend(&mut out, data);
+    churn_risk(&mut out, data);
+    calibration(&mut out, data);
+    retention(&mut out, data);
+    campaigns(&mut out, data);
+    rejects(&mut out, data);
+    the_run(&mut out, data);
+    page_foot(&mut out, data);
+    out
+}
+
+/// The page's head, its title bar and the run's warnings.
+fn page_head(out: &mut String, data: &ReportData) {
     let _ = write!(
         out,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>cvm · {job} · {as_of}</title>\
@@ -139,28 +157,32 @@ pub fn render(data: &ReportData) -> String {
     for warning in &data.warnings {
         let _ = write!(out, r#"<div class="warning"><strong>Warning:</strong> {}</div>"#, escape(warning));
     }
+}
 
-    // headline figures
+/// The headline figures: one tile each.
+fn headline(out: &mut String, data: &ReportData) {
     out.push_str(r#"<div class="tiles">"#);
     let auc = data.backtest.iter().find(|(m, _)| m == "auc").map(|(_, v)| *v);
     // (an empty f64 sum is -0.0)
     let rejected: f64 = data.rejects.iter().map(|r| r[2].num()).sum::<f64>() + 0.0;
-    tile(&mut out, "Lines in service", &thousands(total(data, "closing_base")), "end of month L");
-    tile(&mut out, "Revenue, month L", &thousands(total(data, "revenue")), "net, billed");
-    tile(&mut out, "Network ARPU", &thousands(total(data, "network_arpu")), "revenue / mean base, month L");
-    tile(&mut out, "Churn rate", &pct(total(data, "churn_rate")), "deactivations / opening base, month L");
-    tile(&mut out, "Top 20% of lines", &pct(total(data, "top_revenue_share_12m")), "share of 12-month revenue");
-    tile(&mut out, "Bottom 30% drag", &pct(total(data, "bottom_profit_drag")), "of the other lines' profit, 12 months");
+    tile(out, "Lines in service", &thousands(total(data, "closing_base")), "end of month L");
+    tile(out, "Revenue, month L", &thousands(total(data, "revenue")), "net, billed");
+    tile(out, "Network ARPU", &thousands(total(data, "network_arpu")), "revenue / mean base, month L");
+    tile(out, "Churn rate", &pct(total(data, "churn_rate")), "deactivations / opening base, month L");
+    tile(out, "Top 20% of lines", &pct(total(data, "top_revenue_share_12m")), "share of 12-month revenue");
+    tile(out, "Bottom 30% drag", &pct(total(data, "bottom_profit_drag")), "of the other lines' profit, 12 months");
     tile(
-        &mut out,
+        out,
         "Churn back-test AUC",
         &auc.map(|a| format!("{a:.3}")).unwrap_or_else(|| "–".into()),
         "model trained H before, scored on what happened",
     );
-    tile(&mut out, "Rejected rows", &thousands(rejected), "see the rejects table");
+    tile(out, "Rejected rows", &thousands(rejected), "see the rejects table");
     out.push_str("</div><div class=\"grid\">");
+}
 
-    // value tiers
+/// Lines and 12-month revenue by value tier.
+fn value_tiers(out: &mut String, data: &ReportData) {
     let body = if data.tiers.is_empty() {
         empty("tiers")
     } else {
@@ -181,14 +203,16 @@ pub fn render(data: &ReportData) -> String {
         )
     };
     section(
-        &mut out,
+        out,
         "Value tiers",
         "Active lines by tier, and the revenue they brought in the last 12 months.",
         &body,
         false,
     );
+}
 
-    // Pareto / Lorenz
+/// The Pareto (Lorenz) curve of 12-month revenue.
+fn pareto(out: &mut String, data: &ReportData) {
     let body = if data.lorenz.iter().all(|v| v.is_nan()) {
         empty("revenue")
     } else {
@@ -208,9 +232,11 @@ pub fn render(data: &ReportData) -> String {
          The top 20% bring {}; the dotted line is an even spread.",
         pct(total(data, "top_revenue_share_12m"))
     );
-    section(&mut out, "Pareto: who brings the revenue", &note, &body, false);
+    section(out, "Pareto: who brings the revenue", &note, &body, false);
+}
 
-    // profit curve
+/// The profit curve by decile: the 20/80/30 picture.
+fn profit_curve(out: &mut String, data: &ReportData) {
     let body = if data.deciles.is_empty() {
         empty("profit deciles")
     } else {
@@ -233,9 +259,11 @@ pub fn render(data: &ReportData) -> String {
          Above 100% the rest destroy profit: the bottom 30% take away {} of what the others make.",
         pct(total(data, "bottom_profit_drag"))
     );
-    section(&mut out, "Profit curve (20/80/30)", &note, &body, false);
+    section(out, "Profit curve (20/80/30)", &note, &body, false);
+}
 
-    // ARPU trend
+/// Network ARPU by month, overall and per plan type.
+fn arpu_trend(out: &mut String, data: &ReportData) {
     let body = if data.months.is_empty() {
         empty("months")
     } else {
@@ -262,14 +290,16 @@ pub fn render(data: &ReportData) -> String {
         svg::lines("network ARPU", &x, &labels, &series, Unit::Number, false)
     };
     section(
-        &mut out,
+        out,
         "Network ARPU, last 12 months",
         "Revenue / mean of opening and closing base, per month.",
         &body,
         false,
     );
+}
 
-    // churn risk
+/// Active lines by churn risk.
+fn churn_risk(out: &mut String, data: &ReportData) {
     let body = if data.risk_histogram.is_empty() {
         empty("churn scores")
     } else {
@@ -284,9 +314,11 @@ pub fn render(data: &ReportData) -> String {
             (0..20).map(|i| if i % 4 == 0 { format!("{}%", i * 5) } else { String::new() }).collect();
         svg::bars("churn risk", &names, &[Series::new("lines", counts)], Unit::Number)
     };
-    section(&mut out, "Churn risk", "Active lines by churn risk over the horizon, in steps of 5%.", &body, false);
+    section(out, "Churn risk", "Active lines by churn risk over the horizon, in steps of 5%.", &body, false);
+}
 
-    // calibration
+/// The churn model's back-test: predicted against observed churn.
+fn calibration(out: &mut String, data: &ReportData) {
     let body = if data.calibration.is_empty() {
         empty("back-test")
     } else {
@@ -303,9 +335,11 @@ pub fn render(data: &ReportData) -> String {
     };
     let metrics: Vec<String> = data.backtest.iter().map(|(m, v)| format!("{m} {v:.3}")).collect();
     let note = format!("Back-test by risk decile (1 = riskiest): predicted vs observed churn. {}", metrics.join(", "));
-    section(&mut out, "Churn model calibration", &note, &body, false);
+    section(out, "Churn model calibration", &note, &body, false);
+}
 
-    // retention
+/// Retention per cohort group, observed against fitted.
+fn retention(out: &mut String, data: &ReportData) {
     let body = if data.retention.is_empty() {
         empty("retention fits")
     } else {
@@ -320,14 +354,16 @@ pub fn render(data: &ReportData) -> String {
         svg::lines("retention", &x, &labels, &series, Unit::Percent, false)
     };
     section(
-        &mut out,
+        out,
         "Retention by cohort group",
         "Share of postpaid lines still in service by months of tenure: observed (Kaplan-Meier, solid) and the fitted curve used for lifetime value (dashed).",
         &body,
         false,
     );
+}
 
-    // campaigns
+/// Tonight's campaign lists and their control groups, then the effect of earlier waves.
+fn campaigns(out: &mut String, data: &ReportData) {
     let body = if data.campaigns.is_empty() {
         empty("campaigns")
     } else {
@@ -356,15 +392,17 @@ pub fn render(data: &ReportData) -> String {
         body
     };
     section(
-        &mut out,
+        out,
         "Campaigns",
         "Who is contacted this run, and the control group held out beside them; opted-out subscribers are never listed.",
         &body,
         false,
     );
-    campaign_effect(&mut out, data);
+    campaign_effect(out, data);
+}
 
-    // rejects
+/// Rejected rows by source and rule.
+fn rejects(out: &mut String, data: &ReportData) {
     let body = if data.rejects.is_empty() {
         empty("rejected rows")
     } else {
@@ -382,14 +420,16 @@ pub fn render(data: &ReportData) -> String {
         body
     };
     section(
-        &mut out,
+        out,
         "Rejected input rows by rule",
         "Rows that broke a rule of the contract; each is in the rejects table with its file and line.",
         &body,
         false,
     );
+}
 
-    // the run itself
+/// The run's inputs and steps, from its manifest.
+fn the_run(out: &mut String, data: &ReportData) {
     let mut body = String::from(
         "<table><tr><th>source</th><th class=\"r\">files</th><th class=\"r\">rows read</th><th class=\"r\">staged</th><th class=\"r\">rejected</th></tr>",
     );
@@ -416,8 +456,11 @@ pub fn render(data: &ReportData) -> String {
         );
     }
     body.push_str("</table>");
-    section(&mut out, "The run", "Inputs read and time per step, from the run manifest.", &body, true);
+    section(out, "The run", "Inputs read and time per step, from the run manifest.", &body, true);
+}
 
+/// The page's foot: where the figures come from.
+fn page_foot(out: &mut String, data: &ReportData) {
     let _ = writeln!(
         out,
         "</div></main><footer>Generated by cvm from the published tables of snapshot {} (job {}, config {}). \
@@ -426,5 +469,4 @@ pub fn render(data: &ReportData) -> String {
         escape(&data.job),
         escape(&data.manifest.job.config_hash.chars().take(12).collect::<String>()),
     );
-    out
 }
