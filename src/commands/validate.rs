@@ -15,6 +15,7 @@ use crate::engine::{self, EngineOptions, SqlError};
 use crate::job::Job;
 use crate::stages::ingest::scan::RawTable;
 use crate::stages::ingest::{self, IngestError};
+use crate::stages::session::RunSession;
 
 /// What validation found wrong.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +53,8 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     let ctx = engine::session(&EngineOptions::default()).map_err(internal("session".into()))?;
     let as_of = chrono::Utc::now().date_naive();
     let params = crate::stages::models::params_at(job, as_of);
-    crate::stages::models::register_job_tables(&ctx, job, None).await.map_err(internal("job tables".into()))?;
+    let session = RunSession::local(ctx.clone());
+    crate::stages::models::register_job_tables(&session, job).await.map_err(internal("job tables".into()))?;
     for source in &job.sources {
         let raw = RawTable::empty(source);
         ctx.register_table(source.kind.raw_table().as_str(), Arc::new(raw))
@@ -70,7 +72,7 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     engine::register_layer_views(&ctx, Layer::Intermediate, &params).await?;
     // the scoring files plan with unfitted models: the shapes are what matter
     let models = crate::stages::models::unfitted(job);
-    crate::stages::models::register_model_tables(&ctx, &models, None).await.map_err(internal("models".into()))?;
+    crate::stages::models::register_model_tables(&session, &models).await.map_err(internal("models".into()))?;
     let scoring_params = params.clone().merged(&models.params);
     engine::register_layer_views(&ctx, Layer::Scoring, &scoring_params).await?;
     for mart in ["customer_value", "model_metrics"] {
@@ -82,7 +84,7 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
         df.create_physical_plan().await.map_err(internal(file.path()))?;
     }
     let kpi = sqlfiles::find("kpi").expect("kpi.sql exists");
-    let kpi_params = scoring_params.clone().merged(&job.kpi.params());
+    let kpi_params = scoring_params.clone().merged(&crate::stages::params::kpi(&job.kpi));
     engine::plan(&ctx, kpi, &kpi_params).await?.create_physical_plan().await.map_err(internal(kpi.path()))?;
     // the uplift models' features (over tonight's customer_value; the waves' have its columns)
     let tonight =

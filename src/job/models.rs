@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::engine::Params;
 use crate::maths::ahp;
 
 /// The metrics value_score can weigh; each is a column of customer_value
@@ -472,54 +471,5 @@ impl ModelFiles {
             declining_trend: l.declining_trend.unwrap_or(0.85),
             growing_trend: l.growing_trend.unwrap_or(1.15),
         })
-    }
-}
-
-impl ModelSettings {
-    /// The SQL parameters these settings give (everything but the fitted models).
-    pub fn params(&self) -> Params {
-        let has = |list: &[String], name: &str| list.iter().any(|g| g == name);
-        let mut p = Params::new()
-            .int("churn_horizon_days", self.churn_horizon_days as i64)
-            .text("churn_seed", &self.seed.to_string())
-            .text("churn_band_mode", self.churn_band_mode.name())
-            .float("churn_band_medium", self.churn_band_medium)
-            .float("churn_band_high", self.churn_band_high)
-            .int("commitment_months", self.commitment_months as i64)
-            .flag("cohort_by_segment", has(&self.cohort_groups, "segment"))
-            .flag("cohort_by_region", has(&self.cohort_groups, "region"))
-            .flag("peer_by_plan_type", has(&self.peer_groups, "plan_type"))
-            .flag("peer_by_segment", has(&self.peer_groups, "segment"))
-            .flag("peer_by_region", has(&self.peer_groups, "region"))
-            .float("peer_percentile", self.target_percentile)
-            .float("margin_rate", self.margin_rate)
-            .float("monthly_discount_rate", crate::maths::discount::monthly_rate(self.annual_discount_rate))
-            .int("clv_horizon_months", self.horizon_months as i64)
-            .flag("tier_by_arpu", self.tiers_by_arpu)
-            .float("tier_diamond", self.tier_cuts[0])
-            .float("tier_gold", self.tier_cuts[1])
-            .float("tier_silver", self.tier_cuts[2])
-            .float("tier_vip", self.tier_cuts[3])
-            .float("quadrant_value_share", self.quadrant_value_share)
-            .flag("fit_by_rank", self.fit_threshold.is_none())
-            .float("fit_threshold", self.fit_threshold.unwrap_or(0.5))
-            .float("fit_top_share", self.fit_top_share)
-            .flag("has_fit_default", self.fit_default.is_some())
-            .float("fit_default", self.fit_default.unwrap_or(0.0))
-            .int("new_months", self.new_months as i64)
-            .int("growing_months", self.growing_months as i64)
-            .int("dormant_days", self.dormant_days as i64)
-            .float("declining_trend", self.declining_trend)
-            .float("growing_trend", self.growing_trend);
-        for name in VALUE_CRITERIA {
-            let weight = self
-                .value_criteria
-                .iter()
-                .position(|c| c == name)
-                .map(|i| self.value_weights.weights[i])
-                .unwrap_or(0.0);
-            p = p.float(&format!("w_{name}"), weight);
-        }
-        p
     }
 }

@@ -7,7 +7,6 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::engine::Params;
 use crate::storage::StoreUrl;
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,16 +69,6 @@ pub struct KpiSettings {
     pub bottom_share: f64,
 }
 
-impl KpiSettings {
-    pub fn params(&self) -> Params {
-        Params::new()
-            .text("cost_per_subscriber_month", &self.cost_per_subscriber_month)
-            .text("cost_per_complaint", &self.cost_per_complaint)
-            .float("pareto_top_share", self.top_share)
-            .float("pareto_bottom_share", self.bottom_share)
-    }
-}
-
 /// One campaign: who qualifies, how they are ranked, how many are contacted, through which channel.
 #[derive(Debug, Clone)]
 pub struct Campaign {
@@ -120,16 +109,6 @@ pub struct ControlSettings {
     pub seed: u64,
     /// The control share of a campaign that sets none.
     pub share: f64,
-}
-
-impl ControlSettings {
-    /// The campaigns mart's parameters for `campaign`.
-    pub fn params(&self, campaign: &Campaign) -> Params {
-        Params::new()
-            .text("campaign", &campaign.name)
-            .text("control_seed", &self.seed.to_string())
-            .float("control_share", campaign.control_share)
-    }
 }
 
 /// The longest cool-down a campaign may set.

@@ -21,6 +21,7 @@ use crate::observe::{fault, progress};
 use crate::stages::campaigns::{self, CampaignSize, uplift::UpliftModels};
 use crate::stages::ingest::{self, Ingested};
 use crate::stages::models::{self, ModelStep};
+use crate::stages::session::RunSession;
 use crate::stages::usage::{self, Folded, UsageBuilt};
 use crate::storage::{Location, StoreUrl};
 use crate::warehouse::commit::{self, Change, Commit};
@@ -63,11 +64,9 @@ struct Night<'a> {
     job: &'a Job,
     as_of: NaiveDate,
     staging: &'a RunStaging,
-    ctx: SessionContext,
+    /// The engine, on one machine or a cluster.
+    session: RunSession<'a>,
     params: Params,
-    /// On a cluster, the staging where tables computed here go for the
-    /// executors to read; None on one machine.
-    shared: Option<&'a RunStaging>,
     /// `snapshot_date=T`, the partition of the snapshot's tables.
     snapshot: String,
     /// The local scratch folder: the staged tables of a local run, the
@@ -101,7 +100,7 @@ pub(super) async fn run_steps(
     let campaigns = night.campaigns(manifest, &models.params, &uplift).await?;
     let mut warnings = models.artifact.as_ref().map(|a| a.warnings()).unwrap_or_default();
     warnings.extend(crate::run::empty_groups::by_construction(job));
-    let empty = crate::run::empty_groups::in_snapshot(&night.ctx, &campaigns)
+    let empty = crate::run::empty_groups::in_snapshot(night.session.ctx(), &campaigns)
         .await
         .map_err(RunError::engine("empty groups"))?;
     warnings.extend(empty);
@@ -132,10 +131,10 @@ impl<'a> Night<'a> {
             engine::register_store(&ctx, &source.url)?;
         }
         let params = models::params_at(job, as_of);
-        let shared = job.engine.cluster.as_ref().map(|_| staging);
-        models::register_job_tables(&ctx, job, shared).await.map_err(RunError::engine("job tables"))?;
+        let session = RunSession::for_run(ctx, job, staging);
+        models::register_job_tables(&session, job).await.map_err(RunError::engine("job tables"))?;
         let snapshot = format!("snapshot_date={as_of}");
-        Ok(Night { job, as_of, staging, ctx, params, shared, snapshot, scratch })
+        Ok(Night { job, as_of, staging, session, params, snapshot, scratch })
     }
 
     /// 1. Ingest; of the CDR, only the files not yet folded into usage_daily.
@@ -152,13 +151,11 @@ impl<'a> Night<'a> {
         let step = Step::start("ingest");
         let staged_folder = Location::open(&self.staged_folder(&manifest.run_id)?)?;
         let parts_folded = Arc::new(Mutex::new(None));
-        let fold_cdr = self
-            .shared
-            .is_none()
-            .then(|| usage::fold_while_ingesting(&self.ctx, self.staging, &self.params, parts_folded.clone()));
+        let fold_cdr = (!self.session.on_cluster())
+            .then(|| usage::fold_while_ingesting(self.session.ctx(), self.staging, &self.params, parts_folded.clone()));
         let is_folded = |f: &_| folded.is_current(f);
         let ingested = ingest::ingest(
-            &self.ctx,
+            &self.session,
             self.job,
             self.as_of,
             &staged_folder,
@@ -175,16 +172,16 @@ impl<'a> Night<'a> {
 
     /// Where ingest writes the staged tables.
     fn staged_folder(&self, run_id: &str) -> Result<StoreUrl, RunError> {
-        let folder = match (self.shared, super::restricted_staging(self.job, run_id)) {
-            (None, _) => format!("{}/", self.scratch.path().display()),
+        let folder = match (self.session.on_cluster(), super::restricted_staging(self.job, run_id)) {
+            (false, _) => format!("{}/", self.scratch.path().display()),
             // the staged subscribers hold msisdn: beside the contacts, not in the warehouse's staging
-            (Some(_), Some(restricted)) => {
+            (true, Some(restricted)) => {
                 if restricted.store_root() != self.job.warehouse.store_root() {
-                    engine::register_store(&self.ctx, &restricted)?;
+                    engine::register_store(self.session.ctx(), &restricted)?;
                 }
                 restricted.to_string()
             }
-            (Some(staging), None) => staging.table_url(STAGED_TABLES),
+            (true, None) => self.staging.table_url(STAGED_TABLES),
         };
         StoreUrl::parse(&folder, std::path::Path::new("/"))
             .map_err(|message| RunError::Scratch { path: folder.clone(), source: std::io::Error::other(message) })
@@ -201,7 +198,9 @@ impl<'a> Night<'a> {
         let step = Step::start("usage_daily");
         let cdr = manifest.sources.get("cdr").cloned().unwrap_or_default();
         let parts_folded = parts_folded.lock().expect("not poisoned").take();
-        let usage = usage::build(&self.ctx, self.staging, base, folded, &cdr.files, &self.params, parts_folded).await?;
+        let usage =
+            usage::build(self.session.ctx(), self.staging, base, folded, &cdr.files, &self.params, parts_folded)
+                .await?;
         manifest.output("usage_daily", usage.rows);
         step.done(manifest, cdr.rows_staged, usage.rows);
         Ok(usage)
@@ -214,13 +213,13 @@ impl<'a> Night<'a> {
     async fn features(&self, manifest: &mut Manifest) -> Result<u64, RunError> {
         let step = Step::start("features");
         let mut lines = 0;
-        for file in engine::layer_in_order(&self.ctx, Layer::Intermediate)? {
+        for file in engine::layer_in_order(self.session.ctx(), Layer::Intermediate)? {
             if file.name == "int_subscriber_features" {
                 lines = self.materialise(file, &self.params).await?;
             } else if engine::RUN_WIDE_TABLES.contains(&file.name) || READ_AGAIN_AT_T.contains(&file.name) {
                 self.materialise(file, &self.params).await?;
             } else {
-                engine::register_view(&self.ctx, file, &self.params).await?;
+                engine::register_view(self.session.ctx(), file, &self.params).await?;
             }
         }
         step.done(manifest, 0, lines);
@@ -232,8 +231,8 @@ impl<'a> Night<'a> {
     async fn models(&self, manifest: &mut Manifest, lines: u64) -> Result<ModelStep, RunError> {
         let step = Step::start("models");
         fault::pause_point("models");
-        let models = models::fit(&self.ctx, self.job, self.as_of).await?;
-        models::register_model_tables(&self.ctx, &models, self.shared).await.map_err(RunError::engine("models"))?;
+        let models = models::fit(self.session.ctx(), self.job, self.as_of).await?;
+        models::register_model_tables(&self.session, &models).await.map_err(RunError::engine("models"))?;
         step.done(manifest, lines, models.metrics.len() as u64);
         Ok(models)
     }
@@ -243,7 +242,7 @@ impl<'a> Night<'a> {
     async fn scores(&self, manifest: &mut Manifest, scoring_params: &Params, lines: u64) -> Result<(), RunError> {
         let step = Step::start("scoring");
         let mut scored = 0;
-        for file in engine::layer_in_order(&self.ctx, Layer::Scoring)? {
+        for file in engine::layer_in_order(self.session.ctx(), Layer::Scoring)? {
             scored = scored.max(self.materialise(file, scoring_params).await?);
         }
         step.done(manifest, lines, scored);
@@ -261,19 +260,20 @@ impl<'a> Night<'a> {
         base: Option<&Commit>,
     ) -> Result<UpliftModels, RunError> {
         let warehouse = &self.staging.location().url;
-        campaigns::register_history_before(&self.ctx, warehouse, self.as_of, base, self.shared).await?;
+        campaigns::register_history_before(&self.session, warehouse, self.as_of, base).await?;
         let customer_value = self.write_mart("customer_value", manifest, &models.params).await?;
-        tables::register_parquet(&self.ctx, "customer_value", &customer_value.0, &customer_value.1, &[])
+        tables::register_parquet(self.session.ctx(), "customer_value", &customer_value.0, &customer_value.1, &[])
             .map_err(RunError::engine("customer_value"))?;
         let mut uplift = UpliftModels::new();
         if self.job.campaigns.iter().any(|c| c.ranking == crate::job::Ranking::Uplift) {
             let step = Step::start("uplift");
-            let (fitted, rows) = campaigns::uplift::fit(&self.ctx, self.job, warehouse, self.as_of, base).await?;
+            let (fitted, rows) =
+                campaigns::uplift::fit(self.session.ctx(), self.job, warehouse, self.as_of, base).await?;
             step.done(manifest, 0, rows.len() as u64);
             if !rows.is_empty() {
                 let mut metrics = models.metrics.clone();
                 metrics.extend(rows);
-                models::register_metrics(&self.ctx, &metrics, self.shared).await.map_err(RunError::engine("uplift"))?;
+                models::register_metrics(&self.session, &metrics).await.map_err(RunError::engine("uplift"))?;
             }
             uplift = fitted;
         }
@@ -290,7 +290,7 @@ impl<'a> Night<'a> {
     ) -> Result<(String, Schema), RunError> {
         let step = Step::start(table);
         let file = sqlfiles::find(table).expect("every mart has a SQL file");
-        let df = engine::plan(&self.ctx, file, params).await?;
+        let df = engine::plan(self.session.ctx(), file, params).await?;
         let schema = df.schema().as_arrow().clone();
         let url = self.staging.partition_url(table, &self.snapshot);
         let rows = write_parquet(df, &url, &[]).await?;
@@ -300,7 +300,8 @@ impl<'a> Night<'a> {
 
     /// 6. kpi: the base, revenue and ARPU by month and group, the Pareto picture.
     async fn kpi(&self, manifest: &mut Manifest, scoring_params: &Params) -> Result<(), RunError> {
-        self.write_mart("kpi", manifest, &scoring_params.clone().merged(&self.job.kpi.params())).await?;
+        self.write_mart("kpi", manifest, &scoring_params.clone().merged(&crate::stages::params::kpi(&self.job.kpi)))
+            .await?;
         Ok(())
     }
 
@@ -313,10 +314,11 @@ impl<'a> Night<'a> {
         uplift: &UpliftModels,
     ) -> Result<Vec<CampaignSize>, RunError> {
         let step = Step::start("campaigns");
-        let campaigns = campaigns::build(&self.ctx, self.job, scoring_params, self.staging, self.as_of, uplift).await?;
+        let campaigns =
+            campaigns::build(&self.session, self.job, scoring_params, self.staging, self.as_of, uplift).await?;
         step.wrote(manifest, campaigns.iter().map(|c| c.rows + c.control).sum());
         let step = Step::start("campaign_effect");
-        let rows = campaigns::measure(&self.ctx, self.job, self.staging, self.as_of).await?;
+        let rows = campaigns::measure(&self.session, self.staging, self.as_of).await?;
         step.wrote(manifest, rows);
         Ok(campaigns)
     }
@@ -325,14 +327,14 @@ impl<'a> Night<'a> {
     /// without any still gets its (empty) file, written here.
     async fn rejects(&self, manifest: &mut Manifest, staged: &Location, ingested: &Ingested) -> Result<(), RunError> {
         let step = Step::start("rejects");
-        let rows = match self.shared {
-            Some(_) if manifest.sources.values().any(|s| s.rows_rejected > 0) => {
-                let url = self.staging.partition_url("rejects", &self.snapshot);
-                ingest::write_rejects_on_cluster(&self.ctx, &staged.url, &url)
-                    .await
-                    .map_err(RunError::engine("rejects"))?
-            }
-            _ => write_rejects(&self.ctx, &ingested.reject_files, self.staging, &self.snapshot).await?,
+        let rejected_on_cluster = self.session.on_cluster() && manifest.sources.values().any(|s| s.rows_rejected > 0);
+        let rows = if rejected_on_cluster {
+            let url = self.staging.partition_url("rejects", &self.snapshot);
+            ingest::write_rejects_on_cluster(self.session.ctx(), &staged.url, &url)
+                .await
+                .map_err(RunError::engine("rejects"))?
+        } else {
+            write_rejects(self.session.ctx(), &ingested.reject_files, self.staging, &self.snapshot).await?
         };
         manifest.output("rejects", rows);
         step.done(manifest, rows, rows);
@@ -352,7 +354,7 @@ impl<'a> Night<'a> {
         let step = Step::start("publish");
         let (job, as_of) = (self.job, self.as_of);
         if job.exports.msisdn != MsisdnPolicy::Drop {
-            super::write_contacts(&self.ctx, job, as_of, &manifest.run_id).await?;
+            super::write_contacts(self.session.ctx(), job, as_of, &manifest.run_id).await?;
         }
         let mut change = Change {
             job: job.name.clone(),
@@ -370,7 +372,7 @@ impl<'a> Night<'a> {
             manifest.set_partitions(table, partitions);
         }
         fault::pause_point("publish");
-        manifest.engine_memory = engine::memory_report(&self.ctx);
+        manifest.engine_memory = engine::memory_report(self.session.ctx());
         // a run whose lock was taken over (it could not renew it for a whole TTL) publishes nothing
         lock.check_held().await?;
         let commit = publish::publish(self.staging.location(), &change, job.publish.retention).await?;
@@ -387,12 +389,13 @@ impl<'a> Night<'a> {
     /// Writes a SQL file's result under the run's staging prefix and registers
     /// it as a table in place of its view: for results read more than once.
     async fn materialise(&self, file: &sqlfiles::SqlFile, params: &Params) -> Result<u64, RunError> {
-        let df = engine::plan(&self.ctx, file, params).await?;
+        let df = engine::plan(self.session.ctx(), file, params).await?;
         let schema = df.schema().as_arrow().clone();
         let url = self.staging.table_url(file.name);
         let rows = write_parquet(df, &url, &[]).await?;
         // with its schema declared: an empty result writes no file to infer it from
-        tables::register_parquet(&self.ctx, file.name, &url, &schema, &[]).map_err(RunError::engine(file.name))?;
+        tables::register_parquet(self.session.ctx(), file.name, &url, &schema, &[])
+            .map_err(RunError::engine(file.name))?;
         Ok(rows)
     }
 }

@@ -8,5 +8,7 @@
 pub mod campaigns;
 pub mod ingest;
 pub mod models;
+pub mod params;
 pub mod report;
+pub mod session;
 pub mod usage;

@@ -106,36 +106,30 @@ pub fn register_parquet_with(
 }
 
 /// Registers a small table computed in this process (job settings, fitted
-/// models) as `name`. A local session holds it in memory. A cluster's
-/// executors cannot read this process's memory: with `shared` (the run's
-/// staging, on the store every executor reads) it is written there as one
-/// Parquet file and registered from it.
-pub async fn register_small(
-    ctx: &SessionContext,
-    name: &str,
-    batch: RecordBatch,
-    shared: Option<&crate::warehouse::staging::RunStaging>,
-) -> Result<(), DataFusionError> {
-    let schema = batch.schema();
-    match shared {
-        None => {
-            let table = MemTable::try_new(schema, vec![vec![batch]])?;
-            let _ = ctx.deregister_table(name);
-            ctx.register_table(name, Arc::new(table))?;
-        }
-        Some(staging) => {
-            let bytes = parquet_bytes(schema.clone(), &[batch])?;
-            staging
-                .put(SMALL_TABLES, name, "part-0.parquet", bytes)
-                .await
-                .map_err(|e| DataFusionError::External(e.into()))?;
-            register_parquet(ctx, name, &staging.partition_url(SMALL_TABLES, name), &schema, &[])?;
-        }
-    }
+/// models) as `name`, held in memory.
+pub fn register_in_memory(ctx: &SessionContext, name: &str, batch: RecordBatch) -> Result<(), DataFusionError> {
+    let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
+    let _ = ctx.deregister_table(name);
+    ctx.register_table(name, Arc::new(table))?;
     Ok(())
 }
 
-/// The folder of a run's staging that holds [`register_small`]'s tables.
+/// Registers a small table computed in this process as `name`, written to
+/// the run's staging as one Parquet file first: for a cluster, whose
+/// executors cannot read this process's memory but read that store.
+pub async fn register_staged(
+    ctx: &SessionContext,
+    staging: &crate::warehouse::staging::RunStaging,
+    name: &str,
+    batch: RecordBatch,
+) -> Result<(), DataFusionError> {
+    let schema = batch.schema();
+    let bytes = parquet_bytes(schema.clone(), &[batch])?;
+    staging.put(SMALL_TABLES, name, "part-0.parquet", bytes).await.map_err(|e| DataFusionError::External(e.into()))?;
+    register_parquet(ctx, name, &staging.partition_url(SMALL_TABLES, name), &schema, &[])
+}
+
+/// The folder of a run's staging that holds [`register_staged`]'s tables.
 const SMALL_TABLES: &str = "_small";
 
 /// The batches as one zstd-compressed Parquet file (an empty file with the

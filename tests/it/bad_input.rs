@@ -40,12 +40,13 @@ fn ingest_landing_with(landing: &Path, extra: &str) -> Result<BTreeMap<String, S
             cvm::engine::session(&cvm::engine::EngineOptions { target_partitions: Some(1), ..Default::default() })
                 .unwrap();
         cvm::engine::register_store(&ctx, &job.input_root).unwrap();
-        cvm::stages::models::register_job_tables(&ctx, &job, None).await.unwrap();
+        let session = cvm::stages::session::RunSession::local(ctx.clone());
+        cvm::stages::models::register_job_tables(&session, &job).await.unwrap();
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         let mut reports = BTreeMap::new();
         let folder = cvm::storage::StoreUrl::parse(&format!("{}/", dir.path().display()), dir.path()).unwrap();
         let folder = cvm::storage::Location::open(&folder).unwrap();
-        ingest::ingest(&ctx, &job, as_of, &folder, &|_| false, &mut reports, None).await.map(|_| reports)
+        ingest::ingest(&session, &job, as_of, &folder, &|_| false, &mut reports, None).await.map(|_| reports)
     })
 }
 

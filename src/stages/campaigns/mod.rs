@@ -33,6 +33,7 @@ use serde::Serialize;
 
 use crate::engine::{self, Params, SqlError};
 use crate::job::{Campaign, Job};
+use crate::stages::session::RunSession;
 use crate::storage::{StorageError, StoreUrl};
 use crate::warehouse::commit::Commit;
 use crate::warehouse::staging::RunStaging;
@@ -88,7 +89,7 @@ pub const EFFECT: &str = "campaign_effect";
 /// whose lists give the cool-downs) must be registered on `ctx`. A campaign
 /// ranked by uplift with a model in `uplift` is ranked by it.
 pub async fn build(
-    ctx: &SessionContext,
+    session: &RunSession<'_>,
     job: &Job,
     params: &Params,
     staging: &RunStaging,
@@ -99,8 +100,7 @@ pub async fn build(
     let history = crate::engine::sqlfiles::find(HISTORY).expect("contacts_history.sql exists");
     let snapshot = format!("snapshot_date={as_of}");
     let assigned_schema = assigned_schema();
-    // on a cluster, the subscribers already assigned go to the run's staging for the executors
-    let shared = job.engine.cluster.as_ref().map(|_| staging);
+    let ctx = session.ctx();
     let mut cooling = cooling_down(ctx, as_of).await?;
     let mut assigned: Vec<RecordBatch> = Vec::new();
     let mut sizes = Vec::new();
@@ -109,13 +109,13 @@ pub async fn build(
         register_selection(ctx, campaign, params).await?;
         // a campaign ranked by uplift, once its model is fitted: scored by it
         if let Some(model) = uplift.get(&campaign.name) {
-            uplift::rank(ctx, model, as_of, shared).await?;
+            uplift::rank(session, model, as_of).await?;
         }
         let taken =
             datafusion::arrow::compute::concat_batches(&assigned_schema, &assigned).map_err(DataFusionError::from)?;
-        crate::warehouse::tables::register_small(ctx, "campaign_assigned", taken, shared).await?;
+        session.register_small("campaign_assigned", taken).await?;
         let ids = cooling.remove(&campaign.name).unwrap_or_default();
-        crate::warehouse::tables::register_small(ctx, "campaign_cooling", ids_batch(ids)?, shared).await?;
+        session.register_small("campaign_cooling", ids_batch(ids)?).await?;
         let cap = campaign.cap.map(|c| c.min(i64::MAX as u64) as i64).unwrap_or(i64::MAX);
         let df = engine::plan(ctx, mart, &list_params(params, job, campaign, cap)).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
@@ -128,7 +128,7 @@ pub async fn build(
 
         // the same list into the history, with the night it may be listed again
         let list = datafusion::arrow::compute::concat_batches(&schema, &batches).map_err(DataFusionError::from)?;
-        crate::warehouse::tables::register_small(ctx, "campaign_list", list, shared).await?;
+        session.register_small("campaign_list", list).await?;
         let until = as_of + chrono::Duration::days(i64::from(campaign.cooldown_days));
         let df = engine::plan(ctx, history, &Params::new().date("cooldown_until", until)).await?;
         let history_schema = Arc::new(df.schema().as_arrow().clone());
@@ -157,16 +157,16 @@ pub async fn build(
 /// before T count, so a re-run of a night gives its lists again.
 /// `published` is the warehouse's last commit.
 pub async fn register_history_before(
-    ctx: &SessionContext,
+    session: &RunSession<'_>,
     warehouse: &StoreUrl,
     as_of: NaiveDate,
     published: Option<&Commit>,
-    shared: Option<&RunStaging>,
 ) -> Result<(), CampaignError> {
+    let ctx = session.ctx();
     let schema = history_schema();
     let Some(commit) = published.filter(|c| c.files.iter().any(|f| f.table == HISTORY)) else {
         let empty = RecordBatch::new_empty(schema);
-        return Ok(crate::warehouse::tables::register_small(ctx, "contacts_history_before", empty, shared).await?);
+        return Ok(session.register_small("contacts_history_before", empty).await?);
     };
     crate::warehouse::published_table::register(ctx, warehouse, commit, HISTORY, "contacts_history_published", None)
         .await?;
@@ -232,14 +232,9 @@ pub fn effect_horizons() -> Result<RecordBatch, DataFusionError> {
 /// Writes campaign_effect for snapshot `as_of` into the run's staging: per
 /// campaign, wave and horizon, churn of the contacts against the control
 /// group (sql/marts/campaign_effect.sql). [`build`] must have run. Returns its rows.
-pub async fn measure(
-    ctx: &SessionContext,
-    job: &Job,
-    staging: &RunStaging,
-    as_of: NaiveDate,
-) -> Result<u64, CampaignError> {
-    let shared = job.engine.cluster.as_ref().map(|_| staging);
-    crate::warehouse::tables::register_small(ctx, "effect_horizons", effect_horizons()?, shared).await?;
+pub async fn measure(session: &RunSession<'_>, staging: &RunStaging, as_of: NaiveDate) -> Result<u64, CampaignError> {
+    let ctx = session.ctx();
+    session.register_small("effect_horizons", effect_horizons()?).await?;
     let file = crate::engine::sqlfiles::find(EFFECT).expect("campaign_effect.sql exists");
     let df = engine::plan(ctx, file, &Params::for_snapshot(as_of)).await?;
     let schema = Arc::new(df.schema().as_arrow().clone());
@@ -271,7 +266,10 @@ fn held_out(batches: &[RecordBatch]) -> Result<u64, DataFusionError> {
 /// The parameters of sql/marts/campaigns.sql for one campaign: `base` and the
 /// campaign's channel, cap (contacts) and control draw.
 pub fn list_params(base: &Params, job: &Job, campaign: &Campaign, cap: i64) -> Params {
-    base.clone().merged(&job.control.params(campaign)).text("channel", &campaign.channel).int("cap", cap)
+    base.clone()
+        .merged(&crate::stages::params::control(&job.control, campaign))
+        .text("channel", &campaign.channel)
+        .int("cap", cap)
 }
 
 /// The tables `plan` scans, subqueries included, in plan order.

@@ -29,9 +29,9 @@ use crate::engine::{self, Params, SqlError};
 use crate::job::{Campaign, Job, Ranking};
 use crate::maths::uplift::{self, PersuasionModel};
 use crate::stages::models::MetricRow;
+use crate::stages::session::RunSession;
 use crate::storage::StoreUrl;
 use crate::warehouse::commit::Commit;
-use crate::warehouse::staging::RunStaging;
 
 /// The churn model's log-odds, the risk the uplift model starts from.
 const LOG_ODDS: &str = "churn_log_odds";
@@ -286,12 +286,8 @@ pub async fn fit(
 
 /// Replaces the registered `campaign_selection` of `campaign` by the same
 /// rows scored by `model`: the churn a contact is expected to avoid.
-pub async fn rank(
-    ctx: &SessionContext,
-    model: &CampaignUplift,
-    as_of: NaiveDate,
-    shared: Option<&RunStaging>,
-) -> Result<(), CampaignError> {
+pub async fn rank(session: &RunSession<'_>, model: &CampaignUplift, as_of: NaiveDate) -> Result<(), CampaignError> {
+    let ctx = session.ctx();
     register_features(ctx, tonight(ctx, as_of).await?).await?;
     let file = crate::engine::sqlfiles::find("uplift_candidates").expect("uplift_candidates.sql exists");
     let df = engine::plan(ctx, file, &Params::new()).await?;
@@ -307,7 +303,7 @@ pub async fn rank(
         ("reason", batch.column(3).clone()),
     ])
     .map_err(DataFusionError::from)?;
-    crate::warehouse::tables::register_small(ctx, "campaign_selection", selection, shared).await?;
+    session.register_small("campaign_selection", selection).await?;
     Ok(())
 }
 

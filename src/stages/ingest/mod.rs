@@ -41,6 +41,7 @@ use crate::engine::sqlfiles;
 use crate::engine::udf::known_subscriber::{KnownSubscriber, SubscriberIds};
 use crate::engine::{self, Params, SqlError};
 use crate::job::{Format, Job, Source};
+use crate::stages::session::RunSession;
 use crate::storage::{Location, StorageError, StoreUrl};
 use crate::warehouse::manifest::{InputFile, SourceReport};
 use scan::{RawScan, RawTable};
@@ -157,7 +158,7 @@ pub(crate) fn staging_params(job: &Job, source: &Source, as_of: chrono::NaiveDat
 /// `cdr_consumer` (a local run only) takes the CDR's staged rows as they are
 /// read instead of a staged table `stg_cdr`.
 pub async fn ingest(
-    ctx: &SessionContext,
+    session: &RunSession<'_>,
     job: &Job,
     as_of: chrono::NaiveDate,
     folder: &Location,
@@ -165,6 +166,7 @@ pub async fn ingest(
     reports: &mut BTreeMap<String, SourceReport>,
     mut cdr_consumer: Option<StagedConsumer>,
 ) -> Result<Ingested, IngestError> {
+    let ctx = session.ctx();
     let mut out = Ingested::default();
     for source in &job.sources {
         let span = tracing::info_span!("ingest", source = source.kind.name());
@@ -173,7 +175,8 @@ pub async fn ingest(
         let started = Instant::now();
         let skip = |file: &InputFile| source.kind == SourceKind::Cdr && folded_before(file);
         let consumer = if source.kind == SourceKind::Cdr { cdr_consumer.take() } else { None };
-        let mut report = ingest_source(ctx, job, source, as_of, folder, &skip, &mut out.reject_files, consumer).await?;
+        let mut report =
+            ingest_source(session, job, source, as_of, folder, &skip, &mut out.reject_files, consumer).await?;
         report.seconds = started.elapsed().as_secs_f64();
         tracing::info!(
             files = report.files.len(),
@@ -217,7 +220,7 @@ async fn bind_known_subscribers(ctx: &SessionContext) -> Result<(), IngestError>
 }
 
 async fn ingest_source(
-    ctx: &SessionContext,
+    session: &RunSession<'_>,
     job: &Job,
     source: &Source,
     as_of: chrono::NaiveDate,
@@ -226,6 +229,7 @@ async fn ingest_source(
     reject_files: &mut Vec<String>,
     consumer: Option<StagedConsumer>,
 ) -> Result<SourceReport, IngestError> {
+    let ctx = session.ctx();
     let name = source.kind.name();
     let mut report = SourceReport::default();
     let table = if source.enabled {
@@ -271,7 +275,7 @@ async fn ingest_source(
         .await
         .map_err(|error| IngestError::Sql { input: name, error })?;
     let staging = Staging::of(&df, &sql_err)?;
-    if job.engine.cluster.is_some() {
+    if session.on_cluster() {
         let folder = folder.url.join(&format!("source={name}/")).expect("a folder name joins any folder URL");
         let on_cluster = on_cluster::StageOnCluster { ctx, source: source.kind, staging: &staging, sql_err: &sql_err };
         on_cluster.run(df, &folder, &mut report).await?;

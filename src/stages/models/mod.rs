@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::engine::sqlfiles::Layer;
 use crate::engine::{self, Params, StepError};
 use crate::job::Job;
-use crate::warehouse::staging::RunStaging;
+use crate::stages::session::RunSession;
 
 pub use churn::feature_names as churn_feature_names;
 pub use frames::Frame;
@@ -110,13 +110,15 @@ fn shared_tables(ctx: &SessionContext) -> Vec<String> {
 /// the job's model settings.
 pub fn params_at(job: &Job, date: NaiveDate) -> Params {
     let horizon_end = date + chrono::Duration::days(job.models.churn_horizon_days as i64);
-    Params::for_snapshot(date).merged(&job.models.params()).date("churn_horizon_end", horizon_end)
+    Params::for_snapshot(date)
+        .merged(&crate::stages::params::models(&job.models))
+        .date("churn_horizon_end", horizon_end)
 }
 
 /// A session whose intermediate views describe `date` instead of T.
 async fn session_at(ctx: &SessionContext, job: &Job, date: NaiveDate) -> Result<SessionContext, StepError> {
     let at = engine::sibling_session(ctx, &shared_tables(ctx)).await.map_err(model_error("session"))?;
-    register_job_tables(&at, job, None).await.map_err(model_error("session"))?;
+    register_job_tables(&RunSession::local(at.clone()), job).await.map_err(model_error("session"))?;
     engine::register_layer_views_except(&at, Layer::Intermediate, &params_at(job, date), engine::RUN_WIDE_TABLES)
         .await?;
     Ok(at)
@@ -230,7 +232,9 @@ async fn export_churn_features(
 /// No fitted model: every model column null. `cvm validate` plans with this.
 pub fn unfitted(job: &Job) -> ModelStep {
     ModelStep {
-        params: job.models.params().merged(&churn::unfitted_params()).merged(&prepaid::unfitted_params()),
+        params: crate::stages::params::models(&job.models)
+            .merged(&churn::unfitted_params())
+            .merged(&prepaid::unfitted_params()),
         retention_curve: RecordBatch::new_empty(retention::curve_schema()),
         metrics: Vec::new(),
         artifact: None,
@@ -238,11 +242,7 @@ pub fn unfitted(job: &Job) -> ModelStep {
 }
 
 /// Tables built from the job file: its strategic-fit rules.
-pub async fn register_job_tables(
-    ctx: &SessionContext,
-    job: &Job,
-    shared: Option<&RunStaging>,
-) -> Result<(), DataFusionError> {
+pub async fn register_job_tables(session: &RunSession<'_>, job: &Job) -> Result<(), DataFusionError> {
     let m = &job.models;
     let rules: Vec<(&str, &String, f64)> = m
         .fit_by_segment
@@ -263,27 +263,18 @@ pub async fn register_job_tables(
             Arc::new(Float64Array::from(rules.iter().map(|r| r.2).collect::<Vec<_>>())),
         ],
     )?;
-    crate::warehouse::tables::register_small(ctx, "job_strategic_fit", batch, shared).await
+    session.register_small("job_strategic_fit", batch).await
 }
 
 /// Registers the fitted models' tables: model_retention_curve and model_metrics_computed.
-pub async fn register_model_tables(
-    ctx: &SessionContext,
-    step: &ModelStep,
-    shared: Option<&RunStaging>,
-) -> Result<(), DataFusionError> {
-    crate::warehouse::tables::register_small(ctx, "model_retention_curve", step.retention_curve.clone(), shared)
-        .await?;
-    register_metrics(ctx, &step.metrics, shared).await
+pub async fn register_model_tables(session: &RunSession<'_>, step: &ModelStep) -> Result<(), DataFusionError> {
+    session.register_small("model_retention_curve", step.retention_curve.clone()).await?;
+    register_metrics(session, &step.metrics).await
 }
 
 /// Registers `model_metrics_computed`, the rows sql/marts/model_metrics.sql publishes.
-pub async fn register_metrics(
-    ctx: &SessionContext,
-    rows: &[MetricRow],
-    shared: Option<&RunStaging>,
-) -> Result<(), DataFusionError> {
-    crate::warehouse::tables::register_small(ctx, "model_metrics_computed", metrics_batch(rows)?, shared).await
+pub async fn register_metrics(session: &RunSession<'_>, rows: &[MetricRow]) -> Result<(), DataFusionError> {
+    session.register_small("model_metrics_computed", metrics_batch(rows)?).await
 }
 
 fn metrics_schema() -> SchemaRef {

@@ -213,9 +213,8 @@ pub fn lorenz(revenue: &[f64]) -> Vec<f64> {
 /// (Kaplan-Meier over customer_value's postpaid lines) per cohort group.
 async fn retention_curves(q: &Query<'_>, job: &Job) -> Result<Vec<RetentionCurve>, ReportError> {
     let fits = q.rows("report_retention_fits").await?;
-    let has = |name: &str| job.models.cohort_groups.iter().any(|g| g == name);
-    let by_group = q.params.clone().flag("by_segment", has("segment")).flag("by_region", has("region"));
-    let lines = Query { ctx: q.ctx, params: by_group }.rows("report_retention_lines").await?;
+    let cohorts = q.params.clone().merged(&crate::stages::params::models(&job.models));
+    let lines = Query { ctx: q.ctx, params: cohorts }.rows("report_retention_lines").await?;
     let mut groups: Vec<String> = fits.iter().map(|r| r[0].text()).collect();
     groups.dedup();
     let months = 60usize.min(job.models.horizon_months.max(12) as usize);

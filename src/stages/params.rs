@@ -1,0 +1,71 @@
+//! The SQL parameters the job's settings give: the one place a setting of
+//! the job file becomes a `$name` of sql/ (the job module knows nothing of
+//! the SQL; the stages bind these).
+
+use crate::engine::Params;
+use crate::job::{Campaign, ControlSettings, KpiSettings};
+use crate::job::{ModelSettings, VALUE_CRITERIA};
+
+/// The models' and scores' settings (everything but the fitted models).
+pub fn models(settings: &ModelSettings) -> Params {
+    let has = |list: &[String], name: &str| list.iter().any(|g| g == name);
+    let mut p = Params::new()
+        .int("churn_horizon_days", settings.churn_horizon_days as i64)
+        .text("churn_seed", &settings.seed.to_string())
+        .text("churn_band_mode", settings.churn_band_mode.name())
+        .float("churn_band_medium", settings.churn_band_medium)
+        .float("churn_band_high", settings.churn_band_high)
+        .int("commitment_months", settings.commitment_months as i64)
+        .flag("cohort_by_segment", has(&settings.cohort_groups, "segment"))
+        .flag("cohort_by_region", has(&settings.cohort_groups, "region"))
+        .flag("peer_by_plan_type", has(&settings.peer_groups, "plan_type"))
+        .flag("peer_by_segment", has(&settings.peer_groups, "segment"))
+        .flag("peer_by_region", has(&settings.peer_groups, "region"))
+        .float("peer_percentile", settings.target_percentile)
+        .float("margin_rate", settings.margin_rate)
+        .float("monthly_discount_rate", crate::maths::discount::monthly_rate(settings.annual_discount_rate))
+        .int("clv_horizon_months", settings.horizon_months as i64)
+        .flag("tier_by_arpu", settings.tiers_by_arpu)
+        .float("tier_diamond", settings.tier_cuts[0])
+        .float("tier_gold", settings.tier_cuts[1])
+        .float("tier_silver", settings.tier_cuts[2])
+        .float("tier_vip", settings.tier_cuts[3])
+        .float("quadrant_value_share", settings.quadrant_value_share)
+        .flag("fit_by_rank", settings.fit_threshold.is_none())
+        .float("fit_threshold", settings.fit_threshold.unwrap_or(0.5))
+        .float("fit_top_share", settings.fit_top_share)
+        .flag("has_fit_default", settings.fit_default.is_some())
+        .float("fit_default", settings.fit_default.unwrap_or(0.0))
+        .int("new_months", settings.new_months as i64)
+        .int("growing_months", settings.growing_months as i64)
+        .int("dormant_days", settings.dormant_days as i64)
+        .float("declining_trend", settings.declining_trend)
+        .float("growing_trend", settings.growing_trend);
+    for name in VALUE_CRITERIA {
+        let weight = settings
+            .value_criteria
+            .iter()
+            .position(|c| c == name)
+            .map(|i| settings.value_weights.weights[i])
+            .unwrap_or(0.0);
+        p = p.float(&format!("w_{name}"), weight);
+    }
+    p
+}
+
+/// kpi's costs to serve and Pareto shares.
+pub fn kpi(settings: &KpiSettings) -> Params {
+    Params::new()
+        .text("cost_per_subscriber_month", &settings.cost_per_subscriber_month)
+        .text("cost_per_complaint", &settings.cost_per_complaint)
+        .float("pareto_top_share", settings.top_share)
+        .float("pareto_bottom_share", settings.bottom_share)
+}
+
+/// The campaigns mart's parameters for `campaign`: its control group's draw.
+pub fn control(settings: &ControlSettings, campaign: &Campaign) -> Params {
+    Params::new()
+        .text("campaign", &campaign.name)
+        .text("control_seed", &settings.seed.to_string())
+        .float("control_share", campaign.control_share)
+}
