@@ -466,7 +466,7 @@ async fn dispatch(command: Command) -> Result<(), CommandError> {
             println!("report {}", cvm::stages::report::write(&job, as_of).await?);
         }
         Command::Query { sql, warehouse, format, output } => {
-            let warehouse = parse_url("--warehouse", &warehouse)?;
+            let warehouse = parse_url("--warehouse", &warehouse).map_err(CommandError::Usage)?;
             if let Some(text) = cvm::commands::query::query(&warehouse, &sql, format, output.as_deref()).await? {
                 println!("{}", text.trim_end());
             }
@@ -527,9 +527,9 @@ async fn bench(args: BenchArgs) -> Result<(), CommandError> {
 }
 
 async fn generate(args: GenerateArgs) -> Result<(), CommandError> {
-    let out = parse_url("--out", &args.out)?;
+    let out = parse_url("--out", &args.out).map_err(CommandError::Usage)?;
     let campaigns_from = match args.campaigns_from.as_deref() {
-        Some(warehouse) => Some(parse_url("--campaigns-from", warehouse)?.as_folder()),
+        Some(warehouse) => Some(parse_url("--campaigns-from", warehouse).map_err(CommandError::Usage)?.as_folder()),
         None => None,
     };
     let options = cvm::generate::Options {
@@ -576,7 +576,10 @@ async fn status(job: Option<PathBuf>, warehouse: Option<String>, limit: usize, j
             let job = Job::load(path, &Overrides { warehouse, ..Default::default() })?;
             (Some(job.name), job.warehouse)
         }
-        None => (None, parse_url("--warehouse", warehouse.as_deref().unwrap_or("warehouse/demo"))?),
+        None => (
+            None,
+            parse_url("--warehouse", warehouse.as_deref().unwrap_or("warehouse/demo")).map_err(CommandError::Usage)?,
+        ),
     };
     let mut runs = cvm::commands::status::runs(&warehouse, name.as_deref()).await?;
     let mut locks = cvm::commands::status::locks(&warehouse).await?;
@@ -592,7 +595,8 @@ async fn status(job: Option<PathBuf>, warehouse: Option<String>, limit: usize, j
     Ok(())
 }
 
-/// A URL or path given on the command line, relative to the working directory.
-fn parse_url(option: &str, text: &str) -> Result<StoreUrl, CommandError> {
-    StoreUrl::parse(text, std::path::Path::new(".")).map_err(|m| CommandError::Usage(format!("{option}: {m}")))
+/// A URL or path given on the command line, relative to the working
+/// directory; the error is a usage message naming the option.
+fn parse_url(option: &str, text: &str) -> Result<StoreUrl, String> {
+    StoreUrl::parse(text, std::path::Path::new(".")).map_err(|m| format!("{option}: {m}"))
 }

@@ -137,7 +137,7 @@ impl<'a> Night<'a> {
         Ok(Night { job, as_of, staging, session, params, snapshot, scratch })
     }
 
-    /// 1. Ingest; of the CDR, only the files not yet folded into usage_daily.
+    /// Step 1: ingest; of the CDR, only the files not yet folded into usage_daily.
     /// The staged tables go where the engine reads them: the local scratch
     /// folder, or on a cluster (whose executors read the extracts and run
     /// the checks) the run's staging in the warehouse. A local run folds the
@@ -187,7 +187,7 @@ impl<'a> Night<'a> {
             .map_err(|message| RunError::Scratch { path: folder.clone(), source: std::io::Error::other(message) })
     }
 
-    /// 2. usage_daily: tonight's CDR folded in, the days it touches rebuilt.
+    /// Step 2: usage_daily: tonight's CDR folded in, the days it touches rebuilt.
     async fn usage_daily(
         &self,
         manifest: &mut Manifest,
@@ -206,7 +206,7 @@ impl<'a> Night<'a> {
         Ok(usage)
     }
 
-    /// 3. The intermediate views, in the order they read each other; the
+    /// Step 3: the intermediate views, in the order they read each other; the
     /// monthly revenue (read at every date the models look at) and the views
     /// read more than once at T are materialised, so the views after them
     /// read the tables. Returns the lines of int_subscriber_features.
@@ -226,7 +226,7 @@ impl<'a> Night<'a> {
         Ok(lines)
     }
 
-    /// 4. The models: fitted on small inputs pulled from the views, applied
+    /// Step 4: the models: fitted on small inputs pulled from the views, applied
     /// by sql/scoring with the parameters they return.
     async fn models(&self, manifest: &mut Manifest, lines: u64) -> Result<ModelStep, RunError> {
         let step = Step::start("models");
@@ -249,7 +249,7 @@ impl<'a> Night<'a> {
         Ok(())
     }
 
-    /// 5. customer_value and model_metrics; customer_value is read again by
+    /// Step 5: customer_value and model_metrics; customer_value is read again by
     /// kpi and the campaigns. Between them, the campaigns' uplift models,
     /// fitted on earlier waves as customer_value described them and
     /// back-tested into model_metrics.
@@ -298,14 +298,14 @@ impl<'a> Night<'a> {
         Ok((url, schema))
     }
 
-    /// 6. kpi: the base, revenue and ARPU by month and group, the Pareto picture.
+    /// Step 6: kpi: the base, revenue and ARPU by month and group, the Pareto picture.
     async fn kpi(&self, manifest: &mut Manifest, scoring_params: &Params) -> Result<(), RunError> {
         self.write_mart("kpi", manifest, &scoring_params.clone().merged(&crate::stages::params::kpi(&self.job.kpi)))
             .await?;
         Ok(())
     }
 
-    /// 7. The campaigns, in the job's priority order, then the effect of
+    /// Step 7: the campaigns, in the job's priority order, then the effect of
     /// earlier waves.
     async fn campaigns(
         &self,
@@ -323,7 +323,7 @@ impl<'a> Night<'a> {
         Ok(campaigns)
     }
 
-    /// 8. The rejects. On a cluster the rejected rows stay there; a night
+    /// Step 8: the rejects. On a cluster the rejected rows stay there; a night
     /// without any still gets its (empty) file, written here.
     async fn rejects(&self, manifest: &mut Manifest, staged: &Location, ingested: &Ingested) -> Result<(), RunError> {
         let step = Step::start("rejects");
@@ -341,7 +341,7 @@ impl<'a> Night<'a> {
         Ok(())
     }
 
-    /// 9. Publish: every table's files moved beside the published ones, then
+    /// Step 9: publish: every table's files moved beside the published ones, then
     /// one commit makes them visible together, replacing the snapshot's
     /// partitions.
     async fn publish(
