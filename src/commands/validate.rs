@@ -63,7 +63,7 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
         let df = engine::plan(&ctx, file, &ingest::staging_params(job, source, as_of)).await?;
         register_empty(&ctx, file.name, &df, true).map_err(internal(file.path()))?;
     }
-    let parts = sqlfiles::find("int_usage_by_file").expect("int_usage_by_file.sql exists");
+    let parts = sqlfiles::find("usage_by_file").expect("usage_by_file.sql exists");
     let df = engine::plan(&ctx, parts, &params).await?;
     register_empty(&ctx, "usage_by_file", &df, false).map_err(internal(parts.path()))?;
     let usage = sqlfiles::find("usage_daily").expect("usage_daily.sql exists");

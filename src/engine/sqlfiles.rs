@@ -12,6 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Layer {
     Staging,
+    /// usage_daily and the per-file parts it is summed from (sql/usage/):
+    /// built incrementally by their own step, read by sql/intermediate.
+    Usage,
     Intermediate,
     /// The fitted models applied back in the engine (run after the model step).
     Scoring,
@@ -28,6 +31,7 @@ impl Layer {
     pub fn folder(self) -> &'static str {
         match self {
             Layer::Staging => "staging",
+            Layer::Usage => "usage",
             Layer::Intermediate => "intermediate",
             Layer::Scoring => "scoring",
             Layer::Marts => "marts",
@@ -67,11 +71,12 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Staging, "staging", "stg_optouts"),
     sql_file!(Staging, "staging", "stg_strategic_fit"),
     sql_file!(Staging, "staging", "stg_responses"),
+    sql_file!(Usage, "usage", "usage_by_file"),
+    sql_file!(Usage, "usage", "usage_daily"),
     sql_file!(Intermediate, "intermediate", "int_billing_lines"),
     sql_file!(Intermediate, "intermediate", "int_billing_monthly"),
     sql_file!(Intermediate, "intermediate", "int_revenue_windows"),
     sql_file!(Intermediate, "intermediate", "int_tenure_computed"),
-    sql_file!(Intermediate, "intermediate", "int_usage_by_file"),
     sql_file!(Intermediate, "intermediate", "int_usage_windows"),
     sql_file!(Intermediate, "intermediate", "int_complaints_counted"),
     sql_file!(Intermediate, "intermediate", "int_contract_position"),
@@ -86,7 +91,6 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Scoring, "scoring", "score_lifetime"),
     sql_file!(Scoring, "scoring", "score_value"),
     sql_file!(Scoring, "scoring", "score_segments"),
-    sql_file!(Marts, "marts", "usage_daily"),
     sql_file!(Marts, "marts", "customer_value"),
     sql_file!(Marts, "marts", "model_metrics"),
     sql_file!(Marts, "marts", "kpi"),
@@ -241,7 +245,9 @@ impl SqlFile {
 /// the SQL headers (the README embeds it; a test keeps the two equal).
 pub fn data_dictionary() -> String {
     let mut out = String::new();
-    for file in layer(Layer::Marts) {
+    // usage_daily, then the marts; usage_by_file is cvm's internal _usage_by_file
+    let published = layer(Layer::Usage).filter(|f| f.name == "usage_daily").chain(layer(Layer::Marts));
+    for file in published {
         out.push_str(&format!("#### {}\n\n{}\n\n", file.name, file.summary()));
         if let Some(grain) = file.header_field("grain") {
             out.push_str(&format!("Grain: {grain}\n"));

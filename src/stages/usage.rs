@@ -3,9 +3,9 @@
 //! rebuilds only the UTC days those files touch.
 //!
 //! Every extract's own aggregate (its *part*: subscriber x UTC day, from
-//! `sql/intermediate/int_usage_by_file.sql`) is kept in the internal table
+//! `sql/usage/usage_by_file.sql`) is kept in the internal table
 //! `_usage_by_file`, partitioned by event_date. A day of usage_daily is the
-//! sum of its parts (`sql/marts/usage_daily.sql`), so a late file for an
+//! sum of its parts (`sql/usage/usage_daily.sql`), so a late file for an
 //! old day, or a file whose events straddle midnight UTC, rebuilds those
 //! days from the other extracts' parts without reading their raw CDR again.
 //!
@@ -87,7 +87,7 @@ fn recipe(job: &Job) -> String {
         source.null_markers
     );
     hash.update(settings.as_bytes());
-    for name in ["stg_cdr", "int_usage_by_file"] {
+    for name in ["stg_cdr", "usage_by_file"] {
         hash.update(sqlfiles::find(name).expect("the usage SQL files exist").text.as_bytes());
     }
     crate::job::hex(&hash.finalize()[..8])
@@ -110,10 +110,10 @@ impl UsageBuilt {
     }
 }
 
-/// Tonight's parts (`int_usage_by_file` over `stg_cdr`), written to the
+/// Tonight's parts (`usage_by_file` over `stg_cdr`), written to the
 /// run's staging of `_usage_by_file`; their schema.
 async fn fold_parts(ctx: &SessionContext, parts_url: &str, params: &Params) -> Result<Schema, StepError> {
-    let parts_file = sqlfiles::find("int_usage_by_file").expect("int_usage_by_file.sql exists");
+    let parts_file = sqlfiles::find("usage_by_file").expect("usage_by_file.sql exists");
     let df = engine::plan(ctx, parts_file, params).await?;
     // read as nullable: parts an older cvm published lack the columns added since (read as null)
     let parts_schema = nullable(df.schema().as_arrow());

@@ -1,4 +1,4 @@
--- int_usage_by_file: usage per CDR extract, subscriber and UTC day: the parts usage_daily is summed from.
+-- usage_by_file: usage per CDR extract, subscriber and UTC day: the parts usage_daily is summed from.
 -- grain: one row per extract file, subscriber and UTC day with at least one valid event in that file.
 -- inputs: stg_cdr (only the CDR files this run reads: new or re-extracted ones)
 -- Each extract's part is kept (table _usage_by_file), so a night that reads
