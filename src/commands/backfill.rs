@@ -4,6 +4,8 @@
 //! same input files (same URLs and sizes, and the same version: the ETag,
 //! or the modification time where the store gives none), unless forced. The first failure stops the backfill, naming its date.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 
 use crate::commands::status::{self, StatusError};
@@ -90,10 +92,16 @@ async fn inputs_unchanged(job: &Job, manifest: &Manifest) -> Result<bool, Storag
             .iter()
             .map(|m| InputFile::listed(location.url.url_of(&m.location), m))
             .collect();
-        let then: &[InputFile] = manifest.sources.get(source.kind.name()).map_or(&[], |s| &s.files);
+        let then: BTreeMap<&str, &InputFile> = manifest
+            .sources
+            .get(source.kind.name())
+            .map(|s| s.files.iter().map(|f| (f.url.as_str(), f)).collect())
+            .unwrap_or_default();
+        // a landing holds thousands of CDR files: one lookup each, not a scan
         let unchanged = now.len() == then.len()
             && now.iter().all(|file| {
-                then.iter().any(|f| f.url == file.url && file.is_version(f.size, f.etag.as_deref(), &f.last_modified))
+                then.get(file.url.as_str())
+                    .is_some_and(|f| file.is_version(f.size, f.etag.as_deref(), &f.last_modified))
             });
         if !unchanged {
             return Ok(false);
