@@ -429,7 +429,13 @@ async fn dispatch(command: Command) -> Result<(), CommandError> {
         Command::Bench(args) => bench(args).await?,
         #[cfg(feature = "ballista")]
         Command::Scheduler { bind, external_host, executor_timeout } => {
-            cvm::engine::cluster::run_scheduler(bind, external_host, executor_timeout).await?
+            cvm::engine::cluster::run_scheduler(
+                bind,
+                external_host,
+                executor_timeout,
+                cvm::stages::cluster_codec::plan_codecs(),
+            )
+            .await?
         }
         #[cfg(feature = "ballista")]
         Command::Executor { scheduler, bind, port, external_host, work_dir, slots, heartbeat } => {
@@ -446,7 +452,7 @@ async fn dispatch(command: Command) -> Result<(), CommandError> {
                 slots,
                 heartbeat,
             };
-            cvm::engine::cluster::run_executor(options).await?
+            cvm::engine::cluster::run_executor(options, cvm::stages::cluster_codec::plan_codecs()).await?
         }
         Command::Backfill { job, from, to, force, input_root, warehouse } => {
             use cvm::commands::backfill::{self, Outcome};

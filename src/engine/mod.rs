@@ -70,10 +70,22 @@ pub struct EngineOptions {
     pub cluster: Option<String>,
 }
 
-/// A DataFusion session for cvm: UTC session time zone, cvm's functions and
-/// object stores, no cached file listings (cvm writes and re-reads tables in
-/// one process). With `options.cluster`, a client of that Ballista cluster.
+/// A DataFusion session for cvm in this process: UTC session time zone,
+/// cvm's functions and object stores, no cached file listings (cvm writes
+/// and re-reads tables in one process). A run on a cluster opens its session
+/// through `stages::session::open_engine`, which knows the plans it ships.
 pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionError> {
+    if let Some(url) = &options.cluster {
+        return Err(DataFusionError::Internal(format!(
+            "engine {url}: a cluster session is opened with its plan codecs (stages::session::open_engine)"
+        )));
+    }
+    Ok(SessionContext::new_with_state(session_state(options)?))
+}
+
+/// The state behind [`session`]: what a local session runs on, and what a
+/// cluster client starts from (its settings, tables and stores).
+pub fn session_state(options: &EngineOptions) -> Result<SessionState, DataFusionError> {
     let mut config = cvm_settings(SessionConfig::new());
     if let Some(n) = options.target_partitions {
         config = config.with_target_partitions(n);
@@ -105,22 +117,7 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionErro
     let mut state =
         SessionStateBuilder::new().with_config(config).with_runtime_env(runtime).with_default_features().build();
     crate::engine::udf::register(&mut state)?;
-    match &options.cluster {
-        None => Ok(SessionContext::new_with_state(state)),
-        Some(url) => cluster_client(url, state),
-    }
-}
-
-#[cfg(feature = "ballista")]
-fn cluster_client(url: &str, state: SessionState) -> Result<SessionContext, DataFusionError> {
-    cluster::client_context(url, state)
-}
-
-#[cfg(not(feature = "ballista"))]
-fn cluster_client(url: &str, _state: SessionState) -> Result<SessionContext, DataFusionError> {
-    Err(DataFusionError::Configuration(format!(
-        "engine {url}: this cvm was built without Ballista (build with `--features ballista`)"
-    )))
+    Ok(state)
 }
 
 /// What the session's memory pool saw so far (its limit, peak reservation

@@ -124,14 +124,13 @@ impl<'a> Night<'a> {
         // folder unless the job names a spill folder, so that a killed run's go with it
         let mut engine_options = job.engine.clone();
         engine_options.spill_dir.get_or_insert_with(|| scratch.path().join("spill"));
-        let ctx = engine::session(&engine_options).map_err(RunError::engine("session"))?;
-        engine::register_store(&ctx, &job.warehouse)?;
-        engine::register_store(&ctx, &job.input_root)?;
+        let session = RunSession::for_run(&engine_options, staging).map_err(RunError::engine("session"))?;
+        engine::register_store(session.ctx(), &job.warehouse)?;
+        engine::register_store(session.ctx(), &job.input_root)?;
         for source in &job.sources {
-            engine::register_store(&ctx, &source.url)?;
+            engine::register_store(session.ctx(), &source.url)?;
         }
         let params = models::params_at(job, as_of);
-        let session = RunSession::for_run(ctx, job, staging);
         models::register_job_tables(&session, job).await.map_err(RunError::engine("job tables"))?;
         let snapshot = format!("snapshot_date={as_of}");
         Ok(Night { job, as_of, staging, session, params, snapshot, scratch })

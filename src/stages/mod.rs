@@ -6,6 +6,8 @@
 //! src/run sequences them.
 
 pub mod campaigns;
+#[cfg(feature = "ballista")]
+pub mod cluster_codec;
 pub mod ingest;
 pub mod models;
 pub mod params;

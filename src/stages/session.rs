@@ -10,7 +10,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 
-use crate::job::Job;
+use crate::engine::{self, EngineOptions};
 use crate::warehouse::staging::RunStaging;
 use crate::warehouse::tables;
 
@@ -21,9 +21,14 @@ pub struct RunSession<'a> {
 }
 
 impl<'a> RunSession<'a> {
-    /// The session of a run of `job`: on its cluster when it names one.
-    pub fn for_run(ctx: SessionContext, job: &Job, staging: &'a RunStaging) -> RunSession<'a> {
-        RunSession { ctx, cluster_staging: job.engine.cluster.as_ref().map(|_| staging) }
+    /// Opens a run's engine: in this process, or a client of the Ballista
+    /// cluster `options` names.
+    pub fn for_run(options: &EngineOptions, staging: &'a RunStaging) -> Result<RunSession<'a>, DataFusionError> {
+        let ctx = match &options.cluster {
+            None => engine::session(options)?,
+            Some(url) => cluster_client(url, options)?,
+        };
+        Ok(RunSession { ctx, cluster_staging: options.cluster.as_ref().map(|_| staging) })
     }
 
     /// A session in this process only (`cvm validate`, a model's own
@@ -47,4 +52,18 @@ impl<'a> RunSession<'a> {
             Some(staging) => tables::register_staged(&self.ctx, staging, name, batch).await,
         }
     }
+}
+
+/// A client of the cluster at `url`, shipping cvm's own plan nodes with the
+/// codecs of [`super::cluster_codec`].
+#[cfg(feature = "ballista")]
+fn cluster_client(url: &str, options: &EngineOptions) -> Result<SessionContext, DataFusionError> {
+    engine::cluster::client_context(url, engine::session_state(options)?, super::cluster_codec::plan_codecs())
+}
+
+#[cfg(not(feature = "ballista"))]
+fn cluster_client(url: &str, _options: &EngineOptions) -> Result<SessionContext, DataFusionError> {
+    Err(DataFusionError::Configuration(format!(
+        "engine {url}: this cvm was built without Ballista (build with `--features ballista`)"
+    )))
 }

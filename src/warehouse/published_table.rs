@@ -4,7 +4,7 @@
 //! has moved into place but not yet committed, and the log itself. A
 //! listing would read them all; this table reads exactly the commit's.
 //!
-//! The file list travels with the plan (see [`crate::engine::cluster::codec`]), so
+//! The file list travels with the plan (see [`crate::stages::cluster_codec`]), so
 //! a cluster's scheduler plans the same files the client chose and lists
 //! nothing itself.
 

@@ -24,12 +24,20 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion_proto::logical_plan::LogicalExtensionCodec;
+use datafusion_proto::physical_plan::PhysicalExtensionCodec;
 
 use crate::storage::registry::StoreRegistry;
 
-pub mod codec;
-
-use codec::{CvmLogicalCodec, CvmPhysicalCodec};
+/// The codecs that carry cvm's own plan nodes (its extract scan, staged
+/// tables, published tables) between the processes of a cluster. They are
+/// given by the layer that defines those nodes (`stages::cluster_codec`):
+/// every role must use the same ones.
+#[derive(Debug, Clone)]
+pub struct PlanCodecs {
+    pub logical: Arc<dyn LogicalExtensionCodec>,
+    pub physical: Arc<dyn PhysicalExtensionCodec>,
+}
 
 /// A cluster process that could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +106,7 @@ pub async fn run_scheduler(
     bind: SocketAddr,
     external_host: Option<String>,
     executor_timeout: u64,
+    codecs: PlanCodecs,
 ) -> Result<(), ClusterError> {
     let err = |e: &dyn std::fmt::Display| ClusterError { role: "scheduler", message: e.to_string() };
     let config = SchedulerConfig {
@@ -107,8 +116,8 @@ pub async fn run_scheduler(
         executor_timeout_seconds: executor_timeout,
         // how long jobs wait when no executor is left; Ballista advises no less than the timeout
         no_executors_grace_period_seconds: executor_timeout,
-        override_logical_codec: Some(Arc::new(CvmLogicalCodec::default())),
-        override_physical_codec: Some(Arc::new(CvmPhysicalCodec::default())),
+        override_logical_codec: Some(codecs.logical),
+        override_physical_codec: Some(codecs.physical),
         ..Default::default()
     }
     .with_override_session_builder(Arc::new(session_builder))
@@ -120,7 +129,7 @@ pub async fn run_scheduler(
 
 /// Runs a Ballista executor until it is stopped (SIGTERM or Ctrl-C: it
 /// tells the scheduler and drains its tasks first).
-pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> {
+pub async fn run_executor(options: ExecutorOptions, codecs: PlanCodecs) -> Result<(), ClusterError> {
     let err = |e: &dyn std::fmt::Display| ClusterError { role: "executor", message: e.to_string() };
     std::fs::create_dir_all(&options.work_dir).map_err(|e| err(&format!("{}: {e}", options.work_dir.display())))?;
     let work_dir = options.work_dir.clone();
@@ -143,8 +152,8 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
         override_runtime_producer: Some(runtime_producer),
         override_config_producer: Some(Arc::new(config_producer)),
         override_function_registry: Some(Arc::new(functions)),
-        override_logical_codec: Some(Arc::new(CvmLogicalCodec::default())),
-        override_physical_codec: Some(Arc::new(CvmPhysicalCodec::default())),
+        override_logical_codec: Some(codecs.logical),
+        override_physical_codec: Some(codecs.physical),
         ..Default::default()
     };
     tracing::info!(scheduler = %format!("{}:{}", options.scheduler.0, options.scheduler.1), port = options.port, "executor starting");
@@ -155,13 +164,13 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
 /// settings, tables and stores. Ballista replaces the state's function
 /// lists with its own, so cvm's functions are registered again on the
 /// context.
-pub fn client_context(url: &str, state: SessionState) -> Result<SessionContext, DataFusionError> {
+pub fn client_context(url: &str, state: SessionState, codecs: PlanCodecs) -> Result<SessionContext, DataFusionError> {
     let endpoint = scheduler_endpoint(url)?;
     // cvm's codecs carry its extract scan to the scheduler (read at the upgrade)
     let mut state = state;
     let config = std::mem::take(state.config_mut())
-        .with_ballista_logical_extension_codec(Arc::new(CvmLogicalCodec::default()))
-        .with_ballista_physical_extension_codec(Arc::new(CvmPhysicalCodec::default()));
+        .with_ballista_logical_extension_codec(codecs.logical)
+        .with_ballista_physical_extension_codec(codecs.physical);
     *state.config_mut() = config;
     let mut state = state.upgrade_for_ballista(endpoint)?;
     // Ballista 55's adaptive planner re-planned one of the scoring queries

@@ -4,7 +4,7 @@
 //! [`RawTable`] holds nothing but a [`RawScan`]: the source's reading
 //! settings and the URLs of the files each partition reads; its plan
 //! [`RawScanExec`] holds the settings, over a list of the URLs. Both are
-//! plain data, so cvm's codecs (`cluster::codec`) can carry them from the
+//! plain data, so cvm's codecs (`stages::cluster_codec`) can carry them from the
 //! client to the scheduler and on to the executors, which open the files
 //! through their own object-store registry.
 //!

@@ -11,6 +11,10 @@
 //! data: `cvm_known_subscriber` carries the run's subscriber ids
 //! ([`SubscriberIds::encode`]), which an executor has no other way to know.
 //! At a million lines that is about 14 MB in every plan of a staging task.
+//!
+//! The codecs live here, beside the stages whose nodes they carry, and
+//! reach the engine's cluster processes as a value ([`plan_codecs`]): the
+//! engine below cannot know the nodes of the layers above it.
 
 use std::sync::Arc;
 
@@ -27,6 +31,7 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use serde::{Deserialize, Serialize};
 
+use crate::engine::cluster::PlanCodecs;
 use crate::engine::udf::known_subscriber::{KnownSubscriber, SubscriberIds};
 use crate::job::Source;
 use crate::stages::ingest::scan::{RawScan, RawScanExec, RawTable};
@@ -101,6 +106,12 @@ fn decode_udf(name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
         }
         _ => Err(DataFusionError::Internal(format!("no cvm function {name} to decode"))),
     }
+}
+
+/// cvm's codecs, for every role of a cluster: the run's client, `cvm
+/// scheduler` and `cvm executor`.
+pub fn plan_codecs() -> PlanCodecs {
+    PlanCodecs { logical: Arc::new(CvmLogicalCodec::default()), physical: Arc::new(CvmPhysicalCodec::default()) }
 }
 
 /// The client's and the scheduler's logical codec.
