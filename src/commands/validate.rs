@@ -85,6 +85,7 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     }
     let kpi = sqlfiles::find("kpi").expect("kpi.sql exists");
     let kpi_params = scoring_params.clone().merged(&crate::stages::params::kpi(&job.kpi));
+    engine::register_layer_views(&ctx, Layer::Kpi, &kpi_params).await?;
     engine::plan(&ctx, kpi, &kpi_params).await?.create_physical_plan().await.map_err(internal(kpi.path()))?;
     // the uplift models' features (over tonight's customer_value; the waves' have its columns)
     let tonight =

@@ -18,6 +18,9 @@ pub enum Layer {
     Intermediate,
     /// The fitted models applied back in the engine (run after the model step).
     Scoring,
+    /// The parts kpi is assembled from (sql/kpi/): they read customer_value,
+    /// so they are planned after it.
+    Kpi,
     Marts,
     /// Inputs a model step pulls for a fit (sql/models/), planned only by that step.
     Models,
@@ -34,6 +37,7 @@ impl Layer {
             Layer::Usage => "usage",
             Layer::Intermediate => "intermediate",
             Layer::Scoring => "scoring",
+            Layer::Kpi => "kpi",
             Layer::Marts => "marts",
             Layer::Models => "models",
             Layer::Campaigns => "campaigns",
@@ -91,6 +95,12 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Scoring, "scoring", "score_lifetime"),
     sql_file!(Scoring, "scoring", "score_value"),
     sql_file!(Scoring, "scoring", "score_segments"),
+    sql_file!(Kpi, "kpi", "kpi_lines"),
+    sql_file!(Kpi, "kpi", "kpi_base_by_month"),
+    sql_file!(Kpi, "kpi", "kpi_monthly"),
+    sql_file!(Kpi, "kpi", "kpi_line_profit"),
+    sql_file!(Kpi, "kpi", "kpi_pareto"),
+    sql_file!(Kpi, "kpi", "kpi_profit_deciles"),
     sql_file!(Marts, "marts", "customer_value"),
     sql_file!(Marts, "marts", "model_metrics"),
     sql_file!(Marts, "marts", "kpi"),
