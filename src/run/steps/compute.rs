@@ -1,0 +1,152 @@
+//! The steps that compute the night's tables: ingest, usage_daily, the
+//! intermediate features, the models and their scores.
+
+use std::sync::{Arc, Mutex};
+
+use datafusion::arrow::datatypes::Schema;
+
+use crate::engine::sqlfiles::{self, Layer};
+use crate::engine::{self, Params};
+use crate::observe::fault;
+use crate::run::{RunError, STAGED_TABLES};
+use crate::stages::ingest::{self, Ingested};
+use crate::stages::models::{self, ModelStep};
+use crate::stages::usage::{self, Folded, UsageBuilt};
+use crate::storage::{Location, StoreUrl};
+use crate::warehouse::commit::Commit;
+use crate::warehouse::manifest::Manifest;
+use crate::warehouse::tables::{self, write_parquet};
+
+use super::{Night, READ_AGAIN_AT_T, Step};
+
+impl Night<'_> {
+    /// Step 1: ingest; of the CDR, only the files not yet folded into usage_daily.
+    /// The staged tables go where the engine reads them: the local scratch
+    /// folder, or on a cluster (whose executors read the extracts and run
+    /// the checks) the run's staging in the warehouse. A local run folds the
+    /// CDR into usage_daily's parts as it reads it (the parts' schema comes
+    /// back in the third value).
+    pub(super) async fn ingest(
+        &self,
+        manifest: &mut Manifest,
+        folded: &Folded,
+    ) -> Result<(Location, Ingested, Arc<Mutex<Option<Schema>>>), RunError> {
+        let step = Step::start("ingest");
+        let staged_folder = Location::open(&self.staged_folder(&manifest.run_id)?)?;
+        let parts_folded = Arc::new(Mutex::new(None));
+        let fold_cdr = (!self.session.on_cluster())
+            .then(|| usage::fold_while_ingesting(self.session.ctx(), self.staging, &self.params, parts_folded.clone()));
+        let is_folded = |f: &_| folded.is_current(f);
+        let ingested = ingest::ingest(
+            &self.session,
+            self.job,
+            self.as_of,
+            &staged_folder,
+            &is_folded,
+            &mut manifest.sources,
+            fold_cdr,
+        )
+        .await?;
+        let rows_in: u64 = manifest.sources.values().map(|s| s.rows_read).sum();
+        let rows_out: u64 = manifest.sources.values().map(|s| s.rows_staged).sum();
+        step.done(manifest, rows_in, rows_out);
+        Ok((staged_folder, ingested, parts_folded))
+    }
+
+    /// Where ingest writes the staged tables.
+    pub(super) fn staged_folder(&self, run_id: &str) -> Result<StoreUrl, RunError> {
+        let folder = match (self.session.on_cluster(), crate::run::restricted_staging(self.job, run_id)) {
+            (false, _) => format!("{}/", self.scratch.path().display()),
+            // the staged subscribers hold msisdn: beside the contacts, not in the warehouse's staging
+            (true, Some(restricted)) => {
+                if restricted.store_root() != self.job.warehouse.store_root() {
+                    engine::register_store(self.session.ctx(), &restricted)?;
+                }
+                restricted.to_string()
+            }
+            (true, None) => self.staging.table_url(STAGED_TABLES),
+        };
+        StoreUrl::parse(&folder, std::path::Path::new("/"))
+            .map_err(|message| RunError::Scratch { path: folder.clone(), source: std::io::Error::other(message) })
+    }
+
+    /// Step 2: usage_daily: tonight's CDR folded in, the days it touches rebuilt.
+    pub(super) async fn usage_daily(
+        &self,
+        manifest: &mut Manifest,
+        base: Option<&Commit>,
+        folded: &Folded,
+        parts_folded: Arc<Mutex<Option<Schema>>>,
+    ) -> Result<UsageBuilt, RunError> {
+        let step = Step::start("usage_daily");
+        let cdr = manifest.sources.get("cdr").cloned().unwrap_or_default();
+        let parts_folded = parts_folded.lock().expect("not poisoned").take();
+        let usage =
+            usage::build(self.session.ctx(), self.staging, base, folded, &cdr.files, &self.params, parts_folded)
+                .await?;
+        manifest.output("usage_daily", usage.rows);
+        step.done(manifest, cdr.rows_staged, usage.rows);
+        Ok(usage)
+    }
+
+    /// Step 3: the intermediate views, in the order they read each other; the
+    /// monthly revenue (read at every date the models look at) and the views
+    /// read more than once at T are materialised, so the views after them
+    /// read the tables. Returns the lines of int_subscriber_features.
+    pub(super) async fn features(&self, manifest: &mut Manifest) -> Result<u64, RunError> {
+        let step = Step::start("features");
+        let mut lines = 0;
+        for file in engine::layer_in_order(self.session.ctx(), Layer::Intermediate)? {
+            if file.name == "int_subscriber_features" {
+                lines = self.materialise(file, &self.params).await?;
+            } else if engine::RUN_WIDE_TABLES.contains(&file.name) || READ_AGAIN_AT_T.contains(&file.name) {
+                self.materialise(file, &self.params).await?;
+            } else {
+                engine::register_view(self.session.ctx(), file, &self.params).await?;
+            }
+        }
+        step.done(manifest, 0, lines);
+        Ok(lines)
+    }
+
+    /// Step 4: the models: fitted on small inputs pulled from the views, applied
+    /// by sql/scoring with the parameters they return.
+    pub(super) async fn models(&self, manifest: &mut Manifest, lines: u64) -> Result<ModelStep, RunError> {
+        let step = Step::start("models");
+        fault::pause_point("models");
+        let models = models::fit(self.session.ctx(), self.job, self.as_of).await?;
+        models::register_model_tables(&self.session, &models).await.map_err(RunError::engine("models"))?;
+        step.done(manifest, lines, models.metrics.len() as u64);
+        Ok(models)
+    }
+
+    /// The scores, materialised: customer_value and score_value both read
+    /// score_churn and score_lifetime, and a view would be computed twice.
+    pub(super) async fn scores(
+        &self,
+        manifest: &mut Manifest,
+        scoring_params: &Params,
+        lines: u64,
+    ) -> Result<(), RunError> {
+        let step = Step::start("scoring");
+        let mut scored = 0;
+        for file in engine::layer_in_order(self.session.ctx(), Layer::Scoring)? {
+            scored = scored.max(self.materialise(file, scoring_params).await?);
+        }
+        step.done(manifest, lines, scored);
+        Ok(())
+    }
+
+    /// Writes a SQL file's result under the run's staging prefix and registers
+    /// it as a table in place of its view: for results read more than once.
+    pub(super) async fn materialise(&self, file: &sqlfiles::SqlFile, params: &Params) -> Result<u64, RunError> {
+        let df = engine::plan(self.session.ctx(), file, params).await?;
+        let schema = df.schema().as_arrow().clone();
+        let url = self.staging.table_url(file.name);
+        let rows = write_parquet(df, &url, &[]).await?;
+        // with its schema declared: an empty result writes no file to infer it from
+        tables::register_parquet(self.session.ctx(), file.name, &url, &schema, &[])
+            .map_err(RunError::engine(file.name))?;
+        Ok(rows)
+    }
+}
