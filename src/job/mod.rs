@@ -13,14 +13,16 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod campaigns;
 mod models;
 mod operations;
 mod outputs;
 
 pub use crate::storage::StorageSettings;
+pub use campaigns::{Campaign, ControlSettings, Ranking, Selection};
 pub use models::{BandMode, ChurnModelChoice, ModelSettings, VALUE_CRITERIA};
 pub use operations::{PublishSettings, ScheduleSettings};
-pub use outputs::{Campaign, ControlSettings, ExportSettings, KpiSettings, MsisdnPolicy, Ranking, Selection};
+pub use outputs::{ExportSettings, KpiSettings, MsisdnPolicy};
 
 use crate::contract::{self, SourceKind};
 use crate::engine::EngineOptions;
@@ -68,9 +70,9 @@ struct JobFile {
     lifecycle: models::LifecycleFile,
     #[serde(default)]
     kpi: outputs::KpiFile,
-    campaigns: Option<Vec<outputs::CampaignFile>>,
+    campaigns: Option<Vec<campaigns::CampaignFile>>,
     #[serde(default)]
-    control: outputs::ControlFile,
+    control: campaigns::ControlFile,
     #[serde(default)]
     exports: outputs::ExportsFile,
     schedule: Option<operations::ScheduleFile>,
@@ -326,8 +328,8 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
     }
     .validate(&invalid)?;
     let kpi = outputs::validate_kpi(file.kpi, &invalid)?;
-    let control = outputs::validate_control(file.control, &invalid)?;
-    let campaigns = outputs::validate_campaigns(file.campaigns, &control, &job_dir, &invalid)?;
+    let control = campaigns::validate_control(file.control, &invalid)?;
+    let campaigns = campaigns::validate_campaigns(file.campaigns, &control, &job_dir, &invalid)?;
     let exports = outputs::validate_exports(file.exports, &job_dir, &warehouse, &invalid)?;
     let schedule = operations::validate_schedule(file.schedule, &invalid)?;
     let publish = operations::validate_publish(file.publish, &invalid)?;
