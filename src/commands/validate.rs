@@ -5,14 +5,15 @@
 
 use std::sync::Arc;
 
+use chrono::NaiveDate;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use crate::engine::sqlfiles::{self, Layer};
+use crate::engine::sqlfiles::{self, Layer, SqlFile};
 use crate::engine::{self, EngineOptions, SqlError};
-use crate::job::Job;
+use crate::job::{Campaign, Job};
 use crate::stages::ingest::scan::RawTable;
 use crate::stages::ingest::{self, IngestError};
 use crate::stages::session::RunSession;
@@ -49,49 +50,87 @@ pub async fn validate(job: &Job) -> Result<Vec<SourceCheck>, ValidateError> {
 /// shapes: an unknown table or column, a type error or a header that does not
 /// match the output is found here, before any data is read.
 pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
-    let internal = |file: String| move |source: DataFusionError| SqlError { file: file.clone(), source };
     let ctx = engine::session(&EngineOptions::default()).map_err(internal("session".into()))?;
     let as_of = chrono::Utc::now().date_naive();
     let params = crate::stages::models::params_at(job, as_of);
     let session = RunSession::local(ctx.clone());
     crate::stages::models::register_job_tables(&session, job).await.map_err(internal("job tables".into()))?;
-    for source in &job.sources {
-        let raw = RawTable::empty(source);
-        ctx.register_table(source.kind.raw_table().as_str(), Arc::new(raw))
-            .map_err(internal(source.kind.raw_table()))?;
-        let file = sqlfiles::find(&source.kind.staging_table()).expect("every source has a staging file");
-        let df = engine::plan(&ctx, file, &ingest::staging_params(job, source, as_of)).await?;
-        register_empty(&ctx, file.name, &df, true).map_err(internal(file.path()))?;
-    }
-    let parts = sqlfiles::find("usage_by_file").expect("usage_by_file.sql exists");
-    let df = engine::plan(&ctx, parts, &params).await?;
-    register_empty(&ctx, "usage_by_file", &df, false).map_err(internal(parts.path()))?;
-    let usage = sqlfiles::find("usage_daily").expect("usage_daily.sql exists");
-    let df = engine::plan(&ctx, usage, &params).await?;
-    register_empty(&ctx, usage.name, &df, false).map_err(internal(usage.path()))?;
+    plan_staging(&ctx, job, as_of).await?;
+    plan_usage(&ctx, &params).await?;
     engine::register_layer_views(&ctx, Layer::Intermediate, &params).await?;
     // the scoring files plan with unfitted models: the shapes are what matter
     let models = crate::stages::models::unfitted(job);
     crate::stages::models::register_model_tables(&session, &models).await.map_err(internal("models".into()))?;
     let scoring_params = params.clone().merged(&models.params);
     engine::register_layer_views(&ctx, Layer::Scoring, &scoring_params).await?;
+    plan_marts(&ctx, job, &scoring_params).await?;
+    plan_campaigns(&ctx, job, &scoring_params, as_of).await?;
+    plan_effect(&ctx, &params).await?;
+    // the uplift models' training rows: earlier nights' lists with the features of their night
+    let observations = sqlfiles::find("uplift_observations").expect("uplift_observations.sql exists");
+    let observation_params = engine::Params::for_snapshot(as_of).text("campaign", "any").int("horizon_days", 60);
+    let df = engine::plan(&ctx, observations, &observation_params).await?;
+    df.create_physical_plan().await.map_err(internal(observations.path()))?;
+    Ok(())
+}
+
+/// An engine error while planning `file` (or a step named so).
+fn internal(file: String) -> impl Fn(DataFusionError) -> SqlError {
+    move |source| SqlError { file: file.clone(), source }
+}
+
+/// Every source's raw table (empty, in the job's shape) and its staging file.
+async fn plan_staging(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Result<(), SqlError> {
+    for source in &job.sources {
+        let raw = RawTable::empty(source);
+        ctx.register_table(source.kind.raw_table().as_str(), Arc::new(raw))
+            .map_err(internal(source.kind.raw_table()))?;
+        let file = sqlfiles::find(&source.kind.staging_table()).expect("every source has a staging file");
+        let df = engine::plan(ctx, file, &ingest::staging_params(job, source, as_of)).await?;
+        register_empty(ctx, file.name, &df, true).map_err(internal(file.path()))?;
+    }
+    Ok(())
+}
+
+/// usage_daily and the per-file parts it is summed from.
+async fn plan_usage(ctx: &SessionContext, params: &engine::Params) -> Result<(), SqlError> {
+    let parts = sqlfiles::find("usage_by_file").expect("usage_by_file.sql exists");
+    let df = engine::plan(ctx, parts, params).await?;
+    register_empty(ctx, "usage_by_file", &df, false).map_err(internal(parts.path()))?;
+    let usage = sqlfiles::find("usage_daily").expect("usage_daily.sql exists");
+    let df = engine::plan(ctx, usage, params).await?;
+    register_empty(ctx, usage.name, &df, false).map_err(internal(usage.path()))?;
+    Ok(())
+}
+
+/// The marts over the scoring views: customer_value, model_metrics and kpi.
+async fn plan_marts(ctx: &SessionContext, job: &Job, scoring_params: &engine::Params) -> Result<(), SqlError> {
     for mart in ["customer_value", "model_metrics"] {
         let file = sqlfiles::find(mart).expect("every mart has a SQL file");
-        let df = engine::plan(&ctx, file, &scoring_params).await?;
+        let df = engine::plan(ctx, file, scoring_params).await?;
         if mart == "customer_value" {
-            register_empty(&ctx, mart, &df, false).map_err(internal(file.path()))?;
+            register_empty(ctx, mart, &df, false).map_err(internal(file.path()))?;
         }
         df.create_physical_plan().await.map_err(internal(file.path()))?;
     }
     let kpi = sqlfiles::find("kpi").expect("kpi.sql exists");
     let kpi_params = scoring_params.clone().merged(&crate::stages::params::kpi(&job.kpi));
-    engine::register_layer_views(&ctx, Layer::Kpi, &kpi_params).await?;
-    engine::plan(&ctx, kpi, &kpi_params).await?.create_physical_plan().await.map_err(internal(kpi.path()))?;
+    engine::register_layer_views(ctx, Layer::Kpi, &kpi_params).await?;
+    engine::plan(ctx, kpi, &kpi_params).await?.create_physical_plan().await.map_err(internal(kpi.path()))?;
+    Ok(())
+}
+
+/// Every campaign's selection, and the list built from it.
+async fn plan_campaigns(
+    ctx: &SessionContext,
+    job: &Job,
+    scoring_params: &engine::Params,
+    as_of: NaiveDate,
+) -> Result<(), SqlError> {
     // the uplift models' features (over tonight's customer_value; the waves' have its columns)
     let tonight =
-        crate::stages::campaigns::uplift::tonight(&ctx, as_of).await.map_err(internal("uplift_features".into()))?;
-    crate::stages::campaigns::uplift::register_features(&ctx, tonight).await?;
-    // every campaign's selection, and the list built from it
+        crate::stages::campaigns::uplift::tonight(ctx, as_of).await.map_err(internal("uplift_features".into()))?;
+    crate::stages::campaigns::uplift::register_features(ctx, tonight).await?;
     let lists = sqlfiles::find("campaigns").expect("campaigns.sql exists");
     let assigned = MemTable::try_new(crate::stages::campaigns::assigned_schema(), vec![vec![]]);
     ctx.register_table("campaign_assigned", Arc::new(assigned.map_err(internal("campaigns".into()))?))
@@ -100,26 +139,44 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     ctx.register_table("campaign_cooling", Arc::new(cooling.map_err(internal("campaigns".into()))?))
         .map_err(internal("campaigns".into()))?;
     for campaign in &job.campaigns {
-        crate::stages::campaigns::register_selection(&ctx, campaign, &scoring_params).await.map_err(|e| SqlError {
-            file: campaign.selection.origin(&campaign.name),
-            source: DataFusionError::Plan(e.to_string()),
-        })?;
-        let list_params = crate::stages::campaigns::list_params(&scoring_params, job, campaign, 1);
-        let df = engine::plan(&ctx, lists, &list_params).await?;
-        df.clone().create_physical_plan().await.map_err(internal(lists.path()))?;
-        // and the list's rows in the history
-        let _ = ctx.deregister_table("campaign_list");
-        register_empty(&ctx, "campaign_list", &df, false).map_err(internal(lists.path()))?;
-        let history = sqlfiles::find(crate::stages::campaigns::HISTORY).expect("contacts_history.sql exists");
-        let history_params = engine::Params::new().date("cooldown_until", as_of);
-        let df = engine::plan(&ctx, history, &history_params).await?;
-        df.create_physical_plan().await.map_err(internal(history.path()))?;
-        // a list ranked by uplift scores the selection's lines with tonight's features
-        let candidates = sqlfiles::find("uplift_candidates").expect("uplift_candidates.sql exists");
-        let df = engine::plan(&ctx, candidates, &engine::Params::new()).await?;
-        df.create_physical_plan().await.map_err(internal(candidates.path()))?;
+        plan_campaign(ctx, job, campaign, lists, scoring_params, as_of).await?;
     }
-    // what the campaigns changed, over the lists of earlier nights
+    Ok(())
+}
+
+/// One campaign's selection, its list (`lists`: campaigns.sql), the list's rows in the
+/// history and its uplift candidates.
+async fn plan_campaign(
+    ctx: &SessionContext,
+    job: &Job,
+    campaign: &Campaign,
+    lists: &SqlFile,
+    scoring_params: &engine::Params,
+    as_of: NaiveDate,
+) -> Result<(), SqlError> {
+    crate::stages::campaigns::register_selection(ctx, campaign, scoring_params).await.map_err(|e| SqlError {
+        file: campaign.selection.origin(&campaign.name),
+        source: DataFusionError::Plan(e.to_string()),
+    })?;
+    let list_params = crate::stages::campaigns::list_params(scoring_params, job, campaign, 1);
+    let df = engine::plan(ctx, lists, &list_params).await?;
+    df.clone().create_physical_plan().await.map_err(internal(lists.path()))?;
+    // and the list's rows in the history
+    let _ = ctx.deregister_table("campaign_list");
+    register_empty(ctx, "campaign_list", &df, false).map_err(internal(lists.path()))?;
+    let history = sqlfiles::find(crate::stages::campaigns::HISTORY).expect("contacts_history.sql exists");
+    let history_params = engine::Params::new().date("cooldown_until", as_of);
+    let df = engine::plan(ctx, history, &history_params).await?;
+    df.create_physical_plan().await.map_err(internal(history.path()))?;
+    // a list ranked by uplift scores the selection's lines with tonight's features
+    let candidates = sqlfiles::find("uplift_candidates").expect("uplift_candidates.sql exists");
+    let df = engine::plan(ctx, candidates, &engine::Params::new()).await?;
+    df.create_physical_plan().await.map_err(internal(candidates.path()))?;
+    Ok(())
+}
+
+/// What the campaigns changed, over the lists of earlier nights.
+async fn plan_effect(ctx: &SessionContext, params: &engine::Params) -> Result<(), SqlError> {
     let effect = sqlfiles::find(crate::stages::campaigns::EFFECT).expect("campaign_effect.sql exists");
     let internal_effect = || internal(effect.path());
     let before =
@@ -128,13 +185,8 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     let horizons = crate::stages::campaigns::effect_horizons().map_err(internal_effect())?;
     let horizons = MemTable::try_new(horizons.schema(), vec![vec![horizons]]).map_err(internal_effect())?;
     ctx.register_table("effect_horizons", Arc::new(horizons)).map_err(internal_effect())?;
-    let df = engine::plan(&ctx, effect, &params).await?;
+    let df = engine::plan(ctx, effect, params).await?;
     df.create_physical_plan().await.map_err(internal_effect())?;
-    // the uplift models' training rows: earlier nights' lists with the features of their night
-    let observations = sqlfiles::find("uplift_observations").expect("uplift_observations.sql exists");
-    let observation_params = engine::Params::for_snapshot(as_of).text("campaign", "any").int("horizon_days", 60);
-    let df = engine::plan(&ctx, observations, &observation_params).await?;
-    df.create_physical_plan().await.map_err(internal(observations.path()))?;
     Ok(())
 }
 
