@@ -1,16 +1,17 @@
 //! Ingest: every source's extracts -> checked, typed staging tables, and the
 //! rows that break a rule -> rejects.
 //!
-//! Per source: list its files, expose them as the raw table `raw_<source>`,
-//! run `sql/staging/stg_<source>.sql` over it, and split the result: rows with
-//! a `_reject_rule` are rejects, the rest (without the `_` columns) are the
-//! staging table `stg_<source>`, written as Parquet to the run's staged
-//! folder and registered under that name. A local run splits the rows here
-//! and writes one file to a scratch folder, except the CDR's, which a
-//! [`StagedConsumer`] takes as they come (the usage step folds them into
-//! usage_daily's parts: the largest extract is never written out whole and
-//! read back); on a cluster the executors read, check and write the rows
-//! into the run's staging in the warehouse (`on_cluster.rs`, [`stage_write`]).
+//! Per source (`source.rs`): list its files, expose them as the raw table
+//! `raw_<source>`, run `sql/staging/stg_<source>.sql` over it, and split the
+//! result: rows with a `_reject_rule` are rejects, the rest (without the `_`
+//! columns) are the staging table `stg_<source>`, written as Parquet to the
+//! run's staged folder and registered under that name. A local run splits
+//! the rows in this process (`local.rs`) and writes one file to a scratch
+//! folder, except the CDR's, which a [`StagedConsumer`] takes as they come
+//! (the usage step folds them into usage_daily's parts: the largest extract
+//! is never written out whole and read back); on a cluster the executors
+//! read, check and write the rows into the run's staging in the warehouse
+//! (`on_cluster.rs`, [`stage_write`]).
 //! Subscribers come first, since every other source is checked against them.
 
 mod check;
