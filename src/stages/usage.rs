@@ -159,9 +159,7 @@ pub async fn build(
     parts_folded: Option<Schema>,
 ) -> Result<UsageBuilt, StepError> {
     let err = StepError::engine("usage_daily");
-    let warehouse = staging.location();
     let read: Vec<&InputFile> = cdr_files.iter().filter(|f| !f.folded_before).collect();
-    let read_urls: BTreeSet<&str> = read.iter().map(|f| f.url.as_str()).collect();
 
     // 1. tonight's parts, staged (by ingest already, on a local run)
     let parts_url = staging.table_url(PARTS);
@@ -182,65 +180,17 @@ pub async fn build(
     }
 
     // 3. the other extracts' published parts of those days join tonight's
-    let published = |table: &str| base.filter(|c| c.files.iter().any(|f| f.table == table));
-    if let Some(commit) = published(PARTS)
+    if let Some(commit) = published(base, PARTS)
         && !days.is_empty()
     {
-        let schema = Some(without_partition(&parts_schema));
-        published_table::register(ctx, &warehouse.url, commit, PARTS, "usage_by_file_published", schema)
-            .await
-            .map_err(&err)?;
-        let urls: Vec<_> = read_urls.iter().map(|u| lit(*u)).collect();
-        let kept = ctx
-            .table("usage_by_file_published")
-            .await
-            .map_err(&err)?
-            .filter(col("event_date").in_list(day_literals(&days), false))
-            .map_err(&err)?
-            .filter(col("source_file").in_list(urls, true))
-            .map_err(&err)?;
-        tables::write_parquet(kept, &parts_url, &["event_date"]).await?;
+        keep_published_parts(ctx, staging, commit, &parts_schema, &days, &read).await?;
     }
 
     // 4. the days rebuilt from their parts
-    tables::register_parquet(ctx, "usage_by_file", &parts_url, &parts_schema, &["event_date"]).map_err(&err)?;
-    let usage_file = sqlfiles::find("usage_daily").expect("usage_daily.sql exists");
-    let df = engine::plan(ctx, usage_file, params).await?;
-    let usage_schema = nullable(df.schema().as_arrow());
-    let usage_url = staging.table_url("usage_daily");
-    let rows = tables::write_parquet(df, &usage_url, &["event_date"]).await?;
+    let (rows, usage_schema) = rebuild_days(ctx, staging, params, &parts_schema).await?;
 
     // 5. what the windows read: the published days, with the rebuilt ones replaced
-    tables::register_parquet(ctx, "usage_daily_rebuilt", &usage_url, &usage_schema, &["event_date"]).map_err(&err)?;
-    let rebuilt = ctx.table("usage_daily_rebuilt").await.map_err(&err)?;
-    // the published days tonight does not rebuild, if any. Either side may be empty
-    // (tonight rebuilds every published day, or reads no new CDR): it is then left out,
-    // not unioned: on Ballista 55 a union with an empty branch never finishes (its
-    // tasks' metrics do not match their stage's)
-    let kept_days = base.is_some_and(|c| {
-        c.files.iter().filter(|f| f.table == "usage_daily").any(|f| {
-            let day = f.partition.strip_prefix("event_date=").and_then(|d| d.parse::<NaiveDate>().ok());
-            day.is_none_or(|d| !days.contains(&d))
-        })
-    });
-    let usage = match published("usage_daily").filter(|_| kept_days) {
-        Some(commit) => {
-            let schema = Some(without_partition(&usage_schema));
-            published_table::register(ctx, &warehouse.url, commit, "usage_daily", "usage_daily_published", schema)
-                .await
-                .map_err(&err)?;
-            let kept = ctx
-                .table("usage_daily_published")
-                .await
-                .map_err(&err)?
-                .filter(col("event_date").in_list(day_literals(&days), true))
-                .map_err(&err)?;
-            if rows == 0 { kept } else { kept.union(rebuilt).map_err(&err)? }
-        }
-        None => rebuilt,
-    };
-    let _ = ctx.deregister_table("usage_daily");
-    ctx.register_table("usage_daily", usage.into_view()).map_err(&err)?;
+    register_for_windows(ctx, staging, base, &days, &usage_schema, rows).await?;
 
     let folded = read
         .iter()
@@ -255,6 +205,111 @@ pub async fn build(
         })
         .collect();
     Ok(UsageBuilt { rows, days, folded })
+}
+
+/// `base` when it published files of `table`.
+fn published<'a>(base: Option<&'a Commit>, table: &str) -> Option<&'a Commit> {
+    base.filter(|c| c.files.iter().any(|f| f.table == table))
+}
+
+/// Adds to tonight's staged parts the published parts of `days` that come
+/// from other extracts than those `read` tonight.
+async fn keep_published_parts(
+    ctx: &SessionContext,
+    staging: &RunStaging,
+    commit: &Commit,
+    parts_schema: &Schema,
+    days: &BTreeSet<NaiveDate>,
+    read: &[&InputFile],
+) -> Result<(), StepError> {
+    let err = StepError::engine("usage_daily");
+    let read_urls: BTreeSet<&str> = read.iter().map(|f| f.url.as_str()).collect();
+    let schema = Some(without_partition(parts_schema));
+    published_table::register(ctx, &staging.location().url, commit, PARTS, "usage_by_file_published", schema)
+        .await
+        .map_err(&err)?;
+    let urls: Vec<_> = read_urls.iter().map(|u| lit(*u)).collect();
+    let kept = ctx
+        .table("usage_by_file_published")
+        .await
+        .map_err(&err)?
+        .filter(col("event_date").in_list(day_literals(days), false))
+        .map_err(&err)?
+        .filter(col("source_file").in_list(urls, true))
+        .map_err(&err)?;
+    tables::write_parquet(kept, &staging.table_url(PARTS), &["event_date"]).await?;
+    Ok(())
+}
+
+/// usage_daily's rebuilt days, summed from the staged parts and written to
+/// the run's staging: the rows written and their schema.
+async fn rebuild_days(
+    ctx: &SessionContext,
+    staging: &RunStaging,
+    params: &Params,
+    parts_schema: &Schema,
+) -> Result<(u64, Schema), StepError> {
+    let err = StepError::engine("usage_daily");
+    let parts_url = staging.table_url(PARTS);
+    tables::register_parquet(ctx, "usage_by_file", &parts_url, parts_schema, &["event_date"]).map_err(&err)?;
+    let usage_file = sqlfiles::find("usage_daily").expect("usage_daily.sql exists");
+    let df = engine::plan(ctx, usage_file, params).await?;
+    let usage_schema = nullable(df.schema().as_arrow());
+    let usage_url = staging.table_url("usage_daily");
+    let rows = tables::write_parquet(df, &usage_url, &["event_date"]).await?;
+    Ok((rows, usage_schema))
+}
+
+/// Registers `usage_daily` on `ctx` for the windows: the published days
+/// tonight does not rebuild (`days`), with the `rows` rebuilt tonight.
+async fn register_for_windows(
+    ctx: &SessionContext,
+    staging: &RunStaging,
+    base: Option<&Commit>,
+    days: &BTreeSet<NaiveDate>,
+    usage_schema: &Schema,
+    rows: u64,
+) -> Result<(), StepError> {
+    let err = StepError::engine("usage_daily");
+    let usage_url = staging.table_url("usage_daily");
+    tables::register_parquet(ctx, "usage_daily_rebuilt", &usage_url, usage_schema, &["event_date"]).map_err(&err)?;
+    let rebuilt = ctx.table("usage_daily_rebuilt").await.map_err(&err)?;
+    // the published days tonight does not rebuild, if any. Either side may be empty
+    // (tonight rebuilds every published day, or reads no new CDR): it is then left out,
+    // not unioned: on Ballista 55 a union with an empty branch never finishes (its
+    // tasks' metrics do not match their stage's)
+    let kept_days = base.is_some_and(|c| {
+        c.files.iter().filter(|f| f.table == "usage_daily").any(|f| {
+            let day = f.partition.strip_prefix("event_date=").and_then(|d| d.parse::<NaiveDate>().ok());
+            day.is_none_or(|d| !days.contains(&d))
+        })
+    });
+    let usage = match published(base, "usage_daily").filter(|_| kept_days) {
+        Some(commit) => {
+            let schema = Some(without_partition(usage_schema));
+            published_table::register(
+                ctx,
+                &staging.location().url,
+                commit,
+                "usage_daily",
+                "usage_daily_published",
+                schema,
+            )
+            .await
+            .map_err(&err)?;
+            let kept = ctx
+                .table("usage_daily_published")
+                .await
+                .map_err(&err)?
+                .filter(col("event_date").in_list(day_literals(days), true))
+                .map_err(&err)?;
+            if rows == 0 { kept } else { kept.union(rebuilt).map_err(&err)? }
+        }
+        None => rebuilt,
+    };
+    let _ = ctx.deregister_table("usage_daily");
+    ctx.register_table("usage_daily", usage.into_view()).map_err(&err)?;
+    Ok(())
 }
 
 /// `schema` with every column nullable.

@@ -25,7 +25,8 @@ use datafusion::prelude::SessionContext;
 
 use super::raw::FileError;
 use super::stage_write::{STATUS, StagedFolder};
-use super::{IngestError, SourceReport, Staging, add_warnings};
+use super::verdicts::{Staging, add_warnings};
+use super::{IngestError, SourceReport};
 use crate::contract::SourceKind;
 use crate::storage::{Location, StoreUrl};
 use crate::warehouse::tables;

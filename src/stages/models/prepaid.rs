@@ -168,48 +168,9 @@ pub async fn run(
         histories = old.sample.len() + now.sample.len(),
         "prepaid histories at {th} and at T"
     );
-    let started = std::time::Instant::now();
-    // the two fits are CPU work, side by side on a blocking thread, so the engine's
-    // queries (the churn model's, in the same step) go on meanwhile
-    let (old, now, fitted_old, fitted_now) = tokio::task::spawn_blocking(move || {
-        let (fitted_old, fitted_now) = std::thread::scope(|scope| {
-            let old_fit = scope.spawn(|| fit(&old.sample));
-            let now_fit = fit(&now.sample);
-            (old_fit.join().expect("a fit's thread does not panic"), now_fit)
-        });
-        (old, now, fitted_old, fitted_now)
-    })
-    .await
-    .map_err(|e| DataFusionError::External(Box::new(e)))?;
-    tracing::info!(seconds = started.elapsed().as_secs_f64(), "prepaid BG/NBD fits at {th} and at T");
+    let (old, now, fitted_old, fitted_now) = fit_both(old, now, th).await?;
     let backtest = match fitted_old {
-        Ok(f) => {
-            let expected: f64 = old
-                .active
-                .iter()
-                .map(|(h, _)| {
-                    h.count as f64 * f.fit.expected_transactions(horizon_weeks, h.frequency, h.recency, h.age)
-                })
-                .sum();
-            let bt = PrepaidBacktest {
-                fitted_at: th.to_string(),
-                horizon_weeks,
-                active_lines: old.active.iter().map(|(h, _)| h.count).sum(),
-                recharge_days_expected: expected,
-                recharge_days_observed: old.active.iter().map(|(_, observed)| observed).sum(),
-            };
-            let rows = bt.active_lines as i64;
-            metrics.push(MetricRow::new("prepaid_bgnbd", "backtest", "recharge_days_expected", None, expected, rows));
-            metrics.push(MetricRow::new(
-                "prepaid_bgnbd",
-                "backtest",
-                "recharge_days_observed",
-                None,
-                bt.recharge_days_observed,
-                rows,
-            ));
-            Some(bt)
-        }
+        Ok(f) => Some(backtest(&f, &old, th, horizon_weeks, &mut metrics)),
         Err(why) => {
             tracing::warn!("prepaid back-test skipped: {why} (histories at {th})");
             None
@@ -229,7 +190,75 @@ pub async fn run(
         sample_share: now.share,
         backtest,
     };
-    let params = match fitted_now {
+    let params = publish(fitted_now, lines, &mut artifact, &mut metrics);
+    Ok(PrepaidStep { params, artifact, metrics })
+}
+
+/// The fits at T-H (`old`) and at T (`now`), with the histories they were fitted on.
+type Fits = (Histories, Histories, Result<Fitted, String>, Result<Fitted, String>);
+
+/// Fits the histories at T-H and at T. The two fits are CPU work, side by
+/// side on a blocking thread, so the engine's queries (the churn model's,
+/// in the same step) go on meanwhile.
+async fn fit_both(old: Histories, now: Histories, th: chrono::NaiveDate) -> Result<Fits, DataFusionError> {
+    let started = std::time::Instant::now();
+    let fits = tokio::task::spawn_blocking(move || {
+        let (fitted_old, fitted_now) = std::thread::scope(|scope| {
+            let old_fit = scope.spawn(|| fit(&old.sample));
+            let now_fit = fit(&now.sample);
+            (old_fit.join().expect("a fit's thread does not panic"), now_fit)
+        });
+        (old, now, fitted_old, fitted_now)
+    })
+    .await
+    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "prepaid BG/NBD fits at {th} and at T");
+    Ok(fits)
+}
+
+/// The back-test of the fit at T-H: the recharge days it expects of the
+/// lines active then in the `horizon_weeks` after, against those observed.
+fn backtest(
+    f: &Fitted,
+    old: &Histories,
+    th: chrono::NaiveDate,
+    horizon_weeks: f64,
+    metrics: &mut Vec<MetricRow>,
+) -> PrepaidBacktest {
+    let expected: f64 = old
+        .active
+        .iter()
+        .map(|(h, _)| h.count as f64 * f.fit.expected_transactions(horizon_weeks, h.frequency, h.recency, h.age))
+        .sum();
+    let bt = PrepaidBacktest {
+        fitted_at: th.to_string(),
+        horizon_weeks,
+        active_lines: old.active.iter().map(|(h, _)| h.count).sum(),
+        recharge_days_expected: expected,
+        recharge_days_observed: old.active.iter().map(|(_, observed)| observed).sum(),
+    };
+    let rows = bt.active_lines as i64;
+    metrics.push(MetricRow::new("prepaid_bgnbd", "backtest", "recharge_days_expected", None, expected, rows));
+    metrics.push(MetricRow::new(
+        "prepaid_bgnbd",
+        "backtest",
+        "recharge_days_observed",
+        None,
+        bt.recharge_days_observed,
+        rows,
+    ));
+    bt
+}
+
+/// The fit at T recorded in `artifact` and `metrics` (over `lines` lines),
+/// and the SQL parameters that carry it (or switch the scores off).
+fn publish(
+    fitted_now: Result<Fitted, String>,
+    lines: u64,
+    artifact: &mut PrepaidArtifact,
+    metrics: &mut Vec<MetricRow>,
+) -> Params {
+    match fitted_now {
         Ok(Fitted { fit, with_prior }) => {
             artifact.status = if with_prior { "fitted with a weak prior" } else { "fitted" }.to_string();
             (artifact.r, artifact.alpha_weeks, artifact.a, artifact.b) =
@@ -258,8 +287,7 @@ pub async fn run(
             artifact.status = format!("not fitted: {why}");
             unfitted_params()
         }
-    };
-    Ok(PrepaidStep { params, artifact, metrics })
+    }
 }
 
 /// Parameters that switch the prepaid scores off.

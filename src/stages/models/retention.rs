@@ -93,23 +93,17 @@ fn geometric(observations: &[sbg::Observation]) -> Curve {
     Curve::Geometric { monthly_churn: if at_risk == 0 { 0.0 } else { ended as f64 / at_risk as f64 } }
 }
 
+/// A group's observations, by cohort group.
+type ByGroup = BTreeMap<String, Vec<sbg::Observation>>;
+
+/// The curve of the pooled fit (all postpaid lines): its method, why it is
+/// not sBG (when geometric), and the curve.
+type Pooled = (&'static str, Option<String>, Curve);
+
+/// Fits every cohort group's curve (or the pooled one) and tabulates the
+/// expected further months of each tenure an active line has.
 pub async fn run(ctx: &SessionContext, settings: &ModelSettings) -> Result<RetentionStep, DataFusionError> {
-    let frame = Frame::query(
-        ctx,
-        "SELECT cohort_group, periods, churned, subscribers FROM int_retention_observations \
-         ORDER BY cohort_group, periods, churned",
-    )
-    .await?;
-    let (names, periods, churned, counts) =
-        (frame.strings("cohort_group")?, frame.i64s("periods")?, frame.bools("churned")?, frame.i64s("subscribers")?);
-    let mut by_group: BTreeMap<String, Vec<sbg::Observation>> = BTreeMap::new();
-    for i in 0..names.len() {
-        by_group.entry(names[i].clone()).or_default().push(sbg::Observation {
-            periods: periods[i].max(0) as u32,
-            churned: churned[i],
-            count: counts[i].max(0) as u64,
-        });
-    }
+    let by_group = observations(ctx).await?;
     let all: Vec<sbg::Observation> = by_group.values().flatten().copied().collect();
     let pooled = if all.is_empty() {
         None
@@ -124,92 +118,141 @@ pub async fn run(ctx: &SessionContext, settings: &ModelSettings) -> Result<Reten
     let rate = crate::maths::discount::monthly_rate(settings.annual_discount_rate);
     let mut groups = Vec::new();
     let mut metrics = Vec::new();
-    let (mut key, mut tenure, mut expected, mut discounted) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut table = CurveRows::default();
     for (group, observations) in &by_group {
-        let lines: u64 = observations.iter().map(|o| o.count).sum();
-        let ended: u64 = observations.iter().filter(|o| o.churned).map(|o| o.count).sum();
-        let (pooled_method, pooled_reason, pooled_curve) = pooled.clone().expect("a group means observations");
-        let with_pooled = |why: String| {
-            let reason = match &pooled_reason {
-                Some(more) => format!("{why}; {more}"),
-                None => why,
-            };
-            (pooled_method, Some(reason), pooled_curve)
+        let fit = group_fit(group, observations, pooled.as_ref(), pooled_failure.as_deref(), settings);
+        group_metrics(&fit, &mut metrics);
+        table.push(group, observations, &fit.curve, settings.horizon_months, rate);
+        groups.push(fit);
+    }
+    let curve_table = table.batch()?;
+    Ok(RetentionStep { curve_table, groups, metrics })
+}
+
+/// int_retention_observations, by cohort group.
+async fn observations(ctx: &SessionContext) -> Result<ByGroup, DataFusionError> {
+    let frame = Frame::query(
+        ctx,
+        "SELECT cohort_group, periods, churned, subscribers FROM int_retention_observations \
+         ORDER BY cohort_group, periods, churned",
+    )
+    .await?;
+    let (names, periods, churned, counts) =
+        (frame.strings("cohort_group")?, frame.i64s("periods")?, frame.bools("churned")?, frame.i64s("subscribers")?);
+    let mut by_group: ByGroup = BTreeMap::new();
+    for i in 0..names.len() {
+        by_group.entry(names[i].clone()).or_default().push(sbg::Observation {
+            periods: periods[i].max(0) as u32,
+            churned: churned[i],
+            count: counts[i].max(0) as u64,
+        });
+    }
+    Ok(by_group)
+}
+
+/// What `group` is valued with: its own sBG fit, or the `pooled` curve and
+/// why; said in the log when it is not its own.
+fn group_fit(
+    group: &str,
+    observations: &[sbg::Observation],
+    pooled: Option<&Pooled>,
+    pooled_failure: Option<&str>,
+    settings: &ModelSettings,
+) -> GroupFit {
+    let lines: u64 = observations.iter().map(|o| o.count).sum();
+    let ended: u64 = observations.iter().filter(|o| o.churned).map(|o| o.count).sum();
+    let (pooled_method, pooled_reason, pooled_curve) = pooled.cloned().expect("a group means observations");
+    let with_pooled = |why: String| {
+        let reason = match &pooled_reason {
+            Some(more) => format!("{why}; {more}"),
+            None => why,
         };
-        let (method, reason, curve, own_failure) = if ended < settings.min_churners {
-            let (method, reason, curve) = with_pooled(format!(
-                "{ended} ended lines, fewer than retention.min_churners ({})",
-                settings.min_churners
-            ));
-            (method, reason, curve, None)
-        } else {
-            match sbg::fit(observations) {
-                Ok(f) => {
-                    ("own", None, Curve::Sbg { alpha: f.alpha, beta: f.beta, log_likelihood: f.log_likelihood }, None)
-                }
-                Err(e) => {
-                    let (method, reason, curve) = with_pooled(format!("its own sBG fit failed: {e}"));
-                    (method, reason, curve, Some(format!("its own sBG fit did not converge: {e}")))
-                }
-            }
-        };
-        // the fits this group's curve depends on that failed
-        let fit_failure = match (own_failure, method) {
-            (own, "geometric") => Some(own.into_iter().chain(pooled_failure.clone()).collect::<Vec<_>>().join("; ")),
-            (own, _) => own,
-        };
-        match &fit_failure {
-            // the run warns about it with the other warnings
-            Some(why) => tracing::info!("retention group {group}: {why}; valued with the {method} curve"),
-            None => {
-                if let Some(why) = &reason {
-                    tracing::info!("retention group {group}: {method} curve, because {why}");
-                }
+        (pooled_method, Some(reason), pooled_curve)
+    };
+    let (method, reason, curve, own_failure) = if ended < settings.min_churners {
+        let (method, reason, curve) =
+            with_pooled(format!("{ended} ended lines, fewer than retention.min_churners ({})", settings.min_churners));
+        (method, reason, curve, None)
+    } else {
+        match sbg::fit(observations) {
+            Ok(f) => ("own", None, Curve::Sbg { alpha: f.alpha, beta: f.beta, log_likelihood: f.log_likelihood }, None),
+            Err(e) => {
+                let (method, reason, curve) = with_pooled(format!("its own sBG fit failed: {e}"));
+                (method, reason, curve, Some(format!("its own sBG fit did not converge: {e}")))
             }
         }
-        let row = |metric: &str, value: f64| MetricRow::new("retention_sbg", group, metric, None, value, lines as i64);
-        metrics.push(row("lines", lines as f64));
-        metrics.push(row("ended_lines", ended as f64));
-        metrics.push(row("own_fit", if method == "own" { 1.0 } else { 0.0 }));
-        metrics.push(row("fit_failed", if fit_failure.is_some() { 1.0 } else { 0.0 }));
-        match curve {
-            Curve::Sbg { alpha, beta, log_likelihood } => {
-                metrics.push(row("alpha", alpha));
-                metrics.push(row("beta", beta));
-                if method == "own" {
-                    metrics.push(row("log_likelihood", log_likelihood));
-                }
-            }
-            Curve::Geometric { monthly_churn } => metrics.push(row("monthly_churn", monthly_churn)),
+    };
+    // the fits this group's curve depends on that failed
+    let fit_failure = match (own_failure, method) {
+        (own, "geometric") => {
+            Some(own.into_iter().chain(pooled_failure.map(str::to_string)).collect::<Vec<_>>().join("; "))
         }
-        // one row per tenure an active line of the group has
+        (own, _) => own,
+    };
+    match &fit_failure {
+        // the run warns about it with the other warnings
+        Some(why) => tracing::info!("retention group {group}: {why}; valued with the {method} curve"),
+        None => {
+            if let Some(why) = &reason {
+                tracing::info!("retention group {group}: {method} curve, because {why}");
+            }
+        }
+    }
+    GroupFit { cohort_group: group.to_string(), lines, ended_lines: ended, method, reason, fit_failure, curve }
+}
+
+/// A group's fit, as metrics.
+fn group_metrics(fit: &GroupFit, metrics: &mut Vec<MetricRow>) {
+    let (group, method) = (&fit.cohort_group, fit.method);
+    let row = |metric: &str, value: f64| MetricRow::new("retention_sbg", group, metric, None, value, fit.lines as i64);
+    metrics.push(row("lines", fit.lines as f64));
+    metrics.push(row("ended_lines", fit.ended_lines as f64));
+    metrics.push(row("own_fit", if method == "own" { 1.0 } else { 0.0 }));
+    metrics.push(row("fit_failed", if fit.fit_failure.is_some() { 1.0 } else { 0.0 }));
+    match fit.curve {
+        Curve::Sbg { alpha, beta, log_likelihood } => {
+            metrics.push(row("alpha", alpha));
+            metrics.push(row("beta", beta));
+            if method == "own" {
+                metrics.push(row("log_likelihood", log_likelihood));
+            }
+        }
+        Curve::Geometric { monthly_churn } => metrics.push(row("monthly_churn", monthly_churn)),
+    }
+}
+
+/// The lookup table's columns, built a group at a time.
+#[derive(Default)]
+struct CurveRows {
+    key: Vec<String>,
+    tenure: Vec<i32>,
+    expected: Vec<f64>,
+    discounted: Vec<f64>,
+}
+
+impl CurveRows {
+    /// One row per tenure an active line of `group` has.
+    fn push(&mut self, group: &str, observations: &[sbg::Observation], curve: &Curve, horizon: u32, rate: f64) {
         let mut tenures: Vec<u32> = observations.iter().filter(|o| !o.churned).map(|o| o.periods).collect();
         tenures.dedup();
         for n in tenures {
-            let r = curve.residual(n, settings.horizon_months, rate);
-            key.push(group.clone());
-            tenure.push(n as i32);
-            expected.push(r.expected_periods);
-            discounted.push(r.discounted_periods);
+            let r = curve.residual(n, horizon, rate);
+            self.key.push(group.to_string());
+            self.tenure.push(n as i32);
+            self.expected.push(r.expected_periods);
+            self.discounted.push(r.discounted_periods);
         }
-        groups.push(GroupFit {
-            cohort_group: group.clone(),
-            lines,
-            ended_lines: ended,
-            method,
-            reason,
-            fit_failure,
-            curve,
-        });
     }
-    let curve_table = RecordBatch::try_new(
-        curve_schema(),
-        vec![
-            Arc::new(StringArray::from(key)),
-            Arc::new(Int32Array::from(tenure)),
-            Arc::new(Float64Array::from(expected)),
-            Arc::new(Float64Array::from(discounted)),
-        ],
-    )?;
-    Ok(RetentionStep { curve_table, groups, metrics })
+
+    fn batch(self) -> Result<RecordBatch, DataFusionError> {
+        Ok(RecordBatch::try_new(
+            curve_schema(),
+            vec![
+                Arc::new(StringArray::from(self.key)),
+                Arc::new(Int32Array::from(self.tenure)),
+                Arc::new(Float64Array::from(self.expected)),
+                Arc::new(Float64Array::from(self.discounted)),
+            ],
+        )?)
+    }
 }
