@@ -234,7 +234,7 @@ async fn upgrade(warehouse: &str) -> Result<(), CommandError> {
     use cvm::commands::upgrade::{self, Upgraded};
     let url = StoreUrl::parse(warehouse, std::path::Path::new("."))
         .map_err(|m| CommandError::Usage(format!("{warehouse}: {m}")))?;
-    let location = cvm::storage::Location::open(&url.as_folder())?;
+    let location = cvm::storage::Location::open(&url.as_folder(), &Default::default())?;
     let upgraded = upgrade::upgrade(&location)
         .await
         .map_err(|source| CommandError::Upgrade { warehouse: warehouse.to_string(), source })?;
@@ -251,16 +251,18 @@ async fn upgrade(warehouse: &str) -> Result<(), CommandError> {
 }
 
 async fn status(job: Option<PathBuf>, warehouse: Option<String>, limit: usize, json: bool) -> Result<(), CommandError> {
-    let (name, warehouse) = match &job {
+    let (name, warehouse, storage) = match &job {
         Some(path) => {
             let job = Job::load(path, &Overrides { warehouse, ..Default::default() })?;
-            (Some(job.name), job.warehouse)
+            (Some(job.name), job.warehouse, job.storage)
         }
         None => (
             None,
             parse_url("--warehouse", warehouse.as_deref().unwrap_or("warehouse/demo")).map_err(CommandError::Usage)?,
+            Default::default(),
         ),
     };
+    let warehouse = cvm::storage::Location::open(&warehouse, &storage)?;
     let mut runs = cvm::commands::status::runs(&warehouse, name.as_deref()).await?;
     let mut locks = cvm::commands::status::locks(&warehouse).await?;
     runs.truncate(limit);

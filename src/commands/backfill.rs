@@ -46,7 +46,6 @@ pub async fn backfill(
     if from > to {
         return Err(BackfillError::Range { from, to });
     }
-    crate::storage::configure(&job.storage);
     let mut ran = 0;
     for date in from.iter_days().take_while(|d| *d <= to) {
         if !force {
@@ -67,7 +66,8 @@ pub async fn backfill(
 
 /// The run that published snapshot T, if it did so from this job file and the inputs as they are now.
 async fn already_done(job: &Job, date: NaiveDate) -> Result<Option<String>, StatusError> {
-    let Some(run) = status::published_by(&job.warehouse, &job.name, date).await? else {
+    let warehouse = Location::open(&job.warehouse, &job.storage)?;
+    let Some(run) = status::published_by(&warehouse, &job.name, date).await? else {
         return Ok(None);
     };
     if run.config_hash != job.config_hash {
@@ -85,7 +85,7 @@ async fn already_done(job: &Job, date: NaiveDate) -> Result<Option<String>, Stat
 /// each the same version ([`InputFile::is_version`]).
 async fn inputs_unchanged(job: &Job, manifest: &Manifest) -> Result<bool, StorageError> {
     for source in job.sources.iter().filter(|s| s.enabled) {
-        let location = Location::open(&source.url)?;
+        let location = Location::open(&source.url, &job.storage)?;
         let now: Vec<InputFile> = location
             .list_files()
             .await?

@@ -165,7 +165,9 @@ async fn run_night(
     }
     let url = crate::storage::StoreUrl::parse(&format!("{}/", warehouse.display()), Path::new("/"))
         .map_err(|m| step_error(&what, m))?;
-    let run = crate::commands::status::published_by(&url, "bench", as_of).await.map_err(|e| step_error(&what, e))?;
+    let location = crate::storage::Location::open(&url, &Default::default()).map_err(|e| step_error(&what, e))?;
+    let run =
+        crate::commands::status::published_by(&location, "bench", as_of).await.map_err(|e| step_error(&what, e))?;
     let run = run.ok_or_else(|| step_error(&what, "succeeded, but published no manifest"))?;
     Ok(Night { as_of, wall, manifest: run.manifest })
 }

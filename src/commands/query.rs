@@ -6,7 +6,7 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::SQLOptions;
 
 use crate::engine::{self, EngineOptions};
-use crate::storage::StoreUrl;
+use crate::storage::{Location, StorageSettings, StoreUrl};
 use crate::warehouse::reader::{self, ReadError};
 
 #[derive(Debug, thiserror::Error)]
@@ -41,8 +41,10 @@ pub async fn query(
     format: OutputFormat,
     output: Option<&str>,
 ) -> Result<Option<String>, QueryError> {
-    let ctx = engine::session(&EngineOptions::default()).map_err(QueryError::Sql)?;
-    reader::register_warehouse(&ctx, warehouse).await?;
+    let storage = StorageSettings::default();
+    let ctx = engine::session(&EngineOptions::default(), &storage).map_err(QueryError::Sql)?;
+    let location = Location::open(warehouse, &storage).map_err(ReadError::from)?;
+    reader::register_warehouse(&ctx, &location).await?;
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
     let df = ctx.sql_with_options(sql, options).await.map_err(QueryError::Sql)?;
     match (format, output) {

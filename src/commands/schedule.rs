@@ -134,7 +134,12 @@ pub async fn serve(jobs: Vec<ScheduledJob>, log_args: Vec<String>) -> Result<(),
             let mut snapshots: Vec<NaiveDate> = due.iter().map(|d| snapshot_for(&scheduled.schedule, *d)).collect();
             snapshots.dedup();
             for as_of in snapshots {
-                match status::published_by(&scheduled.job.warehouse, &scheduled.job.name, as_of).await {
+                let published = crate::storage::Location::open(&scheduled.job.warehouse, &scheduled.job.storage);
+                let published = match published {
+                    Ok(warehouse) => status::published_by(&warehouse, &scheduled.job.name, as_of).await,
+                    Err(e) => Err(e.into()),
+                };
+                match published {
                     Ok(Some(run)) => {
                         tracing::info!(job = scheduled.job.name, snapshot = %as_of, run = run.run_id, "already published: skipped");
                         continue;

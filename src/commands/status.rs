@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::run::lock::LockRecord;
-use crate::storage::{Location, StorageError, StoreUrl};
+use crate::storage::{Location, StorageError};
 use crate::warehouse::commit::{self, CommitError};
 use crate::warehouse::manifest::{self, Manifest, Status};
 
@@ -40,10 +40,10 @@ pub enum StatusError {
 }
 
 /// Every run of `job` (every job when None) recorded in the warehouse, newest first.
-pub async fn runs(warehouse: &StoreUrl, job: Option<&str>) -> Result<Vec<RunRecord>, StatusError> {
+pub async fn runs(warehouse: &Location, job: Option<&str>) -> Result<Vec<RunRecord>, StatusError> {
     let folder = match job {
-        Some(job) => manifest::job_folder(warehouse, job),
-        None => manifest::warehouse_folder(warehouse),
+        Some(job) => manifest::job_folder(&warehouse.url, job),
+        None => manifest::warehouse_folder(&warehouse.url),
     };
     Ok(manifest::read_all(warehouse, &folder).await?.into_iter().map(record_of).collect())
 }
@@ -65,14 +65,13 @@ fn record_of(manifest: Manifest) -> RunRecord {
 }
 
 /// The run whose files hold snapshot T in the latest commit, if any.
-pub async fn published_run(warehouse: &StoreUrl, as_of: NaiveDate) -> Result<Option<String>, StatusError> {
-    let location = Location::open(warehouse)?;
-    Ok(commit::latest(&location).await?.and_then(|c| c.run_of_snapshot(as_of)))
+pub async fn published_run(warehouse: &Location, as_of: NaiveDate) -> Result<Option<String>, StatusError> {
+    Ok(commit::latest(warehouse).await?.and_then(|c| c.run_of_snapshot(as_of)))
 }
 
 /// The succeeded run of `job` that published snapshot T, if it is what is
 /// published now (one manifest read, at its known path).
-pub async fn published_by(warehouse: &StoreUrl, job: &str, as_of: NaiveDate) -> Result<Option<RunRecord>, StatusError> {
+pub async fn published_by(warehouse: &Location, job: &str, as_of: NaiveDate) -> Result<Option<RunRecord>, StatusError> {
     let Some(run_id) = published_run(warehouse, as_of).await? else {
         return Ok(None);
     };
@@ -82,8 +81,8 @@ pub async fn published_by(warehouse: &StoreUrl, job: &str, as_of: NaiveDate) -> 
 }
 
 /// The runs holding a lock now (in progress, or dead and not yet taken over).
-pub async fn locks(warehouse: &StoreUrl) -> Result<Vec<LockRecord>, StatusError> {
-    Ok(crate::run::lock::all(&Location::open(warehouse)?).await?)
+pub async fn locks(warehouse: &Location) -> Result<Vec<LockRecord>, StatusError> {
+    Ok(crate::run::lock::all(warehouse).await?)
 }
 
 /// The status as an aligned text table.

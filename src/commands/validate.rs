@@ -40,7 +40,7 @@ pub async fn validate(job: &Job) -> Result<Vec<SourceCheck>, ValidateError> {
     plan_all(job).await?;
     let mut out = Vec::new();
     for source in &job.sources {
-        let files = ingest::check_source(source).await?;
+        let files = ingest::check_source(source, &job.storage).await?;
         out.push(SourceCheck { source: source.kind.name(), url: source.url.to_string(), files });
     }
     Ok(out)
@@ -50,7 +50,7 @@ pub async fn validate(job: &Job) -> Result<Vec<SourceCheck>, ValidateError> {
 /// shapes: an unknown table or column, a type error or a header that does not
 /// match the output is found here, before any data is read.
 pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
-    let ctx = engine::session(&EngineOptions::default()).map_err(internal("session".into()))?;
+    let ctx = engine::session(&EngineOptions::default(), &job.storage).map_err(internal("session".into()))?;
     let as_of = chrono::Utc::now().date_naive();
     let params = crate::stages::models::params_at(job, as_of);
     let session = RunSession::local(ctx.clone());

@@ -26,7 +26,7 @@ use settings::cvm_settings;
 
 use crate::observe::memory::{MeteredPool, PoolReport};
 use crate::storage::registry::StoreRegistry;
-use crate::storage::{StorageError, StoreUrl};
+use crate::storage::{StorageError, StorageSettings, StoreUrl};
 use sqlfiles::{Layer, SqlFile};
 
 /// A SQL file that failed to plan or run.
@@ -74,18 +74,18 @@ pub struct EngineOptions {
 /// cvm's functions and object stores, no cached file listings (cvm writes
 /// and re-reads tables in one process). A run on a cluster opens its session
 /// through `stages::session::open_engine`, which knows the plans it ships.
-pub fn session(options: &EngineOptions) -> Result<SessionContext, DataFusionError> {
+pub fn session(options: &EngineOptions, storage: &StorageSettings) -> Result<SessionContext, DataFusionError> {
     if let Some(url) = &options.cluster {
         return Err(DataFusionError::Internal(format!(
             "engine {url}: a cluster session is opened with its plan codecs (stages::session::open_engine)"
         )));
     }
-    Ok(SessionContext::new_with_state(session_state(options)?))
+    Ok(SessionContext::new_with_state(session_state(options, storage)?))
 }
 
 /// The state behind [`session`]: what a local session runs on, and what a
 /// cluster client starts from (its settings, tables and stores).
-pub fn session_state(options: &EngineOptions) -> Result<SessionState, DataFusionError> {
+pub fn session_state(options: &EngineOptions, storage: &StorageSettings) -> Result<SessionState, DataFusionError> {
     let mut config = cvm_settings(SessionConfig::new());
     if let Some(n) = options.target_partitions {
         config = config.with_target_partitions(n);
@@ -105,7 +105,7 @@ pub fn session_state(options: &EngineOptions) -> Result<SessionState, DataFusion
     };
     let mut runtime = RuntimeEnvBuilder::new()
         .with_object_list_cache_limit(0)
-        .with_object_store_registry(Arc::new(StoreRegistry::new()))
+        .with_object_store_registry(Arc::new(StoreRegistry::new(storage.clone())))
         .with_memory_pool(Arc::new(MeteredPool::new(pool)));
     if let Some(dir) = &options.spill_dir {
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -128,8 +128,8 @@ pub fn memory_report(ctx: &SessionContext) -> PoolReport {
 }
 
 /// Makes the store behind `url` reachable from SQL.
-pub fn register_store(ctx: &SessionContext, url: &StoreUrl) -> Result<(), StorageError> {
-    let store = url.build_store()?;
+pub fn register_store(ctx: &SessionContext, url: &StoreUrl, storage: &StorageSettings) -> Result<(), StorageError> {
+    let store = url.build_store(storage)?;
     ctx.register_object_store(&url.store_root(), store);
     Ok(())
 }
@@ -318,7 +318,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_the_statements_placeholders_are_bound() {
-        let ctx = session(&EngineOptions::default()).unwrap();
+        let ctx = session(&EngineOptions::default(), &StorageSettings::default()).unwrap();
         let params = Params::new().date("as_of", NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
         // a `$` inside a literal or a comment is no parameter
         let sql = "SELECT 'in $usd -- or $eur' AS note, CAST($as_of AS DATE) AS d -- $not_bound";

@@ -316,7 +316,7 @@ pub struct Summary {
 /// Writes the landing `options` describe and says what it wrote.
 pub async fn generate(options: &Options) -> Result<Summary, GenerateError> {
     options.check()?;
-    let location = Location::open(&options.out.as_folder())?;
+    let location = Location::open(&options.out.as_folder(), &Default::default())?;
     let root = location.url.store_path();
     let started = Instant::now();
     // the folders written are replaced

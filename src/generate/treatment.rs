@@ -78,9 +78,12 @@ pub async fn read_history(
     subscribers: u64,
 ) -> Result<(Vec<Listing>, u64), GenerateError> {
     let fail = |message: String| GenerateError::Campaigns { warehouse: warehouse.to_string(), message };
-    let ctx = crate::engine::session(&crate::engine::EngineOptions::default()).map_err(|e| fail(e.to_string()))?;
+    let storage = crate::storage::StorageSettings::default();
+    let ctx =
+        crate::engine::session(&crate::engine::EngineOptions::default(), &storage).map_err(|e| fail(e.to_string()))?;
+    let location = crate::storage::Location::open(warehouse, &storage).map_err(|e| fail(e.to_string()))?;
     let tables =
-        crate::warehouse::reader::register_warehouse(&ctx, warehouse).await.map_err(|e| fail(e.to_string()))?;
+        crate::warehouse::reader::register_warehouse(&ctx, &location).await.map_err(|e| fail(e.to_string()))?;
     if !tables.iter().any(|t| t == "contacts_history") {
         return Err(fail(
             "no published contacts_history (hint: run a job with campaigns on this warehouse first)".into(),

@@ -166,7 +166,7 @@ mod tests {
     fn shards_are_written_in_their_order_whichever_comes_first() {
         let dir = tempfile::tempdir().unwrap();
         let url = StoreUrl::parse(&dir.path().display().to_string(), std::path::Path::new("/")).unwrap();
-        let location = Location::open(&url.as_folder()).unwrap();
+        let location = Location::open(&url.as_folder(), &Default::default()).unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let writer = Writer::create(&location, runtime.handle().clone()).unwrap();
         let row = |id, hazard_30d, end, churns_30d| Row { id, plan: 1, hazard_30d, end, churns_30d };

@@ -374,7 +374,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url =
             crate::storage::StoreUrl::parse(&format!("{}/", dir.path().display()), std::path::Path::new("/")).unwrap();
-        let location = Location::open(&url).unwrap();
+        let location = Location::open(&url, &Default::default()).unwrap();
         (dir, location)
     }
 

@@ -29,7 +29,7 @@ use crate::stages::campaigns::{self, CampaignError, CampaignSize};
 use crate::stages::ingest::IngestError;
 use crate::stages::models::ModelArtifact;
 use crate::stages::usage;
-use crate::storage::{Location, StorageError, StoreUrl};
+use crate::storage::{Location, StorageError, StorageSettings, StoreUrl};
 use crate::warehouse::commit::CommitError;
 use crate::warehouse::manifest::SourceReport;
 use crate::warehouse::manifest::{Manifest, TableReport};
@@ -111,13 +111,12 @@ struct Built {
 /// manifest with status `failed` is still written. Campaign exports and
 /// the HTML report follow a successful publish.
 pub async fn run(job: &Job, as_of: NaiveDate) -> Result<RunSummary, RunError> {
-    crate::storage::configure(&job.storage);
     // hashed exports need their key: find out now, not after an hour of work
     if job.exports.on_run && job.exports.msisdn == MsisdnPolicy::Hmac {
         export::hmac_key(job)?;
     }
     let run_id = new_run_id();
-    let warehouse = Location::open(&job.warehouse)?;
+    let warehouse = Location::open(&job.warehouse, &job.storage)?;
     let lock = lock::acquire(&warehouse, &job.name, as_of, &run_id, job.publish.lock_ttl).await?;
     let result = run_locked(job, as_of, &run_id, &warehouse, &lock).await;
     lock.release().await;
@@ -140,19 +139,20 @@ async fn run_locked(
         tracing::warn!("could not undo the table versions of a run that died while publishing: {e}");
     }
     if let Some(restricted) = restricted_staging_root(job)
-        && let Err(e) = publish::sweep_restricted_staging(&restricted, dead, &live, job.publish.lock_ttl).await
+        && let Err(e) =
+            publish::sweep_restricted_staging(&restricted, &job.storage, dead, &live, job.publish.lock_ttl).await
     {
         tracing::warn!("could not sweep the restricted staging of earlier runs: {e}");
     }
     let mut manifest = Manifest::start(job, as_of, run_id);
-    let staging = RunStaging::new(&job.warehouse, run_id)?;
+    let staging = RunStaging::new(warehouse, run_id);
     let result = steps::run_steps(job, as_of, &staging, &mut manifest, lock).await;
     // whatever happened, the staging prefix goes (on success it is empty but for folders)
     if let Err(e) = staging.clean_up().await {
         tracing::warn!("could not clean up the run's staging prefix: {e}");
     }
     if let Some(restricted) = restricted_staging(job, run_id)
-        && let Err(e) = remove_folder(&restricted).await
+        && let Err(e) = remove_folder(&restricted, &job.storage).await
     {
         tracing::warn!("could not remove the run's restricted staging (the next run will): {e}");
     }
@@ -168,7 +168,7 @@ async fn run_locked(
                 tracing::warn!("could not remove this run's unpublished files (the next run will): {sweep_error}");
             }
             manifest.finish_failed(&e.to_string());
-            if let Err(write_err) = manifest.write(&job.warehouse).await {
+            if let Err(write_err) = manifest.write(warehouse).await {
                 tracing::warn!("could not write the failed run's manifest: {write_err}");
             }
             return Err(e);
@@ -176,10 +176,10 @@ async fn run_locked(
     };
     manifest.finish_ok();
     let model_artifact_url = match &built.artifact {
-        Some(a) => Some(manifest.write_beside(&job.warehouse, "models", a).await?),
+        Some(a) => Some(manifest.write_beside(warehouse, "models", a).await?),
         None => None,
     };
-    let manifest_url = manifest.write(&job.warehouse).await?;
+    let manifest_url = manifest.write(warehouse).await?;
     let exports = if job.exports.on_run {
         export::export_all(job, as_of).await.map_err(RunError::ExportAfterPublish)?
     } else {
@@ -229,8 +229,8 @@ fn restricted_staging(job: &Job, run_id: &str) -> Option<StoreUrl> {
 }
 
 /// Deletes a folder and everything below it.
-async fn remove_folder(folder: &StoreUrl) -> Result<(), StorageError> {
-    Location::open(folder)?.delete_prefix(&folder.store_path()).await.map(|_| ())
+async fn remove_folder(folder: &StoreUrl, storage: &StorageSettings) -> Result<(), StorageError> {
+    Location::open(folder, storage)?.delete_prefix(&folder.store_path()).await.map(|_| ())
 }
 
 /// The tables a run publishes (all in one commit); `_usage_by_file` is
@@ -267,7 +267,7 @@ async fn write_contacts(ctx: &SessionContext, job: &Job, as_of: NaiveDate, run_i
         .collect::<Result<Vec<_>, _>>()?;
     let bytes = tables::parquet_bytes(schema, &batches).map_err(&err)?;
     let folder = contacts_folder(job, as_of)?;
-    let location = Location::open(&folder)?;
+    let location = Location::open(&folder, &job.storage)?;
     location.put_bytes(&folder.store_path().join(campaigns::export::contacts_file(run_id).as_str()), bytes).await?;
     Ok(())
 }
@@ -275,7 +275,7 @@ async fn write_contacts(ctx: &SessionContext, job: &Job, as_of: NaiveDate, run_i
 /// Deletes the snapshot's contacts files other than `run_id`'s.
 async fn remove_older_contacts(job: &Job, as_of: NaiveDate, run_id: &str) -> Result<(), RunError> {
     let folder = contacts_folder(job, as_of)?;
-    let location = Location::open(&folder)?;
+    let location = Location::open(&folder, &job.storage)?;
     let own = campaigns::export::contacts_file(run_id);
     for meta in location.list_under(&folder.store_path()).await? {
         if meta.location.filename() != Some(own.as_str()) {

@@ -14,7 +14,7 @@ use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use serde_json::Value;
 
-use crate::storage::{Location, StorageError, StoreUrl};
+use crate::storage::{Location, StorageError, StorageSettings, StoreUrl};
 use crate::warehouse::commit::{self, Change, Commit, CommitError};
 use crate::warehouse::delta::transaction::{self, Committed};
 use crate::warehouse::delta::{TableChange, TableLog};
@@ -192,11 +192,12 @@ async fn dead_prefixes(
 /// the job keeps msisdn): the same rule as [`sweep_leftovers`].
 pub async fn sweep_restricted_staging(
     restricted: &StoreUrl,
+    storage: &StorageSettings,
     dead: Option<&str>,
     live: &[String],
     stale_after: Duration,
 ) -> Result<usize, StorageError> {
-    let location = Location::open(restricted)?;
+    let location = Location::open(restricted, storage)?;
     let doomed =
         dead_prefixes(&location, &restricted.store_path(), dead, live, stale_after, &mut BTreeSet::new()).await?;
     for path in &doomed {

@@ -11,6 +11,7 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 
 use crate::engine::{self, EngineOptions};
+use crate::storage::StorageSettings;
 use crate::warehouse::staging::RunStaging;
 use crate::warehouse::tables;
 
@@ -23,10 +24,14 @@ pub struct RunSession<'a> {
 impl<'a> RunSession<'a> {
     /// Opens a run's engine: in this process, or a client of the Ballista
     /// cluster `options` names.
-    pub fn for_run(options: &EngineOptions, staging: &'a RunStaging) -> Result<RunSession<'a>, DataFusionError> {
+    pub fn for_run(
+        options: &EngineOptions,
+        storage: &StorageSettings,
+        staging: &'a RunStaging,
+    ) -> Result<RunSession<'a>, DataFusionError> {
         let ctx = match &options.cluster {
-            None => engine::session(options)?,
-            Some(url) => cluster_client(url, options)?,
+            None => engine::session(options, storage)?,
+            Some(url) => cluster_client(url, options, storage)?,
         };
         Ok(RunSession { ctx, cluster_staging: options.cluster.as_ref().map(|_| staging) })
     }
@@ -57,12 +62,21 @@ impl<'a> RunSession<'a> {
 /// A client of the cluster at `url`, shipping cvm's own plan nodes with the
 /// codecs of [`super::cluster_codec`].
 #[cfg(feature = "ballista")]
-fn cluster_client(url: &str, options: &EngineOptions) -> Result<SessionContext, DataFusionError> {
-    engine::cluster::client_context(url, engine::session_state(options)?, super::cluster_codec::plan_codecs())
+fn cluster_client(
+    url: &str,
+    options: &EngineOptions,
+    storage: &StorageSettings,
+) -> Result<SessionContext, DataFusionError> {
+    let state = engine::session_state(options, storage)?;
+    engine::cluster::client_context(url, state, super::cluster_codec::plan_codecs())
 }
 
 #[cfg(not(feature = "ballista"))]
-fn cluster_client(url: &str, _options: &EngineOptions) -> Result<SessionContext, DataFusionError> {
+fn cluster_client(
+    url: &str,
+    _options: &EngineOptions,
+    _storage: &StorageSettings,
+) -> Result<SessionContext, DataFusionError> {
     Err(DataFusionError::Configuration(format!(
         "engine {url}: this cvm was built without Ballista (build with `--features ballista`)"
     )))

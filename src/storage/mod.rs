@@ -41,18 +41,6 @@ impl Default for StorageSettings {
     }
 }
 
-static SETTINGS: std::sync::RwLock<Option<StorageSettings>> = std::sync::RwLock::new(None);
-
-/// Sets the retry and timeout settings of every store built from now on in
-/// this process (a process runs one job: `cvm schedule` runs each in its own).
-pub fn configure(settings: &StorageSettings) {
-    *SETTINGS.write().unwrap_or_else(|e| e.into_inner()) = Some(settings.clone());
-}
-
-fn settings() -> StorageSettings {
-    SETTINGS.read().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()
-}
-
 /// A location in an object store, always absolute, folders ending in `/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreUrl(Url);
@@ -181,14 +169,13 @@ impl StoreUrl {
     /// Builds the object store for this URL; cloud credentials come from the
     /// environment exactly as object_store reads them (AWS_*, GOOGLE_*,
     /// AZURE_*, and each cloud's standard provider chain), never from a job
-    /// file. Retries and timeouts follow [`configure`].
-    pub fn build_store(&self) -> Result<Arc<dyn ObjectStore>, StorageError> {
+    /// file. Retries and timeouts follow `settings` (the job's `[storage]`).
+    pub fn build_store(&self, settings: &StorageSettings) -> Result<Arc<dyn ObjectStore>, StorageError> {
         use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
         use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
         use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
         let url = &self.0;
         let err = |source| StorageError { url: url.to_string(), source };
-        let settings = settings();
         let retry = object_store::RetryConfig {
             backoff: object_store::BackoffConfig {
                 init_backoff: settings.initial_backoff,
@@ -288,8 +275,9 @@ pub struct Location {
 }
 
 impl Location {
-    pub fn open(url: &StoreUrl) -> Result<Location, StorageError> {
-        Ok(Location { url: url.clone(), store: url.build_store()? })
+    /// The store behind `url`, with `settings`' retries and timeouts.
+    pub fn open(url: &StoreUrl, settings: &StorageSettings) -> Result<Location, StorageError> {
+        Ok(Location { url: url.clone(), store: url.build_store(settings)? })
     }
 
     fn err(&self, path: &Path) -> impl Fn(object_store::Error) -> StorageError + '_ {

@@ -1,8 +1,9 @@
 //! cvm's object-store registry: every process of a run (the client, and on
 //! a cluster the scheduler and each executor) resolves a URL to a store the
 //! same way, building it on first use from the URL and the process's
-//! environment (see [`StoreUrl::build_store`]). A store registered
-//! explicitly (a test's, or the read-through-commit view) wins.
+//! environment and the registry's storage settings (see
+//! [`StoreUrl::build_store`]). A store registered explicitly (a test's, or
+//! the read-through-commit view) wins.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -12,16 +13,18 @@ use datafusion::execution::object_store::ObjectStoreRegistry;
 use object_store::ObjectStore;
 use url::Url;
 
-use crate::storage::StoreUrl;
+use crate::storage::{StorageSettings, StoreUrl};
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StoreRegistry {
     stores: RwLock<HashMap<String, Arc<dyn ObjectStore>>>,
+    /// The retries and timeouts of every store it builds.
+    settings: StorageSettings,
 }
 
 impl StoreRegistry {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(settings: StorageSettings) -> Self {
+        StoreRegistry { stores: RwLock::default(), settings }
     }
 }
 
@@ -51,7 +54,7 @@ impl ObjectStoreRegistry for StoreRegistry {
         }
         let store = StoreUrl::parse(url.as_str(), std::path::Path::new("/"))
             .map_err(DataFusionError::Configuration)?
-            .build_store()
+            .build_store(&self.settings)
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
         let mut stores = self.stores.write().unwrap_or_else(|e| e.into_inner());
         Ok(stores.entry(key).or_insert(store).clone())
@@ -64,7 +67,7 @@ mod tests {
 
     #[test]
     fn builds_a_store_on_first_use_and_keeps_an_explicit_one() {
-        let registry = StoreRegistry::new();
+        let registry = StoreRegistry::new(StorageSettings::default());
         let file = Url::parse("file:///tmp/x/y.parquet").unwrap();
         let first = registry.get_store(&file).unwrap();
         assert!(Arc::ptr_eq(&first, &registry.get_store(&file).unwrap()), "built once, then cached");

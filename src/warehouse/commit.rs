@@ -325,7 +325,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url =
             crate::storage::StoreUrl::parse(&format!("{}/", dir.path().display()), std::path::Path::new("/")).unwrap();
-        let location = Location::open(&url).unwrap();
+        let location = Location::open(&url, &Default::default()).unwrap();
         assert!(latest(&location).await.unwrap().is_none());
         let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
         let change = |d: u32, run: &str, files: Vec<CommittedFile>| Change {
@@ -360,7 +360,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url =
             crate::storage::StoreUrl::parse(&format!("{}/", dir.path().display()), std::path::Path::new("/")).unwrap();
-        let location = Location::open(&url).unwrap();
+        let location = Location::open(&url, &Default::default()).unwrap();
         let change = |run: &str| Change {
             job: "demo".into(),
             snapshot_date: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),

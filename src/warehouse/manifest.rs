@@ -124,8 +124,8 @@ pub fn is_manifest_name(name: &str) -> bool {
 /// Every manifest below `folder` (one of the three above), newest run
 /// first. A manifest that cannot be parsed is logged and skipped: one bad
 /// document does not hide the others.
-pub async fn read_all(warehouse: &StoreUrl, folder: &Path) -> Result<Vec<Manifest>, StorageError> {
-    let location = Location::open(warehouse)?;
+pub async fn read_all(location: &Location, folder: &Path) -> Result<Vec<Manifest>, StorageError> {
+    let warehouse = &location.url;
     let mut manifests = Vec::new();
     for meta in location.list_under(folder).await? {
         if !is_manifest_name(meta.location.filename().unwrap_or_default()) {
@@ -145,13 +145,14 @@ pub async fn read_all(warehouse: &StoreUrl, folder: &Path) -> Result<Vec<Manifes
 /// The manifest of run `run_id` of a job for snapshot T; None when it was
 /// never written or cannot be parsed.
 pub async fn read(
-    warehouse: &StoreUrl,
+    location: &Location,
     job: &str,
     snapshot: NaiveDate,
     run_id: &str,
 ) -> Result<Option<Manifest>, StorageError> {
+    let warehouse = &location.url;
     let path = folder(warehouse, job, snapshot).join(format!("{run_id}.json").as_str());
-    let bytes = match Location::open(warehouse)?.get_bytes(&path).await {
+    let bytes = match location.get_bytes(&path).await {
         Ok(bytes) => bytes,
         Err(StorageError { source: object_store::Error::NotFound { .. }, .. }) => return Ok(None),
         Err(e) => return Err(e),
@@ -228,7 +229,7 @@ impl Manifest {
     }
 
     /// Writes the manifest; returns its URL.
-    pub async fn write(&self, warehouse: &StoreUrl) -> Result<String, StorageError> {
+    pub async fn write(&self, warehouse: &Location) -> Result<String, StorageError> {
         self.write_json(warehouse, &format!("{}.json", self.run_id), self).await
     }
 
@@ -236,7 +237,7 @@ impl Manifest {
     /// `<run_id>.<kind>.json`; returns its URL.
     pub async fn write_beside(
         &self,
-        warehouse: &StoreUrl,
+        warehouse: &Location,
         kind: &str,
         document: &impl Serialize,
     ) -> Result<String, StorageError> {
@@ -245,11 +246,11 @@ impl Manifest {
 
     async fn write_json(
         &self,
-        warehouse: &StoreUrl,
+        location: &Location,
         name: &str,
         document: &impl Serialize,
     ) -> Result<String, StorageError> {
-        let location = Location::open(warehouse)?;
+        let warehouse = &location.url;
         let path = folder(warehouse, &self.job.name, self.snapshot_date).join(name);
         let json = serde_json::to_vec_pretty(document).expect("run documents serialise");
         location.put_bytes(&path, json.into()).await?;

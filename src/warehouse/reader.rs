@@ -6,7 +6,7 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use std::collections::BTreeSet;
 
-use crate::storage::{Location, StorageError, StoreUrl};
+use crate::storage::{Location, StorageError};
 use crate::warehouse::commit::{self, CommitError};
 use crate::warehouse::published_table;
 
@@ -23,9 +23,9 @@ pub enum ReadError {
 /// Registers every published table of the warehouse; returns their names.
 /// Only the files of the warehouse's latest commit are read: never a
 /// snapshot being published, never the files it replaces.
-pub async fn register_warehouse(ctx: &SessionContext, warehouse: &StoreUrl) -> Result<Vec<String>, ReadError> {
-    let location = Location::open(warehouse)?;
-    let Some(commit) = commit::latest(&location).await? else {
+pub async fn register_warehouse(ctx: &SessionContext, location: &Location) -> Result<Vec<String>, ReadError> {
+    let warehouse = &location.url;
+    let Some(commit) = commit::latest(location).await? else {
         return Ok(Vec::new());
     };
     // `_` tables are cvm's internal state (the parts of usage_daily), not for analysts
@@ -42,22 +42,20 @@ pub async fn register_warehouse(ctx: &SessionContext, warehouse: &StoreUrl) -> R
 }
 
 /// The run that published snapshot `as_of`, None if it is not published.
-pub async fn published_run(warehouse: &StoreUrl, as_of: chrono::NaiveDate) -> Result<Option<String>, ReadError> {
-    let location = Location::open(warehouse)?;
-    Ok(commit::latest(&location).await?.and_then(|c| c.run_of_snapshot(as_of)))
+pub async fn published_run(location: &Location, as_of: chrono::NaiveDate) -> Result<Option<String>, ReadError> {
+    Ok(commit::latest(location).await?.and_then(|c| c.run_of_snapshot(as_of)))
 }
 
 /// The values of the partition key below `<table>/snapshot_date=T/` (e.g.
 /// the campaigns of a snapshot) in the latest commit, sorted; empty when the
 /// snapshot has none.
 pub async fn partition_values(
-    warehouse: &StoreUrl,
+    location: &Location,
     table: &str,
     as_of: chrono::NaiveDate,
 ) -> Result<Vec<String>, ReadError> {
-    let location = Location::open(warehouse)?;
     let snapshot = format!("snapshot_date={as_of}/");
-    let mut values: Vec<String> = commit::latest(&location)
+    let mut values: Vec<String> = commit::latest(location)
         .await?
         .map(|c| c.files)
         .unwrap_or_default()

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use object_store::ObjectMeta;
 use object_store::path::Path;
 
-use crate::storage::{Location, StorageError, StoreUrl};
+use crate::storage::{Location, StorageError};
 use crate::warehouse::commit::{Change, CommittedFile, join_rel};
 
 /// The folder of the runs' staging prefixes, below the warehouse.
@@ -21,10 +21,9 @@ pub struct RunStaging {
 }
 
 impl RunStaging {
-    pub fn new(warehouse: &StoreUrl, run_id: &str) -> Result<RunStaging, StorageError> {
-        let location = Location::open(warehouse)?;
-        let prefix = warehouse.store_path().join(STAGING).join(run_id);
-        Ok(RunStaging { warehouse: location, prefix, run_id: run_id.to_string() })
+    pub fn new(warehouse: &Location, run_id: &str) -> RunStaging {
+        let prefix = warehouse.url.store_path().join(STAGING).join(run_id);
+        RunStaging { warehouse: warehouse.clone(), prefix, run_id: run_id.to_string() }
     }
 
     /// The warehouse the run stages in (and publishes to).

@@ -160,7 +160,8 @@ fn table_of_versions(dir: &std::path::Path, versions: u64) -> cvm::warehouse::de
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
     let url = cvm::storage::StoreUrl::parse(&format!("{}/", dir.display()), std::path::Path::new("/")).unwrap();
-    let log = cvm::warehouse::delta::TableLog::new(&cvm::storage::Location::open(&url).unwrap(), "kpi");
+    let log =
+        cvm::warehouse::delta::TableLog::new(&cvm::storage::Location::open(&url, &Default::default()).unwrap(), "kpi");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         for v in 0..versions {

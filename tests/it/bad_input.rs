@@ -36,16 +36,18 @@ fn ingest_landing_with(landing: &Path, extra: &str) -> Result<BTreeMap<String, S
     let job = Job::load(&job_path, &Overrides::default()).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let ctx =
-            cvm::engine::session(&cvm::engine::EngineOptions { target_partitions: Some(1), ..Default::default() })
-                .unwrap();
-        cvm::engine::register_store(&ctx, &job.input_root).unwrap();
+        let ctx = cvm::engine::session(
+            &cvm::engine::EngineOptions { target_partitions: Some(1), ..Default::default() },
+            &job.storage,
+        )
+        .unwrap();
+        cvm::engine::register_store(&ctx, &job.input_root, &job.storage).unwrap();
         let session = cvm::stages::session::RunSession::local(ctx.clone());
         cvm::stages::models::register_job_tables(&session, &job).await.unwrap();
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         let mut reports = BTreeMap::new();
         let folder = cvm::storage::StoreUrl::parse(&format!("{}/", dir.path().display()), dir.path()).unwrap();
-        let folder = cvm::storage::Location::open(&folder).unwrap();
+        let folder = cvm::storage::Location::open(&folder, &Default::default()).unwrap();
         ingest::ingest(&session, &job, as_of, &folder, &|_| false, &mut reports, None).await.map(|_| reports)
     })
 }

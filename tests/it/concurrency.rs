@@ -188,7 +188,7 @@ fn contacts_of_a_run_that_died_before_its_commit_are_never_exported() {
 /// The files of a table's latest Delta version.
 fn delta_files(warehouse: &Path, table: &str) -> Vec<String> {
     let url = cvm::storage::StoreUrl::parse(&format!("{}/", warehouse.display()), Path::new("/")).unwrap();
-    let location = cvm::storage::Location::open(&url).unwrap();
+    let location = cvm::storage::Location::open(&url, &Default::default()).unwrap();
     let log = cvm::warehouse::delta::TableLog::new(&location, table);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(log.state(None)).unwrap().files.into_keys().collect()

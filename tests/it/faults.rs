@@ -91,7 +91,7 @@ fn a_run_killed_during_publish_publishes_nothing() {
 /// as the latest run record lists them: table-relative paths.
 fn delta_and_record_files(w: &Path, table: &str) -> (Vec<String>, Vec<String>) {
     let url = cvm::storage::StoreUrl::parse(&format!("{}/", w.display()), Path::new("/")).unwrap();
-    let location = cvm::storage::Location::open(&url).unwrap();
+    let location = cvm::storage::Location::open(&url, &Default::default()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let state = cvm::warehouse::delta::TableLog::new(&location, table).state(None).await.unwrap();

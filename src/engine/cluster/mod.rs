@@ -27,6 +27,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::PhysicalExtensionCodec;
 
+use crate::storage::StorageSettings;
 use crate::storage::registry::StoreRegistry;
 
 /// The codecs that carry cvm's own plan nodes (its extract scan, staged
@@ -74,8 +75,12 @@ fn config_producer() -> SessionConfig {
     super::settings::cvm_settings(SessionConfig::new_with_ballista())
 }
 
+/// A cluster process's runtime. Its stores take object_store's default
+/// retries and timeouts: a job's `[storage]` reaches the client's session
+/// only (a cluster serves many jobs).
 fn runtime(work_dir: Option<&PathBuf>) -> Result<Arc<RuntimeEnv>, DataFusionError> {
-    let mut builder = RuntimeEnvBuilder::new().with_object_store_registry(Arc::new(StoreRegistry::new()));
+    let registry = StoreRegistry::new(StorageSettings::default());
+    let mut builder = RuntimeEnvBuilder::new().with_object_store_registry(Arc::new(registry));
     if let Some(dir) = work_dir {
         builder = builder.with_temp_file_path(dir);
     }

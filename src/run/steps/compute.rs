@@ -32,7 +32,7 @@ impl Night<'_> {
         folded: &Folded,
     ) -> Result<(Location, Ingested, Arc<Mutex<Option<Schema>>>), RunError> {
         let step = Step::start("ingest");
-        let staged_folder = Location::open(&self.staged_folder(&manifest.run_id)?)?;
+        let staged_folder = Location::open(&self.staged_folder(&manifest.run_id)?, &self.job.storage)?;
         let parts_folded = Arc::new(Mutex::new(None));
         let fold_cdr = (!self.session.on_cluster())
             .then(|| usage::fold_while_ingesting(self.session.ctx(), self.staging, &self.params, parts_folded.clone()));
@@ -60,7 +60,7 @@ impl Night<'_> {
             // the staged subscribers hold msisdn: beside the contacts, not in the warehouse's staging
             (true, Some(restricted)) => {
                 if restricted.store_root() != self.job.warehouse.store_root() {
-                    engine::register_store(self.session.ctx(), &restricted)?;
+                    engine::register_store(self.session.ctx(), &restricted, &self.job.storage)?;
                 }
                 restricted.to_string()
             }

@@ -117,11 +117,12 @@ impl<'a> Night<'a> {
         // folder unless the job names a spill folder, so that a killed run's go with it
         let mut engine_options = job.engine.clone();
         engine_options.spill_dir.get_or_insert_with(|| scratch.path().join("spill"));
-        let session = RunSession::for_run(&engine_options, staging).map_err(RunError::engine("session"))?;
-        engine::register_store(session.ctx(), &job.warehouse)?;
-        engine::register_store(session.ctx(), &job.input_root)?;
+        let session =
+            RunSession::for_run(&engine_options, &job.storage, staging).map_err(RunError::engine("session"))?;
+        engine::register_store(session.ctx(), &job.warehouse, &job.storage)?;
+        engine::register_store(session.ctx(), &job.input_root, &job.storage)?;
         for source in &job.sources {
-            engine::register_store(session.ctx(), &source.url)?;
+            engine::register_store(session.ctx(), &source.url, &job.storage)?;
         }
         let params = models::params_at(job, as_of);
         models::register_job_tables(&session, job).await.map_err(RunError::engine("job tables"))?;

@@ -185,22 +185,25 @@ struct Snapshot<'a> {
     job: &'a Job,
     as_of: NaiveDate,
     ctx: SessionContext,
+    /// The warehouse, opened with the job's storage settings.
+    warehouse: Location,
     /// The campaign partitions of the snapshot, sorted.
     published: Vec<String>,
 }
 
 impl<'a> Snapshot<'a> {
     async fn open(job: &'a Job, as_of: NaiveDate) -> Result<Snapshot<'a>, ExportError> {
-        let published = crate::warehouse::reader::partition_values(&job.warehouse, "campaigns", as_of).await?;
+        let warehouse = Location::open(&job.warehouse, &job.storage)?;
+        let published = crate::warehouse::reader::partition_values(&warehouse, "campaigns", as_of).await?;
         if published.is_empty() {
             let url = job.warehouse.join("campaigns/").map(|u| u.to_string()).unwrap_or_default();
             return Err(ExportError::NoSnapshot { as_of, url });
         }
-        let ctx = engine::session(&EngineOptions::default())?;
-        crate::warehouse::reader::register_warehouse(&ctx, &job.warehouse)
+        let ctx = engine::session(&EngineOptions::default(), &job.storage)?;
+        crate::warehouse::reader::register_warehouse(&ctx, &warehouse)
             .await
             .map_err(|e| ExportError::Bad(e.to_string()))?;
-        Ok(Snapshot { job, as_of, ctx, published })
+        Ok(Snapshot { job, as_of, ctx, warehouse, published })
     }
 
     async fn list(&self) -> Result<Vec<ListedCampaign>, ExportError> {
@@ -214,12 +217,12 @@ impl<'a> Snapshot<'a> {
         }
         let folder =
             self.job.exports.contacts.join(&format!("snapshot_date={}/", self.as_of)).map_err(ExportError::Bad)?;
-        let files = Location::open(&folder)?.list_files().await?;
+        let files = Location::open(&folder, &self.job.storage)?.list_files().await?;
         let has = |name: &str| files.iter().any(|m| m.location.filename() == Some(name));
         // the file of the run that published the snapshot (never one of a
         // run that died before its commit), or the one file a cvm from
         // before per-run contacts files wrote
-        let run = crate::warehouse::reader::published_run(&self.job.warehouse, self.as_of).await?;
+        let run = crate::warehouse::reader::published_run(&self.warehouse, self.as_of).await?;
         let name = run
             .map(|r| contacts_file(&r))
             .filter(|n| has(n))
@@ -230,7 +233,7 @@ impl<'a> Snapshot<'a> {
         let url = folder.join(&name).map_err(ExportError::Bad)?;
         // a store of its own only: the warehouse's is the published view, which must stay
         if url.store_root() != self.job.warehouse.store_root() {
-            engine::register_store(&self.ctx, &url)?;
+            engine::register_store(&self.ctx, &url, &self.job.storage)?;
         }
         crate::warehouse::tables::register_parquet(&self.ctx, "contacts", url.as_str(), &contacts_schema(), &[])?;
         Ok(())
@@ -282,11 +285,11 @@ impl<'a> Snapshot<'a> {
             },
             created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         };
-        let location = Location::open(output)?;
+        let location = Location::open(output, &self.job.storage)?;
         location.put_bytes(&output.store_path(), bytes).await?;
         let sidecar = sidecar_url(output)?;
         let json = serde_json::to_vec_pretty(&report).expect("the report serialises");
-        Location::open(&sidecar)?.put_bytes(&sidecar.store_path(), json.into()).await?;
+        Location::open(&sidecar, &self.job.storage)?.put_bytes(&sidecar.store_path(), json.into()).await?;
         Ok(report)
     }
 }

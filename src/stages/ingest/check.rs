@@ -10,17 +10,17 @@ use datafusion::arrow::datatypes::Schema;
 use super::IngestError;
 use super::raw;
 use crate::job::{Format, Source};
-use crate::storage::{Location, StorageError};
+use crate::storage::{Location, StorageError, StorageSettings};
 
 /// Checks a source without ingesting it: its files are listed and each one's
 /// header (or Parquet schema) must map onto the contract. Reads only the
 /// start of a text file and the footer of a Parquet file, never whole extracts.
-pub async fn check_source(source: &Source) -> Result<usize, IngestError> {
+pub async fn check_source(source: &Source, storage: &StorageSettings) -> Result<usize, IngestError> {
     let name = source.kind.name();
     if !source.enabled {
         return Ok(0);
     }
-    let location = Location::open(&source.url).map_err(|error| IngestError::Storage { input: name, error })?;
+    let location = Location::open(&source.url, storage).map_err(|error| IngestError::Storage { input: name, error })?;
     let files = location.list_files().await.map_err(|error| IngestError::Storage { input: name, error })?;
     if files.is_empty() && source.kind.required() {
         return Err(IngestError::NoFiles { input: name, url: source.url.to_string() });

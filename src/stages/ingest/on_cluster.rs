@@ -28,7 +28,7 @@ use super::stage_write::{STATUS, StagedFolder};
 use super::verdicts::{Staging, add_warnings};
 use super::{IngestError, SourceReport};
 use crate::contract::SourceKind;
-use crate::storage::{Location, StoreUrl};
+use crate::storage::{Location, StorageSettings, StoreUrl};
 use crate::warehouse::tables;
 
 /// One source's staging on the cluster.
@@ -36,6 +36,8 @@ pub(super) struct StageOnCluster<'a> {
     pub ctx: &'a SessionContext,
     pub source: SourceKind,
     pub staging: &'a Staging,
+    /// The retries and timeouts of the stores it lists.
+    pub storage: &'a StorageSettings,
     pub sql_err: &'a dyn Fn(DataFusionError) -> IngestError,
 }
 
@@ -48,7 +50,7 @@ impl StageOnCluster<'_> {
         let store_err = |error| IngestError::Storage { input: name, error };
         let location = |status: &str| {
             let url = folder.join(&format!("{STATUS}={status}/")).expect("a folder name joins any folder URL");
-            Location::open(&url).map_err(store_err)
+            Location::open(&url, self.storage).map_err(store_err)
         };
 
         // 1. each task writes the rows it computed, under their status

@@ -60,8 +60,13 @@ impl IngestRun<'_> {
         let staging = Staging::of(&df, &sql_err)?;
         if self.session.on_cluster() {
             let folder = self.folder.url.join(&format!("source={name}/")).expect("a folder name joins any folder URL");
-            let on_cluster =
-                on_cluster::StageOnCluster { ctx, source: source.kind, staging: &staging, sql_err: &sql_err };
+            let on_cluster = on_cluster::StageOnCluster {
+                ctx,
+                source: source.kind,
+                staging: &staging,
+                storage: &self.job.storage,
+                sql_err: &sql_err,
+            };
             on_cluster.run(df, &folder, &mut report).await?;
             return Ok(report);
         }
@@ -80,7 +85,8 @@ impl IngestRun<'_> {
         report: &mut SourceReport,
     ) -> Result<RawTable, IngestError> {
         let name = source.kind.name();
-        let location = Location::open(&source.url).map_err(|error| IngestError::Storage { input: name, error })?;
+        let location = Location::open(&source.url, &self.job.storage)
+            .map_err(|error| IngestError::Storage { input: name, error })?;
         let metas = location.list_files().await.map_err(|error| IngestError::Storage { input: name, error })?;
         if metas.is_empty() && source.kind.required() {
             return Err(IngestError::NoFiles { input: name, url: source.url.to_string() });

@@ -112,22 +112,23 @@ pub async fn write(job: &Job, as_of: NaiveDate) -> Result<String, ReportError> {
     let data = gather(job, as_of).await?;
     let page = html::render(&data);
     let path = manifest::folder(&job.warehouse, &job.name, as_of).join(format!("{}.report.html", data.run_id).as_str());
-    Location::open(&job.warehouse)?.put_bytes(&path, page.into_bytes().into()).await?;
+    Location::open(&job.warehouse, &job.storage)?.put_bytes(&path, page.into_bytes().into()).await?;
     Ok(job.warehouse.url_of(&path))
 }
 
 /// The manifest of the latest succeeded run of the job for the snapshot.
-async fn latest_manifest(job: &Job, as_of: NaiveDate) -> Result<Manifest, ReportError> {
+async fn latest_manifest(job: &Job, warehouse: &Location, as_of: NaiveDate) -> Result<Manifest, ReportError> {
     let folder = manifest::folder(&job.warehouse, &job.name, as_of);
-    let latest = manifest::read_all(&job.warehouse, &folder).await?.into_iter().find(|m| m.status == Status::Succeeded);
+    let latest = manifest::read_all(warehouse, &folder).await?.into_iter().find(|m| m.status == Status::Succeeded);
     latest.ok_or_else(|| ReportError::NoRun { job: job.name.clone(), as_of, url: job.warehouse.url_of(&folder) })
 }
 
 async fn gather(job: &Job, as_of: NaiveDate) -> Result<ReportData, ReportError> {
-    let manifest = latest_manifest(job, as_of).await?;
+    let warehouse = Location::open(&job.warehouse, &job.storage)?;
+    let manifest = latest_manifest(job, &warehouse, as_of).await?;
     let run_id = manifest.run_id.clone();
-    let ctx = engine::session(&EngineOptions::default())?;
-    crate::warehouse::reader::register_warehouse(&ctx, &job.warehouse).await?;
+    let ctx = engine::session(&EngineOptions::default(), &job.storage)?;
+    crate::warehouse::reader::register_warehouse(&ctx, &warehouse).await?;
     let q = Query { ctx: &ctx, params: Params::new().date("as_of", as_of) };
 
     let tiers = q.rows("report_tiers").await?;
@@ -141,7 +142,7 @@ async fn gather(job: &Job, as_of: NaiveDate) -> Result<ReportData, ReportError> 
     let backtest = q.rows("report_backtest").await?.iter().map(|r| (r[0].text(), r[1].num())).collect();
     let retention = retention_curves(&q, job).await?;
     let rejects = q.rows("report_rejects").await?;
-    let published = crate::warehouse::reader::partition_values(&job.warehouse, "campaigns", as_of).await?;
+    let published = crate::warehouse::reader::partition_values(&warehouse, "campaigns", as_of).await?;
     let campaigns = if published.is_empty() {
         Vec::new()
     } else {

@@ -17,7 +17,7 @@ use crate::storage::{Location, StoreUrl};
 pub fn temp_table() -> (tempfile::TempDir, TableLog) {
     let dir = tempfile::tempdir().unwrap();
     let url = StoreUrl::parse(&format!("{}/", dir.path().display()), std::path::Path::new("/")).unwrap();
-    let log = TableLog::new(&Location::open(&url).unwrap(), "kpi");
+    let log = TableLog::new(&Location::open(&url, &Default::default()).unwrap(), "kpi");
     (dir, log)
 }
 
