@@ -8,7 +8,7 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 
 use crate::contract::SourceKind;
-use crate::job::{BandMode, Job};
+use crate::job::{BandMode, Job, ModelSettings};
 use crate::stages::campaigns::CampaignSize;
 use crate::stages::models::Frame;
 
@@ -16,10 +16,33 @@ const TIERS: [&str; 5] = ["diamond", "gold", "silver", "vip", "standard"];
 
 /// Why each group is empty whatever the data, from the job's settings alone.
 pub fn by_construction(job: &Job) -> Vec<String> {
-    let m = &job.models;
     let mut out = Vec::new();
+    let empty_tiers = tiers(&job.models, &mut out);
+    let empty_quadrants = quadrants(job, &mut out);
+    let high_band_empty = churn_bands(&job.models, &mut out);
+    // the shipped campaigns whose rule needs an empty group
+    let silver_or_better_empty = ["diamond", "gold", "silver"].iter().all(|t| empty_tiers.contains(t));
+    for campaign in &job.campaigns {
+        let origin = campaign.selection.origin(&campaign.name);
+        let needs: Option<(&str, bool)> = match origin.rsplit('/').next().unwrap_or("") {
+            "upsell_potential.sql" => Some(("the potential quadrant", empty_quadrants.contains(&"potential"))),
+            "retention_priority.sql" => {
+                Some(("the high churn band and a silver or better tier", high_band_empty || silver_or_better_empty))
+            }
+            "loyalty_care.sql" => Some(("a silver or better tier", silver_or_better_empty)),
+            _ => None,
+        };
+        if let Some((group, true)) = needs {
+            out.push(format!("campaign {} selects nobody by construction: it needs {group}", campaign.name));
+        }
+    }
+    out
+}
+
+/// The value tiers the cut-offs leave empty (a tier is empty when its cut
+/// equals the one above it), each with its warning in `out`.
+fn tiers(m: &ModelSettings, out: &mut Vec<String>) -> Vec<&'static str> {
     let mut empty_tiers = Vec::new();
-    // a tier is empty when its cut equals the one above it
     let bounds: Vec<f64> = if m.tiers_by_arpu {
         std::iter::once(f64::INFINITY).chain(m.tier_cuts).chain([f64::NEG_INFINITY]).collect()
     } else {
@@ -31,8 +54,14 @@ pub fn by_construction(job: &Job) -> Vec<String> {
             out.push(format!("value_tier {tier} is empty by construction: its cut-off equals the tier's above it"));
         }
     }
+    empty_tiers
+}
 
-    let mut empty_quadrants: Vec<&str> = Vec::new();
+/// The value quadrants the value share or the strategic fit settings leave
+/// empty, each with its warning in `out`.
+fn quadrants(job: &Job, out: &mut Vec<String>) -> Vec<&'static str> {
+    let m = &job.models;
+    let mut empty_quadrants = Vec::new();
     let value_high_empty = m.quadrant_value_share == 0.0;
     let value_low_empty = m.quadrant_value_share == 1.0;
     let fit_source = job.sources.iter().any(|s| s.kind == SourceKind::StrategicFit);
@@ -67,7 +96,12 @@ pub fn by_construction(job: &Job) -> Vec<String> {
             out.push(format!("value_quadrant {quadrant} is empty by construction: {why}"));
         }
     }
+    empty_quadrants
+}
 
+/// Warns of the churn risk bands the settings leave empty; returns whether
+/// the high band is.
+fn churn_bands(m: &ModelSettings, out: &mut Vec<String>) -> bool {
     let (medium, high) = (m.churn_band_medium, m.churn_band_high);
     let high_band_empty = match m.churn_band_mode {
         BandMode::Percentile => high == 0.0,
@@ -79,26 +113,7 @@ pub fn by_construction(job: &Job) -> Vec<String> {
     if medium == high {
         out.push("churn_risk_band medium is empty by construction: churn.bands.medium equals churn.bands.high".into());
     }
-
-    // the shipped campaigns whose rule needs an empty group
-    for campaign in &job.campaigns {
-        let origin = campaign.selection.origin(&campaign.name);
-        let needs: Option<(&str, bool)> = match origin.rsplit('/').next().unwrap_or("") {
-            "upsell_potential.sql" => Some(("the potential quadrant", empty_quadrants.contains(&"potential"))),
-            "retention_priority.sql" => Some((
-                "the high churn band and a silver or better tier",
-                high_band_empty || ["diamond", "gold", "silver"].iter().all(|t| empty_tiers.contains(t)),
-            )),
-            "loyalty_care.sql" => {
-                Some(("a silver or better tier", ["diamond", "gold", "silver"].iter().all(|t| empty_tiers.contains(t))))
-            }
-            _ => None,
-        };
-        if let Some((group, true)) = needs {
-            out.push(format!("campaign {} selects nobody by construction: it needs {group}", campaign.name));
-        }
-    }
-    out
+    high_band_empty
 }
 
 /// The groups this snapshot left empty: tiers, quadrants and bands among the

@@ -130,20 +130,7 @@ async fn run_locked(
     warehouse: &Location,
     lock: &SnapshotLock,
 ) -> Result<RunSummary, RunError> {
-    let live = lock::live_holders(warehouse).await.unwrap_or_default();
-    let dead = lock.took_over_from.as_deref();
-    if let Err(e) = publish::sweep_leftovers(warehouse, &PUBLISHED_TABLES, dead, &live, job.publish.lock_ttl).await {
-        tracing::warn!("could not sweep the leftovers of earlier runs: {e}");
-    }
-    if let Err(e) = rollback::roll_back_unfinished(warehouse, &PUBLISHED_TABLES, &live, run_id).await {
-        tracing::warn!("could not undo the table versions of a run that died while publishing: {e}");
-    }
-    if let Some(restricted) = restricted_staging_root(job)
-        && let Err(e) =
-            publish::sweep_restricted_staging(&restricted, &job.storage, dead, &live, job.publish.lock_ttl).await
-    {
-        tracing::warn!("could not sweep the restricted staging of earlier runs: {e}");
-    }
+    clear_earlier_runs(job, run_id, warehouse, lock).await;
     let mut manifest = Manifest::start(job, as_of, run_id);
     let staging = RunStaging::new(warehouse, run_id);
     let result = steps::run_steps(job, as_of, &staging, &mut manifest, lock).await;
@@ -159,18 +146,7 @@ async fn run_locked(
     let built = match result {
         Ok(built) => built,
         Err(e) => {
-            // files this run moved beside the published ones but never committed
-            // (and old leftovers of dead runs: never those of runs still live)
-            let own = Some(run_id);
-            let live = lock::live_holders(warehouse).await.unwrap_or_default();
-            let swept = publish::sweep_leftovers(warehouse, &PUBLISHED_TABLES, own, &live, job.publish.lock_ttl).await;
-            if let Err(sweep_error) = swept {
-                tracing::warn!("could not remove this run's unpublished files (the next run will): {sweep_error}");
-            }
-            manifest.finish_failed(&e.to_string());
-            if let Err(write_err) = manifest.write(warehouse).await {
-                tracing::warn!("could not write the failed run's manifest: {write_err}");
-            }
+            record_failure(job, run_id, warehouse, &mut manifest, &e).await;
             return Err(e);
         }
     };
@@ -206,6 +182,43 @@ async fn run_locked(
         exports,
         report_url,
     })
+}
+
+/// Before a run's steps: what earlier runs left behind is swept (the files
+/// of dead runs, the table versions of a run that died while publishing,
+/// the restricted staging of dead runs). A failure here is logged: the next
+/// run sweeps again.
+async fn clear_earlier_runs(job: &Job, run_id: &str, warehouse: &Location, lock: &SnapshotLock) {
+    let live = lock::live_holders(warehouse).await.unwrap_or_default();
+    let dead = lock.took_over_from.as_deref();
+    if let Err(e) = publish::sweep_leftovers(warehouse, &PUBLISHED_TABLES, dead, &live, job.publish.lock_ttl).await {
+        tracing::warn!("could not sweep the leftovers of earlier runs: {e}");
+    }
+    if let Err(e) = rollback::roll_back_unfinished(warehouse, &PUBLISHED_TABLES, &live, run_id).await {
+        tracing::warn!("could not undo the table versions of a run that died while publishing: {e}");
+    }
+    if let Some(restricted) = restricted_staging_root(job)
+        && let Err(e) =
+            publish::sweep_restricted_staging(&restricted, &job.storage, dead, &live, job.publish.lock_ttl).await
+    {
+        tracing::warn!("could not sweep the restricted staging of earlier runs: {e}");
+    }
+}
+
+/// After a failed run: the files it moved beside the published ones but
+/// never committed go (and old leftovers of dead runs: never those of runs
+/// still live), and its manifest is written with status `failed`.
+async fn record_failure(job: &Job, run_id: &str, warehouse: &Location, manifest: &mut Manifest, error: &RunError) {
+    let own = Some(run_id);
+    let live = lock::live_holders(warehouse).await.unwrap_or_default();
+    let swept = publish::sweep_leftovers(warehouse, &PUBLISHED_TABLES, own, &live, job.publish.lock_ttl).await;
+    if let Err(sweep_error) = swept {
+        tracing::warn!("could not remove this run's unpublished files (the next run will): {sweep_error}");
+    }
+    manifest.finish_failed(&error.to_string());
+    if let Err(write_err) = manifest.write(warehouse).await {
+        tracing::warn!("could not write the failed run's manifest: {write_err}");
+    }
 }
 
 fn new_run_id() -> String {
