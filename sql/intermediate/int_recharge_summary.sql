@@ -1,6 +1,6 @@
 -- int_recharge_summary: each prepaid line's recharge history as the BG/NBD model reads it.
 -- grain: one row per prepaid subscriber known at $as_of.
--- inputs: stg_subscribers, stg_recharges
+-- inputs: stg_subscribers, stg_recharges, int_tenure_computed (is_active: in service at T, written once there)
 -- params: $as_of, $churn_horizon_end ($as_of + H), $churn_seed
 -- The activation is the first purchase; a repeat purchase is a UTC day after the activation
 -- day with at least one recharge (several top-ups on one day count once). Time unit: week
@@ -14,8 +14,9 @@
 --   recharges_in_horizon Int64    recharge days in ($as_of, $as_of + H]: the back-test's outcome
 --   sample_key           Float64  uniform in [0, 1) from subscriber_id and the seed
 WITH prepaid AS (
-    SELECT s.subscriber_id, s.activation_date, s.deactivation_date
+    SELECT s.subscriber_id, s.activation_date, t.is_active
     FROM stg_subscribers AS s
+    INNER JOIN int_tenure_computed AS t ON t.subscriber_id = s.subscriber_id
     WHERE s.plan_type = 'prepaid' AND s.activation_date <= CAST($as_of AS DATE)
 ),
 
@@ -49,7 +50,7 @@ history AS (
 
 SELECT
     p.subscriber_id,
-    p.deactivation_date IS NULL OR p.deactivation_date > CAST($as_of AS DATE) AS is_active,
+    p.is_active,
     h.frequency,
     CASE WHEN h.last_day IS NULL THEN 0.0
         ELSE CAST(CAST(h.last_day AS INT) - CAST(p.activation_date AS INT) AS DOUBLE) / 7.0
