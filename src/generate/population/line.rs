@@ -2,8 +2,8 @@
 //! days in service and recharges, its engagement and outgoing share, its
 //! drivers of churn, a campaign's save, and its part of the census.
 
-use super::super::churn::{self, Decision, Drivers};
 use super::{Census, MAX_CONTACTS, POSTPAID, QUIET_DAYS, World};
+use crate::generate::churn::{self, Decision, Drivers};
 
 /// A usage dip (recovers) or a pre-churn decline (falls to its low at deactivation).
 #[derive(Debug, Clone, Copy)]

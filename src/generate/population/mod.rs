@@ -87,8 +87,8 @@ pub fn eight_digits(out: &mut [u8], mut v: u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{calendar, churn};
     use super::*;
+    use crate::generate::{calendar, churn};
 
     fn world() -> World {
         World::new(1, calendar::from_date("2026-11-22".parse().unwrap()), 150, 0)

@@ -3,13 +3,13 @@
 //! contract, holder, ARPU), its exit and warning signs, its usage, its
 //! recharge habit and its opt-out.
 
-use super::super::calendar;
-use super::super::churn::{self, Decision, Drivers, Exit};
-use super::super::rng::Rng;
 use super::{
     COHORT_GROWTH, DENOMINATIONS, Episode, HISTORY_YEARS, Line, MAX_CONTACTS, OPTOUT_CHANNELS, POSTPAID, PREPAID,
     RECHARGE_CHANNELS, REGIONS, SALES_CHANNELS, World, YOUTH, tag,
 };
+use crate::generate::calendar;
+use crate::generate::churn::{self, Decision, Drivers, Exit};
+use crate::generate::rng::Rng;
 
 /// Segment mix (consumer, youth, business) per plan.
 const SEGMENT_MIX: [[f64; 3]; 2] = [[0.60, 0.35, 0.05], [0.60, 0.15, 0.25]];

@@ -2,8 +2,8 @@
 //! (cdr and tickets, recharges, bill months), where a fixed world is
 //! observed from, and the UTC offsets of its days.
 
-use super::super::calendar;
 use super::{BILL_MONTHS, FUTURE_DAYS, HISTORY_YEARS, WORLD_DAYS};
+use crate::generate::calendar;
 
 /// Dips are drawn from this many days before the first cdr day.
 const DIP_LEAD_DAYS: i32 = 75;

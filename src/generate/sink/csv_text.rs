@@ -2,8 +2,8 @@
 //! timestamps with their UTC offset, amounts with two decimals), formatted
 //! into a byte buffer without allocating.
 
-use super::super::calendar;
 use super::Cell;
+use crate::generate::calendar;
 
 #[inline]
 pub(super) fn push_csv(buf: &mut Vec<u8>, cell: &Cell, day: &mut i32, date: &mut [u8; 10]) {
@@ -73,8 +73,8 @@ pub fn push_uint(buf: &mut Vec<u8>, mut v: u64) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Stamp;
     use super::*;
+    use crate::generate::sink::Stamp;
 
     #[test]
     fn csv_cells_are_the_contract_text() {

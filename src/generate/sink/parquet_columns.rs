@@ -101,9 +101,9 @@ impl Builder {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::calendar;
-    use super::super::Stamp;
     use super::*;
+    use crate::generate::calendar;
+    use crate::generate::sink::Stamp;
 
     #[test]
     fn parquet_values_read_back_as_ingest_reads_them() {

@@ -1,10 +1,10 @@
 //! The sources written from the lines' traits alone, without a random
 //! stream of their own: subscribers, optouts and strategic_fit.
 
-use super::super::GenerateError;
-use super::super::population::{self as pop, Line, World};
-use super::super::sink::{Cell, FileWriter};
 use super::{ascii, phone};
+use crate::generate::GenerateError;
+use crate::generate::population::{self as pop, Line, World};
+use crate::generate::sink::{Cell, FileWriter};
 
 pub fn write_subscribers(world: &World, lines: &[Line], out: &mut FileWriter) -> Result<(), GenerateError> {
     for line in lines {

@@ -1,7 +1,7 @@
 //! The sources' file layouts: each source's folder name and typed
 //! columns, and the sources every generation writes.
 
-use super::super::sink::{Kind, Table};
+use crate::generate::sink::{Kind, Table};
 
 /// The sources written: the contract's.
 pub use crate::contract::SourceKind as Source;

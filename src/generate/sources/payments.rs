@@ -1,11 +1,11 @@
 //! The money sources: the monthly bills of every line, and the prepaid
 //! lines' top-ups, each from its (shard, source) stream.
 
-use super::super::GenerateError;
-use super::super::population::{self as pop, Line, World};
-use super::super::rng::Rng;
-use super::super::sink::{Cell, FileWriter};
 use super::{Dirty, ascii, stamp, time_of_day, unknown_id};
+use crate::generate::GenerateError;
+use crate::generate::population::{self as pop, Line, World};
+use crate::generate::rng::Rng;
+use crate::generate::sink::{Cell, FileWriter};
 
 /// One bill per month in service over the billing window, prorated in
 /// partial months, lowered by dips and declines (prepaid strongly).

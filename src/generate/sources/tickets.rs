@@ -1,11 +1,11 @@
 //! The tickets source: customer-service contacts over the window, more of
 //! them in dips and declines, and the fault tickets of network episodes.
 
-use super::super::GenerateError;
-use super::super::population::{self as pop, Line, World};
-use super::super::rng::Rng;
-use super::super::sink::{Cell, FileWriter};
 use super::{Dirty, ascii, stamp, time_of_day, unknown_id};
+use crate::generate::GenerateError;
+use crate::generate::population::{self as pop, Line, World};
+use crate::generate::rng::Rng;
+use crate::generate::sink::{Cell, FileWriter};
 
 const TICKET_CATEGORIES: [&str; 4] = ["complaint", "fault", "inquiry", "other"];
 /// Category weights in percent: base contacts, and contacts during a dip or decline.
