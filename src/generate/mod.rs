@@ -136,58 +136,26 @@
 mod calendar;
 mod cdr;
 mod churn;
+mod options;
 mod population;
 pub mod rng;
 mod sink;
 mod sources;
+mod summary;
 mod tasks;
 mod treatment;
 mod truth;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use chrono::NaiveDate;
-
-use crate::storage::{Location, StorageError, StoreUrl};
+use crate::storage::{Location, StorageError};
+pub use options::{DEFAULT_SHARD_SIZE, MAX_SUBSCRIBERS, Options};
 pub use population::Census;
 pub use sink::Format;
 use sources::SOURCES;
+pub use summary::{SourceStats, Summary};
 pub use treatment::{EFFECT, TreatmentStats};
 pub use truth::TruthStats;
-
-/// Lines per shard unless told otherwise.
-pub const DEFAULT_SHARD_SIZE: u64 = 100_000;
-/// Subscriber ids are `S` and eight digits, msisdns `+336` and eight.
-pub const MAX_SUBSCRIBERS: u64 = 90_000_000;
-
-/// What to generate, validated by [`Options::check`].
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub subscribers: u64,
-    pub days: u32,
-    pub as_of: NaiveDate,
-    pub out: StoreUrl,
-    pub seed: u64,
-    /// Share of billing, cdr, recharges and tickets rows made invalid.
-    pub dirty: f64,
-    pub format: Format,
-    /// Expected cdr rows a day across the base; `None`: about one event a line a day.
-    pub cdr_per_day: Option<u64>,
-    /// Keep the recharges of the last N days only; 0: the full history.
-    pub recharge_days: u32,
-    /// Write this day's cdr folder only.
-    pub only_cdr_day: Option<NaiveDate>,
-    pub shard_size: u64,
-    /// Worker threads; `None`: one per core. The output does not depend on it.
-    pub threads: Option<usize>,
-    /// A fixed world: drawn once relative to this day A and observed on
-    /// `as_of` (in A ..= A + 90); `None`: placed relative to `as_of`.
-    pub world_date: Option<NaiveDate>,
-    /// A warehouse whose published contacts_history (before `as_of`) treats the lines.
-    pub campaigns_from: Option<StoreUrl>,
-    /// The factor on [`EFFECT`].
-    pub treatment_scale: f64,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
@@ -208,109 +176,6 @@ impl GenerateError {
     pub fn is_usage(&self) -> bool {
         matches!(self, GenerateError::Usage(_))
     }
-}
-
-impl Options {
-    /// The defaults of everything but the required size, snapshot and output.
-    pub fn new(subscribers: u64, days: u32, as_of: NaiveDate, out: StoreUrl) -> Options {
-        Options {
-            subscribers,
-            days,
-            as_of,
-            out,
-            seed: 1,
-            dirty: 0.0,
-            format: Format::Csv,
-            cdr_per_day: None,
-            recharge_days: 0,
-            only_cdr_day: None,
-            shard_size: DEFAULT_SHARD_SIZE,
-            threads: None,
-            world_date: None,
-            campaigns_from: None,
-            treatment_scale: 1.0,
-        }
-    }
-
-    pub fn check(&self) -> Result<(), GenerateError> {
-        let usage = |m: String| Err(GenerateError::Usage(m));
-        if !(1..=MAX_SUBSCRIBERS).contains(&self.subscribers) {
-            return usage(format!("--subscribers must be 1..={MAX_SUBSCRIBERS}"));
-        }
-        if !(1..=3660).contains(&self.days) {
-            return usage("--days must be 1..=3660".into());
-        }
-        if self.shard_size == 0 || self.threads == Some(0) {
-            return usage("--shard-size and --threads must be positive".into());
-        }
-        if !(0.0..=1.0).contains(&self.dirty) {
-            return usage("--dirty is a share of rows: 0..=1".into());
-        }
-        if self.cdr_per_day == Some(0) {
-            return usage("--cdr-per-day must be positive".into());
-        }
-        use chrono::Datelike;
-        if !(1920..=2190).contains(&self.as_of.year()) {
-            return usage(format!("--as-of {} is out of the supported years 1920..=2190", self.as_of));
-        }
-        if let Some(day) = self.only_cdr_day {
-            let first = self.as_of - chrono::Days::new(u64::from(self.days) - 1);
-            if day < first || day > self.as_of {
-                return usage(format!(
-                    "--only-cdr-day {day} is outside the cdr window {first} .. {} (--days {} before --as-of)",
-                    self.as_of, self.days
-                ));
-            }
-        }
-        if let Some(a) = self.world_date {
-            let last = a + chrono::Days::new(population::WORLD_DAYS as u64);
-            if self.as_of < a || self.as_of > last {
-                return usage(format!(
-                    "--as-of {} is outside the world of --world-date {a}: it may be observed on {a} .. {last}",
-                    self.as_of
-                ));
-            }
-        }
-        if self.campaigns_from.is_some() && self.world_date.is_none() {
-            return usage("--campaigns-from needs --world-date: campaigns act on one fixed world".into());
-        }
-        if !(self.treatment_scale.is_finite() && self.treatment_scale >= 0.0) {
-            return usage("--treatment-scale must be a number >= 0".into());
-        }
-        Ok(())
-    }
-}
-
-/// What one source's files held.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SourceStats {
-    pub rows: u64,
-    pub dirty: u64,
-    pub files: u64,
-    pub bytes: u64,
-    /// Time the workers spent on it, summed over threads.
-    pub busy: Duration,
-}
-
-/// What a generation wrote.
-#[derive(Debug, Clone)]
-pub struct Summary {
-    pub out: String,
-    pub as_of: NaiveDate,
-    pub days: u32,
-    pub format: Format,
-    pub only_cdr_day: Option<NaiveDate>,
-    pub threads: usize,
-    /// Per source, in [`sources::SOURCES`] order.
-    pub sources: Vec<(&'static str, SourceStats)>,
-    pub census: Census,
-    /// The truth file, unless only a cdr day was written.
-    pub truth: Option<TruthStats>,
-    /// The factor on every line's event rate (1 without `--cdr-per-day`).
-    pub cdr_scale: f64,
-    /// What the campaigns' contacts did (`--campaigns-from`).
-    pub treatment: Option<TreatmentStats>,
-    pub elapsed: Duration,
 }
 
 /// Writes the landing `options` describe and says what it wrote.
@@ -342,99 +207,12 @@ pub async fn generate(options: &Options) -> Result<Summary, GenerateError> {
     job.await.map_err(|e| GenerateError::Worker(e.to_string()))?
 }
 
-fn mb(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
-}
-
-impl Summary {
-    /// The summary printed at the end: one line per source, the truth file,
-    /// then the population (last: `cvm bench` quotes the last line).
-    pub fn render(&self) -> String {
-        use std::fmt::Write;
-        let secs = self.elapsed.as_secs_f64().max(1e-9);
-        let rows: u64 = self.sources.iter().map(|(_, s)| s.rows).sum();
-        let bytes: u64 = self.sources.iter().map(|(_, s)| s.bytes).sum();
-        let files: u64 = self.sources.iter().map(|(_, s)| s.files).sum();
-        let format = match self.format {
-            Format::Csv => "csv",
-            Format::Parquet => "parquet",
-        };
-        let what = match self.only_cdr_day {
-            Some(day) => format!("the cdr of {day} only"),
-            None => format!("{} days of cdr", self.days),
-        };
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "wrote {} as of {} ({what}, {format}) in {secs:.1} s on {} threads: {rows} rows in {files} files, {}, {:.0} rows/s",
-            self.out,
-            self.as_of,
-            self.threads,
-            mb(bytes),
-            rows as f64 / secs
-        );
-        let _ = writeln!(
-            out,
-            "{:<14} {:>12} {:>9} {:>6} {:>12} {:>9} {:>12}",
-            "source", "rows", "dirty", "files", "bytes", "thread_s", "rows/thread_s"
-        );
-        for (name, s) in self.sources.iter().filter(|(_, s)| s.files > 0) {
-            let busy = s.busy.as_secs_f64();
-            let _ = writeln!(
-                out,
-                "{name:<14} {:>12} {:>9} {:>6} {:>12} {busy:>9.2} {:>12.0}",
-                s.rows,
-                s.dirty,
-                s.files,
-                mb(s.bytes),
-                s.rows as f64 / busy.max(1e-9)
-            );
-        }
-        if let Some(truth) = &self.truth {
-            let _ = writeln!(
-                out,
-                "truth {}: {} lines in service at {}, mean hazard_30d {:.4}, churns_30d {:.4} \
-                 (voluntary exits in the 30 days after)",
-                truth.url,
-                truth.rows,
-                self.as_of,
-                truth.mean_hazard(),
-                truth.churn_share()
-            );
-        }
-        if let Some(t) = &self.treatment {
-            let _ = writeln!(
-                out,
-                "campaigns: {} contacts and {} control rows before {} ({} not of this population); \
-                 {} contacts held an exit in their window, {} cancelled it; {} responses",
-                t.contacts, t.controls, self.as_of, t.unknown, t.exposed, t.saved, t.responses
-            );
-        }
-        let c = &self.census;
-        let _ = writeln!(
-            out,
-            "lines {} ({} active at {}); deactivated in the last 30 days {}, last 60 days {} \
-             (of the {} ended in the last {} days, {} with warning signs, {} abrupt; {} dips without churn); \
-             cdr rate factor {:.4}",
-            c.lines,
-            c.active,
-            self.as_of,
-            c.deactivated_30,
-            c.deactivated_60,
-            c.warned + c.abrupt,
-            self.days,
-            c.warned,
-            c.abrupt,
-            c.dips,
-            self.cdr_scale
-        );
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
+
     use super::*;
+    use crate::storage::StoreUrl;
 
     /// Every file under `dir`, by path relative to it, with its bytes.
     fn files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::population::{self, Census, Line, World};
 use super::sink::{self, FileWriter};
@@ -176,56 +176,73 @@ fn parallel<T: Send>(
     results.into_iter().map(|r| r.ok_or_else(|| GenerateError::Worker("a task did not finish".into()))).collect()
 }
 
-pub fn write_all(
-    options: &Options,
-    location: &Location,
-    handle: tokio::runtime::Handle,
-    started: Instant,
-    history: Option<(Vec<Listing>, u64)>,
-) -> Result<Summary, GenerateError> {
+/// The calendar `options` describe: as of T, or observing the world fixed at `--world-date`.
+fn world(options: &Options) -> World {
     let t = calendar::from_date(options.as_of);
-    let mut world = World::new(options.seed, t, options.days, options.recharge_days);
-    if let Some(a) = options.world_date {
-        world = world.fixed_at(calendar::from_date(a));
+    let world = World::new(options.seed, t, options.days, options.recharge_days);
+    match options.world_date {
+        Some(a) => world.fixed_at(calendar::from_date(a)),
+        None => world,
     }
+}
+
+/// The exits the campaigns' contacts cancel, from the warehouse's history
+/// (none without `--campaigns-from`); with the snapshot-day sources, the
+/// treatment truth and the responses are written, and the responses' stats returned.
+fn campaigns(
+    options: &Options,
+    world: &World,
+    location: &Location,
+    handle: &tokio::runtime::Handle,
+    history: Option<(Vec<Listing>, u64)>,
+) -> Result<(Plan, Option<SourceStats>), GenerateError> {
     let mut plan = match history {
-        Some((listings, unknown)) => Plan::new(&world, listings, unknown, options.treatment_scale),
+        Some((listings, unknown)) => Plan::new(world, listings, unknown, options.treatment_scale),
         None => Plan::default(),
     };
     let mut responses = None;
     if options.campaigns_from.is_some() && options.only_cdr_day.is_none() {
         let started = Instant::now();
         plan.write_truth(location, handle.clone())?;
-        let stats = plan.write_responses(&world, location, options.format, handle.clone())?;
+        let stats = plan.write_responses(world, location, options.format, handle.clone())?;
         let source = SourceStats { rows: stats.rows, bytes: stats.bytes, files: 1, busy: started.elapsed(), dirty: 0 };
         responses = Some(source);
     }
-    let n_shards = options.subscribers.div_ceil(options.shard_size);
-    let threads = options.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    Ok((plan, responses))
+}
 
-    // the event-rate factor that makes the window's expected daily total --cdr-per-day
-    let cdr_scale = match options.cdr_per_day {
+/// The event-rate factor that makes the window's expected daily total --cdr-per-day.
+fn cdr_scale(
+    options: &Options,
+    world: &World,
+    plan: &Plan,
+    threads: usize,
+    n_shards: u64,
+) -> Result<f64, GenerateError> {
+    Ok(match options.cdr_per_day {
         None => 1.0,
         Some(rows) => {
             let per_shard = parallel(threads, n_shards as usize, |shard| {
                 let lo = shard as u64 * options.shard_size;
                 let hi = (lo + options.shard_size).min(options.subscribers);
-                Ok((lo as u32..hi as u32).map(|id| cdr::expected_events(&world, &plan.line(&world, id))).sum::<f64>())
+                Ok((lo as u32..hi as u32).map(|id| cdr::expected_events(world, &plan.line(world, id))).sum::<f64>())
             })?;
             let expected: f64 = per_shard.iter().sum();
             if expected > 0.0 { rows as f64 * f64::from(options.days) / expected } else { 0.0 }
         }
-    };
+    })
+}
 
+/// The files to write, in the order they are handed to the workers, and
+/// each shard's slot for its lines (with the count of its tasks).
+fn tasks(options: &Options, world: &World, n_shards: u64) -> (Vec<Task>, Vec<ShardLines>) {
     let mut tasks = Vec::new();
     let cdr_days: Vec<i32> = match options.only_cdr_day {
         Some(day) => vec![calendar::from_date(day)],
-        None => (world.w0..=t).collect(),
+        None => (world.w0..=world.t).collect(),
     };
-    let mut truth = None;
     if options.only_cdr_day.is_none() {
         tasks.push(Task::StrategicFit);
-        truth = Some(truth::Writer::create(location, handle.clone())?);
     }
     let mut shards = Vec::new();
     for shard in 0..n_shards {
@@ -244,16 +261,14 @@ pub fn write_all(
             census: OnceLock::new(),
         });
     }
-    let treatment = options.campaigns_from.is_some().then_some(plan.stats);
-    let context = Context { options, world, location, handle, shards, cdr_scale, truth, plan };
-    let results = parallel(threads, tasks.len(), |i| {
-        let started = Instant::now();
-        let done = context.run(tasks[i])?;
-        Ok(done.map(|(source, stats, dirty)| (source, stats, dirty, started.elapsed())))
-    })?;
-    let Context { shards, truth, .. } = context;
-    let truth = truth.map(truth::Writer::finish).transpose()?;
+    (tasks, shards)
+}
 
+/// What the files held per source, in [`SOURCES`] order (then responses, if written).
+fn per_source(
+    results: Vec<Option<(Source, sink::FileStats, u64, Duration)>>,
+    responses: Option<SourceStats>,
+) -> Vec<(&'static str, SourceStats)> {
     let mut per_source: Vec<(&'static str, SourceStats)> =
         SOURCES.iter().map(|s| (s.name(), SourceStats::default())).collect();
     for (source, stats, dirty, busy) in results.into_iter().flatten() {
@@ -267,6 +282,38 @@ pub fn write_all(
     if let Some(stats) = responses {
         per_source.push((sources::RESPONSES.name, stats));
     }
+    per_source
+}
+
+pub fn write_all(
+    options: &Options,
+    location: &Location,
+    handle: tokio::runtime::Handle,
+    started: Instant,
+    history: Option<(Vec<Listing>, u64)>,
+) -> Result<Summary, GenerateError> {
+    let world = world(options);
+    let (plan, responses) = campaigns(options, &world, location, &handle, history)?;
+    let n_shards = options.subscribers.div_ceil(options.shard_size);
+    let threads = options.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let cdr_scale = cdr_scale(options, &world, &plan, threads, n_shards)?;
+
+    // the truth is written with the snapshot-day sources, not by --only-cdr-day
+    let truth = match options.only_cdr_day {
+        None => Some(truth::Writer::create(location, handle.clone())?),
+        Some(_) => None,
+    };
+    let (tasks, shards) = tasks(options, &world, n_shards);
+    let treatment = options.campaigns_from.is_some().then_some(plan.stats);
+    let context = Context { options, world, location, handle, shards, cdr_scale, truth, plan };
+    let results = parallel(threads, tasks.len(), |i| {
+        let started = Instant::now();
+        let done = context.run(tasks[i])?;
+        Ok(done.map(|(source, stats, dirty)| (source, stats, dirty, started.elapsed())))
+    })?;
+    let Context { shards, truth, .. } = context;
+    let truth = truth.map(truth::Writer::finish).transpose()?;
+
     let mut census = Census::default();
     for shard in &shards {
         if let Some(c) = shard.census.get() {
@@ -280,7 +327,7 @@ pub fn write_all(
         format: options.format,
         only_cdr_day: options.only_cdr_day,
         threads,
-        sources: per_source,
+        sources: per_source(results, responses),
         census,
         truth,
         cdr_scale,

@@ -9,14 +9,12 @@
 //! amounts with two decimals), Parquet as Date32, Timestamp(us, UTC),
 //! Int64, Decimal128(18, 2), Float64 and Utf8.
 
-use std::sync::Arc;
+mod csv_text;
+mod parquet_columns;
 
 use bytes::Bytes;
-use datafusion::arrow::array::{
-    ArrayBuilder, ArrayRef, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
-    TimestampMicrosecondBuilder,
-};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
@@ -24,8 +22,10 @@ use object_store::buffered::BufWriter;
 use object_store::path::Path;
 
 use super::GenerateError;
-use super::calendar;
 use crate::storage::Location;
+use csv_text::push_csv;
+use parquet_columns::Builder;
+pub use parquet_columns::schema;
 
 /// CSV bytes (and drained Parquet bytes) handed to the upload at a time.
 pub const CHUNK_BYTES: usize = 8 << 20;
@@ -122,94 +122,6 @@ pub struct FileWriter {
 enum Body {
     Csv { buf: Vec<u8>, day: i32, date: [u8; 10] },
     Parquet { builders: Vec<Builder>, schema: SchemaRef, writer: Box<ArrowWriter<Vec<u8>>>, pending: usize },
-}
-
-enum Builder {
-    Text(StringBuilder),
-    Int(Int64Builder),
-    Money(Decimal128Builder),
-    Time(TimestampMicrosecondBuilder),
-    Date(Date32Builder),
-    Float(Float64Builder),
-}
-
-fn data_type(kind: Kind) -> DataType {
-    match kind {
-        Kind::Text => DataType::Utf8,
-        Kind::Int => DataType::Int64,
-        Kind::Money => DataType::Decimal128(18, 2),
-        Kind::Time => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-        Kind::Date => DataType::Date32,
-        Kind::Float => DataType::Float64,
-    }
-}
-
-/// The Arrow schema a table is written with in Parquet.
-pub fn schema(table: &Table) -> SchemaRef {
-    Arc::new(Schema::new(
-        table.columns.iter().map(|(name, kind)| Field::new(*name, data_type(*kind), true)).collect::<Vec<_>>(),
-    ))
-}
-
-impl Builder {
-    fn new(kind: Kind) -> Builder {
-        match kind {
-            Kind::Text => Builder::Text(StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 12)),
-            Kind::Int => Builder::Int(Int64Builder::with_capacity(BATCH_ROWS)),
-            Kind::Money => Builder::Money(Decimal128Builder::with_capacity(BATCH_ROWS)),
-            Kind::Time => Builder::Time(TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS)),
-            Kind::Date => Builder::Date(Date32Builder::with_capacity(BATCH_ROWS)),
-            Kind::Float => Builder::Float(Float64Builder::with_capacity(BATCH_ROWS)),
-        }
-    }
-
-    #[inline]
-    fn append(&mut self, cell: &Cell) {
-        match (self, *cell) {
-            (Builder::Text(b), Cell::Text(v) | Cell::Bad(v)) => b.append_value(v),
-            (Builder::Int(b), Cell::Int(v)) => b.append_value(v),
-            (Builder::Money(b), Cell::Money(v)) => b.append_value(i128::from(v)),
-            (Builder::Time(b), Cell::Time(v)) => b.append_value(v.utc_micros()),
-            (Builder::Date(b), Cell::Date(v)) => b.append_value(v),
-            (Builder::Float(b), Cell::Float(v)) => b.append_value(v),
-            (b, _) => b.append_null(),
-        }
-    }
-
-    fn append_null(&mut self) {
-        match self {
-            Builder::Text(b) => b.append_null(),
-            Builder::Int(b) => b.append_null(),
-            Builder::Money(b) => b.append_null(),
-            Builder::Time(b) => b.append_null(),
-            Builder::Date(b) => b.append_null(),
-            Builder::Float(b) => b.append_null(),
-        }
-    }
-
-    fn finish(&mut self) -> ArrayRef {
-        match self {
-            Builder::Text(b) => Arc::new(b.finish()),
-            Builder::Int(b) => Arc::new(b.finish()),
-            Builder::Money(b) => {
-                Arc::new(b.finish().with_precision_and_scale(18, 2).expect("18, 2 is a valid decimal type"))
-            }
-            Builder::Time(b) => Arc::new(b.finish().with_timezone("UTC")),
-            Builder::Date(b) => Arc::new(b.finish()),
-            Builder::Float(b) => Arc::new(b.finish()),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Builder::Text(b) => b.len(),
-            Builder::Int(b) => b.len(),
-            Builder::Money(b) => b.len(),
-            Builder::Time(b) => b.len(),
-            Builder::Date(b) => b.len(),
-            Builder::Float(b) => b.len(),
-        }
-    }
 }
 
 impl FileWriter {
@@ -337,117 +249,5 @@ impl FileWriter {
             .block_on(shutdown)
             .map_err(|e| GenerateError::Write { file: self.url.clone(), message: e.to_string() })?;
         Ok(FileStats { rows: self.rows, bytes: self.bytes })
-    }
-}
-
-#[inline]
-fn push_csv(buf: &mut Vec<u8>, cell: &Cell, day: &mut i32, date: &mut [u8; 10]) {
-    match *cell {
-        Cell::Null => {}
-        Cell::Text(v) | Cell::Bad(v) => {
-            debug_assert!(!v.contains([',', '"', '\n', '\r']), "{v}");
-            buf.extend_from_slice(v.as_bytes());
-        }
-        Cell::Int(v) => push_int(buf, v),
-        Cell::Money(cents) => {
-            if cents < 0 {
-                buf.push(b'-');
-            }
-            let a = cents.unsigned_abs();
-            push_uint(buf, a / 100);
-            buf.push(b'.');
-            buf.extend_from_slice(&calendar::two_digits((a % 100) as u32));
-        }
-        Cell::Date(d) => {
-            if *day != d {
-                *day = d;
-                *date = calendar::date_text(d);
-            }
-            buf.extend_from_slice(date);
-        }
-        Cell::Time(t) => {
-            if *day != t.day {
-                *day = t.day;
-                *date = calendar::date_text(t.day);
-            }
-            buf.extend_from_slice(date);
-            buf.push(b'T');
-            buf.extend_from_slice(&calendar::time_text(t.sec));
-            buf.extend_from_slice(&calendar::offset_text(t.offset));
-        }
-        Cell::Float(v) => {
-            use std::io::Write;
-            let _ = write!(buf, "{v:.2}");
-        }
-    }
-}
-
-#[inline]
-pub fn push_int(buf: &mut Vec<u8>, v: i64) {
-    if v < 0 {
-        buf.push(b'-');
-    }
-    push_uint(buf, v.unsigned_abs());
-}
-
-/// Decimal digits of `v`, without allocating.
-#[inline]
-pub fn push_uint(buf: &mut Vec<u8>, mut v: u64) {
-    let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    buf.extend_from_slice(&tmp[i..]);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_cells_are_the_contract_text() {
-        let mut buf = Vec::new();
-        let (mut day, mut date) = (i32::MIN, [0; 10]);
-        let t = Stamp { day: calendar::from_date("2026-11-22".parse().unwrap()), sec: 3600 * 9 + 5, offset: 60 };
-        for cell in [Cell::Time(t), Cell::Money(-1205), Cell::Money(7), Cell::Int(-42), Cell::Int(0), Cell::Date(t.day)]
-        {
-            push_csv(&mut buf, &cell, &mut day, &mut date);
-            buf.push(b'|');
-        }
-        assert_eq!(String::from_utf8(buf).unwrap(), "2026-11-22T09:00:05+01:00|-12.05|0.07|-42|0|2026-11-22|");
-    }
-
-    #[test]
-    fn parquet_values_read_back_as_ingest_reads_them() {
-        // ingest casts every Parquet column to text and parses it like CSV
-        use datafusion::arrow::array::AsArray;
-        use datafusion::arrow::compute::cast;
-        let t = Stamp { day: calendar::from_date("2026-07-01".parse().unwrap()), sec: 3600 * 12, offset: 120 };
-        let cells = [Cell::Time(t), Cell::Money(1999), Cell::Date(t.day), Cell::Int(5), Cell::Bad("x"), Cell::Null];
-        let kinds = [Kind::Time, Kind::Money, Kind::Date, Kind::Int, Kind::Time, Kind::Text];
-        let text: Vec<Option<String>> = cells
-            .iter()
-            .zip(kinds)
-            .map(|(cell, kind)| {
-                let mut b = Builder::new(kind);
-                b.append(cell);
-                let array = cast(&b.finish(), &DataType::Utf8).unwrap();
-                let s = array.as_string::<i32>();
-                (!datafusion::arrow::array::Array::is_null(s, 0)).then(|| s.value(0).to_string())
-            })
-            .collect();
-        let micros = crate::engine::udf::parse_timestamp(text[0].as_deref().unwrap(), "iso", &chrono_tz::UTC);
-        assert_eq!(micros, Some(t.utc_micros()), "{text:?}");
-        assert_eq!(text[1].as_deref(), Some("19.99"));
-        assert_eq!(text[2].as_deref(), Some("2026-07-01"));
-        assert_eq!(text[3].as_deref(), Some("5"));
-        assert_eq!(text[4], None);
-        assert_eq!(text[5], None);
     }
 }
