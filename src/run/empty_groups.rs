@@ -5,7 +5,7 @@
 //! nobody reaches is never mistaken for a quiet night.
 
 use datafusion::error::DataFusionError;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionContext, col};
 
 use crate::contract::SourceKind;
 use crate::job::{BandMode, Job, ModelSettings};
@@ -127,9 +127,13 @@ pub async fn in_snapshot(ctx: &SessionContext, campaigns: &[CampaignSize]) -> Re
     let mut out = Vec::new();
     for (axis, members) in axes {
         // one small query per axis (a UNION with an empty side never finishes on Ballista 55)
-        let sql =
-            format!("SELECT DISTINCT {axis} AS member FROM customer_value WHERE is_active AND {axis} IS NOT NULL");
-        let seen = Frame::query(ctx, &sql).await?.strings("member")?;
+        let members_seen = ctx
+            .table("customer_value")
+            .await?
+            .filter(col("is_active").and(col(axis).is_not_null()))?
+            .select(vec![col(axis).alias("member")])?
+            .distinct()?;
+        let seen = Frame::collect(members_seen).await?.strings("member")?;
         // an axis nobody has (no active line, or no fitted model) is not a finding
         if seen.is_empty() {
             continue;

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::error::DataFusionError;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionContext, col};
 use serde::Serialize;
 
 use crate::engine::{SqlError, StepError};
@@ -269,8 +269,11 @@ pub const PUBLISHED_TABLES: [&str; 9] = [
 async fn write_contacts(ctx: &SessionContext, job: &Job, as_of: NaiveDate, run_id: &str) -> Result<(), RunError> {
     let err = RunError::engine("contacts");
     let df = ctx
-        .sql("SELECT subscriber_id, msisdn FROM stg_subscribers WHERE msisdn IS NOT NULL ORDER BY subscriber_id")
+        .table("stg_subscribers")
         .await
+        .and_then(|t| t.filter(col("msisdn").is_not_null()))
+        .and_then(|t| t.select_columns(&["subscriber_id", "msisdn"]))
+        .and_then(|t| t.sort_by(vec![col("subscriber_id")]))
         .map_err(&err)?;
     let batches = df.collect().await.map_err(&err)?;
     let schema = std::sync::Arc::new(campaigns::export::contacts_schema());

@@ -330,7 +330,8 @@ fn day_literals(days: &BTreeSet<NaiveDate>) -> Vec<datafusion::prelude::Expr> {
 async fn days_by_file(
     ctx: &SessionContext,
 ) -> Result<BTreeMap<String, BTreeSet<NaiveDate>>, datafusion::error::DataFusionError> {
-    let batches = ctx.sql("SELECT DISTINCT source_file, event_date FROM usage_by_file").await?.collect().await?;
+    let batches =
+        ctx.table("usage_by_file").await?.select_columns(&["source_file", "event_date"])?.distinct()?.collect().await?;
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
     let mut out: BTreeMap<String, BTreeSet<NaiveDate>> = BTreeMap::new();
     for batch in batches {

@@ -10,11 +10,6 @@ use datafusion::prelude::SessionContext;
 pub struct Frame(Vec<RecordBatch>);
 
 impl Frame {
-    /// Runs `sql` and collects the result.
-    pub async fn query(ctx: &SessionContext, sql: &str) -> Result<Frame, DataFusionError> {
-        Ok(Frame(ctx.sql(sql).await?.collect().await?))
-    }
-
     /// Collects a DataFrame.
     pub async fn collect(df: datafusion::dataframe::DataFrame) -> Result<Frame, DataFusionError> {
         Ok(Frame(df.collect().await?))

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Float64Array, Int32Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::error::DataFusionError;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionContext, col};
 use serde::Serialize;
 
 use super::MetricRow;
@@ -131,12 +131,12 @@ pub async fn run(ctx: &SessionContext, settings: &ModelSettings) -> Result<Reten
 
 /// int_retention_observations, by cohort group.
 async fn observations(ctx: &SessionContext) -> Result<ByGroup, DataFusionError> {
-    let frame = Frame::query(
-        ctx,
-        "SELECT cohort_group, periods, churned, subscribers FROM int_retention_observations \
-         ORDER BY cohort_group, periods, churned",
-    )
-    .await?;
+    let df = ctx
+        .table("int_retention_observations")
+        .await?
+        .select_columns(&["cohort_group", "periods", "churned", "subscribers"])?
+        .sort_by(vec![col("cohort_group"), col("periods"), col("churned")])?;
+    let frame = Frame::collect(df).await?;
     let (names, periods, churned, counts) =
         (frame.strings("cohort_group")?, frame.i64s("periods")?, frame.bools("churned")?, frame.i64s("subscribers")?);
     let mut by_group: ByGroup = BTreeMap::new();
