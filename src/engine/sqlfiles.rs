@@ -28,6 +28,8 @@ pub enum Layer {
     Campaigns,
     /// The run report's figures, read from the published tables (sql/reports/).
     Reports,
+    /// What `cvm campaign list/effect/export` read from the published tables (sql/exports/).
+    Exports,
 }
 
 impl Layer {
@@ -42,6 +44,7 @@ impl Layer {
             Layer::Models => "models",
             Layer::Campaigns => "campaigns",
             Layer::Reports => "reports",
+            Layer::Exports => "exports",
         }
     }
 }
@@ -127,6 +130,9 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Reports, "reports", "report_retention_lines"),
     sql_file!(Reports, "reports", "report_rejects"),
     sql_file!(Reports, "reports", "report_campaign_effect"),
+    sql_file!(Exports, "exports", "export_campaign_sizes"),
+    sql_file!(Exports, "exports", "export_effect"),
+    sql_file!(Exports, "exports", "export_list"),
 ];
 
 /// A column line of a header: `--   name   Type   meaning`.

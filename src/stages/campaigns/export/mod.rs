@@ -14,6 +14,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
@@ -53,6 +54,8 @@ pub enum ExportError {
     Engine(#[from] DataFusionError),
     #[error(transparent)]
     Query(#[from] crate::warehouse::reader::ReadError),
+    #[error(transparent)]
+    Sql(#[from] engine::SqlError),
 }
 
 impl ExportError {
@@ -125,20 +128,7 @@ pub async fn effect(job: &Job, as_of: NaiveDate) -> Result<Option<String>, Expor
     if !snapshot.ctx.table_exist(super::EFFECT)? {
         return Ok(None);
     }
-    let batches = collect(
-        &snapshot.ctx,
-        "SELECT campaign, wave_date AS wave, horizon_days AS days, \
-         CASE WHEN complete THEN 'complete' ELSE 'open to ' || CAST(observed_until AS VARCHAR) END AS window, \
-         contact_lines AS contacts, control_lines AS control, \
-         round(100 * contact_churn_rate, 2) AS contact_churn_pct, round(100 * control_churn_rate, 2) AS control_churn_pct, \
-         round(100 * uplift, 2) AS uplift_pp, \
-         '[' || CAST(round(100 * uplift_ci_low, 2) AS VARCHAR) || ', ' || CAST(round(100 * uplift_ci_high, 2) AS VARCHAR) \
-         || ']' AS uplift_95pct_pp, value_saved, arpu_uplift, \
-         round(100 * response_rate, 1) AS reached_pct, round(100 * acceptance_rate, 1) AS accepted_pct \
-         FROM campaign_effect WHERE snapshot_date = CAST($as_of AS DATE) ORDER BY campaign, wave_date, horizon_days",
-        &engine::Params::new().date("as_of", as_of),
-    )
-    .await?;
+    let batches = collect(&snapshot.ctx, "export_effect", &engine::Params::new().date("as_of", as_of)).await?;
     if batches.iter().all(|b| b.num_rows() == 0) {
         return Ok(None);
     }
@@ -196,9 +186,7 @@ impl<'a> Snapshot<'a> {
             return Err(ExportError::NoSnapshot { as_of, url });
         }
         let ctx = engine::session(&EngineOptions::default(), &job.storage)?;
-        crate::warehouse::reader::register_warehouse(&ctx, &warehouse)
-            .await
-            .map_err(|e| ExportError::Bad(e.to_string()))?;
+        crate::warehouse::reader::register_warehouse(&ctx, &warehouse).await?;
         Ok(Snapshot { job, as_of, ctx, warehouse, published })
     }
 
@@ -206,9 +194,13 @@ impl<'a> Snapshot<'a> {
         list_in(&self.ctx, self.job, self.as_of, &self.published).await
     }
 
-    /// Registers the contacts table when the export carries msisdn in any form.
+    /// Registers the contacts table export_list joins: the snapshot's when the
+    /// export carries msisdn in any form, an empty one when it does not (the
+    /// restricted table is then never read).
     async fn with_contacts_for(&self, msisdn: &Msisdn) -> Result<(), ExportError> {
         if matches!(msisdn, Msisdn::Dropped) {
+            let none = MemTable::try_new(Arc::new(contacts_schema()), vec![vec![]])?;
+            self.ctx.register_table("contacts", Arc::new(none))?;
             return Ok(());
         }
         let folder =
@@ -246,17 +238,8 @@ impl<'a> Snapshot<'a> {
             let (as_of, known) = (self.as_of, self.published.join(", "));
             return Err(ExportError::UnknownCampaign { as_of, campaign: campaign.to_string(), known });
         }
-        let with_contacts = !matches!(msisdn, Msisdn::Dropped);
-        let sql = format!(
-            "SELECT CAST($as_of AS DATE) AS snapshot_date, c.campaign, c.rank, c.subscriber_id, c.channel, c.score, \
-             c.value_at_stake, c.reason{} FROM campaigns AS c {} \
-             WHERE c.snapshot_date = CAST($as_of AS DATE) AND c.campaign = $campaign \
-             AND coalesce(c.\"group\", 'contact') = 'contact' ORDER BY c.rank",
-            if with_contacts { ", k.msisdn" } else { "" },
-            if with_contacts { "LEFT JOIN contacts AS k ON k.subscriber_id = c.subscriber_id" } else { "" },
-        );
         let params = engine::Params::new().date("as_of", self.as_of).text("campaign", campaign);
-        let batches = collect(&self.ctx, &sql, &params).await?;
+        let batches = collect(&self.ctx, "export_list", &params).await?;
         let batches = batches.into_iter().map(|b| personal_column(b, msisdn)).collect::<Result<Vec<_>, _>>()?;
         let schema = batches[0].schema();
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
@@ -299,16 +282,7 @@ pub async fn list_in(
     as_of: NaiveDate,
     published: &[String],
 ) -> Result<Vec<ListedCampaign>, ExportError> {
-    let counts = collect(
-        ctx,
-        // snapshots from before control groups have no group column: every row is a contact
-        "SELECT campaign, first_value(channel) AS channel, \
-         count(*) FILTER (WHERE coalesce(\"group\", 'contact') = 'contact') AS n, \
-         count(*) FILTER (WHERE \"group\" = 'control') AS control FROM campaigns \
-         WHERE snapshot_date = CAST($as_of AS DATE) GROUP BY campaign",
-        &engine::Params::new().date("as_of", as_of),
-    )
-    .await?;
+    let counts = collect(ctx, "export_campaign_sizes", &engine::Params::new().date("as_of", as_of)).await?;
     let mut found: Vec<(String, String, u64, u64)> = Vec::new();
     for batch in &counts {
         let names = batch.column(0).as_string::<i32>();
@@ -378,11 +352,11 @@ fn csv_bytes(batches: &[RecordBatch]) -> Result<bytes::Bytes, ExportError> {
     Ok(buf.into())
 }
 
-/// Runs a query, with string views as plain strings; an empty result keeps
-/// its schema in one empty batch.
-async fn collect(ctx: &SessionContext, sql: &str, params: &engine::Params) -> Result<Vec<RecordBatch>, ExportError> {
-    let df =
-        engine::plan_text(ctx, "campaign export", sql, params).await.map_err(|e| ExportError::Bad(e.to_string()))?;
+/// Runs one of sql/exports, with string views as plain strings; an empty
+/// result keeps its schema in one empty batch.
+async fn collect(ctx: &SessionContext, name: &str, params: &engine::Params) -> Result<Vec<RecordBatch>, ExportError> {
+    let file = crate::engine::sqlfiles::find(name).expect("every export query has a file in sql/exports");
+    let df = engine::plan(ctx, file, params).await?;
     let schema = Arc::new(df.schema().as_arrow().clone());
     let mut batches = df.collect().await?;
     if batches.is_empty() {

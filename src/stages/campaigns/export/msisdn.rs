@@ -47,12 +47,17 @@ pub fn hmac_hex(key: &[u8], value: &str) -> String {
     crate::job::hex(&mac.finalize().into_bytes())
 }
 
-/// Replaces the trailing msisdn column as the mode says (hash it, or keep it).
+/// The trailing msisdn column as the mode says: dropped, hashed or kept.
 pub(super) fn personal_column(batch: RecordBatch, mode: &Msisdn) -> Result<RecordBatch, ExportError> {
-    let Msisdn::Hashed { key } = mode else {
-        return Ok(batch);
-    };
     let last = batch.num_columns() - 1;
+    let key = match mode {
+        Msisdn::Clear => return Ok(batch),
+        Msisdn::Dropped => {
+            let kept: Vec<usize> = (0..last).collect();
+            return Ok(batch.project(&kept).map_err(DataFusionError::from)?);
+        }
+        Msisdn::Hashed { key } => key,
+    };
     let clear = batch.column(last).as_string::<i32>();
     let mut hashed = StringBuilder::new();
     for i in 0..clear.len() {
