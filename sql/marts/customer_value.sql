@@ -1,7 +1,7 @@
 -- customer_value: value, tenure, usage, risk and lifetime value of every subscriber known at T.
 -- grain: one row per subscriber known at T (activation_date <= T, ended lines included).
 -- partitioning: snapshot_date=T
--- inputs: int_subscriber_features, score_churn, score_lifetime, score_value, score_segments
+-- inputs: int_subscriber_features, int_cohort_groups, score_churn, score_lifetime, score_value, score_segments
 -- Money is exact: Decimal128(18,4). The deterministic columns are int_subscriber_features'; the
 -- model columns come from the models fitted in this run (docs/models.md), applied in sql/scoring.
 -- Null only where stated: recency_days, arpu_*, arpu_trend and the model columns of ended lines
@@ -49,6 +49,8 @@
 --   value_quadrant            Utf8              strategic / profit / potential / ordinary; null for ended lines
 --   lifecycle_stage           Utf8              new / growing / mature / declining / dormant / churned
 --   rfm_segment               Utf8              recency-frequency-monetary segment (docs/models.md)
+--   cohort_group              Utf8              the retention model's group the line is fitted in: plan_type, then
+--                                               segment and region as retention.cohort_groups says, joined by a vertical bar
 SELECT
     f.subscriber_id,
     f.plan_type,
@@ -87,10 +89,12 @@ SELECT
     v.strategic_fit,
     v.value_quadrant,
     g.lifecycle_stage,
-    g.rfm_segment
+    g.rfm_segment,
+    k.cohort_group
 FROM int_subscriber_features AS f
 LEFT JOIN score_churn AS c ON c.subscriber_id = f.subscriber_id
 LEFT JOIN score_lifetime AS l ON l.subscriber_id = f.subscriber_id
 LEFT JOIN score_value AS v ON v.subscriber_id = f.subscriber_id
 LEFT JOIN score_segments AS g ON g.subscriber_id = f.subscriber_id
+LEFT JOIN int_cohort_groups AS k ON k.subscriber_id = f.subscriber_id
 ORDER BY f.subscriber_id

@@ -1,19 +1,13 @@
 -- report_retention_lines: each postpaid line's tenure and whether it is still active, by cohort group,
 -- for the observed (Kaplan-Meier) survival the report draws beside the fitted one.
 -- grain: one row per postpaid line of snapshot T.
--- inputs: customer_value (published); $as_of = T; $cohort_by_segment, $cohort_by_region: whether the job's
---   cohort groups split by segment and by region (the key is then the model step's: plan_type|segment|region)
+-- inputs: customer_value (published); $as_of = T
 -- columns:
 --   cohort_group   Utf8     the line's cohort group
 --   tenure_months  Int32    its tenure in whole months
 --   is_active      Boolean  whether it is active at T
 SELECT
-    concat_ws(
-        '|',
-        plan_type,
-        CASE WHEN $cohort_by_segment THEN COALESCE(segment, '(none)') END,
-        CASE WHEN $cohort_by_region THEN COALESCE(region, '(none)') END
-    ) AS cohort_group,
+    cohort_group,
     tenure_months,
     is_active
 FROM customer_value

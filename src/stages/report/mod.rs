@@ -214,8 +214,7 @@ pub fn lorenz(revenue: &[f64]) -> Vec<f64> {
 /// (Kaplan-Meier over customer_value's postpaid lines) per cohort group.
 async fn retention_curves(q: &Query<'_>, job: &Job) -> Result<Vec<RetentionCurve>, ReportError> {
     let fits = q.rows("report_retention_fits").await?;
-    let cohorts = q.params.clone().merged(&crate::stages::params::models(&job.models));
-    let lines = Query { ctx: q.ctx, params: cohorts }.rows("report_retention_lines").await?;
+    let lines = q.rows("report_retention_lines").await?;
     let mut groups: Vec<String> = fits.iter().map(|r| r[0].text()).collect();
     groups.dedup();
     let months = 60usize.min(job.models.horizon_months.max(12) as usize);
