@@ -73,11 +73,12 @@ pub struct EngineOptions {
 /// A DataFusion session for cvm in this process: UTC session time zone,
 /// cvm's functions and object stores, no cached file listings (cvm writes
 /// and re-reads tables in one process). A run on a cluster opens its session
-/// through `stages::session::open_engine`, which knows the plans it ships.
+/// through `stages::session::RunSession::for_run`, which knows the plans it
+/// ships.
 pub fn session(options: &EngineOptions, storage: &StorageSettings) -> Result<SessionContext, DataFusionError> {
     if let Some(url) = &options.cluster {
         return Err(DataFusionError::Internal(format!(
-            "engine {url}: a cluster session is opened with its plan codecs (stages::session::open_engine)"
+            "engine {url}: a cluster session is opened with its plan codecs (RunSession::for_run)"
         )));
     }
     Ok(SessionContext::new_with_state(session_state(options, storage)?))
