@@ -210,21 +210,21 @@ pub async fn plan_text(ctx: &SessionContext, origin: &str, text: &str, params: &
     let err = |source| SqlError { file: origin.to_string(), source };
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
     let df = ctx.sql_with_options(text, options).await.map_err(err)?;
-    // bind only the parameters the planned statement uses (its placeholders
-    // are `$name`; a `$` in a literal or a comment is none)
-    let used: BTreeSet<String> = df
-        .logical_plan()
-        .get_parameter_names()
-        .map_err(err)?
-        .into_iter()
-        .map(|id| id.trim_start_matches('$').to_string())
-        .collect();
+    bind(df, params).map_err(err)
+}
+
+/// Binds the parameters a planned query uses (its placeholders are `$name`;
+/// a `$` in a literal or a comment is none); a placeholder without a value
+/// is an error.
+pub fn bind(df: DataFrame, params: &Params) -> Result<DataFrame, DataFusionError> {
+    let used: BTreeSet<String> =
+        df.logical_plan().get_parameter_names()?.into_iter().map(|id| id.trim_start_matches('$').to_string()).collect();
     let values: Vec<(String, ScalarValue)> =
         params.0.iter().filter(|(k, _)| used.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     if let Some(missing) = used.iter().find(|name| !params.0.contains_key(*name)) {
-        return Err(err(DataFusionError::Plan(format!("no value for parameter ${missing}"))));
+        return Err(DataFusionError::Plan(format!("no value for parameter ${missing}")));
     }
-    if values.is_empty() { Ok(df) } else { df.with_param_values(values).map_err(err) }
+    if values.is_empty() { Ok(df) } else { df.with_param_values(values) }
 }
 
 /// Registers a SQL file's result as a view named after the file.

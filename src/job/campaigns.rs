@@ -114,18 +114,6 @@ pub enum Selection {
 }
 
 impl Selection {
-    /// The selection as one SELECT statement.
-    pub fn sql(&self) -> String {
-        match self {
-            Selection::File { text, .. } => text.clone(),
-            Selection::Rule { rule, rank_by, value_at_stake, reason } => format!(
-                "SELECT\n    subscriber_id,\n    CAST(({rank_by}) AS DOUBLE) AS score,\n    \
-                 CAST(({value_at_stake}) AS DECIMAL(18, 4)) AS value_at_stake,\n    \
-                 arrow_cast(({reason}), 'Utf8') AS reason\nFROM customer_value\nWHERE ({rule})"
-            ),
-        }
-    }
-
     /// Where the selection comes from, for messages.
     pub fn origin(&self, campaign: &str) -> String {
         match self {

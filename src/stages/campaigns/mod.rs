@@ -26,13 +26,19 @@ use datafusion::prelude::{cast, col, lit};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, visit_expressions_mut};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::tokenizer::Token;
 use serde::Serialize;
 
 use crate::engine::{self, Params, SqlError};
-use crate::job::{Campaign, Job};
+use crate::job::{Campaign, Job, Selection};
 use crate::stages::session::RunSession;
 use crate::storage::{StorageError, StoreUrl};
 use crate::warehouse::commit::Commit;
@@ -284,6 +290,49 @@ fn tables_read(plan: &LogicalPlan) -> Vec<String> {
     tables
 }
 
+/// The SELECT a campaign rule of the job file stands for. Each `cvm_part_*`
+/// identifier is replaced by the rule's part of that name, parsed as one SQL
+/// expression: the parts go into the syntax tree, never into the text, so a
+/// part cannot close a parenthesis and go on as another query.
+const RULE_QUERY: &str = "SELECT subscriber_id, CAST((cvm_part_rank_by) AS DOUBLE) AS score, \
+    CAST((cvm_part_value_at_stake) AS DECIMAL(18, 4)) AS value_at_stake, \
+    arrow_cast((cvm_part_reason), 'Utf8') AS reason FROM customer_value WHERE (cvm_part_rule)";
+
+/// Plans a campaign rule: its parts (name, SQL expression) put in
+/// [`RULE_QUERY`], then its parameters bound.
+async fn plan_rule(
+    ctx: &SessionContext,
+    parts: &[(&str, &String)],
+    params: &Params,
+) -> Result<DataFrame, DataFusionError> {
+    let dialect = GenericDialect {};
+    let mut parsed = std::collections::BTreeMap::new();
+    for (name, text) in parts {
+        let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(|e| rule_error(name, e))?;
+        let expr = parser.parse_expr().map_err(|e| rule_error(name, e))?;
+        if parser.peek_token().token != Token::EOF {
+            return Err(DataFusionError::Plan(format!("{name}: not one SQL expression: {text}")));
+        }
+        parsed.insert(format!("cvm_part_{name}"), expr);
+    }
+    let mut statements = Parser::parse_sql(&dialect, RULE_QUERY).map_err(|e| rule_error("template", e))?;
+    let mut query = statements.pop().expect("the rule template is one statement");
+    let _ = visit_expressions_mut(&mut query, |expr| {
+        if let SqlExpr::Identifier(ident) = expr
+            && let Some(part) = parsed.get(&ident.value)
+        {
+            *expr = part.clone();
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    let plan = ctx.state().statement_to_plan(DfStatement::Statement(Box::new(query))).await?;
+    engine::bind(ctx.execute_logical_plan(plan).await?, params)
+}
+
+fn rule_error(part: &str, error: ParserError) -> DataFusionError {
+    DataFusionError::Plan(format!("{part}: {error}"))
+}
+
 /// The schema of `campaign_assigned`: the subscribers earlier campaigns took.
 pub fn assigned_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![Field::new("subscriber_id", DataType::Utf8, false)]))
@@ -298,9 +347,15 @@ pub async fn register_selection(
     let origin = campaign.selection.origin(&campaign.name);
     let problem =
         |message: String| CampaignError::Selection { campaign: campaign.name.clone(), origin: origin.clone(), message };
-    let df = engine::plan_text(ctx, &origin, &campaign.selection.sql(), params)
-        .await
-        .map_err(|e| problem(e.source.to_string()))?;
+    let df = match &campaign.selection {
+        Selection::File { text, .. } => {
+            engine::plan_text(ctx, &origin, text, params).await.map_err(|e| problem(e.source.to_string()))?
+        }
+        Selection::Rule { rule, rank_by, value_at_stake, reason } => {
+            let parts = [("rule", rule), ("rank_by", rank_by), ("value_at_stake", value_at_stake), ("reason", reason)];
+            plan_rule(ctx, &parts, params).await.map_err(|e| problem(e.to_string()))?
+        }
+    };
     if let Some(table) = tables_read(df.logical_plan()).into_iter().find(|t| t != SELECTABLE) {
         return Err(CampaignError::ReadsBeyondCustomerValue { campaign: campaign.name.clone(), origin, table });
     }
@@ -319,4 +374,32 @@ pub async fn register_selection(
     let _ = ctx.deregister_table("campaign_selection");
     ctx.register_table("campaign_selection", df.into_view())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::datasource::MemTable;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_rule_part_is_one_expression_and_never_more_sql() {
+        let ctx = SessionContext::new();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("subscriber_id", DataType::Utf8, false),
+            Field::new("clv", DataType::Float64, true),
+        ]));
+        ctx.register_table("customer_value", Arc::new(MemTable::try_new(schema, vec![vec![]]).unwrap())).unwrap();
+        let (rule, clv, reason) = ("clv > 0".to_string(), "clv".to_string(), "'high value'".to_string());
+        let parts = [("rule", &rule), ("rank_by", &clv), ("value_at_stake", &clv), ("reason", &reason)];
+        let df = plan_rule(&ctx, &parts, &Params::new()).await.unwrap();
+        let columns: Vec<String> =
+            df.schema().fields().iter().map(|f| format!("{} {}", f.name(), f.data_type())).collect();
+        assert_eq!(columns, ["subscriber_id Utf8", "score Float64", "value_at_stake Decimal128(18, 4)", "reason Utf8"]);
+        // a part that closes the template's parenthesis to go on as another query
+        let sneaky = "true) UNION SELECT subscriber_id, 1.0, 1, 'x' FROM customer_value WHERE (true".to_string();
+        let parts = [("rule", &sneaky), ("rank_by", &clv), ("value_at_stake", &clv), ("reason", &reason)];
+        let err = plan_rule(&ctx, &parts, &Params::new()).await.unwrap_err().to_string();
+        assert!(err.contains("rule: not one SQL expression"), "{err}");
+    }
 }
