@@ -114,7 +114,7 @@ async fn dispatch(command: Command) -> Result<(), CommandError> {
             println!("report {}", cvm::stages::report::write(&job, as_of).await?);
         }
         Command::Query { sql, warehouse, format, output } => {
-            let warehouse = parse_url("--warehouse", &warehouse).map_err(CommandError::Usage)?;
+            let warehouse = parse_url("--warehouse", &warehouse)?;
             if let Some(text) = cvm::commands::query::query(&warehouse, &sql, format, output.as_deref()).await? {
                 println!("{}", text.trim_end());
             }
@@ -181,8 +181,11 @@ async fn campaign(command: CampaignCommand) -> Result<(), CommandError> {
         }
         CampaignCommand::Export { job, campaign, as_of, format, output, with_msisdn, warehouse } => {
             let job = Job::load(&job, &Overrides { warehouse, ..Default::default() })?;
-            let output =
-                job.exports.root.confine(&output).map_err(|m| CommandError::Usage(format!("--output: {m}")))?;
+            let output = job
+                .exports
+                .root
+                .confine(&output)
+                .map_err(|source| CommandError::Location { option: "--output".into(), source: Box::new(source) })?;
             let report = export::export(&job, as_of, &campaign, format, &output, with_msisdn).await?;
             println!("{} rows  {}", report.rows, report.file);
             println!("sha256 {}  sidecar {}.sidecar.json", report.sha256, report.file);
@@ -207,9 +210,9 @@ async fn bench(args: BenchArgs) -> Result<(), CommandError> {
 }
 
 async fn generate(args: GenerateArgs) -> Result<(), CommandError> {
-    let out = parse_url("--out", &args.out).map_err(CommandError::Usage)?;
+    let out = parse_url("--out", &args.out)?;
     let campaigns_from = match args.campaigns_from.as_deref() {
-        Some(warehouse) => Some(parse_url("--campaigns-from", warehouse).map_err(CommandError::Usage)?.as_folder()),
+        Some(warehouse) => Some(parse_url("--campaigns-from", warehouse)?.as_folder()),
         None => None,
     };
     let options = cvm::generate::Options {
@@ -232,8 +235,7 @@ async fn generate(args: GenerateArgs) -> Result<(), CommandError> {
 
 async fn upgrade(warehouse: &str) -> Result<(), CommandError> {
     use cvm::commands::upgrade::{self, Upgraded};
-    let url = StoreUrl::parse(warehouse, std::path::Path::new("."))
-        .map_err(|m| CommandError::Usage(format!("{warehouse}: {m}")))?;
+    let url = parse_url("warehouse", warehouse)?;
     let location = cvm::storage::Location::open(&url.as_folder(), &Default::default())?;
     let upgraded = upgrade::upgrade(&location)
         .await
@@ -256,11 +258,7 @@ async fn status(job: Option<PathBuf>, warehouse: Option<String>, limit: usize, j
             let job = Job::load(path, &Overrides { warehouse, ..Default::default() })?;
             (Some(job.name), job.warehouse, job.storage)
         }
-        None => (
-            None,
-            parse_url("--warehouse", warehouse.as_deref().unwrap_or("warehouse/demo")).map_err(CommandError::Usage)?,
-            Default::default(),
-        ),
+        None => (None, parse_url("--warehouse", warehouse.as_deref().unwrap_or("warehouse/demo"))?, Default::default()),
     };
     let warehouse = cvm::storage::Location::open(&warehouse, &storage)?;
     let mut runs = cvm::commands::status::runs(&warehouse, name.as_deref()).await?;
@@ -278,7 +276,10 @@ async fn status(job: Option<PathBuf>, warehouse: Option<String>, limit: usize, j
 }
 
 /// A URL or path given on the command line, relative to the working
-/// directory; the error is a usage message naming the option.
-fn parse_url(option: &str, text: &str) -> Result<StoreUrl, String> {
-    StoreUrl::parse(text, std::path::Path::new(".")).map_err(|m| format!("{option}: {m}"))
+/// directory; the error is a usage error naming the option. (Every command
+/// returns the large `CommandError`; this runs once per command.)
+#[allow(clippy::result_large_err)]
+fn parse_url(option: &str, text: &str) -> Result<StoreUrl, CommandError> {
+    StoreUrl::parse(text, std::path::Path::new("."))
+        .map_err(|source| CommandError::Location { option: option.into(), source: Box::new(source) })
 }

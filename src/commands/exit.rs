@@ -25,7 +25,7 @@ use crate::stages::campaigns::CampaignError;
 use crate::stages::campaigns::export::ExportError;
 use crate::stages::ingest::IngestError;
 use crate::stages::report::ReportError;
-use crate::storage::StorageError;
+use crate::storage::{StorageError, UrlError};
 use crate::warehouse::commit::CommitError;
 
 pub const SUCCESS: u8 = 0;
@@ -41,6 +41,9 @@ pub enum CommandError {
     /// A bad command line: the message names the option and what is wrong.
     #[error("{0}")]
     Usage(String),
+    /// A location given on the command line that cannot be used.
+    #[error("{option}: {source}")]
+    Location { option: String, source: Box<UrlError> },
     #[error(transparent)]
     Job(#[from] JobError),
     #[error(transparent)]
@@ -77,7 +80,7 @@ pub enum CommandError {
 impl CommandError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CommandError::Usage(_) | CommandError::Job(_) => BAD_USAGE,
+            CommandError::Usage(_) | CommandError::Location { .. } | CommandError::Job(_) => BAD_USAGE,
             CommandError::Run(e)
             | CommandError::Demo(DemoError::Run(e))
             | CommandError::Backfill(BackfillError::Run { source: e, .. }) => for_run_error(e),

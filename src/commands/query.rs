@@ -18,7 +18,7 @@ pub enum QueryError {
     #[error("cannot write {path}: {source}")]
     Output { path: String, source: DataFusionError },
     #[error("--output: {0}")]
-    OutsideRoot(String),
+    OutsideRoot(crate::storage::UrlError),
 }
 
 /// Output of a query.

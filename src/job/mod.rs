@@ -251,12 +251,12 @@ fn locations(
 ) -> Result<(StoreUrl, StoreUrl), JobError> {
     let cwd = PathBuf::from(".");
     let input_root = match &overrides.input_root {
-        Some(u) => StoreUrl::parse(u, &cwd).map_err(|m| invalid("--input-root", m))?,
-        None => StoreUrl::parse(&file.input_root, job_dir).map_err(|m| invalid("input_root", m))?,
+        Some(u) => StoreUrl::parse(u, &cwd).map_err(|e| invalid("--input-root", e.to_string()))?,
+        None => StoreUrl::parse(&file.input_root, job_dir).map_err(|e| invalid("input_root", e.to_string()))?,
     };
     let warehouse = match &overrides.warehouse {
-        Some(u) => StoreUrl::parse(u, &cwd).map_err(|m| invalid("--warehouse", m))?,
-        None => StoreUrl::parse(&file.warehouse, job_dir).map_err(|m| invalid("warehouse", m))?,
+        Some(u) => StoreUrl::parse(u, &cwd).map_err(|e| invalid("--warehouse", e.to_string()))?,
+        None => StoreUrl::parse(&file.warehouse, job_dir).map_err(|e| invalid("warehouse", e.to_string()))?,
     };
     Ok((input_root, warehouse))
 }

@@ -100,8 +100,8 @@ pub(super) fn validate_exports(
     invalid: &dyn Fn(&str, String) -> super::JobError,
 ) -> Result<ExportSettings, super::JobError> {
     let root = match &file.root {
-        Some(r) => StoreUrl::parse(r, job_dir).map_err(|m| invalid("exports.root", m))?,
-        None => warehouse.join("_exports/").map_err(|m| invalid("exports.root", m))?,
+        Some(r) => StoreUrl::parse(r, job_dir).map_err(|e| invalid("exports.root", e.to_string()))?,
+        None => warehouse.join("_exports/").map_err(|e| invalid("exports.root", e.to_string()))?,
     };
     let msisdn = match file.msisdn.as_deref().unwrap_or("drop") {
         "drop" => MsisdnPolicy::Drop,
@@ -114,8 +114,8 @@ pub(super) fn validate_exports(
         return Err(invalid("exports.hmac_key_env", format!("'{hmac_key_env}' is not an environment variable name")));
     }
     let contacts = match &file.contacts {
-        Some(c) => StoreUrl::parse(c, job_dir).map_err(|m| invalid("exports.contacts", m))?,
-        None => warehouse.join("_restricted/contacts/").map_err(|m| invalid("exports.contacts", m))?,
+        Some(c) => StoreUrl::parse(c, job_dir).map_err(|e| invalid("exports.contacts", e.to_string()))?,
+        None => warehouse.join("_restricted/contacts/").map_err(|e| invalid("exports.contacts", e.to_string()))?,
     };
     Ok(ExportSettings {
         root: root.as_folder(),

@@ -134,7 +134,7 @@ fn validate_source(
         return Err(invalid(&key("enabled"), format!("{} is a required source and cannot be disabled", kind.name())));
     }
     let rel = spec.path.unwrap_or_else(|| format!("{}/", kind.name()));
-    let url = input_root.join(&rel).map_err(|m| invalid(&key("path"), m))?;
+    let url = input_root.join(&rel).map_err(|e| invalid(&key("path"), e.to_string()))?;
     let format = parse_format(spec.format.as_deref().unwrap_or("csv")).map_err(|m| invalid(&key("format"), m))?;
     let compression = parse_compression(spec.compression.as_deref().unwrap_or("auto"))
         .map_err(|m| invalid(&key("compression"), m))?;

@@ -304,8 +304,5 @@ async fn remove_older_contacts(job: &Job, as_of: NaiveDate, run_id: &str) -> Res
 }
 
 fn contacts_folder(job: &Job, as_of: NaiveDate) -> Result<StoreUrl, RunError> {
-    job.exports
-        .contacts
-        .join(&format!("snapshot_date={as_of}/"))
-        .map_err(|m| RunError::engine("contacts")(DataFusionError::Plan(m)))
+    job.exports.contacts.join(&format!("snapshot_date={as_of}/")).map_err(|e| RunError::engine("contacts")(e.into()))
 }

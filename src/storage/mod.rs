@@ -45,6 +45,41 @@ impl Default for StorageSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreUrl(Url);
 
+/// A location that cannot be used: what the user wrote is not a URL or
+/// path cvm can read, or an output would land outside its root.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("empty location")]
+    Empty,
+    #[error("'{text}' is not a valid URL: {reason}")]
+    Invalid { text: String, reason: url::ParseError },
+    #[error("'{text}': unsupported scheme '{scheme}' (use file, s3, gs, az or http(s))")]
+    UnsupportedScheme { text: String, scheme: String },
+    /// The URL is kept with its user and password replaced, never as given.
+    #[error(
+        "'{redacted}': credentials do not belong in a URL (they would end up in logs and manifests); \
+         give them in the environment (AWS_*, GOOGLE_*, AZURE_*) or the store's provider chain"
+    )]
+    Credentials { redacted: String },
+    #[error("cannot resolve '{text}': {reason}")]
+    Unresolvable { text: String, reason: String },
+    #[error("'{text}' is not a usable local path")]
+    NotALocalPath { text: String },
+    #[error("'{given}' climbs out of {root} with '..'")]
+    ClimbsOut { given: String, root: String },
+    #[error("'{given}' is outside {root}: outputs go below it (give a path relative to it)")]
+    Outside { given: String, root: String },
+    #[error("cannot join '{rel}' to {base}: {reason}")]
+    Join { rel: String, base: String, reason: url::ParseError },
+}
+
+/// For the engine's callers: a location error inside a query keeps its type.
+impl From<UrlError> for datafusion::error::DataFusionError {
+    fn from(error: UrlError) -> Self {
+        datafusion::error::DataFusionError::External(Box::new(error))
+    }
+}
+
 /// An object-store call that failed, with the URL it was about.
 #[derive(Debug, thiserror::Error)]
 #[error("{url}: {source}")]
@@ -56,25 +91,19 @@ pub struct StorageError {
 
 impl StoreUrl {
     /// Parses a URL, or a local path relative to `base` (a folder).
-    pub fn parse(text: &str, base: &FsPath) -> Result<StoreUrl, String> {
+    pub fn parse(text: &str, base: &FsPath) -> Result<StoreUrl, UrlError> {
         let text = text.trim();
         if text.is_empty() {
-            return Err("empty location".into());
+            return Err(UrlError::Empty);
         }
         if text.contains("://") {
-            let url = Url::parse(text).map_err(|e| format!("'{text}' is not a valid URL: {e}"))?;
+            let url = Url::parse(text).map_err(|reason| UrlError::Invalid { text: text.into(), reason })?;
             match url.scheme() {
                 "file" | "s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "http" | "https" => {}
-                other => {
-                    return Err(format!("'{text}': unsupported scheme '{other}' (use file, s3, gs, az or http(s))"));
-                }
+                other => return Err(UrlError::UnsupportedScheme { text: text.into(), scheme: other.into() }),
             }
             if !url.username().is_empty() || url.password().is_some() {
-                return Err(format!(
-                    "'{}': credentials do not belong in a URL (they would end up in logs and manifests); \
-                     give them in the environment (AWS_*, GOOGLE_*, AZURE_*) or the store's provider chain",
-                    redact_userinfo(&url)
-                ));
+                return Err(UrlError::Credentials { redacted: redact_userinfo(&url) });
             }
             return Ok(StoreUrl(url));
         }
@@ -82,11 +111,12 @@ impl StoreUrl {
         let absolute = if path.is_absolute() {
             path.to_path_buf()
         } else {
-            let base = std::path::absolute(base).map_err(|e| format!("cannot resolve '{text}': {e}"))?;
+            let base = std::path::absolute(base)
+                .map_err(|e| UrlError::Unresolvable { text: text.into(), reason: e.to_string() })?;
             base.join(path)
         };
         let mut url =
-            Url::from_file_path(normalize(&absolute)).map_err(|_| format!("'{text}' is not a usable local path"))?;
+            Url::from_file_path(normalize(&absolute)).map_err(|_| UrlError::NotALocalPath { text: text.into() })?;
         if text.ends_with('/') && !url.path().ends_with('/') {
             url.set_path(&format!("{}/", url.path()));
         }
@@ -96,12 +126,12 @@ impl StoreUrl {
     /// An output location given on the command line, confined to `self` (a
     /// root folder): a relative path is read below the root, and an
     /// absolute path or URL must lie below it. `..` cannot climb out.
-    pub fn confine(&self, given: &str) -> Result<StoreUrl, String> {
+    pub fn confine(&self, given: &str) -> Result<StoreUrl, UrlError> {
         let root = self.as_folder();
         let is_relative = !given.contains("://") && !FsPath::new(given).is_absolute();
         let target = if is_relative {
             if given.split(['/', '\\']).any(|part| part == "..") {
-                return Err(format!("'{given}' climbs out of {root} with '..'"));
+                return Err(UrlError::ClimbsOut { given: given.into(), root: root.to_string() });
             }
             root.join(given)?
         } else {
@@ -111,18 +141,22 @@ impl StoreUrl {
             && target.0.path().starts_with(root.0.path())
             && target.0.path().len() > root.0.path().len();
         if !inside {
-            return Err(format!("'{given}' is outside {root}: outputs go below it (give a path relative to it)"));
+            return Err(UrlError::Outside { given: given.into(), root: root.to_string() });
         }
         Ok(target)
     }
 
     /// A location below this one; a full URL stands for itself.
-    pub fn join(&self, rel: &str) -> Result<StoreUrl, String> {
+    pub fn join(&self, rel: &str) -> Result<StoreUrl, UrlError> {
         if rel.contains("://") || rel.starts_with('/') {
             return StoreUrl::parse(rel, FsPath::new("/"));
         }
         let base = self.as_folder();
-        base.0.join(rel).map(StoreUrl).map_err(|e| format!("cannot join '{rel}' to {}: {e}", self.0))
+        base.0.join(rel).map(StoreUrl).map_err(|reason| UrlError::Join {
+            rel: rel.into(),
+            base: self.to_string(),
+            reason,
+        })
     }
 
     /// The same location with a trailing `/`.
@@ -382,11 +416,13 @@ mod tests {
         let root = StoreUrl::parse("/srv/wh/_exports/", FsPath::new("/")).unwrap();
         assert_eq!(root.confine("lists/a.csv").unwrap().as_str(), "file:///srv/wh/_exports/lists/a.csv");
         assert_eq!(root.confine("/srv/wh/_exports/a.csv").unwrap().as_str(), "file:///srv/wh/_exports/a.csv");
-        assert!(root.confine("../customer_value/x.parquet").unwrap_err().contains(".."));
-        assert!(root.confine("/etc/cron.d/x").unwrap_err().contains("outside"));
-        assert!(root.confine("/srv/wh/_exports/../kpi/x").unwrap_err().contains("outside"));
-        assert!(root.confine("/srv/wh/_exports_evil/x").unwrap_err().contains("outside"));
-        assert!(root.confine("s3://bucket/x.csv").unwrap_err().contains("outside"));
+        let outside = |given: &str| matches!(root.confine(given), Err(UrlError::Outside { .. }));
+        assert!(matches!(root.confine("../customer_value/x.parquet"), Err(UrlError::ClimbsOut { .. })));
+        assert!(outside("/etc/cron.d/x"));
+        assert!(outside("/srv/wh/_exports/../kpi/x"));
+        assert!(outside("/srv/wh/_exports_evil/x"));
+        assert!(outside("s3://bucket/x.csv"));
+        assert!(root.confine("../x").unwrap_err().to_string().contains(".."));
         let s3 = StoreUrl::parse("s3://bucket/exports/", FsPath::new("/")).unwrap();
         assert!(s3.confine("s3://bucket/exports/a.csv").is_ok());
         assert!(s3.confine("s3://other/exports/a.csv").is_err());
@@ -394,12 +430,14 @@ mod tests {
 
     #[test]
     fn credentials_in_urls_are_refused_without_being_repeated() {
-        let err = StoreUrl::parse("s3://AKIAXXX:s3cr3t@bucket/x/", FsPath::new("/")).unwrap_err();
+        let err = StoreUrl::parse("s3://AKIAXXX:s3cr3t@bucket/x/", FsPath::new("/")).unwrap_err().to_string();
         assert!(err.contains("environment") && !err.contains("s3cr3t") && !err.contains("AKIAXXX"), "{err}");
     }
 
     #[test]
     fn unsupported_schemes_are_refused() {
-        assert!(StoreUrl::parse("ftp://x/y", FsPath::new("/")).unwrap_err().contains("ftp"));
+        let err = StoreUrl::parse("ftp://x/y", FsPath::new("/")).unwrap_err();
+        assert_eq!(err, UrlError::UnsupportedScheme { text: "ftp://x/y".into(), scheme: "ftp".into() });
+        assert!(err.to_string().contains("use file, s3"), "{err}");
     }
 }

@@ -52,8 +52,7 @@ impl ObjectStoreRegistry for StoreRegistry {
         if let Some(store) = self.stores.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(store.clone());
         }
-        let store = StoreUrl::parse(url.as_str(), std::path::Path::new("/"))
-            .map_err(DataFusionError::Configuration)?
+        let store = StoreUrl::parse(url.as_str(), std::path::Path::new("/"))?
             .build_store(&self.settings)
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
         let mut stores = self.stores.write().unwrap_or_else(|e| e.into_inner());

@@ -67,7 +67,7 @@ impl Night<'_> {
             (true, None) => self.staging.table_url(STAGED_TABLES),
         };
         StoreUrl::parse(&folder, std::path::Path::new("/"))
-            .map_err(|message| RunError::Scratch { path: folder.clone(), source: std::io::Error::other(message) })
+            .map_err(|e| RunError::Scratch { path: folder.clone(), source: std::io::Error::other(e) })
     }
 
     /// Step 2: usage_daily: tonight's CDR folded in, the days it touches rebuilt.

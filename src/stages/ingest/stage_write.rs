@@ -176,8 +176,7 @@ impl ExecutionPlan for StageWriteExec {
 
     fn execute(&self, partition: usize, ctx: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
         let rows = self.input.execute(partition, ctx.clone())?;
-        let folder =
-            StoreUrl::parse(&self.folder, std::path::Path::new("/")).map_err(DataFusionError::Configuration)?;
+        let folder = StoreUrl::parse(&self.folder, std::path::Path::new("/"))?;
         let written = futures::stream::once(write_partition(rows, folder, ctx));
         Ok(Box::pin(RecordBatchStreamAdapter::new(count_schema(), written)))
     }
@@ -212,7 +211,7 @@ async fn write_partition(
                 Some(writer) => writer,
                 None => {
                     let path = folder.join(&format!("_attempts/{attempt}-{}.parquet", out.status));
-                    let path = path.map_err(DataFusionError::Configuration)?.store_path();
+                    let path = path?.store_path();
                     let sink = object_store::buffered::BufWriter::new(store.clone(), path.clone());
                     let writer = AsyncArrowWriter::try_new(
                         sink,
@@ -230,7 +229,7 @@ async fn write_partition(
         if let Some((attempt_path, writer)) = out.writer {
             writer.close().await?;
             let name = format!("{STATUS}={}/part-{:016x}.parquet", out.status, out.key);
-            let path = folder.join(&name).map_err(DataFusionError::Configuration)?.store_path();
+            let path = folder.join(&name)?.store_path();
             // over an earlier attempt's file of the same rows, if any
             store.rename(&attempt_path, &path).await?;
         }

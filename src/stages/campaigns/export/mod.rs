@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::{self, EngineOptions};
 use crate::job::Job;
-use crate::storage::{Location, StorageError, StoreUrl};
+use crate::storage::{Location, StorageError, StoreUrl, UrlError};
 
 mod msisdn;
 
@@ -46,8 +46,8 @@ pub enum ExportError {
     NoSnapshot { as_of: NaiveDate, url: String },
     #[error("no contacts for snapshot {as_of} under {url}: the run writes them when [exports] msisdn is hmac or allow")]
     NoContacts { as_of: NaiveDate, url: String },
-    #[error("{0}")]
-    Bad(String),
+    #[error(transparent)]
+    Location(#[from] UrlError),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("export: {0}")]
@@ -159,7 +159,7 @@ pub async fn export_all(job: &Job, as_of: NaiveDate) -> Result<Vec<ExportReport>
     snapshot.with_contacts_for(&msisdn).await?;
     let mut out = Vec::new();
     for c in &job.campaigns {
-        let url = job.exports.root.join(&format!("snapshot_date={as_of}/{}.csv", c.name)).map_err(ExportError::Bad)?;
+        let url = job.exports.root.join(&format!("snapshot_date={as_of}/{}.csv", c.name))?;
         out.push(snapshot.export(&c.name, ExportFormat::Csv, &url, &msisdn).await?);
     }
     Ok(out)
@@ -203,8 +203,7 @@ impl<'a> Snapshot<'a> {
             self.ctx.register_table("contacts", Arc::new(none))?;
             return Ok(());
         }
-        let folder =
-            self.job.exports.contacts.join(&format!("snapshot_date={}/", self.as_of)).map_err(ExportError::Bad)?;
+        let folder = self.job.exports.contacts.join(&format!("snapshot_date={}/", self.as_of))?;
         let files = Location::open(&folder, &self.job.storage)?.list_files().await?;
         let has = |name: &str| files.iter().any(|m| m.location.filename() == Some(name));
         // the file of the run that published the snapshot (never one of a
@@ -218,7 +217,7 @@ impl<'a> Snapshot<'a> {
         let Some(name) = name else {
             return Err(ExportError::NoContacts { as_of: self.as_of, url: folder.to_string() });
         };
-        let url = folder.join(&name).map_err(ExportError::Bad)?;
+        let url = folder.join(&name)?;
         // a store of its own only: the warehouse's is the published view, which must stay
         if url.store_root() != self.job.warehouse.store_root() {
             engine::register_store(&self.ctx, &url, &self.job.storage)?;
@@ -321,7 +320,7 @@ pub async fn list_in(
 
 /// The sidecar of an export file: `<file>.sidecar.json`.
 pub fn sidecar_url(output: &StoreUrl) -> Result<StoreUrl, ExportError> {
-    StoreUrl::parse(&format!("{}.sidecar.json", output.as_str()), std::path::Path::new("/")).map_err(ExportError::Bad)
+    Ok(StoreUrl::parse(&format!("{}.sidecar.json", output.as_str()), std::path::Path::new("/"))?)
 }
 
 /// The batch with string views as plain strings: what every reader of an

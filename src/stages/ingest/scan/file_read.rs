@@ -29,7 +29,7 @@ impl FileRead<'_> {
     /// Reads one file into `tx` through this process's store for its URL.
     pub(super) async fn read(&self, ctx: &TaskContext, url: String, tx: &Sender) -> DfResult<()> {
         let unreadable = |message: String| file_failure(FileError::Unreadable { file: url.clone(), message });
-        let location = StoreUrl::parse(&url, std::path::Path::new("/")).map_err(unreadable)?;
+        let location = StoreUrl::parse(&url, std::path::Path::new("/")).map_err(|e| unreadable(e.to_string()))?;
         let store = ctx.runtime_env().object_store_registry.get_store(&location.store_root())?;
         match self.source.format {
             Format::Parquet => self.read_parquet(store, location.store_path(), url, tx).await,
