@@ -25,9 +25,6 @@ pub struct Column {
     pub required: bool,
     /// Personal data: never copied into rejects or analyst tables in clear.
     pub personal: bool,
-    /// Read into staging. Personal columns no output needs (other_party) are
-    /// not read at all, so they cannot leak.
-    pub staged: bool,
     /// What the column holds: which typed Parquet columns are read in their
     /// own type rather than as text (see [`Value::accepts`]).
     pub value: Value,
@@ -70,18 +67,15 @@ impl Value {
 }
 
 const fn req(name: &'static str, value: Value) -> Column {
-    Column { name, required: true, personal: false, staged: true, value }
+    Column { name, required: true, personal: false, value }
 }
 const fn opt(name: &'static str, value: Value) -> Column {
-    Column { name, required: false, personal: false, staged: true, value }
+    Column { name, required: false, personal: false, value }
 }
-/// Personal data kept in staging (for campaign exports that may need it).
+/// Personal data read into staging: msisdn for campaign exports that may
+/// need it, other_party for its sketch bit (see stg_cdr.sql).
 const fn personal(name: &'static str) -> Column {
-    Column { name, required: false, personal: true, staged: true, value: Value::Text }
-}
-/// Personal data never read.
-const fn personal_dropped(name: &'static str) -> Column {
-    Column { name, required: false, personal: true, staged: false, value: Value::Text }
+    Column { name, required: false, personal: true, value: Value::Text }
 }
 
 const SUBSCRIBERS: &[Column] = &[
@@ -114,7 +108,7 @@ const CDR: &[Column] = &[
     opt("duration_s", Value::Whole),
     opt("volume_bytes", Value::Whole),
     opt("charged_amount", Value::Money),
-    personal_dropped("other_party"),
+    personal("other_party"),
     opt("roaming", Value::Flag),
 ];
 const RECHARGES: &[Column] = &[
@@ -204,9 +198,11 @@ pub fn columns(kind: SourceKind) -> &'static [Column] {
     }
 }
 
-/// The columns the raw reader delivers to staging, in the contract's order.
+/// The columns the raw reader delivers to staging, in the contract's order:
+/// all of them (personal ones stop in the staging SQL: msisdn goes only to
+/// the restricted contacts, other_party only as its sketch bit).
 pub fn staged_columns(kind: SourceKind) -> impl Iterator<Item = &'static Column> {
-    columns(kind).iter().filter(|c| c.staged)
+    columns(kind).iter()
 }
 
 /// Whether any source's contract column of this name holds personal data.

@@ -1,4 +1,4 @@
--- stg_cdr: usage events, typed and checked; times in UTC. other_party is never read.
+-- stg_cdr: usage events, typed and checked; times in UTC. other_party only as its sketch bit.
 -- grain: one row per usage event as extracted.
 -- inputs: raw_cdr; the staged subscribers' ids (cvm_known_subscriber, the subscriber rule)
 -- params: $timestamp_format, $timezone
@@ -15,6 +15,8 @@
 --   volume_bytes    Int64                bytes (data)
 --   charged_amount  Decimal128(18,4)     rated charge
 --   roaming         Boolean              event while roaming
+--   number_bit      Int64                the other party's bit of a distinct-number sketch (cvm_number_bit):
+--                                        one of 64 bits, never the number; null without an other party
 WITH typed AS (
     SELECT
         r._file,
@@ -45,6 +47,8 @@ WITH typed AS (
         cvm_money(r.charged_amount) AS charged_amount,
         r.roaming AS roaming_text,
         TRY_CAST(r.roaming AS BOOLEAN) AS roaming,
+        -- the number itself stops here: only its bit goes on
+        cvm_number_bit(r.other_party) AS number_bit,
         cvm_known_subscriber(r.subscriber_id) AS subscriber_known
     FROM raw_cdr AS r
 ),
@@ -78,7 +82,8 @@ judged AS (
         duration_s,
         volume_bytes,
         charged_amount,
-        roaming
+        roaming,
+        number_bit
     FROM typed
 )
 

@@ -2,8 +2,12 @@
 //! the job file becomes a `$name` of sql/ (the job module knows nothing of
 //! the SQL; the stages bind these).
 
+use chrono::NaiveDate;
+
+use crate::contract::SourceKind;
 use crate::engine::Params;
 use crate::job::{Campaign, ControlSettings, KpiSettings};
+use crate::job::Job;
 use crate::job::{ModelSettings, VALUE_CRITERIA};
 
 /// The models' and scores' settings (everything but the fitted models).
@@ -51,6 +55,20 @@ pub fn models(settings: &ModelSettings) -> Params {
         p = p.float(&format!("w_{name}"), weight);
     }
     p
+}
+
+/// Settings that layers other than their own read: the CDR time zone's
+/// standard offset from UTC on `date`, by which the usage parts count a
+/// call as a night call (the standard offset, not the summer one, so that a
+/// day's parts do not change with the season).
+pub fn run_wide(job: &Job, date: NaiveDate) -> Params {
+    use chrono::Offset;
+    use chrono_tz::OffsetComponents;
+    let zone: chrono_tz::Tz = job.source(SourceKind::Cdr).timezone.parse().unwrap_or(chrono_tz::UTC);
+    let noon = date.and_hms_opt(12, 0, 0).expect("noon exists").and_utc();
+    let offset = noon.with_timezone(&zone).offset().clone();
+    let standard = offset.fix().local_minus_utc() as i64 - offset.dst_offset().num_seconds();
+    Params::new().int("cdr_utc_offset_s", standard)
 }
 
 /// kpi's costs to serve and Pareto shares.

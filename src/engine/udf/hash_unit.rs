@@ -31,14 +31,22 @@ fn fnv(mut h: u64, bytes: impl Iterator<Item = u8>) -> u64 {
 }
 
 fn hash_unit_from(state: u64, text: &str) -> f64 {
-    let mut h = fnv(state, text.bytes());
-    // splitmix64's finaliser spreads FNV's weak low bits over the whole word
+    (mix(fnv(state, text.bytes())) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// splitmix64's finaliser: spreads FNV's weak low bits over the whole word.
+fn mix(mut h: u64) -> u64 {
     h ^= h >> 30;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 27;
     h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^= h >> 31;
-    (h >> 11) as f64 / (1u64 << 53) as f64
+    h ^ (h >> 31)
+}
+
+/// A stable 64-bit hash of `text` (unseeded FNV-1a, then mixed): the same on
+/// every machine and version.
+pub(super) fn mixed_hash(text: &str) -> u64 {
+    mix(fnv(0xcbf2_9ce4_8422_2325, text.bytes()))
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]

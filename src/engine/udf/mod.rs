@@ -12,6 +12,9 @@
 //!   `CAST(instant AS DATE)` gives, by integer division (see [`utc_date`])
 //! - `cvm_hash_unit(text, seed)` -> DOUBLE in [0, 1), the same for the same
 //!   text and seed on every machine and version (FNV-1a, then a 64-bit mix)
+//! - `cvm_number_bit(number)` -> BIGINT with one of 64 bits set, and
+//!   `cvm_sketch_count(bits)` -> BIGINT: distinct numbers called, counted
+//!   from a `BIT_OR` of their bits without the numbers (see [`number_sketch`])
 //! - `cvm_bgnbd_expected(t, x, t_x, age, r, alpha, a, b)` -> DOUBLE: BG/NBD's
 //!   expected transactions in the next `t` time units (a hypergeometric
 //!   series, which plain SQL cannot express); see `models::bgnbd`
@@ -43,11 +46,13 @@ mod churn_score;
 mod dates;
 mod hash_unit;
 pub mod known_subscriber;
+mod number_sketch;
 mod utc_date;
 
 use dates::{EPOCH, iso_month_start};
 pub use dates::{PLAUSIBLE_YEARS, parse_date, parse_timestamp};
 pub use hash_unit::hash_unit;
+pub use number_sketch::{number_bit, sketch_count};
 
 /// Registers cvm's functions on a session (or any function registry).
 pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
@@ -61,6 +66,8 @@ pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
     registry.register_udf(Arc::new(ScalarUDF::from(checks::Month::new())))?;
     registry.register_udf(Arc::new(ScalarUDF::from(checks::RawRecord::new())))?;
     registry.register_udf(Arc::new(ScalarUDF::from(utc_date::UtcDate::new())))?;
+    registry.register_udf(Arc::new(ScalarUDF::from(number_sketch::NumberBit::new())))?;
+    registry.register_udf(Arc::new(ScalarUDF::from(number_sketch::SketchCount::new())))?;
     registry.register_udf(Arc::new(ScalarUDF::from(known_subscriber::KnownSubscriber::unbound())))?;
     Ok(())
 }

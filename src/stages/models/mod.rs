@@ -112,6 +112,7 @@ pub fn params_at(job: &Job, date: NaiveDate) -> Params {
     let horizon_end = date + chrono::Duration::days(job.models.churn_horizon_days as i64);
     Params::for_snapshot(date)
         .merged(&crate::stages::params::models(&job.models))
+        .merged(&crate::stages::params::run_wide(job, date))
         .date("churn_horizon_end", horizon_end)
 }
 
