@@ -215,7 +215,7 @@ mod tests {
     use crate::storage::StoreUrl;
 
     /// Every file under `dir`, by path relative to it, with its bytes.
-    fn files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    pub(super) fn files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         let mut out = Vec::new();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
@@ -233,12 +233,12 @@ mod tests {
         out
     }
 
-    fn options(dir: &std::path::Path) -> Options {
+    pub(super) fn options(dir: &std::path::Path) -> Options {
         let out = StoreUrl::parse(&dir.display().to_string(), std::path::Path::new("/")).unwrap();
         Options { shard_size: 400, ..Options::new(1_500, 5, "2026-03-31".parse().unwrap(), out) }
     }
 
-    async fn run(options: Options) -> Summary {
+    pub(super) async fn run(options: Options) -> Summary {
         generate(&options).await.expect("generates")
     }
 
@@ -260,6 +260,27 @@ mod tests {
             assert_eq!(first.census.active, second.census.active);
             assert_eq!(first.census.lines, 1_500);
         }
+    }
+
+    /// The sha256 of every file of a generation, by path, as hex.
+    fn digest(dir: &std::path::Path) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for (path, bytes) in files(dir) {
+            hash.update(path.as_bytes());
+            hash.update((bytes.len() as u64).to_le_bytes());
+            hash.update(&bytes);
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Pins the landing written before `--plant` existed: adding the planted
+    /// patterns must leave every byte of a generation without them as it was.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_generation_without_plant_writes_the_bytes_it_always_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        run(Options { dirty: 0.02, cdr_per_day: Some(3_000), ..options(dir.path()) }).await;
+        assert_eq!(digest(dir.path()), "aa27784dcd0096ff16e5f835f09dc4d79b02f10b4672278402feb58cd7e1eca9");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
