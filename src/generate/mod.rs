@@ -137,6 +137,7 @@ mod calendar;
 mod cdr;
 mod churn;
 mod options;
+mod plant;
 mod population;
 pub mod rng;
 mod sink;
@@ -150,12 +151,13 @@ use std::time::Instant;
 
 use crate::storage::{Location, StorageError};
 pub use options::{DEFAULT_SHARD_SIZE, MAX_SUBSCRIBERS, Options};
+pub use plant::{BURST_FACTOR, Plant, SIMBOX_CALLS_PER_DAY, SPIKE_FACTOR};
 pub use population::Census;
 pub use sink::Format;
 use sources::SOURCES;
 pub use summary::{SourceStats, Summary};
 pub use treatment::{EFFECT, TreatmentStats};
-pub use truth::TruthStats;
+pub use truth::{FraudStats, TruthStats};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
