@@ -80,13 +80,44 @@
 //!   end_reason say how it ended if before T+90. Scoring hazard_30d against
 //!   churns_30d gives the best AUC any churn model can reach on the landing.
 //!
+//! Fraud patterns (`--plant simbox=0.002,spike=0.003,burst=0.05`, any
+//! subset, default none; src/generate/plant.rs) planted in the cdr, each
+//! line's pattern drawn from a stream of (seed, line) alone:
+//! - simbox (a share of all lines): a SIM box terminating bulk traffic. On
+//!   every day in service in the window, instead of its own events, it
+//!   makes Poisson([`SIMBOX_CALLS_PER_DAY`] = 250) outgoing voice calls,
+//!   each to a fresh random number (none of its contacts), lasting 1 +
+//!   Exp(60 s), at times uniform over the 24 hours; nothing incoming, no
+//!   sms, mms or data. An absolute volume: `--cdr-per-day` does not scale it.
+//! - spike (a share of all lines, disjoint from simbox): one day, uniform
+//!   among the last 3 of the window up to T on which the line is in
+//!   service, with its Poisson mean of events times [`SPIKE_FACTOR`] = 30
+//!   (its own mix of types).
+//! - burst (a share of the new lines, activated in the 30 days up to T, not
+//!   already simbox or spike): subscription fraud, its Poisson mean times
+//!   [`BURST_FACTOR`] = 20 on every day in service.
+//!
+//! The extra events (a spike's or burst's `mean x (factor - 1)`, a SIM
+//! box's calls) come from a stream of (seed, line, day), and the day's
+//! shared stream draws what it always drew (a SIM box's own events are
+//! drawn and dropped), so planting changes only the planted lines' cdr rows
+//! (and, with `--dirty`, which rows are spoiled: planted rows are spoiled
+//! as any row). `--cdr-per-day` sets the lines' own volume; planted events
+//! come on top. Without `--plant` every byte is as before it existed. With
+//! it, `_truth/fraud_truth.csv` (beside churn_truth.csv, written with it;
+//! always CSV) holds one row per planted line in service at the end of T,
+//! sorted by subscriber_id: `subscriber_id, pattern, spike_date` (pattern
+//! simbox, spike or burst; spike_date the spike's day, empty otherwise),
+//! and the summary counts them.
+//!
 //! Determinism: the same arguments give byte-identical files whatever the
 //! number of threads. Lines are generated in shards of `--shard-size` (shard
 //! k writes `part-<k:05>` in every folder, and the truth rows of its lines,
 //! appended to the one truth file in shard order). Every random stream is
 //! derived from the seed and what it is for: a line's traits from (seed, line), a
 //! snapshot source's rows from (seed, source, shard), a day's events from
-//! (seed, shard, day), the spoiled rows from a stream of their own. So
+//! (seed, shard, day), a planted line's from (seed, line, day), the
+//! spoiled rows from a stream of their own. So
 //! `--only-cdr-day D` writes exactly the folder a full generation writes for
 //! D, without generating anything else, and `--dirty` changes only the rows
 //! it spoils.
