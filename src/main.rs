@@ -219,6 +219,7 @@ async fn generate(args: GenerateArgs) -> Result<(), CommandError> {
         world_date: args.world_date,
         campaigns_from,
         treatment_scale: args.treatment_scale,
+        plant: args.plant.unwrap_or_default(),
         seed: args.seed,
         dirty: args.dirty,
         format: args.format,

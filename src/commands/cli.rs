@@ -296,6 +296,12 @@ pub struct GenerateArgs {
     /// The factor on the contacts' effect (0: no effect; the chance is capped at 1).
     #[arg(long, default_value_t = 1.0)]
     pub treatment_scale: f64,
+    /// Fraud patterns planted in the cdr, as shares: `simbox=0.002,spike=0.003,burst=0.05` (any subset).
+    /// simbox (of all lines): 250 outgoing calls a day to fresh numbers instead of its own usage; spike (of
+    /// all lines): one day among the last 3 up to T with 30 times its usage; burst (of the lines activated in
+    /// the 30 days up to T): 20 times its usage every day. Writes _truth/fraud_truth.csv.
+    #[arg(long, value_parser = crate::generate::Plant::parse)]
+    pub plant: Option<crate::generate::Plant>,
 }
 
 #[derive(Debug, Subcommand)]

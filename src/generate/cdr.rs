@@ -3,12 +3,15 @@
 //! A line in service on the day makes a Poisson number of events with mean
 //! `level x engagement(day) x weekday factor x scale`, drawn from the
 //! (shard, day) stream; the events' times follow the usage-weighted hours,
-//! their types the segment's mix. Nothing here depends on other days, so
-//! one day can be written alone (`--only-cdr-day`) exactly as a full
-//! generation writes it.
+//! their types the segment's mix. A line with a planted pattern
+//! (`--plant`, src/generate/plant.rs) adds its planted events after its own
+//! (a SIM box drops its own). Nothing here depends on other days, so one
+//! day can be written alone (`--only-cdr-day`) exactly as a full generation
+//! writes it.
 
 use super::GenerateError;
 use super::calendar;
+use super::plant;
 use super::population::{Line, World, tag};
 use super::rng::Rng;
 use super::sink::{Cell, FileWriter};
@@ -45,7 +48,51 @@ pub fn expected_events(world: &World, line: &Line) -> f64 {
     line.level * sum
 }
 
-/// Writes `lines`' events on `day` (a local day in the window).
+/// One usage event before it is written.
+#[derive(Debug, Clone, Copy)]
+pub struct Event {
+    /// Seconds into the local day.
+    pub sec: u32,
+    /// voice, sms, data or mms.
+    pub kind: &'static str,
+    /// Made, not received.
+    pub out: bool,
+    pub duration_s: Option<i64>,
+    pub volume: Option<i64>,
+    /// The other party's number (an msisdn's last eight digits).
+    pub other: Option<u32>,
+}
+
+impl Event {
+    /// One of `line`'s own events: its type by the segment's mix, its time
+    /// by the usage-weighted hours, the other party one of its contacts;
+    /// `made` is the factor on the chance that a call or message is made.
+    #[inline]
+    pub fn draw(r: &mut Rng, line: &Line, made: f64) -> Event {
+        let [voice, sms, data, _] = EVENT_MIX[line.segment as usize];
+        let n_contacts = usize::from(line.n_contacts);
+        let sec = time_of_day(r);
+        let kind = r.below(100);
+        if kind < voice {
+            let other = line.contacts[r.below(n_contacts)];
+            let out = r.chance(VOICE_OUT * made);
+            let duration_s = r.exponential(line.voice_mean) as i64 + 1;
+            Event { sec, kind: "voice", out, duration_s: Some(duration_s), volume: None, other: Some(other) }
+        } else if kind < voice + sms + data && kind >= voice + sms {
+            let duration_s = r.exponential(DATA_SESSION_S) as i64 + 1;
+            let volume = r.exponential(line.data_mean) as i64;
+            Event { sec, kind: "data", out: true, duration_s: Some(duration_s), volume: Some(volume), other: None }
+        } else {
+            let other = line.contacts[r.below(n_contacts)];
+            let kind = if kind < voice + sms { "sms" } else { "mms" };
+            let out = r.chance(0.5 * made);
+            Event { sec, kind, out, duration_s: None, volume: None, other: Some(other) }
+        }
+    }
+}
+
+/// Writes `lines`' events on `day` (a local day in the window): each
+/// line's own (unless it is a SIM box), then its planted ones.
 pub fn write_day(
     world: &World,
     lines: &[Line],
@@ -61,57 +108,60 @@ pub fn write_day(
         if day < line.act || day >= line.alive_to(world.t) {
             continue;
         }
-        let s = line.segment as usize;
         let m = if line.episodes.is_empty() { 1.0 } else { line.engagement(day) };
-        let n = r.poisson(line.level * m * WEEKDAY[s][weekday] * scale);
-        if n == 0 {
+        let mean = line.level * m * WEEKDAY[line.segment as usize][weekday] * scale;
+        let n = r.poisson(mean);
+        if n == 0 && line.plant.is_none() {
             continue;
         }
-        let sid = super::population::subscriber_id(line.id);
-        let bad_sid = unknown_id(line.id);
-        let [voice, sms, data, _] = EVENT_MIX[s];
-        let n_contacts = usize::from(line.n_contacts);
+        let row = RowOf { sid: super::population::subscriber_id(line.id), bad_sid: unknown_id(line.id), day, offset };
         let made = if line.episodes.is_empty() { 1.0 } else { line.outgoing_factor(day) };
+        let keep = plant::keeps_own_events(line.plant);
         for _ in 0..n {
-            let sec = time_of_day(r);
-            let kind = r.below(100);
-            let contact;
-            let mut cells = [
-                Cell::Text(ascii(&sid)),
-                Cell::Time(super::sink::Stamp { day, sec, offset }),
-                Cell::Null,
-                Cell::Null,
-                Cell::Null,
-                Cell::Null,
-                Cell::Null,
-            ];
-            if kind < voice {
-                contact = phone(line.contacts[r.below(n_contacts)]);
-                cells[2] = Cell::Text("voice");
-                cells[3] = Cell::Text(if r.chance(VOICE_OUT * made) { "out" } else { "in" });
-                cells[4] = Cell::Int(r.exponential(line.voice_mean) as i64 + 1);
-                cells[6] = Cell::Text(ascii(&contact));
-            } else if kind < voice + sms + data && kind >= voice + sms {
-                cells[2] = Cell::Text("data");
-                cells[3] = Cell::Text("out");
-                cells[4] = Cell::Int(r.exponential(DATA_SESSION_S) as i64 + 1);
-                cells[5] = Cell::Int(r.exponential(line.data_mean) as i64);
-            } else {
-                contact = phone(line.contacts[r.below(n_contacts)]);
-                cells[2] = Cell::Text(if kind < voice + sms { "sms" } else { "mms" });
-                cells[3] = Cell::Text(if r.chance(0.5 * made) { "out" } else { "in" });
-                cells[6] = Cell::Text(ascii(&contact));
+            let event = Event::draw(r, line, made);
+            if keep {
+                row.write(&event, dirty, out)?;
             }
-            match dirty.pick(5) {
-                Some(0) => cells[0] = Cell::Bad(ascii(&bad_sid)),
-                Some(1) => cells[0] = Cell::Null,
-                Some(2) => cells[1] = Cell::Bad("2026-02-30T10:00:00+01:00"),
-                Some(3) => cells[2] = Cell::Bad("fax"),
-                Some(_) => cells[4] = Cell::Int(-1 - dirty.below(100) as i64),
-                None => {}
+        }
+        if let Some(pattern) = line.plant {
+            for event in plant::events(world, line, pattern, day, mean, made) {
+                row.write(&event, dirty, out)?;
             }
-            out.row(&cells)?;
         }
     }
     Ok(())
+}
+
+/// What a line's rows of one day share.
+struct RowOf {
+    sid: [u8; 9],
+    bad_sid: [u8; 9],
+    day: i32,
+    offset: i32,
+}
+
+impl RowOf {
+    /// Writes `event` as one row, spoiled if `dirty` picks it.
+    #[inline]
+    fn write(&self, event: &Event, dirty: &mut Dirty, out: &mut FileWriter) -> Result<(), GenerateError> {
+        let contact = event.other.map(phone);
+        let mut cells = [
+            Cell::Text(ascii(&self.sid)),
+            Cell::Time(super::sink::Stamp { day: self.day, sec: event.sec, offset: self.offset }),
+            Cell::Text(event.kind),
+            Cell::Text(if event.out { "out" } else { "in" }),
+            event.duration_s.map_or(Cell::Null, Cell::Int),
+            event.volume.map_or(Cell::Null, Cell::Int),
+            contact.as_ref().map_or(Cell::Null, |c| Cell::Text(ascii(c))),
+        ];
+        match dirty.pick(5) {
+            Some(0) => cells[0] = Cell::Bad(ascii(&self.bad_sid)),
+            Some(1) => cells[0] = Cell::Null,
+            Some(2) => cells[1] = Cell::Bad("2026-02-30T10:00:00+01:00"),
+            Some(3) => cells[2] = Cell::Bad("fax"),
+            Some(_) => cells[4] = Cell::Int(-1 - dirty.below(100) as i64),
+            None => {}
+        }
+        out.row(&cells)
+    }
 }

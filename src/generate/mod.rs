@@ -80,13 +80,44 @@
 //!   end_reason say how it ended if before T+90. Scoring hazard_30d against
 //!   churns_30d gives the best AUC any churn model can reach on the landing.
 //!
+//! Fraud patterns (`--plant simbox=0.002,spike=0.003,burst=0.05`, any
+//! subset, default none; src/generate/plant.rs) planted in the cdr, each
+//! line's pattern drawn from a stream of (seed, line) alone:
+//! - simbox (a share of all lines): a SIM box terminating bulk traffic. On
+//!   every day in service in the window, instead of its own events, it
+//!   makes Poisson([`SIMBOX_CALLS_PER_DAY`] = 250) outgoing voice calls,
+//!   each to a fresh random number (none of its contacts), lasting 1 +
+//!   Exp(60 s), at times uniform over the 24 hours; nothing incoming, no
+//!   sms, mms or data. An absolute volume: `--cdr-per-day` does not scale it.
+//! - spike (a share of all lines, disjoint from simbox): one day, uniform
+//!   among the last 3 of the window up to T on which the line is in
+//!   service, with its Poisson mean of events times [`SPIKE_FACTOR`] = 30
+//!   (its own mix of types).
+//! - burst (a share of the new lines, activated in the 30 days up to T, not
+//!   already simbox or spike): subscription fraud, its Poisson mean times
+//!   [`BURST_FACTOR`] = 20 on every day in service.
+//!
+//! The extra events (a spike's or burst's `mean x (factor - 1)`, a SIM
+//! box's calls) come from a stream of (seed, line, day), and the day's
+//! shared stream draws what it always drew (a SIM box's own events are
+//! drawn and dropped), so planting changes only the planted lines' cdr rows
+//! (and, with `--dirty`, which rows are spoiled: planted rows are spoiled
+//! as any row). `--cdr-per-day` sets the lines' own volume; planted events
+//! come on top. Without `--plant` every byte is as before it existed. With
+//! it, `_truth/fraud_truth.csv` (beside churn_truth.csv, written with it;
+//! always CSV) holds one row per planted line in service at the end of T,
+//! sorted by subscriber_id: `subscriber_id, pattern, spike_date` (pattern
+//! simbox, spike or burst; spike_date the spike's day, empty otherwise),
+//! and the summary counts them.
+//!
 //! Determinism: the same arguments give byte-identical files whatever the
 //! number of threads. Lines are generated in shards of `--shard-size` (shard
 //! k writes `part-<k:05>` in every folder, and the truth rows of its lines,
 //! appended to the one truth file in shard order). Every random stream is
 //! derived from the seed and what it is for: a line's traits from (seed, line), a
 //! snapshot source's rows from (seed, source, shard), a day's events from
-//! (seed, shard, day), the spoiled rows from a stream of their own. So
+//! (seed, shard, day), a planted line's from (seed, line, day), the
+//! spoiled rows from a stream of their own. So
 //! `--only-cdr-day D` writes exactly the folder a full generation writes for
 //! D, without generating anything else, and `--dirty` changes only the rows
 //! it spoils.
@@ -137,6 +168,7 @@ mod calendar;
 mod cdr;
 mod churn;
 mod options;
+mod plant;
 mod population;
 pub mod rng;
 mod sink;
@@ -150,12 +182,13 @@ use std::time::Instant;
 
 use crate::storage::{Location, StorageError};
 pub use options::{DEFAULT_SHARD_SIZE, MAX_SUBSCRIBERS, Options};
+pub use plant::{BURST_FACTOR, Plant, SIMBOX_CALLS_PER_DAY, SPIKE_FACTOR};
 pub use population::Census;
 pub use sink::Format;
 use sources::SOURCES;
 pub use summary::{SourceStats, Summary};
 pub use treatment::{EFFECT, TreatmentStats};
-pub use truth::TruthStats;
+pub use truth::{FraudStats, TruthStats};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
@@ -215,7 +248,7 @@ mod tests {
     use crate::storage::StoreUrl;
 
     /// Every file under `dir`, by path relative to it, with its bytes.
-    fn files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    pub(super) fn files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         let mut out = Vec::new();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
@@ -233,12 +266,12 @@ mod tests {
         out
     }
 
-    fn options(dir: &std::path::Path) -> Options {
+    pub(super) fn options(dir: &std::path::Path) -> Options {
         let out = StoreUrl::parse(&dir.display().to_string(), std::path::Path::new("/")).unwrap();
         Options { shard_size: 400, ..Options::new(1_500, 5, "2026-03-31".parse().unwrap(), out) }
     }
 
-    async fn run(options: Options) -> Summary {
+    pub(super) async fn run(options: Options) -> Summary {
         generate(&options).await.expect("generates")
     }
 
@@ -260,6 +293,27 @@ mod tests {
             assert_eq!(first.census.active, second.census.active);
             assert_eq!(first.census.lines, 1_500);
         }
+    }
+
+    /// The sha256 of every file of a generation, by path, as hex.
+    fn digest(dir: &std::path::Path) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for (path, bytes) in files(dir) {
+            hash.update(path.as_bytes());
+            hash.update((bytes.len() as u64).to_le_bytes());
+            hash.update(&bytes);
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Pins the landing written before `--plant` existed: adding the planted
+    /// patterns must leave every byte of a generation without them as it was.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_generation_without_plant_writes_the_bytes_it_always_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        run(Options { dirty: 0.02, cdr_per_day: Some(3_000), ..options(dir.path()) }).await;
+        assert_eq!(digest(dir.path()), "aa27784dcd0096ff16e5f835f09dc4d79b02f10b4672278402feb58cd7e1eca9");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 
+use super::plant::Plant;
 use super::population;
 use super::{Format, GenerateError};
 use crate::storage::StoreUrl;
@@ -39,6 +40,8 @@ pub struct Options {
     pub campaigns_from: Option<StoreUrl>,
     /// The factor on [`EFFECT`](super::EFFECT).
     pub treatment_scale: f64,
+    /// The shares of lines planted with fraud patterns (none by default).
+    pub plant: Plant,
 }
 
 impl Options {
@@ -60,6 +63,7 @@ impl Options {
             world_date: None,
             campaigns_from: None,
             treatment_scale: 1.0,
+            plant: Plant::default(),
         }
     }
 
@@ -108,6 +112,7 @@ impl Options {
         if !(self.treatment_scale.is_finite() && self.treatment_scale >= 0.0) {
             return usage("--treatment-scale must be a number >= 0".into());
         }
+        self.plant.check().map_err(GenerateError::Usage)?;
         Ok(())
     }
 }

@@ -30,7 +30,7 @@ pub struct Summary {
     /// Per source, in [`super::sources::SOURCES`] order.
     pub sources: Vec<(&'static str, SourceStats)>,
     pub census: Census,
-    /// The truth file, unless only a cdr day was written.
+    /// The truth files (churn, and fraud with `--plant`), unless only a cdr day was written.
     pub truth: Option<TruthStats>,
     /// The factor on every line's event rate (1 without `--cdr-per-day`).
     pub cdr_scale: f64,
@@ -97,6 +97,13 @@ impl Summary {
                 self.as_of,
                 truth.mean_hazard(),
                 truth.churn_share()
+            );
+        }
+        if let Some(fraud) = self.truth.as_ref().and_then(|t| t.fraud.as_ref()) {
+            let _ = writeln!(
+                out,
+                "fraud truth {}: planted on lines in service at {}: {} simbox, {} spike, {} burst",
+                fraud.url, self.as_of, fraud.simbox, fraud.spike, fraud.burst
             );
         }
         if let Some(t) = &self.treatment {

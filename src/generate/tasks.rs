@@ -11,7 +11,7 @@ use super::population::{self, Census, Line, World};
 use super::sink::{self, FileWriter};
 use super::sources::{self, Dirty, SOURCES, Source};
 use super::treatment::{Listing, Plan};
-use super::{GenerateError, Options, SourceStats, Summary, calendar, cdr, rng, truth};
+use super::{GenerateError, Options, SourceStats, Summary, calendar, cdr, plant, rng, truth};
 use crate::storage::Location;
 
 /// One file to write.
@@ -65,7 +65,14 @@ impl Context<'_> {
         if let Some(l) = lines.as_ref() {
             return l.clone();
         }
-        let simulated: Vec<Line> = self.shard_range(shard).map(|id| self.plan.line(&self.world, id)).collect();
+        let simulated: Vec<Line> = self
+            .shard_range(shard)
+            .map(|id| {
+                let mut line = self.plan.line(&self.world, id);
+                line.plant = plant::pattern(&self.world, &self.options.plant, &line);
+                line
+            })
+            .collect();
         let mut census = Census::default();
         for line in &simulated {
             census.add(&line.census(&self.world));
@@ -211,7 +218,8 @@ fn campaigns(
     Ok((plan, responses))
 }
 
-/// The event-rate factor that makes the window's expected daily total --cdr-per-day.
+/// The event-rate factor that makes the window's expected daily total of
+/// the lines' own events --cdr-per-day (planted events come on top).
 fn cdr_scale(
     options: &Options,
     world: &World,
@@ -300,7 +308,7 @@ pub fn write_all(
 
     // the truth is written with the snapshot-day sources, not by --only-cdr-day
     let truth = match options.only_cdr_day {
-        None => Some(truth::Writer::create(location, handle.clone())?),
+        None => Some(truth::Writer::create(location, handle.clone(), options.plant.any())?),
         Some(_) => None,
     };
     let (tasks, shards) = tasks(options, &world, n_shards);

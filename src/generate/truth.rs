@@ -5,8 +5,12 @@
 //! the best any model could do (the oracle's AUC). It sits outside every
 //! source folder, so ingest never reads it; always CSV, one file.
 //!
-//! Shards compute their rows in any order; the rows are appended to the one
-//! file in shard order (a shard that finishes early waits in memory for
+//! With `--plant`, `_truth/fraud_truth.csv` beside it: one row per planted
+//! line in service at T, sorted by subscriber_id, with its pattern (simbox,
+//! spike, burst) and the spike's date for a spike.
+//!
+//! Shards compute their rows in any order; the rows are appended to the
+//! files in shard order (a shard that finishes early waits in memory for
 //! those before it), so the bytes do not depend on the threads.
 
 use std::collections::BTreeMap;
@@ -14,6 +18,7 @@ use std::sync::Mutex;
 
 use super::GenerateError;
 use super::churn::{self, TRUTH_DAYS};
+use super::plant::Pattern;
 use super::population::{self as pop, FUTURE_DAYS, Line, World};
 use super::sink::{Cell, FileStats, FileWriter, Format, Kind, Table};
 use super::sources::ascii;
@@ -22,6 +27,7 @@ use crate::storage::Location;
 /// Where the truth goes under `--out`.
 pub const FOLDER: &str = "_truth";
 pub const FILE: &str = "churn_truth.csv";
+pub const FRAUD_FILE: &str = "fraud_truth.csv";
 
 static TRUTH: Table = Table {
     name: "churn_truth",
@@ -36,6 +42,11 @@ static TRUTH: Table = Table {
     ],
 };
 
+static FRAUD: Table = Table {
+    name: "fraud_truth",
+    columns: &[("subscriber_id", Kind::Text), ("pattern", Kind::Text), ("spike_date", Kind::Date)],
+};
+
 /// One line's truth.
 #[derive(Debug, Clone, Copy)]
 pub struct Row {
@@ -45,6 +56,7 @@ pub struct Row {
     /// The end and its reason, if before T + FUTURE_DAYS.
     end: Option<(i32, u8)>,
     churns_30d: bool,
+    plant: Option<Pattern>,
 }
 
 /// The truth of the lines of `lines` in service at the end of T, in their order.
@@ -61,6 +73,7 @@ pub fn rows(world: &World, lines: &[Line]) -> Vec<Row> {
                 hazard_30d: churn::hazard_30d(&l.drivers(), l.decision, t),
                 end,
                 churns_30d: end.is_some_and(|(e, reason)| e <= t + TRUTH_DAYS && reason != churn::INVOLUNTARY),
+                plant: l.plant,
             }
         })
         .collect()
@@ -75,6 +88,18 @@ pub struct TruthStats {
     pub bytes: u64,
     pub hazard_sum: f64,
     pub churns: u64,
+    /// The fraud truth, with `--plant`.
+    pub fraud: Option<FraudStats>,
+}
+
+/// What the fraud truth file held: the planted lines in service at T, by pattern.
+#[derive(Debug, Clone, Default)]
+pub struct FraudStats {
+    pub url: String,
+    pub simbox: u64,
+    pub spike: u64,
+    pub burst: u64,
+    pub bytes: u64,
 }
 
 impl TruthStats {
@@ -94,6 +119,7 @@ pub struct Writer {
 
 struct State {
     out: FileWriter,
+    fraud: Option<(FileWriter, FraudStats)>,
     /// The shard whose rows are appended next, and those computed before their turn.
     next: u64,
     waiting: BTreeMap<u64, Vec<Row>>,
@@ -102,11 +128,21 @@ struct State {
 }
 
 impl Writer {
-    pub fn create(location: &Location, handle: tokio::runtime::Handle) -> Result<Writer, GenerateError> {
-        let path = location.url.store_path().join(FOLDER).join(FILE);
+    /// The churn truth, and the fraud truth if `fraud`.
+    pub fn create(location: &Location, handle: tokio::runtime::Handle, fraud: bool) -> Result<Writer, GenerateError> {
+        let folder = location.url.store_path().join(FOLDER);
+        let fraud = if fraud {
+            let path = folder.clone().join(FRAUD_FILE);
+            let stats = FraudStats { url: location.url.url_of(&path), ..FraudStats::default() };
+            Some((FileWriter::create(location, path, &FRAUD, Format::Csv, handle.clone())?, stats))
+        } else {
+            None
+        };
+        let path = folder.join(FILE);
         let stats = TruthStats { url: location.url.url_of(&path), ..TruthStats::default() };
         let out = FileWriter::create(location, path, &TRUTH, Format::Csv, handle)?;
-        Ok(Writer { state: Mutex::new(State { out, next: 0, waiting: BTreeMap::new(), stats, text: String::new() }) })
+        let (next, waiting, text) = (0, BTreeMap::new(), String::new());
+        Ok(Writer { state: Mutex::new(State { out, fraud, next, waiting, stats, text }) })
     }
 
     /// Hands over `shard`'s rows; writes them, and those of the shards after
@@ -121,6 +157,9 @@ impl Writer {
                 state.stats.rows += 1;
                 state.stats.hazard_sum += row.hazard_30d;
                 state.stats.churns += u64::from(row.churns_30d);
+                if let (Some((out, stats)), Some(pattern)) = (&mut state.fraud, row.plant) {
+                    write_fraud(out, stats, row.id, pattern)?;
+                }
             }
             state.next += 1;
         }
@@ -134,8 +173,23 @@ impl Writer {
             return Err(GenerateError::Worker(format!("the truth of shard {} never came", state.next)));
         }
         let FileStats { bytes, .. } = state.out.finish()?;
-        Ok(TruthStats { bytes, ..state.stats })
+        let fraud = match state.fraud {
+            Some((out, stats)) => Some(FraudStats { bytes: out.finish()?.bytes, ..stats }),
+            None => None,
+        };
+        Ok(TruthStats { bytes, fraud, ..state.stats })
     }
+}
+
+fn write_fraud(out: &mut FileWriter, stats: &mut FraudStats, id: u32, pattern: Pattern) -> Result<(), GenerateError> {
+    let (count, spike_date) = match pattern {
+        Pattern::SimBox => (&mut stats.simbox, Cell::Null),
+        Pattern::Spike(day) => (&mut stats.spike, Cell::Date(day)),
+        Pattern::Burst => (&mut stats.burst, Cell::Null),
+    };
+    *count += 1;
+    let sid = pop::subscriber_id(id);
+    out.row(&[Cell::Text(ascii(&sid)), Cell::Text(pattern.name()), spike_date])
 }
 
 fn write(out: &mut FileWriter, row: &Row, text: &mut String) -> Result<(), GenerateError> {
@@ -168,11 +222,13 @@ mod tests {
         let url = StoreUrl::parse(&dir.path().display().to_string(), std::path::Path::new("/")).unwrap();
         let location = Location::open(&url.as_folder(), &Default::default()).unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let writer = Writer::create(&location, runtime.handle().clone()).unwrap();
-        let row = |id, hazard_30d, end, churns_30d| Row { id, plan: 1, hazard_30d, end, churns_30d };
-        writer.add(2, vec![row(5, 0.0, None, false)]).unwrap();
+        let writer = Writer::create(&location, runtime.handle().clone(), true).unwrap();
+        let row = |id, hazard_30d, end, churns_30d| Row { id, plan: 1, hazard_30d, end, churns_30d, plant: None };
+        let planted = |plant| Row { plant: Some(plant), ..row(5, 0.0, None, false) };
+        writer.add(2, vec![planted(Pattern::Burst)]).unwrap();
+        let spike = Row { id: 4, ..planted(Pattern::Spike(20_010)) };
         writer
-            .add(1, vec![row(3, 0.1234564, Some((20_000, churn::PORT_OUT)), true), row(4, 1.0, None, false)])
+            .add(1, vec![row(3, 0.1234564, Some((20_000, churn::PORT_OUT)), true), Row { hazard_30d: 1.0, ..spike }])
             .unwrap();
         writer.add(0, vec![row(1, 0.5, Some((20_100, churn::INVOLUNTARY)), false)]).unwrap();
         let stats = writer.finish().unwrap();
@@ -186,6 +242,10 @@ mod tests {
              S00000005,postpaid,0.000000,,,0\n"
         );
         assert_eq!((stats.rows, stats.churns, stats.bytes), (4, 1, text.len() as u64));
+        let fraud = std::fs::read_to_string(dir.path().join("_truth/fraud_truth.csv")).unwrap();
+        assert_eq!(fraud, "subscriber_id,pattern,spike_date\nS00000004,spike,2024-10-14\nS00000005,burst,\n");
+        let f = stats.fraud.as_ref().unwrap();
+        assert_eq!((f.simbox, f.spike, f.burst, f.bytes), (0, 1, 1, fraud.len() as u64));
         assert!((stats.mean_hazard() - 1.6234564 / 4.0).abs() < 1e-12);
     }
 }

@@ -4,6 +4,7 @@
 
 use super::{Census, MAX_CONTACTS, POSTPAID, QUIET_DAYS, World};
 use crate::generate::churn::{self, Decision, Drivers};
+use crate::generate::plant::Pattern;
 
 /// A usage dip (recovers) or a pre-churn decline (falls to its low at deactivation).
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +77,8 @@ pub struct Line {
     pub optout: Option<(i32, u8)>,
     /// The exit a contact cancelled, if one did.
     pub saved: Option<Saved>,
+    /// The fraud pattern planted on it (`--plant`), if any.
+    pub plant: Option<Pattern>,
 }
 
 impl Line {

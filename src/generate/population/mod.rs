@@ -44,6 +44,8 @@ pub mod tag {
     pub const TREATMENT: u64 = 5;
     /// A contact's response, by (line, wave, campaign).
     pub const RESPONSE: u64 = 6;
+    /// A line's planted fraud pattern, by (line), and its planted events, by (line, day).
+    pub const PLANT: u64 = 7;
 }
 
 /// What the traits of a set of lines add up to (for the summary).

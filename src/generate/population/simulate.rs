@@ -229,6 +229,7 @@ impl Line {
             recharge_channel,
             optout,
             saved: None,
+            plant: None,
         }
     }
 }
