@@ -167,6 +167,7 @@
 mod calendar;
 mod cdr;
 mod churn;
+mod event;
 mod options;
 mod plant;
 mod population;

@@ -10,8 +10,8 @@
 //! (and, with `--dirty`, which rows are spoiled); without `--plant` nothing
 //! here draws at all.
 
-use super::cdr::Event;
-use super::population::{Line, World, tag};
+use super::event::Event;
+use super::population::{Line, Pattern, World, tag};
 use super::rng::Rng;
 
 /// A SIM box's outgoing calls a day (Poisson mean; `--cdr-per-day` does not scale it).
@@ -68,25 +68,6 @@ impl Plant {
             return Err("--plant: each share is in 0..=1, and simbox + spike at most 1".into());
         }
         Ok(())
-    }
-}
-
-/// The pattern planted on a line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pattern {
-    SimBox,
-    /// The spike day.
-    Spike(i32),
-    Burst,
-}
-
-impl Pattern {
-    pub fn name(self) -> &'static str {
-        match self {
-            Pattern::SimBox => "simbox",
-            Pattern::Spike(_) => "spike",
-            Pattern::Burst => "burst",
-        }
     }
 }
 

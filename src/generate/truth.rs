@@ -18,7 +18,7 @@ use std::sync::Mutex;
 
 use super::GenerateError;
 use super::churn::{self, TRUTH_DAYS};
-use super::plant::Pattern;
+use super::population::Pattern;
 use super::population::{self as pop, FUTURE_DAYS, Line, World};
 use super::sink::{Cell, FileStats, FileWriter, Format, Kind, Table};
 use super::sources::ascii;

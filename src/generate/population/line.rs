@@ -4,7 +4,6 @@
 
 use super::{Census, MAX_CONTACTS, POSTPAID, QUIET_DAYS, World};
 use crate::generate::churn::{self, Decision, Drivers};
-use crate::generate::plant::Pattern;
 
 /// A usage dip (recovers) or a pre-churn decline (falls to its low at deactivation).
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +31,25 @@ pub struct Saved {
     /// The end that did not happen, and its reason.
     pub end: i32,
     pub reason: u8,
+}
+
+/// The pattern planted on a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    SimBox,
+    /// The spike day.
+    Spike(i32),
+    Burst,
+}
+
+impl Pattern {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pattern::SimBox => "simbox",
+            Pattern::Spike(_) => "spike",
+            Pattern::Burst => "burst",
+        }
+    }
 }
 
 /// One line's static traits.

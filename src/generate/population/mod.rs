@@ -7,7 +7,7 @@ mod line;
 mod simulate;
 mod world;
 
-pub use line::{Episode, Line};
+pub use line::{Episode, Line, Pattern};
 pub use world::World;
 
 pub const HISTORY_YEARS: i32 = 8;
