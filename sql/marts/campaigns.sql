@@ -1,8 +1,8 @@
 -- campaigns: whom each campaign contacts this run, in the order to contact them, and its control group.
 -- grain: one row per subscriber in a campaign; a subscriber is in at most one campaign per snapshot.
 -- partitioning: snapshot_date=T, campaign=NAME
--- inputs: campaign_selection, campaign_assigned, campaign_cooling, stg_optouts
--- params: $campaign, $channel, $cap, $control_share, $control_seed
+-- inputs: campaign_selection, campaign_assigned, campaign_cooling, stg_optouts, screening
+-- params: $campaign, $channel, $cap, $control_share, $control_seed, $hold_suspects
 -- The run evaluates this once per campaign of the job, in the job's priority order:
 -- campaign_selection is that campaign's selection over customer_value (a file in sql/campaigns/
 -- or the job's rule), campaign_assigned the subscribers taken by the campaigns before it (control
@@ -11,7 +11,8 @@
 -- left out whatever the opt-out's since date: the list is used after the run, and an opt-out
 -- holds from the day it is known. campaign_cooling is the subscribers the campaign listed (as
 -- contact or control) on an earlier night whose cool-down has not ended (contacts_history's
--- cooldown_until after T): they are not listed again until it has.
+-- cooldown_until after T): they are not listed again until it has. A line the screening holds
+-- suspect is left out of every campaign when $hold_suspects: it is the fraud team's first.
 -- Control group: each qualifying subscriber is held out with probability $control_share, drawn
 -- by cvm_hash_unit(subscriber_id, '<$control_seed>/<$campaign>'): the same subscriber, campaign and
 -- seed give the same draw on every run, and campaigns draw independently. $cap counts contacts
@@ -48,6 +49,9 @@ selected AS (
         AND s.subscriber_id NOT IN (SELECT subscriber_id FROM opted_out)
         AND s.subscriber_id NOT IN (SELECT subscriber_id FROM campaign_assigned)
         AND s.subscriber_id NOT IN (SELECT subscriber_id FROM campaign_cooling)
+        AND s.subscriber_id NOT IN (
+            SELECT subscriber_id FROM screening WHERE $hold_suspects AND screening_level = 'suspect'
+        )
 ),
 
 drawn AS (

@@ -43,7 +43,8 @@
 --   potential_value           Decimal128(18,4)  discounted margin uplift if ARPU reached the peer group's target
 --   clv                       Decimal128(18,4)  current_value + potential_value
 --   value_score               Float64           0..100 composite of value metrics, AHP weights; null for ended lines
---   value_tier                Utf8              diamond / gold / silver / vip / standard; null for ended lines
+--   value_tier                Utf8              diamond / gold / silver / vip / standard; under_review for a line
+--                                               the screening holds suspect; null for ended lines
 --   strategic_fit             Float64           the fit score in [0, 1] the quadrant's fit axis ranks (source, job rules
 --                                               or behavioural fit: docs/models.md); null for ended lines
 --   value_quadrant            Utf8              strategic / profit / potential / ordinary; null for ended lines

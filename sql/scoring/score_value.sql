@@ -1,17 +1,20 @@
 -- score_value: value score, value tier and value quadrant of every line active at T.
 -- grain: one row per subscriber active at T.
 -- inputs: int_subscriber_features, score_churn, score_lifetime, stg_strategic_fit,
---   job_strategic_fit (the job's fit rules: one row per segment or plan_type rule)
+--   job_strategic_fit (the job's fit rules: one row per segment or plan_type rule), screening
 -- params: $w_clv, $w_current_value, $w_historical_value, $w_arpu_3m, $w_revenue_12m, $w_tenure_months,
 --   $w_retention, $w_active_days_30d (AHP weights, 0 for a metric not chosen); $tier_by_arpu;
 --   $tier_diamond, $tier_gold, $tier_silver, $tier_vip (top shares, or arpu_3m floors when by ARPU);
---   $quadrant_value_share; $fit_by_rank, $fit_top_share, $fit_threshold; $has_fit_default, $fit_default
+--   $quadrant_value_share; $fit_by_rank, $fit_top_share, $fit_threshold; $has_fit_default, $fit_default;
+--   $hold_suspects
 -- Each metric is normalised to its percent rank among active lines (0 = lowest, 1 = highest; null
 -- ranks lowest; retention = 1 - churn_risk), and value_score = 100 * sum(weight * rank).
 -- Lines are ordered by value_score, then clv, then subscriber_id (highest first), so ties break the
 -- same way every run; position / lines is a line's top share. Percentile tiers: diamond within the
 -- top $tier_diamond share, gold $tier_gold, silver $tier_silver, vip $tier_vip, standard the rest.
--- ARPU tiers: arpu_3m at or above each floor. Value is high in the top $quadrant_value_share.
+-- ARPU tiers: arpu_3m at or above each floor. A line the screening holds suspect is under_review
+-- instead when $hold_suspects (it keeps its place in the ranks: the other lines' tiers do not move).
+-- Value is high in the top $quadrant_value_share.
 -- Strategic fit: the line's own score, else its segment's from the strategic_fit source, else the
 -- job's segment rule, else its plan_type rule, else $fit_default when the job sets one, else the
 -- line's behavioural fit: the mean percent rank among active lines of its data use over 30 days
@@ -23,7 +26,7 @@
 -- columns:
 --   subscriber_id   Utf8     the subscriber
 --   value_score     Float64  0..100 weighted composite of the value metrics' percent ranks
---   value_tier      Utf8     diamond / gold / silver / vip / standard
+--   value_tier      Utf8     diamond / gold / silver / vip / standard; under_review for a suspect line
 --   strategic_fit   Float64  strategic fit score in [0, 1] used for the quadrant (see above)
 --   value_quadrant  Utf8     strategic (high value, high fit) / profit (high, low) / potential (low, high) / ordinary
 WITH base AS (
@@ -115,9 +118,10 @@ fit_ranked AS (
 )
 
 SELECT
-    subscriber_id,
-    value_score,
+    r.subscriber_id,
+    r.value_score,
     CASE
+        WHEN $hold_suspects AND s.screening_level = 'suspect' THEN 'under_review'
         WHEN $tier_by_arpu THEN CASE
             WHEN CAST(arpu_3m AS DOUBLE) >= $tier_diamond THEN 'diamond'
             WHEN CAST(arpu_3m AS DOUBLE) >= $tier_gold THEN 'gold'
@@ -138,4 +142,5 @@ SELECT
         WHEN fit_high THEN 'potential'
         ELSE 'ordinary'
     END AS value_quadrant
-FROM fit_ranked
+FROM fit_ranked AS r
+LEFT JOIN screening AS s ON s.subscriber_id = r.subscriber_id

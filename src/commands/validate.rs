@@ -58,6 +58,7 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     plan_staging(&ctx, job, as_of).await?;
     plan_usage(&ctx, &params).await?;
     engine::register_layer_views(&ctx, Layer::Intermediate, &params).await?;
+    plan_screening(&ctx, job, &params, as_of).await?;
     // the scoring files plan with unfitted models: the shapes are what matter
     let models = crate::stages::models::unfitted(job);
     crate::stages::models::register_model_tables(&session, &models).await.map_err(internal("models".into()))?;
@@ -117,6 +118,22 @@ async fn plan_marts(ctx: &SessionContext, job: &Job, scoring_params: &engine::Pa
     let kpi_params = scoring_params.clone().merged(&crate::stages::params::kpi(&job.kpi));
     engine::register_layer_views(ctx, Layer::Kpi, &kpi_params).await?;
     engine::plan(ctx, kpi, &kpi_params).await?.create_physical_plan().await.map_err(internal(kpi.path()))?;
+    Ok(())
+}
+
+/// The screening's rule families and its table (which scoring and the campaigns read).
+async fn plan_screening(
+    ctx: &SessionContext,
+    job: &Job,
+    params: &engine::Params,
+    as_of: NaiveDate,
+) -> Result<(), SqlError> {
+    let params = params.clone().merged(&crate::stages::params::screening(&job.screening, as_of));
+    engine::register_layer_views(ctx, Layer::Screening, &params).await?;
+    let screening = sqlfiles::find("screening").expect("screening.sql exists");
+    let df = engine::plan(ctx, screening, &params).await?;
+    register_empty(ctx, screening.name, &df, false).map_err(internal(screening.path()))?;
+    df.create_physical_plan().await.map_err(internal(screening.path()))?;
     Ok(())
 }
 

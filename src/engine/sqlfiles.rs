@@ -21,6 +21,9 @@ pub enum Layer {
     /// The parts kpi is assembled from (sql/kpi/): they read customer_value,
     /// so they are planned after it.
     Kpi,
+    /// The fraud screening's rule families (sql/screening/): each gives the
+    /// lines its rule fired on; the screening mart combines them.
+    Screening,
     Marts,
     /// Inputs a model step pulls for a fit (sql/models/), planned only by that step.
     Models,
@@ -40,6 +43,7 @@ impl Layer {
             Layer::Intermediate => "intermediate",
             Layer::Scoring => "scoring",
             Layer::Kpi => "kpi",
+            Layer::Screening => "screening",
             Layer::Marts => "marts",
             Layer::Models => "models",
             Layer::Campaigns => "campaigns",
@@ -104,9 +108,13 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Kpi, "kpi", "kpi_line_profit"),
     sql_file!(Kpi, "kpi", "kpi_pareto"),
     sql_file!(Kpi, "kpi", "kpi_profit_deciles"),
+    sql_file!(Screening, "screening", "screen_simbox"),
+    sql_file!(Screening, "screening", "screen_usage_spike"),
+    sql_file!(Screening, "screening", "screen_new_line_burst"),
     sql_file!(Marts, "marts", "customer_value"),
     sql_file!(Marts, "marts", "model_metrics"),
     sql_file!(Marts, "marts", "kpi"),
+    sql_file!(Marts, "marts", "screening"),
     sql_file!(Marts, "marts", "campaigns"),
     sql_file!(Marts, "marts", "contacts_history"),
     sql_file!(Marts, "marts", "campaign_effect"),

@@ -17,6 +17,7 @@ mod campaigns;
 mod models;
 mod operations;
 mod outputs;
+mod screening;
 mod sources;
 
 pub use crate::storage::StorageSettings;
@@ -24,6 +25,7 @@ pub use campaigns::{Campaign, ControlSettings, Ranking, Selection};
 pub use models::{BandMode, ChurnModelChoice, ModelSettings, VALUE_CRITERIA};
 pub use operations::{PublishSettings, ScheduleSettings};
 pub use outputs::{ExportSettings, KpiSettings, MsisdnPolicy};
+pub use screening::{NewLineBurstRule, ScreeningSettings, SimBoxRule, UsageSpikeRule};
 pub use sources::{Compression, DEFAULT_MAX_FIELDS, DEFAULT_MAX_LINE_BYTES, Format, Source};
 
 use crate::contract::SourceKind;
@@ -72,6 +74,8 @@ struct JobFile {
     lifecycle: models::LifecycleFile,
     #[serde(default)]
     kpi: outputs::KpiFile,
+    #[serde(default)]
+    screening: screening::ScreeningFile,
     campaigns: Option<Vec<campaigns::CampaignFile>>,
     #[serde(default)]
     control: campaigns::ControlFile,
@@ -137,6 +141,8 @@ pub struct Job {
     /// Settings of the value models (docs/models.md).
     pub models: ModelSettings,
     pub kpi: KpiSettings,
+    /// The fraud screening's rules and levels (`[screening]`).
+    pub screening: ScreeningSettings,
     /// The campaigns in priority order: a subscriber goes to the first that selects them.
     pub campaigns: Vec<Campaign>,
     /// How the campaigns' control groups are drawn (`[control]`).
@@ -212,6 +218,7 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
     let schedule = operations::validate_schedule(file.schedule, &invalid)?;
     let publish = operations::validate_publish(file.publish, &invalid)?;
     let storage = operations::validate_storage(file.storage, &invalid)?;
+    let screening = screening::validate(file.screening, &invalid)?;
     let sources = sources::validate_all(file.sources, &input_root, &invalid)?;
     Ok(Job {
         name: file.name,
@@ -225,6 +232,7 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
         sources,
         models,
         kpi,
+        screening,
         campaigns,
         control,
         exports,

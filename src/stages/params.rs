@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use crate::contract::SourceKind;
 use crate::engine::Params;
 use crate::job::{Campaign, ControlSettings, KpiSettings};
-use crate::job::Job;
+use crate::job::{Job, ScreeningSettings};
 use crate::job::{ModelSettings, VALUE_CRITERIA};
 
 /// The models' and scores' settings (everything but the fitted models).
@@ -60,7 +60,8 @@ pub fn models(settings: &ModelSettings) -> Params {
 /// Settings that layers other than their own read: the CDR time zone's
 /// standard offset from UTC on `date`, by which the usage parts count a
 /// call as a night call (the standard offset, not the summer one, so that a
-/// day's parts do not change with the season).
+/// day's parts do not change with the season); whether the screening's
+/// suspects are held out of the value tiers and the campaigns.
 pub fn run_wide(job: &Job, date: NaiveDate) -> Params {
     use chrono::Offset;
     use chrono_tz::OffsetComponents;
@@ -68,7 +69,35 @@ pub fn run_wide(job: &Job, date: NaiveDate) -> Params {
     let noon = date.and_hms_opt(12, 0, 0).expect("noon exists").and_utc();
     let offset = noon.with_timezone(&zone).offset().clone();
     let standard = offset.fix().local_minus_utc() as i64 - offset.dst_offset().num_seconds();
-    Params::new().int("cdr_utc_offset_s", standard)
+    Params::new().int("cdr_utc_offset_s", standard).flag("hold_suspects", job.screening.hold_suspects)
+}
+
+/// The screening rules' thresholds, weights and windows at `as_of` (sql/screening).
+pub fn screening(settings: &ScreeningSettings, as_of: NaiveDate) -> Params {
+    let (simbox, spike, burst) = (&settings.simbox, &settings.usage_spike, &settings.new_line_burst);
+    // the first day of a window of n days ending on T
+    let first = |days: u32| as_of - chrono::Days::new(u64::from(days) - 1);
+    let spike_recent_from = first(spike.recent_days);
+    Params::new()
+        .date("screen_from", first(settings.days))
+        .date("spike_recent_from", spike_recent_from)
+        .date("spike_history_from", spike_recent_from - chrono::Days::new(spike.history_days.into()))
+        .date("burst_from", first(burst.max_tenure_days))
+        .float("watch_score", settings.watch_score)
+        .float("suspect_score", settings.suspect_score)
+        .float("simbox_weight", simbox.weight)
+        .float("simbox_min_calls_per_day", simbox.min_calls_per_day)
+        .float("simbox_min_numbers_per_day", simbox.min_numbers_per_day)
+        .float("simbox_max_incoming_share", simbox.max_incoming_share)
+        .float("simbox_max_other_events_per_day", simbox.max_other_events_per_day)
+        .float("simbox_min_night_share", simbox.min_night_share)
+        .float("spike_weight", spike.weight)
+        .float("spike_min_z", spike.min_z)
+        .int("spike_min_history_days", spike.min_history_days as i64)
+        .float("burst_weight", burst.weight)
+        .int("burst_max_tenure_days", burst.max_tenure_days as i64)
+        .float("burst_peer_quantile", burst.peer_quantile)
+        .float("burst_min_ratio", burst.min_ratio)
 }
 
 /// kpi's costs to serve and Pareto shares.

@@ -144,6 +144,7 @@ fn json_logs_for_schedulers() {
             "ingest",
             "usage_daily",
             "features",
+            "screening",
             "models",
             "scoring",
             "customer_value",

@@ -28,4 +28,5 @@ mod personal_data;
 mod row_rules;
 mod s3;
 mod scale;
+mod screening;
 mod upgrade;

@@ -1,5 +1,5 @@
 //! The steps that compute the night's tables: ingest, usage_daily, the
-//! intermediate features, the models and their scores.
+//! intermediate features, the fraud screening, the models and their scores.
 
 use std::sync::{Arc, Mutex};
 
@@ -107,6 +107,17 @@ impl Night<'_> {
         }
         step.done(manifest, 0, lines);
         Ok(lines)
+    }
+
+    /// The fraud screening over the features' views: its rule families
+    /// (sql/screening) as views, then the table, which is published and read
+    /// again by scoring (a suspect's tier) and the campaigns (suspects held out).
+    pub(super) async fn screening(&self, manifest: &mut Manifest) -> Result<(), RunError> {
+        let params = self.params.clone().merged(&crate::stages::params::screening(&self.job.screening, self.as_of));
+        engine::register_layer_views(self.session.ctx(), Layer::Screening, &params).await?;
+        let (url, schema) = self.write_mart("screening", manifest, &params).await?;
+        tables::register_parquet(self.session.ctx(), "screening", &url, &schema, &[])
+            .map_err(RunError::engine("screening"))
     }
 
     /// Step 4: the models: fitted on small inputs pulled from the views, applied

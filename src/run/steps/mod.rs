@@ -86,6 +86,7 @@ pub(super) async fn run_steps(
     let (staged_folder, ingested, parts_folded) = night.ingest(manifest, &folded).await?;
     let usage = night.usage_daily(manifest, base.as_ref(), &folded, parts_folded).await?;
     let features = night.features(manifest).await?;
+    night.screening(manifest).await?;
     let models = night.models(manifest, features).await?;
     night.scores(manifest, &models.params, features).await?;
     let uplift = night.marts(manifest, &models, base.as_ref()).await?;

@@ -1,0 +1,163 @@
+-- screen_usage_spike: lines with a recent day of usage far above both their own history and their peers'.
+-- grain: one row per line in service at T on which the rule fires (its strongest spike).
+-- inputs: usage_daily (the days $spike_history_from .. T), int_tenure_computed
+-- params: $as_of (T), $spike_recent_from, $spike_history_from, $spike_weight, $spike_min_z,
+--   $spike_min_history_days
+-- Three measures a day: voice minutes, messages (sms and mms), data MiB. A recent day (from
+-- $spike_recent_from to T) is compared with the days before it in the history window by robust
+-- z-scores, (day - median) / (1.4826 x median absolute deviation): once against the line's own
+-- days, once against every day of the lines of its plan type (approximate quantiles). Both must
+-- reach $spike_min_z, and the line must have $spike_min_history_days days of history. The scale
+-- is at least a quarter of the median and one unit (a minute, a message, a MiB), so a line whose
+-- days are all alike neither divides by zero nor fires on a day under twice its median. Days without any usage have no row: medians are
+-- over the days a line used the network. Every join has its small side first (the engine builds
+-- its hash table from the left), so the screening holds little in memory however long the history.
+-- columns:
+--   subscriber_id  Utf8     the line
+--   rule           Utf8     usage_spike
+--   weight         Float64  the rule's weight in the fraud score
+--   figure         Float64  the spike's robust z-score against the line's own days
+--   reason         Utf8     the rule in words: the measure, the day, its amount and the line's median
+WITH days AS (
+    SELECT
+        u.subscriber_id,
+        t.plan_type,
+        u.event_date,
+        u.event_date >= CAST($spike_recent_from AS DATE) AS recent,
+        CAST(u.voice_seconds AS DOUBLE) / 60.0 AS voice,
+        CAST(u.sms_count + u.mms_count AS DOUBLE) AS messages,
+        CAST(u.data_bytes AS DOUBLE) / 1048576.0 AS data
+    FROM int_tenure_computed AS t
+    INNER JOIN usage_daily AS u ON u.subscriber_id = t.subscriber_id
+    WHERE t.is_active
+      AND u.event_date >= CAST($spike_history_from AS DATE) AND u.event_date <= CAST($as_of AS DATE)
+),
+
+peer_median AS (
+    SELECT
+        plan_type,
+        approx_percentile_cont(voice, 0.5) AS voice,
+        approx_percentile_cont(messages, 0.5) AS messages,
+        approx_percentile_cont(data, 0.5) AS data
+    FROM days
+    WHERE NOT recent
+    GROUP BY plan_type
+),
+
+peer AS (
+    SELECT
+        p.plan_type,
+        p.voice AS voice_median,
+        p.messages AS messages_median,
+        p.data AS data_median,
+        greatest(1.4826 * approx_percentile_cont(abs(d.voice - p.voice), 0.5), 0.25 * p.voice, 1.0) AS voice_scale,
+        greatest(1.4826 * approx_percentile_cont(abs(d.messages - p.messages), 0.5), 0.25 * p.messages, 1.0)
+            AS messages_scale,
+        greatest(1.4826 * approx_percentile_cont(abs(d.data - p.data), 0.5), 0.25 * p.data, 1.0) AS data_scale
+    FROM peer_median AS p
+    INNER JOIN days AS d ON d.plan_type = p.plan_type
+    WHERE NOT d.recent
+    GROUP BY p.plan_type, p.voice, p.messages, p.data
+),
+
+recent_days AS (
+    SELECT
+        d.subscriber_id,
+        d.event_date,
+        d.voice,
+        d.messages,
+        d.data,
+        (d.voice - p.voice_median) / p.voice_scale AS voice_z,
+        (d.messages - p.messages_median) / p.messages_scale AS messages_z,
+        (d.data - p.data_median) / p.data_scale AS data_z
+    FROM peer AS p
+    INNER JOIN days AS d ON d.plan_type = p.plan_type
+    WHERE d.recent
+),
+
+-- recent days far above the peers, a row per measure: the only ones whose own history is worth a median
+candidates AS (
+    SELECT subscriber_id, event_date, 'voice' AS measure, 'minutes' AS unit, voice AS amount, voice_z AS peer_z
+    FROM recent_days WHERE voice_z >= $spike_min_z
+    UNION ALL
+    SELECT subscriber_id, event_date, 'messages', 'messages', messages, messages_z
+    FROM recent_days WHERE messages_z >= $spike_min_z
+    UNION ALL
+    SELECT subscriber_id, event_date, 'data', 'MiB', data, data_z
+    FROM recent_days WHERE data_z >= $spike_min_z
+),
+
+history AS (
+    SELECT d.subscriber_id, d.voice, d.messages, d.data
+    FROM (SELECT DISTINCT subscriber_id FROM candidates) AS c
+    INNER JOIN days AS d ON d.subscriber_id = c.subscriber_id
+    WHERE NOT d.recent
+),
+
+own_median AS (
+    SELECT
+        subscriber_id,
+        median(voice) AS voice,
+        median(messages) AS messages,
+        median(data) AS data,
+        COUNT(*) AS history_days
+    FROM history
+    GROUP BY subscriber_id
+),
+
+own AS (
+    SELECT
+        o.subscriber_id,
+        o.history_days,
+        o.voice AS voice_median,
+        o.messages AS messages_median,
+        o.data AS data_median,
+        greatest(1.4826 * median(abs(h.voice - o.voice)), 0.25 * o.voice, 1.0) AS voice_scale,
+        greatest(1.4826 * median(abs(h.messages - o.messages)), 0.25 * o.messages, 1.0) AS messages_scale,
+        greatest(1.4826 * median(abs(h.data - o.data)), 0.25 * o.data, 1.0) AS data_scale
+    FROM own_median AS o
+    INNER JOIN history AS h ON h.subscriber_id = o.subscriber_id
+    GROUP BY o.subscriber_id, o.history_days, o.voice, o.messages, o.data
+),
+
+judged AS (
+    SELECT
+        c.subscriber_id,
+        c.measure,
+        c.unit,
+        c.event_date,
+        c.amount,
+        c.peer_z,
+        CASE c.measure WHEN 'voice' THEN o.voice_median WHEN 'messages' THEN o.messages_median
+            ELSE o.data_median END AS median,
+        CASE c.measure WHEN 'voice' THEN o.voice_scale WHEN 'messages' THEN o.messages_scale
+            ELSE o.data_scale END AS scale
+    FROM own AS o
+    INNER JOIN candidates AS c ON c.subscriber_id = o.subscriber_id
+    WHERE o.history_days >= $spike_min_history_days
+),
+
+spikes AS (
+    SELECT
+        j.*,
+        (j.amount - j.median) / j.scale AS own_z,
+        row_number() OVER (
+            PARTITION BY j.subscriber_id ORDER BY (j.amount - j.median) / j.scale DESC, j.measure, j.event_date
+        ) AS strongest
+    FROM judged AS j
+    WHERE (j.amount - j.median) / j.scale >= $spike_min_z
+)
+
+SELECT
+    s.subscriber_id,
+    'usage_spike' AS rule,
+    CAST($spike_weight AS DOUBLE) AS weight,
+    s.own_z AS figure,
+    arrow_cast(concat(
+        s.measure, ' ', CAST(CAST(round(s.amount) AS BIGINT) AS VARCHAR), ' ', s.unit, ' on ',
+        CAST(s.event_date AS VARCHAR), ' against a median day of ', CAST(round(s.median, 1) AS VARCHAR), ' ',
+        s.unit, ' (robust z ', CAST(CAST(round(s.own_z) AS BIGINT) AS VARCHAR), ' against its own days, ',
+        CAST(CAST(round(s.peer_z) AS BIGINT) AS VARCHAR), ' against its plan type''s)'
+    ), 'Utf8') AS reason
+FROM spikes AS s
+WHERE s.strongest = 1

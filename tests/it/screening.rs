@@ -1,0 +1,101 @@
+//! The fraud screening finds what `cvm generate --plant` planted: SIM boxes,
+//! usage spikes and new-line bursts, each rule measured by its precision and
+//! recall against the truth the generator writes beside the landing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::support::*;
+
+/// Lines and days of the generated landing: enough history for the spike
+/// rule (28 days before the recent ones) and enough new lines for bursts.
+const SUBSCRIBERS: &str = "3000";
+const DAYS: &str = "32";
+
+/// Planted lines by pattern, from `_truth/fraud_truth.csv`.
+fn planted(landing: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let text = std::fs::read_to_string(landing.join("_truth/fraud_truth.csv")).expect("the fraud truth is written");
+    let (header, rows) = parse_csv(&text);
+    assert_eq!(header, ["subscriber_id", "pattern", "spike_date"]);
+    let mut by_pattern: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for row in rows {
+        by_pattern.entry(row[1].clone()).or_default().insert(row[0].clone());
+    }
+    by_pattern
+}
+
+/// Lines each rule fired on, from the published screening table.
+fn fired(warehouse: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let text = query_csv(warehouse, "SELECT subscriber_id, flags FROM screening WHERE flags IS NOT NULL");
+    let mut by_rule: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for row in parse_csv(&text).1 {
+        for rule in row[1].split(',') {
+            by_rule.entry(rule.to_string()).or_default().insert(row[0].clone());
+        }
+    }
+    by_rule
+}
+
+fn share(part: usize, whole: usize) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+}
+
+#[test]
+fn planted_fraud_is_found_by_its_rule_with_few_false_alarms() {
+    let dir = tempfile::tempdir().unwrap();
+    let landing = dir.path().join("landing");
+    let out = cvm()
+        .args(["generate", "--subscribers", SUBSCRIBERS, "--days", DAYS, "--as-of", AS_OF, "--seed", "11"])
+        .args(["--cdr-per-day", "30000", "--format", "parquet", "--plant", "simbox=0.01,spike=0.01,burst=0.3"])
+        .arg("--out")
+        .arg(&landing)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "generate failed: {}", String::from_utf8_lossy(&out.stderr));
+    let mut job = format!("name = \"screened\"\ninput_root = \"{}\"\nwarehouse = \"warehouse\"\n", landing.display());
+    for source in ["subscribers", "billing", "cdr", "recharges", "tickets", "optouts", "strategic_fit"] {
+        job.push_str(&format!("[sources.{source}]\nformat = \"parquet\"\n"));
+    }
+    let job_path = dir.path().join("job.toml");
+    std::fs::write(&job_path, job).unwrap();
+    let warehouse = dir.path().join("warehouse");
+    run_ok(&job_path, AS_OF, &warehouse);
+
+    let planted = planted(&landing);
+    let fired = fired(&warehouse);
+    let all_planted: BTreeSet<&String> = planted.values().flatten().collect();
+    let mut figures = String::new();
+    for (pattern, rule) in [("simbox", "simbox"), ("spike", "usage_spike"), ("burst", "new_line_burst")] {
+        let (truth, found) = (&planted[pattern], fired.get(rule).cloned().unwrap_or_default());
+        let hits = truth.intersection(&found).count();
+        let recall = share(hits, truth.len());
+        // a flag on a line planted with another pattern is not a false alarm: it is fraud
+        let precision = share(found.iter().filter(|s| all_planted.contains(s)).count(), found.len());
+        figures.push_str(&format!(
+            "{pattern}: planted {}, flagged {}, recall {recall:.2}, precision {precision:.2}\n",
+            truth.len(),
+            found.len()
+        ));
+        assert!(truth.len() >= 5, "too few planted to measure: {figures}");
+        assert!(recall >= 0.8 && precision >= 0.8, "{figures}");
+    }
+    println!("{figures}");
+
+    // a SIM box is suspect on its own, with its reason in words; most lines are clear
+    let levels = query_csv(
+        &warehouse,
+        "SELECT screening_level, count(*) AS lines, min(fraud_score) AS low, max(fraud_score) AS high \
+         FROM screening GROUP BY screening_level ORDER BY screening_level",
+    );
+    let levels: BTreeMap<String, Vec<String>> =
+        parse_csv(&levels).1.into_iter().map(|r| (r[0].clone(), r[1..].to_vec())).collect();
+    let lines = |level: &str| levels.get(level).map_or(0, |r| r[0].parse::<usize>().unwrap());
+    assert!(lines("clear") > 20 * (lines("watch") + lines("suspect")), "{levels:?}");
+    let only_simbox = query_csv(
+        &warehouse,
+        "SELECT subscriber_id, screening_level, fraud_score, reasons FROM screening WHERE flags = 'simbox'",
+    );
+    let row = parse_csv(&only_simbox).1.into_iter().find(|r| planted["simbox"].contains(&r[0])).expect("a SIM box");
+    assert_eq!((row[1].as_str(), row[2].as_str()), ("suspect", "0.9"), "{row:?}");
+    assert!(row[3].starts_with("outgoing voice to about ") && row[3].contains("0% incoming"), "{row:?}");
+}
