@@ -67,7 +67,7 @@ pub fn run_wide(job: &Job, date: NaiveDate) -> Params {
     use chrono_tz::OffsetComponents;
     let zone: chrono_tz::Tz = job.source(SourceKind::Cdr).timezone.parse().unwrap_or(chrono_tz::UTC);
     let noon = date.and_hms_opt(12, 0, 0).expect("noon exists").and_utc();
-    let offset = noon.with_timezone(&zone).offset().clone();
+    let offset = *noon.with_timezone(&zone).offset();
     let standard = offset.fix().local_minus_utc() as i64 - offset.dst_offset().num_seconds();
     Params::new().int("cdr_utc_offset_s", standard).flag("hold_suspects", job.screening.hold_suspects)
 }
