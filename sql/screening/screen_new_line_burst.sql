@@ -7,7 +7,7 @@
 -- covered days (those with any usage in the base: the CDR may not reach back the whole window):
 -- a new line (tenure_days below $burst_max_tenure_days) per covered day since its activation,
 -- every other line in service (established) per covered day. The yardstick is the established
--- lines' $burst_peer_quantile (approximate) of their plan type, at least one unit (a minute, a
+-- lines' $burst_peer_quantile (exact, so that a re-run gives the same figures) of their plan type, at least one unit (a minute, a
 -- message, a MiB): a quantile rather than the median, because heavy users are many and are not
 -- fraud. Three measures: voice minutes, messages (sms and mms), data MiB; the rule fires when one
 -- reaches $burst_min_ratio times the yardstick. Joins have their small side first (the engine
@@ -55,26 +55,28 @@ per_day AS (
 established AS (
     SELECT
         plan_type,
-        greatest(approx_percentile_cont(voice, $burst_peer_quantile), 1.0) AS voice,
-        greatest(approx_percentile_cont(messages, $burst_peer_quantile), 1.0) AS messages,
-        greatest(approx_percentile_cont(data, $burst_peer_quantile), 1.0) AS data
+        greatest(percentile_cont($burst_peer_quantile) WITHIN GROUP (ORDER BY voice), 1.0) AS voice,
+        greatest(percentile_cont($burst_peer_quantile) WITHIN GROUP (ORDER BY messages), 1.0) AS messages,
+        greatest(percentile_cont($burst_peer_quantile) WITHIN GROUP (ORDER BY data), 1.0) AS data
     FROM per_day
     WHERE NOT is_new
     GROUP BY plan_type
 ),
 
+-- each new line's three measures against the yardsticks, a row per measure, in one pass over
+-- per_day (a CTE is planned again wherever it is named)
 ratios AS (
-    SELECT n.subscriber_id, n.plan_type, n.tenure_days, 'voice' AS measure, 'minutes' AS unit,
-        n.voice AS amount, e.voice AS yardstick
-    FROM established AS e INNER JOIN per_day AS n ON n.plan_type = e.plan_type
-    WHERE n.is_new
-    UNION ALL
-    SELECT n.subscriber_id, n.plan_type, n.tenure_days, 'messages', 'messages', n.messages, e.messages
-    FROM established AS e INNER JOIN per_day AS n ON n.plan_type = e.plan_type
-    WHERE n.is_new
-    UNION ALL
-    SELECT n.subscriber_id, n.plan_type, n.tenure_days, 'data', 'MiB', n.data, e.data
-    FROM established AS e INNER JOIN per_day AS n ON n.plan_type = e.plan_type
+    SELECT
+        n.subscriber_id,
+        n.plan_type,
+        n.tenure_days,
+        m.measure,
+        m.unit,
+        CASE m.measure WHEN 'voice' THEN n.voice WHEN 'messages' THEN n.messages ELSE n.data END AS amount,
+        CASE m.measure WHEN 'voice' THEN e.voice WHEN 'messages' THEN e.messages ELSE e.data END AS yardstick
+    FROM established AS e
+    INNER JOIN per_day AS n ON n.plan_type = e.plan_type
+    CROSS JOIN (VALUES ('voice', 'minutes'), ('messages', 'messages'), ('data', 'MiB')) AS m (measure, unit)
     WHERE n.is_new
 ),
 

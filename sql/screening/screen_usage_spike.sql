@@ -6,12 +6,15 @@
 -- Three measures a day: voice minutes, messages (sms and mms), data MiB. A recent day (from
 -- $spike_recent_from to T) is compared with the days before it in the history window by robust
 -- z-scores, (day - median) / (1.4826 x median absolute deviation): once against the line's own
--- days, once against every day of the lines of its plan type (approximate quantiles). Both must
--- reach $spike_min_z, and the line must have $spike_min_history_days days of history. The scale
--- is at least a quarter of the median and one unit (a minute, a message, a MiB), so a line whose
--- days are all alike neither divides by zero nor fires on a day under twice its median. Days without any usage have no row: medians are
--- over the days a line used the network. Every join has its small side first (the engine builds
--- its hash table from the left), so the screening holds little in memory however long the history.
+-- days, once against every day of the lines of its plan type. The medians are exact: an
+-- approximate quantile depends on the order its partial states merge in, and a re-run must
+-- publish the same figures. Both z-scores must reach $spike_min_z, and the line must have
+-- $spike_min_history_days days of history. The scale is at least a quarter of the median and one
+-- unit (a minute, a message, a MiB), so a line whose days are all alike neither divides by zero
+-- nor fires on a day under three times its median. Days without any usage have no row: medians
+-- are over the days a line used the network. Every join has its small side first (the engine
+-- builds its hash table from the left), so the screening holds little in memory however long the
+-- history.
 -- columns:
 --   subscriber_id  Utf8     the line
 --   rule           Utf8     usage_spike
@@ -36,9 +39,9 @@ WITH days AS (
 peer_median AS (
     SELECT
         plan_type,
-        approx_percentile_cont(voice, 0.5) AS voice,
-        approx_percentile_cont(messages, 0.5) AS messages,
-        approx_percentile_cont(data, 0.5) AS data
+        median(voice) AS voice,
+        median(messages) AS messages,
+        median(data) AS data
     FROM days
     WHERE NOT recent
     GROUP BY plan_type
@@ -50,10 +53,10 @@ peer AS (
         p.voice AS voice_median,
         p.messages AS messages_median,
         p.data AS data_median,
-        greatest(1.4826 * approx_percentile_cont(abs(d.voice - p.voice), 0.5), 0.25 * p.voice, 1.0) AS voice_scale,
-        greatest(1.4826 * approx_percentile_cont(abs(d.messages - p.messages), 0.5), 0.25 * p.messages, 1.0)
+        greatest(1.4826 * median(abs(d.voice - p.voice)), 0.25 * p.voice, 1.0) AS voice_scale,
+        greatest(1.4826 * median(abs(d.messages - p.messages)), 0.25 * p.messages, 1.0)
             AS messages_scale,
-        greatest(1.4826 * approx_percentile_cont(abs(d.data - p.data), 0.5), 0.25 * p.data, 1.0) AS data_scale
+        greatest(1.4826 * median(abs(d.data - p.data)), 0.25 * p.data, 1.0) AS data_scale
     FROM peer_median AS p
     INNER JOIN days AS d ON d.plan_type = p.plan_type
     WHERE NOT d.recent
@@ -75,16 +78,23 @@ recent_days AS (
     WHERE d.recent
 ),
 
--- recent days far above the peers, a row per measure: the only ones whose own history is worth a median
+-- recent days far above the peers, a row per measure: the only ones whose own history is worth a
+-- median. One pass over recent_days (a CTE is planned again wherever it is named, so a UNION of
+-- three selections from it would join usage_daily three more times)
 candidates AS (
-    SELECT subscriber_id, event_date, 'voice' AS measure, 'minutes' AS unit, voice AS amount, voice_z AS peer_z
-    FROM recent_days WHERE voice_z >= $spike_min_z
-    UNION ALL
-    SELECT subscriber_id, event_date, 'messages', 'messages', messages, messages_z
-    FROM recent_days WHERE messages_z >= $spike_min_z
-    UNION ALL
-    SELECT subscriber_id, event_date, 'data', 'MiB', data, data_z
-    FROM recent_days WHERE data_z >= $spike_min_z
+    SELECT subscriber_id, event_date, measure, unit, amount, peer_z
+    FROM (
+        SELECT
+            r.subscriber_id,
+            r.event_date,
+            m.measure,
+            m.unit,
+            CASE m.measure WHEN 'voice' THEN r.voice WHEN 'messages' THEN r.messages ELSE r.data END AS amount,
+            CASE m.measure WHEN 'voice' THEN r.voice_z WHEN 'messages' THEN r.messages_z ELSE r.data_z END AS peer_z
+        FROM (VALUES ('voice', 'minutes'), ('messages', 'messages'), ('data', 'MiB')) AS m (measure, unit)
+        CROSS JOIN recent_days AS r
+    ) AS unpivoted
+    WHERE peer_z >= $spike_min_z
 ),
 
 history AS (
