@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::JobError;
 
-type Invalid<'a> = &'a dyn Fn(&str, String) -> JobError;
+use super::Invalid;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

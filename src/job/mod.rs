@@ -242,6 +242,18 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
     })
 }
 
+/// How a section's check reports a bad key: the key and what is wrong with it.
+type Invalid<'a> = &'a dyn Fn(&str, String) -> JobError;
+
+/// A share in [0, 1], else the key's error.
+fn share(key: &str, value: f64, invalid: Invalid) -> Result<f64, JobError> {
+    if value.is_finite() && (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid(key, format!("{value} is not a share between 0 and 1")))
+    }
+}
+
 fn check_name(name: &str, invalid: &dyn Fn(&str, String) -> JobError) -> Result<(), JobError> {
     if name.trim().is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return Err(invalid("name", format!("'{name}' must be non-empty and use only letters, digits, _ and -")));

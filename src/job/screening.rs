@@ -5,9 +5,7 @@
 
 use serde::Deserialize;
 
-use super::JobError;
-
-type Invalid<'a> = &'a dyn Fn(&str, String) -> JobError;
+use super::{Invalid, JobError};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -178,10 +176,7 @@ fn new_line_burst(file: NewLineBurstFile, invalid: Invalid) -> Result<NewLineBur
 }
 
 fn share(value: Option<f64>, default: f64, key: &str, invalid: Invalid) -> Result<f64, JobError> {
-    match value.unwrap_or(default) {
-        v if (0.0..=1.0).contains(&v) => Ok(v),
-        v => Err(invalid(key, format!("{v} is not a share between 0 and 1"))),
-    }
+    super::share(key, value.unwrap_or(default), invalid)
 }
 
 fn positive(value: Option<f64>, default: f64, key: &str, invalid: Invalid) -> Result<f64, JobError> {

@@ -93,7 +93,7 @@ impl Source {
     }
 }
 
-type Invalid<'a> = &'a dyn Fn(&str, String) -> JobError;
+use super::Invalid;
 
 /// Every `[sources.<name>]` names a source of the contract.
 pub(super) fn check_names(files: &BTreeMap<String, SourceFile>, invalid: Invalid) -> Result<(), JobError> {

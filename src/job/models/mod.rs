@@ -125,15 +125,7 @@ pub struct ModelSettings {
     pub growing_trend: f64,
 }
 
-type Invalid<'a> = &'a dyn Fn(&str, String) -> super::JobError;
-
-fn share(key: &str, value: f64, invalid: Invalid) -> Result<f64, super::JobError> {
-    if value.is_finite() && (0.0..=1.0).contains(&value) {
-        Ok(value)
-    } else {
-        Err(invalid(key, format!("{value} is not a share between 0 and 1")))
-    }
-}
+use super::{Invalid, share};
 
 fn groups(key: &str, names: Vec<String>, allowed: &[&str], invalid: Invalid) -> Result<Vec<String>, super::JobError> {
     for name in &names {
