@@ -1,7 +1,8 @@
 -- screening: each line in service at T screened for fraud: a fraud score, a level and the rules that fired.
 -- grain: one row per line in service at T.
 -- partitioning: snapshot_date=T
--- inputs: int_tenure_computed, screen_simbox, screen_usage_spike, screen_new_line_burst (sql/screening)
+-- inputs: int_tenure_computed, screen_simbox, screen_usage_spike, screen_new_line_burst,
+--   screen_revenue, screen_usage_profile (sql/screening)
 -- params: $watch_score, $suspect_score
 -- The fraud score combines the weights w of the rules that fired as independent evidence
 -- ("noisy or"): 1 - (1 - w1)(1 - w2)...; 0 when none fired. A line at or above $suspect_score is
@@ -21,6 +22,10 @@ WITH fired AS (
     SELECT * FROM screen_usage_spike
     UNION ALL
     SELECT * FROM screen_new_line_burst
+    UNION ALL
+    SELECT * FROM screen_revenue
+    UNION ALL
+    SELECT * FROM screen_usage_profile
 ),
 
 by_line AS (

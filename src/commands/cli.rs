@@ -28,7 +28,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 success, 1 run failed, 2 bad job file or usage, 3 rejects over the job's threshold, \
+const EXIT_CODES: &str = "Exit codes: 0 success, 1 run failed, 2 bad job file or usage, 3 the data failed its checks (rejects over the job's threshold, a source outside its quality band), \
      4 another run of the same job and snapshot holds the lock.";
 
 #[derive(Debug, Subcommand)]

@@ -5,7 +5,7 @@
 //! | 0 | success | nothing |
 //! | 1 | the run failed (unreadable input, engine or storage error) | retry later, then alert |
 //! | 2 | bad job file or command line, or a warehouse to convert first (`cvm upgrade`) | alert; retrying cannot help |
-//! | 3 | rejects over the job's threshold | alert the data owners; fix the extract, then re-run |
+//! | 3 | the data failed its checks: rejects over the job's threshold, or a source outside its `[quality]` band | alert the data owners; fix the extract, then re-run |
 //! | 4 | another run of the same job and snapshot holds the lock | nothing: that run is doing the work (alert only if it persists) |
 
 use crate::commands::backfill::BackfillError;
@@ -31,7 +31,7 @@ use crate::warehouse::commit::CommitError;
 pub const SUCCESS: u8 = 0;
 pub const RUN_FAILED: u8 = 1;
 pub const BAD_USAGE: u8 = 2;
-pub const REJECTS_OVER_THRESHOLD: u8 = 3;
+pub const BAD_DATA: u8 = 3;
 pub const LOCKED: u8 = 4;
 
 /// Why a command failed. `main` prints it once and exits with
@@ -101,7 +101,8 @@ impl CommandError {
 /// The exit code a failed run ends with.
 fn for_run_error(error: &RunError) -> u8 {
     match error {
-        RunError::Ingest(IngestError::OverThreshold { .. }) => REJECTS_OVER_THRESHOLD,
+        RunError::Ingest(IngestError::OverThreshold { .. }) => BAD_DATA,
+        RunError::Quality(_) => BAD_DATA,
         RunError::Export(e) if e.is_usage() => BAD_USAGE,
         RunError::Campaign(CampaignError::ReadsBeyondCustomerValue { .. }) => BAD_USAGE,
         RunError::Lock(LockError::Held { .. }) => LOCKED,

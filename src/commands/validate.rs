@@ -57,6 +57,7 @@ pub async fn plan_all(job: &Job) -> Result<(), SqlError> {
     crate::stages::models::register_job_tables(&session, job).await.map_err(internal("job tables".into()))?;
     plan_staging(&ctx, job, as_of).await?;
     plan_usage(&ctx, &params).await?;
+    plan_quality(&ctx, job, &params, as_of).await?;
     engine::register_layer_views(&ctx, Layer::Intermediate, &params).await?;
     plan_screening(&ctx, job, &params, as_of).await?;
     // the scoring files plan with unfitted models: the shapes are what matter
@@ -104,6 +105,19 @@ async fn plan_usage(ctx: &SessionContext, params: &engine::Params) -> Result<(),
     Ok(())
 }
 
+/// The data-quality check's volumes over the staged sources and usage_daily.
+async fn plan_quality(
+    ctx: &SessionContext,
+    job: &Job,
+    params: &engine::Params,
+    as_of: NaiveDate,
+) -> Result<(), SqlError> {
+    let file = sqlfiles::find("quality_volumes").expect("quality_volumes.sql exists");
+    let params = params.clone().merged(&crate::stages::params::quality(&job.quality, as_of));
+    engine::plan(ctx, file, &params).await?.create_physical_plan().await.map_err(internal(file.path()))?;
+    Ok(())
+}
+
 /// The marts over the scoring views: customer_value, model_metrics and kpi.
 async fn plan_marts(ctx: &SessionContext, job: &Job, scoring_params: &engine::Params) -> Result<(), SqlError> {
     for mart in ["customer_value", "model_metrics"] {
@@ -129,6 +143,12 @@ async fn plan_screening(
     as_of: NaiveDate,
 ) -> Result<(), SqlError> {
     let params = params.clone().merged(&crate::stages::params::screening(&job.screening, as_of));
+    let features = sqlfiles::find("profile_features").expect("profile_features.sql exists");
+    let df = engine::plan(ctx, features, &params).await?;
+    df.create_physical_plan().await.map_err(internal(features.path()))?;
+    let outliers = crate::stages::screening::OUTLIERS_TABLE;
+    crate::warehouse::tables::register_in_memory(ctx, outliers, crate::stages::screening::empty_outliers())
+        .map_err(internal(outliers.into()))?;
     engine::register_layer_views(ctx, Layer::Screening, &params).await?;
     let screening = sqlfiles::find("screening").expect("screening.sql exists");
     let df = engine::plan(ctx, screening, &params).await?;

@@ -15,6 +15,9 @@ pub enum Layer {
     /// usage_daily and the per-file parts it is summed from (sql/usage/):
     /// built incrementally by their own step, read by sql/intermediate.
     Usage,
+    /// Each source's volume per period against its history (sql/quality/),
+    /// judged before anything is computed from it.
+    Quality,
     Intermediate,
     /// The fitted models applied back in the engine (run after the model step).
     Scoring,
@@ -40,6 +43,7 @@ impl Layer {
         match self {
             Layer::Staging => "staging",
             Layer::Usage => "usage",
+            Layer::Quality => "quality",
             Layer::Intermediate => "intermediate",
             Layer::Scoring => "scoring",
             Layer::Kpi => "kpi",
@@ -84,6 +88,7 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Staging, "staging", "stg_responses"),
     sql_file!(Usage, "usage", "usage_by_file"),
     sql_file!(Usage, "usage", "usage_daily"),
+    sql_file!(Quality, "quality", "quality_volumes"),
     sql_file!(Intermediate, "intermediate", "int_billing_lines"),
     sql_file!(Intermediate, "intermediate", "int_billing_monthly"),
     sql_file!(Intermediate, "intermediate", "int_revenue_windows"),
@@ -111,6 +116,8 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Screening, "screening", "screen_simbox"),
     sql_file!(Screening, "screening", "screen_usage_spike"),
     sql_file!(Screening, "screening", "screen_new_line_burst"),
+    sql_file!(Screening, "screening", "screen_revenue"),
+    sql_file!(Screening, "screening", "screen_usage_profile"),
     sql_file!(Marts, "marts", "customer_value"),
     sql_file!(Marts, "marts", "model_metrics"),
     sql_file!(Marts, "marts", "kpi"),
@@ -118,6 +125,7 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Marts, "marts", "campaigns"),
     sql_file!(Marts, "marts", "contacts_history"),
     sql_file!(Marts, "marts", "campaign_effect"),
+    sql_file!(Models, "models", "profile_features"),
     sql_file!(Models, "models", "uplift_features"),
     sql_file!(Models, "models", "uplift_observations"),
     sql_file!(Models, "models", "uplift_candidates"),

@@ -17,6 +17,7 @@ mod campaigns;
 mod models;
 mod operations;
 mod outputs;
+mod quality;
 mod screening;
 mod sources;
 
@@ -25,7 +26,11 @@ pub use campaigns::{Campaign, ControlSettings, Ranking, Selection};
 pub use models::{BandMode, ChurnModelChoice, ModelSettings, VALUE_CRITERIA};
 pub use operations::{PublishSettings, ScheduleSettings};
 pub use outputs::{ExportSettings, KpiSettings, MsisdnPolicy};
-pub use screening::{NewLineBurstRule, ScreeningSettings, SimBoxRule, UsageSpikeRule};
+pub use quality::{QualitySettings, SourceBand};
+pub use screening::{
+    BillJumpRule, CreditHeavyRule, NewLineBurstRule, RechargeMismatchRule, ScreeningSettings, SimBoxRule,
+    UsageProfileRule, UsageSpikeRule,
+};
 pub use sources::{Compression, DEFAULT_MAX_FIELDS, DEFAULT_MAX_LINE_BYTES, Format, Source};
 
 use crate::contract::SourceKind;
@@ -76,6 +81,8 @@ struct JobFile {
     kpi: outputs::KpiFile,
     #[serde(default)]
     screening: screening::ScreeningFile,
+    #[serde(default)]
+    quality: quality::QualityFile,
     campaigns: Option<Vec<campaigns::CampaignFile>>,
     #[serde(default)]
     control: campaigns::ControlFile,
@@ -143,6 +150,8 @@ pub struct Job {
     pub kpi: KpiSettings,
     /// The fraud screening's rules and levels (`[screening]`).
     pub screening: ScreeningSettings,
+    /// Each source against its recent history, before publishing (`[quality]`).
+    pub quality: QualitySettings,
     /// The campaigns in priority order: a subscriber goes to the first that selects them.
     pub campaigns: Vec<Campaign>,
     /// How the campaigns' control groups are drawn (`[control]`).
@@ -219,6 +228,7 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
     let publish = operations::validate_publish(file.publish, &invalid)?;
     let storage = operations::validate_storage(file.storage, &invalid)?;
     let screening = screening::validate(file.screening, &invalid)?;
+    let quality = quality::validate(file.quality, &invalid)?;
     let sources = sources::validate_all(file.sources, &input_root, &invalid)?;
     Ok(Job {
         name: file.name,
@@ -233,6 +243,7 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
         models,
         kpi,
         screening,
+        quality,
         campaigns,
         control,
         exports,

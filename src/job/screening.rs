@@ -20,6 +20,21 @@ pub(super) struct ScreeningFile {
     usage_spike: UsageSpikeFile,
     #[serde(default)]
     new_line_burst: NewLineBurstFile,
+    #[serde(default)]
+    bill_jump: BillJumpFile,
+    #[serde(default)]
+    credit_heavy: CreditHeavyFile,
+    #[serde(default)]
+    recharge_mismatch: RechargeMismatchFile,
+    #[serde(default)]
+    usage_profile: UsageProfileFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageProfileFile {
+    weight: Option<f64>,
+    min_distance: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -52,6 +67,33 @@ struct NewLineBurstFile {
     min_ratio: Option<f64>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BillJumpFile {
+    weight: Option<f64>,
+    min_ratio: Option<f64>,
+    history_months: Option<u32>,
+    min_months: Option<u32>,
+    min_amount: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreditHeavyFile {
+    weight: Option<f64>,
+    min_share: Option<f64>,
+    min_amount: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RechargeMismatchFile {
+    weight: Option<f64>,
+    min_ratio: Option<f64>,
+    max_usage_ratio: Option<f64>,
+    peer_quantile: Option<f64>,
+}
+
 /// Validated `[screening]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScreeningSettings {
@@ -65,6 +107,18 @@ pub struct ScreeningSettings {
     pub simbox: SimBoxRule,
     pub usage_spike: UsageSpikeRule,
     pub new_line_burst: NewLineBurstRule,
+    pub bill_jump: BillJumpRule,
+    pub credit_heavy: CreditHeavyRule,
+    pub recharge_mismatch: RechargeMismatchRule,
+    pub usage_profile: UsageProfileRule,
+}
+
+/// The model library's anomaly score: a robust Mahalanobis distance of the
+/// line's usage and money profile from its plan type's, at least `min_distance`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageProfileRule {
+    pub weight: f64,
+    pub min_distance: f64,
 }
 
 /// A SIM box: bulk outgoing calls to many numbers, nothing incoming, no sms
@@ -99,6 +153,37 @@ pub struct NewLineBurstRule {
     pub min_ratio: f64,
 }
 
+/// Month L's bill far above the line's own usual bill (the median of the
+/// `history_months` before L, at least `min_months` of them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BillJumpRule {
+    pub weight: f64,
+    pub min_ratio: f64,
+    pub history_months: u32,
+    pub min_months: u32,
+    /// Above the usual by at least this much money: small bills double by chance.
+    pub min_amount: f64,
+}
+
+/// Month L's credits at least `min_share` of its charges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreditHeavyRule {
+    pub weight: f64,
+    pub min_share: f64,
+    pub min_amount: f64,
+}
+
+/// A prepaid line's top-ups of the last 30 days far above its usual and
+/// above the prepaid lines' `peer_quantile`, its usage a day not (at most
+/// `max_usage_ratio` times its usual).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RechargeMismatchRule {
+    pub weight: f64,
+    pub min_ratio: f64,
+    pub max_usage_ratio: f64,
+    pub peer_quantile: f64,
+}
+
 impl Default for ScreeningSettings {
     fn default() -> Self {
         validate(ScreeningFile::default(), &|key, message| JobError::Invalid {
@@ -127,6 +212,18 @@ pub(super) fn validate(file: ScreeningFile, invalid: Invalid) -> Result<Screenin
         simbox: simbox(file.simbox, invalid)?,
         usage_spike: usage_spike(file.usage_spike, invalid)?,
         new_line_burst: new_line_burst(file.new_line_burst, invalid)?,
+        bill_jump: bill_jump(file.bill_jump, invalid)?,
+        credit_heavy: credit_heavy(file.credit_heavy, invalid)?,
+        recharge_mismatch: recharge_mismatch(file.recharge_mismatch, invalid)?,
+        usage_profile: UsageProfileRule {
+            weight: share(file.usage_profile.weight, 0.5, "screening.usage_profile.weight", invalid)?,
+            min_distance: positive(
+                file.usage_profile.min_distance,
+                15.0,
+                "screening.usage_profile.min_distance",
+                invalid,
+            )?,
+        },
     })
 }
 
@@ -175,6 +272,43 @@ fn new_line_burst(file: NewLineBurstFile, invalid: Invalid) -> Result<NewLineBur
     })
 }
 
+fn bill_jump(file: BillJumpFile, invalid: Invalid) -> Result<BillJumpRule, JobError> {
+    let key = |name: &str| format!("screening.bill_jump.{name}");
+    let rule = BillJumpRule {
+        weight: share(file.weight, 0.6, &key("weight"), invalid)?,
+        min_ratio: positive(file.min_ratio, 5.0, &key("min_ratio"), invalid)?,
+        history_months: months(file.history_months, 6, &key("history_months"), invalid)?,
+        min_months: months(file.min_months, 3, &key("min_months"), invalid)?,
+        min_amount: positive(file.min_amount, 20.0, &key("min_amount"), invalid)?,
+    };
+    if rule.min_months > rule.history_months {
+        return Err(invalid(
+            &key("min_months"),
+            format!("{} is more than history_months ({})", rule.min_months, rule.history_months),
+        ));
+    }
+    Ok(rule)
+}
+
+fn credit_heavy(file: CreditHeavyFile, invalid: Invalid) -> Result<CreditHeavyRule, JobError> {
+    let key = |name: &str| format!("screening.credit_heavy.{name}");
+    Ok(CreditHeavyRule {
+        weight: share(file.weight, 0.7, &key("weight"), invalid)?,
+        min_share: positive(file.min_share, 0.8, &key("min_share"), invalid)?,
+        min_amount: positive(file.min_amount, 10.0, &key("min_amount"), invalid)?,
+    })
+}
+
+fn recharge_mismatch(file: RechargeMismatchFile, invalid: Invalid) -> Result<RechargeMismatchRule, JobError> {
+    let key = |name: &str| format!("screening.recharge_mismatch.{name}");
+    Ok(RechargeMismatchRule {
+        weight: share(file.weight, 0.6, &key("weight"), invalid)?,
+        min_ratio: positive(file.min_ratio, 5.0, &key("min_ratio"), invalid)?,
+        max_usage_ratio: positive(file.max_usage_ratio, 1.5, &key("max_usage_ratio"), invalid)?,
+        peer_quantile: share(file.peer_quantile, 0.99, &key("peer_quantile"), invalid)?,
+    })
+}
+
 fn share(value: Option<f64>, default: f64, key: &str, invalid: Invalid) -> Result<f64, JobError> {
     super::share(key, value.unwrap_or(default), invalid)
 }
@@ -189,6 +323,13 @@ fn positive(value: Option<f64>, default: f64, key: &str, invalid: Invalid) -> Re
 fn days(value: Option<u32>, default: u32, key: &str, invalid: Invalid) -> Result<u32, JobError> {
     match value.unwrap_or(default) {
         0 => Err(invalid(key, "must be at least 1 day".into())),
+        v => Ok(v),
+    }
+}
+
+fn months(value: Option<u32>, default: u32, key: &str, invalid: Invalid) -> Result<u32, JobError> {
+    match value.unwrap_or(default) {
+        0 => Err(invalid(key, "must be at least 1 month".into())),
         v => Ok(v),
     }
 }

@@ -2,6 +2,7 @@
 //! against published or hand-computed numbers.
 
 pub mod ahp;
+pub mod anomaly;
 pub mod bgnbd;
 pub mod churn;
 pub mod discount;

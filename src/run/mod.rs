@@ -45,6 +45,9 @@ const STAGED_TABLES: &str = "_ingest";
 pub enum RunError {
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    /// A source outside its `[quality]` band.
+    #[error(transparent)]
+    Quality(#[from] crate::stages::quality::QualityError),
     /// An SQL file or a plan of a step failed in the engine.
     #[error(transparent)]
     Step(#[from] StepError),

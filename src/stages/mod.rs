@@ -11,6 +11,8 @@ pub mod cluster_codec;
 pub mod ingest;
 pub mod models;
 pub mod params;
+pub mod quality;
 pub mod report;
+pub mod screening;
 pub mod session;
 pub mod usage;

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use crate::contract::SourceKind;
 use crate::engine::Params;
 use crate::job::{Campaign, ControlSettings, KpiSettings};
-use crate::job::{Job, ScreeningSettings};
+use crate::job::{Job, QualitySettings, ScreeningSettings};
 use crate::job::{ModelSettings, VALUE_CRITERIA};
 
 /// The models' and scores' settings (everything but the fitted models).
@@ -98,6 +98,36 @@ pub fn screening(settings: &ScreeningSettings, as_of: NaiveDate) -> Params {
         .int("burst_max_tenure_days", burst.max_tenure_days as i64)
         .float("burst_peer_quantile", burst.peer_quantile)
         .float("burst_min_ratio", burst.min_ratio)
+        .merged(&revenue(settings, as_of))
+}
+
+/// The revenue rules' settings (sql/screening/screen_revenue.sql).
+fn revenue(settings: &ScreeningSettings, as_of: NaiveDate) -> Params {
+    let (bill, credit, recharge) = (&settings.bill_jump, &settings.credit_heavy, &settings.recharge_mismatch);
+    let history_from = crate::engine::window_end_month(as_of) - chrono::Months::new(bill.history_months);
+    Params::new()
+        .date("revenue_history_from", history_from)
+        .float("bill_jump_weight", bill.weight)
+        .float("bill_jump_min_ratio", bill.min_ratio)
+        .int("bill_jump_min_months", bill.min_months as i64)
+        .float("bill_jump_min_amount", bill.min_amount)
+        .float("credit_heavy_weight", credit.weight)
+        .float("credit_heavy_min_share", credit.min_share)
+        .float("credit_heavy_min_amount", credit.min_amount)
+        .float("recharge_mismatch_weight", recharge.weight)
+        .float("recharge_mismatch_min_ratio", recharge.min_ratio)
+        .float("recharge_mismatch_max_usage_ratio", recharge.max_usage_ratio)
+        .float("recharge_mismatch_peer_quantile", recharge.peer_quantile)
+        .float("profile_weight", settings.usage_profile.weight)
+}
+
+/// The data-quality check's windows at `as_of` (sql/quality): the daily
+/// history before T, the monthly history before L.
+pub fn quality(settings: &QualitySettings, as_of: NaiveDate) -> Params {
+    let month_from = crate::engine::window_end_month(as_of) - chrono::Months::new(settings.history_months);
+    Params::new()
+        .date("quality_from", as_of - chrono::Days::new(settings.history_days.into()))
+        .date("quality_month_from", month_from)
 }
 
 /// kpi's costs to serve and Pareto shares.

@@ -39,6 +39,9 @@ pub struct Manifest {
     pub outputs: BTreeMap<String, TableReport>,
     #[serde(default)]
     pub steps: Vec<StepReport>,
+    /// Each source's volume against its recent history (`[quality]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quality: Vec<QualityCheck>,
     /// The engine's memory pool: its cap (`[engine] memory_limit`,
     /// `--memory-limit`), the peak its operators reserved, and how often a
     /// reservation was refused (an operator spilled to disk instead).
@@ -125,16 +128,40 @@ pub fn is_manifest_name(name: &str) -> bool {
 /// first. A manifest that cannot be parsed is logged and skipped: one bad
 /// document does not hide the others.
 pub async fn read_all(location: &Location, folder: &Path) -> Result<Vec<Manifest>, StorageError> {
-    let warehouse = &location.url;
+    read_listed(location, folder, |_| true).await
+}
+
+/// Every manifest of job `job` for a snapshot on or after `since`, newest
+/// run first: read by name from one listing, so that a job's years of runs
+/// are not all fetched.
+pub async fn read_since(location: &Location, job: &str, since: NaiveDate) -> Result<Vec<Manifest>, StorageError> {
+    let folder = job_folder(&location.url, job);
+    let recent = |path: &Path| {
+        path.parts().any(|part| {
+            part.as_ref()
+                .strip_prefix("snapshot_date=")
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .is_some_and(|d| d >= since)
+        })
+    };
+    read_listed(location, &folder, recent).await
+}
+
+/// The manifests below `folder` whose path `keep` accepts, newest run first.
+async fn read_listed(
+    location: &Location,
+    folder: &Path,
+    keep: impl Fn(&Path) -> bool,
+) -> Result<Vec<Manifest>, StorageError> {
     let mut manifests = Vec::new();
     for meta in location.list_under(folder).await? {
-        if !is_manifest_name(meta.location.filename().unwrap_or_default()) {
+        if !is_manifest_name(meta.location.filename().unwrap_or_default()) || !keep(&meta.location) {
             continue;
         }
         let bytes = location.get_bytes(&meta.location).await?;
         match serde_json::from_slice::<Manifest>(&bytes) {
             Ok(manifest) => manifests.push(manifest),
-            Err(e) => tracing::warn!("skipping unreadable manifest {}: {e}", warehouse.url_of(&meta.location)),
+            Err(e) => tracing::warn!("skipping unreadable manifest {}: {e}", location.url.url_of(&meta.location)),
         }
     }
     // run ids start with their UTC start time
@@ -187,6 +214,7 @@ impl Manifest {
             sources: BTreeMap::new(),
             outputs: BTreeMap::new(),
             steps: Vec::new(),
+            quality: Vec::new(),
             engine_memory: PoolReport { limit_bytes: job.engine.memory_limit, ..Default::default() },
             peak_rss_bytes: crate::observe::memory::peak_rss(),
             started: Some(std::time::Instant::now()),
@@ -256,6 +284,38 @@ impl Manifest {
         location.put_bytes(&path, json.into()).await?;
         Ok(warehouse.url_of(&path))
     }
+}
+
+/// One figure of a source's judged period (T; L for billing) against the
+/// median of the periods before it (src/stages/quality.rs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityCheck {
+    pub source: String,
+    /// `rows` (the volume) or `lines` (distinct subscribers: the completeness).
+    pub measure: String,
+    pub period: NaiveDate,
+    pub value: u64,
+    /// The history's median; None when it was too short to judge by.
+    pub usual: Option<f64>,
+    pub history_periods: u32,
+    pub low: f64,
+    pub high: f64,
+    /// The newest period with rows: how late the source is.
+    pub newest: Option<NaiveDate>,
+    pub verdict: Verdict,
+}
+
+/// What the check made of one figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Within,
+    /// No rows at all for the judged period: the extract is late or missing.
+    Missing,
+    Low,
+    High,
+    /// Too little history, or too small a usual volume, to tell.
+    NotJudged,
 }
 
 /// What ingest did with one source.

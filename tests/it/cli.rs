@@ -143,6 +143,7 @@ fn json_logs_for_schedulers() {
         [
             "ingest",
             "usage_daily",
+            "quality",
             "features",
             "screening",
             "models",

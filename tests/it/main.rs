@@ -25,6 +25,7 @@ mod marketing;
 mod models;
 mod operations;
 mod personal_data;
+mod quality;
 mod row_rules;
 mod s3;
 mod scale;

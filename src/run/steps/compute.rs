@@ -11,6 +11,7 @@ use crate::observe::fault;
 use crate::run::{RunError, STAGED_TABLES};
 use crate::stages::ingest::{self, Ingested};
 use crate::stages::models::{self, ModelStep};
+use crate::stages::quality;
 use crate::stages::usage::{self, Folded, UsageBuilt};
 use crate::storage::{Location, StoreUrl};
 use crate::warehouse::commit::Commit;
@@ -89,6 +90,38 @@ impl Night<'_> {
         Ok(usage)
     }
 
+    /// Step 2b: each source against its recent history (`[quality]`), before
+    /// anything is computed from it; a figure out of its band fails the run
+    /// (exit 3), recorded in the manifest either way.
+    pub(super) async fn quality(&self, manifest: &mut Manifest) -> Result<(), RunError> {
+        let step = Step::start("quality");
+        let settings = &self.job.quality;
+        let earlier_runs = crate::warehouse::manifest::read_since(
+            self.staging.location(),
+            &self.job.name,
+            self.as_of - chrono::Days::new(settings.history_days.into()),
+        )
+        .await?;
+        let subscribers = manifest.sources.get("subscribers").map(|s| s.rows_read).unwrap_or(0);
+        let report = quality::check(self.session.ctx(), settings, self.as_of, &self.params, subscribers, &earlier_runs)
+            .await
+            .map_err(RunError::engine("quality"))?;
+        for check in &report.checks {
+            tracing::info!(source = check.source, measure = check.measure, verdict = ?check.verdict, "{}", quality::describe(check));
+        }
+        let failed = report.failed();
+        manifest.quality = report.checks;
+        step.done(manifest, 0, 0);
+        if failed.is_empty() {
+            Ok(())
+        } else if settings.check {
+            Err(quality::QualityError { failed }.into())
+        } else {
+            tracing::warn!("{} (not failing: [quality] check = false)", quality::QualityError { failed });
+            Ok(())
+        }
+    }
+
     /// Step 3: the intermediate views, in the order they read each other; the
     /// monthly revenue (read at every date the models look at) and the views
     /// read more than once at T are materialised, so the views after them
@@ -109,11 +142,18 @@ impl Night<'_> {
         Ok(lines)
     }
 
-    /// The fraud screening over the features' views: its rule families
-    /// (sql/screening) as views, then the table, which is published and read
+    /// The fraud screening over the features' views: the usage profile's
+    /// outliers (the model library), its rule families (sql/screening) as
+    /// views, then the table, which is published and read
     /// again by scoring (a suspect's tier) and the campaigns (suspects held out).
     pub(super) async fn screening(&self, manifest: &mut Manifest) -> Result<(), RunError> {
         let params = self.params.clone().merged(&crate::stages::params::screening(&self.job.screening, self.as_of));
+        let fit = crate::stages::screening::profile_outliers(&self.session, &params, &self.job.screening.usage_profile)
+            .await
+            .map_err(RunError::engine("screening"))?;
+        for (plan, (lines, core, outliers)) in &fit.groups {
+            tracing::info!(plan, lines, core, outliers, "usage profile fitted");
+        }
         engine::register_layer_views(self.session.ctx(), Layer::Screening, &params).await?;
         let (url, schema) = self.write_mart("screening", manifest, &params).await?;
         tables::register_parquet(self.session.ctx(), "screening", &url, &schema, &[])

@@ -24,8 +24,9 @@ use crate::warehouse::staging::RunStaging;
 
 /// Intermediate views besides int_subscriber_features (read by the models, the scores and the
 /// marts) that more than one step reads at T: the prepaid histories, read by the prepaid model
-/// and by score_lifetime (a pass over every recharge, 3-4 s at 1M lines).
-const READ_AGAIN_AT_T: &[&str] = &["int_recharge_summary"];
+/// and by score_lifetime (a pass over every recharge, 3-4 s at 1M lines); the usage windows and
+/// the recent top-ups, read by the features and again by the screening's rules and model.
+const READ_AGAIN_AT_T: &[&str] = &["int_recharge_summary", "int_usage_windows", "int_recharge_behaviour"];
 
 /// A step under way: its name on the progress line now, its time and rows
 /// in the manifest when done.
@@ -85,6 +86,7 @@ pub(super) async fn run_steps(
 
     let (staged_folder, ingested, parts_folded) = night.ingest(manifest, &folded).await?;
     let usage = night.usage_daily(manifest, base.as_ref(), &folded, parts_folded).await?;
+    night.quality(manifest).await?;
     let features = night.features(manifest).await?;
     night.screening(manifest).await?;
     let models = night.models(manifest, features).await?;

@@ -2,7 +2,7 @@
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 
@@ -47,6 +47,15 @@ impl Frame {
     pub fn bools(&self, name: &str) -> Result<Vec<bool>, DataFusionError> {
         let arrays = self.column(name, &DataType::Boolean)?;
         Ok(arrays.iter().flat_map(|a| a.as_boolean().iter().map(|v| v.unwrap_or(false))).collect())
+    }
+
+    /// A date column; nulls are skipped (the callers' date columns have none).
+    pub fn dates(&self, name: &str) -> Result<Vec<chrono::NaiveDate>, DataFusionError> {
+        let arrays = self.column(name, &DataType::Date32)?;
+        Ok(arrays
+            .iter()
+            .flat_map(|a| a.as_primitive::<Date32Type>().iter().flatten().filter_map(Date32Type::to_naive_date_opt))
+            .collect())
     }
 
     /// A text column; nulls become "".
