@@ -106,8 +106,8 @@
 //! come on top. Without `--plant` every byte is as before it existed. With
 //! it, `_truth/fraud_truth.csv` (beside churn_truth.csv, written with it;
 //! always CSV) holds one row per planted line in service at the end of T,
-//! sorted by subscriber_id: `subscriber_id, pattern, spike_date` (pattern
-//! simbox, spike or burst; spike_date the spike's day, empty otherwise),
+//! sorted by subscriber_id: `subscriber_id, pattern, anomaly_date` (pattern
+//! simbox, spike or burst; anomaly_date the spike's day, empty otherwise),
 //! and the summary counts them.
 //!
 //! Determinism: the same arguments give byte-identical files whatever the

@@ -206,10 +206,10 @@ mod tests {
         assert!(others(&plain) == others(&planted));
         assert_eq!(planted.len(), plain.len() + 1);
 
-        // the truth: planted lines in service at T, sorted, their pattern and spike date
+        // the truth: planted lines in service at T, sorted, their pattern and anomaly date
         let text = std::fs::read_to_string(dirs[1].path().join("_truth/fraud_truth.csv")).unwrap();
         let mut lines = text.lines();
-        assert_eq!(lines.next(), Some("subscriber_id,pattern,spike_date"));
+        assert_eq!(lines.next(), Some("subscriber_id,pattern,anomaly_date"));
         let truth: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
         assert!(truth.windows(2).all(|w| w[0][0] < w[1][0]), "sorted by subscriber_id");
         let churn = std::fs::read_to_string(dirs[1].path().join("_truth/churn_truth.csv")).unwrap();
@@ -248,8 +248,8 @@ mod tests {
         plain: &BTreeMap<String, Vec<Vec<String>>>,
     ) {
         let (mut calls, mut at_night) = (0usize, 0usize);
-        for (sid, spike_date) in simbox {
-            assert!(spike_date.is_empty());
+        for (sid, anomaly_date) in simbox {
+            assert!(anomaly_date.is_empty());
             let rows = &rows[*sid];
             assert!(rows.iter().all(|r| r[2] == "voice" && r[3] == "out" && r[5].is_empty()), "{sid}");
             let numbers: BTreeSet<&String> = rows.iter().map(|r| &r[6]).collect();

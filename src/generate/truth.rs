@@ -44,7 +44,7 @@ static TRUTH: Table = Table {
 
 static FRAUD: Table = Table {
     name: "fraud_truth",
-    columns: &[("subscriber_id", Kind::Text), ("pattern", Kind::Text), ("spike_date", Kind::Date)],
+    columns: &[("subscriber_id", Kind::Text), ("pattern", Kind::Text), ("anomaly_date", Kind::Date)],
 };
 
 /// One line's truth.
@@ -182,14 +182,14 @@ impl Writer {
 }
 
 fn write_fraud(out: &mut FileWriter, stats: &mut FraudStats, id: u32, pattern: Pattern) -> Result<(), GenerateError> {
-    let (count, spike_date) = match pattern {
+    let (count, anomaly_date) = match pattern {
         Pattern::SimBox => (&mut stats.simbox, Cell::Null),
         Pattern::Spike(day) => (&mut stats.spike, Cell::Date(day)),
         Pattern::Burst => (&mut stats.burst, Cell::Null),
     };
     *count += 1;
     let sid = pop::subscriber_id(id);
-    out.row(&[Cell::Text(ascii(&sid)), Cell::Text(pattern.name()), spike_date])
+    out.row(&[Cell::Text(ascii(&sid)), Cell::Text(pattern.name()), anomaly_date])
 }
 
 fn write(out: &mut FileWriter, row: &Row, text: &mut String) -> Result<(), GenerateError> {
@@ -243,7 +243,7 @@ mod tests {
         );
         assert_eq!((stats.rows, stats.churns, stats.bytes), (4, 1, text.len() as u64));
         let fraud = std::fs::read_to_string(dir.path().join("_truth/fraud_truth.csv")).unwrap();
-        assert_eq!(fraud, "subscriber_id,pattern,spike_date\nS00000004,spike,2024-10-14\nS00000005,burst,\n");
+        assert_eq!(fraud, "subscriber_id,pattern,anomaly_date\nS00000004,spike,2024-10-14\nS00000005,burst,\n");
         let f = stats.fraud.as_ref().unwrap();
         assert_eq!((f.simbox, f.spike, f.burst, f.bytes), (0, 1, 1, fraud.len() as u64));
         assert!((stats.mean_hazard() - 1.6234564 / 4.0).abs() < 1e-12);
