@@ -296,10 +296,15 @@ pub struct GenerateArgs {
     /// The factor on the contacts' effect (0: no effect; the chance is capped at 1).
     #[arg(long, default_value_t = 1.0)]
     pub treatment_scale: f64,
-    /// Fraud patterns planted in the cdr, as shares: `simbox=0.002,spike=0.003,burst=0.05` (any subset).
+    /// Fraud patterns planted, as shares: `simbox=0.002,spike=0.003,burst=0.05,revenue=0.01` (any subset).
     /// simbox (of all lines): 250 outgoing calls a day to fresh numbers instead of its own usage; spike (of
     /// all lines): one day among the last 3 up to T with 30 times its usage; burst (of the lines activated in
-    /// the 30 days up to T): 20 times its usage every day. Writes _truth/fraud_truth.csv.
+    /// the 30 days up to T): 20 times its usage every day; revenue (of all lines, none of those): postpaid,
+    /// billed in 4 months or more before the last bill month, half bill_jump (that month's total 8-15 times
+    /// the usual bill, an extra roaming or voice line) and half credit_heavy (an adjustment credit of 100-150%
+    /// of the month's charges); prepaid with 90 days of recharges before the last 30: recharge_mismatch
+    /// (recharges in the 30 days up to T 8-12 times the usual, usage unchanged). Writes
+    /// _truth/fraud_truth.csv (subscriber_id, pattern, anomaly_date).
     #[arg(long, value_parser = crate::generate::Plant::parse)]
     pub plant: Option<crate::generate::Plant>,
 }

@@ -80,9 +80,10 @@
 //!   end_reason say how it ended if before T+90. Scoring hazard_30d against
 //!   churns_30d gives the best AUC any churn model can reach on the landing.
 //!
-//! Fraud patterns (`--plant simbox=0.002,spike=0.003,burst=0.05`, any
-//! subset, default none; src/generate/plant.rs) planted in the cdr, each
-//! line's pattern drawn from a stream of (seed, line) alone:
+//! Fraud patterns (`--plant simbox=0.002,spike=0.003,burst=0.05,revenue=0.01`,
+//! any subset, default none; src/generate/plant.rs) planted in the cdr, the
+//! billing or the recharges, each line's pattern drawn from a stream of
+//! (seed, line) alone:
 //! - simbox (a share of all lines): a SIM box terminating bulk traffic. On
 //!   every day in service in the window, instead of its own events, it
 //!   makes Poisson([`SIMBOX_CALLS_PER_DAY`] = 250) outgoing voice calls,
@@ -96,6 +97,22 @@
 //! - burst (a share of the new lines, activated in the 30 days up to T, not
 //!   already simbox or spike): subscription fraud, its Poisson mean times
 //!   [`BURST_FACTOR`] = 20 on every day in service.
+//! - revenue (a share of all lines, none of the above, in service at T;
+//!   src/generate/revenue.rs), by plan: a postpaid line billed in 4 months
+//!   or more before the last bill month (the month before T's) is half
+//!   bill_jump, half credit_heavy. bill_jump: that month's invoice gets an
+//!   extra `roaming` or `voice` line making the month's total 8..15 times
+//!   the median of the line's earlier bills (a stolen SIM's roaming, a
+//!   billing error); credit_heavy: an `adjustment` line of minus 100..150%
+//!   of the month's charges (unjustified credits). A prepaid line with
+//!   recharges written for 90 days before the 30 days up to T is
+//!   recharge_mismatch: extra top-ups in those 30 days, in the two
+//!   denominations above its usual one, bring them to 8..12 times its
+//!   usual 30 days' (the highest of the 90 days' before, its whole
+//!   history's and its habit's), while its usage stays as it was. Lines
+//!   without that history get nothing. The amounts and times come from a
+//!   stream of (seed, line); the rows follow the line's own and are never
+//!   spoiled by `--dirty`, so the other rows are as without planting.
 //!
 //! The extra events (a spike's or burst's `mean x (factor - 1)`, a SIM
 //! box's calls) come from a stream of (seed, line, day), and the day's
@@ -106,9 +123,11 @@
 //! come on top. Without `--plant` every byte is as before it existed. With
 //! it, `_truth/fraud_truth.csv` (beside churn_truth.csv, written with it;
 //! always CSV) holds one row per planted line in service at the end of T,
-//! sorted by subscriber_id: `subscriber_id, pattern, spike_date` (pattern
-//! simbox, spike or burst; spike_date the spike's day, empty otherwise),
-//! and the summary counts them.
+//! sorted by subscriber_id: `subscriber_id, pattern, anomaly_date` (pattern
+//! simbox, spike, burst, bill_jump, credit_heavy or recharge_mismatch;
+//! anomaly_date the spike's day, the first day of the planted bill month or
+//! of the planted 30 days, empty for simbox and burst), and the summary
+//! counts them.
 //!
 //! Determinism: the same arguments give byte-identical files whatever the
 //! number of threads. Lines are generated in shards of `--shard-size` (shard
@@ -171,6 +190,7 @@ mod event;
 mod options;
 mod plant;
 mod population;
+mod revenue;
 pub mod rng;
 mod sink;
 mod sources;

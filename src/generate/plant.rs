@@ -1,6 +1,7 @@
 //! Planted fraud patterns (`--plant`): which lines are a SIM box, make a
 //! one-day spike, or are new lines used heavily at once (subscription
-//! fraud), and the cdr events they make beyond or instead of their own.
+//! fraud), and the cdr events they make beyond or instead of their own;
+//! which carry a revenue anomaly (its rows: src/generate/revenue.rs).
 //!
 //! A line's pattern comes from a stream of (seed, line) alone, its planted
 //! events of a day from one of (seed, line, day), so neither depends on the
@@ -12,6 +13,7 @@
 
 use super::event::Event;
 use super::population::{Line, Pattern, World, tag};
+use super::revenue;
 use super::rng::Rng;
 
 /// A SIM box's outgoing calls a day (Poisson mean; `--cdr-per-day` does not scale it).
@@ -27,7 +29,7 @@ pub const BURST_FACTOR: f64 = 20.0;
 /// A burst line is new: activated within this many days up to T.
 pub const NEW_DAYS: i32 = 30;
 
-/// How many lines to plant each pattern on (`--plant simbox=..,spike=..,burst=..`).
+/// How many lines to plant each pattern on (`--plant simbox=..,spike=..,burst=..,revenue=..`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Plant {
     /// Share of all lines that are SIM boxes.
@@ -36,14 +38,17 @@ pub struct Plant {
     pub spike: f64,
     /// Share of the new lines (neither of the above) used heavily from the start.
     pub burst: f64,
+    /// Share of all lines (none of the above) with a revenue anomaly, if
+    /// they have the history it needs.
+    pub revenue: f64,
 }
 
 impl Plant {
     pub fn any(&self) -> bool {
-        self.simbox > 0.0 || self.spike > 0.0 || self.burst > 0.0
+        self.simbox > 0.0 || self.spike > 0.0 || self.burst > 0.0 || self.revenue > 0.0
     }
 
-    /// `simbox=0.002,spike=0.003,burst=0.05`, any subset; the others are 0.
+    /// `simbox=0.002,spike=0.003,burst=0.05,revenue=0.01`, any subset; the others are 0.
     pub fn parse(text: &str) -> Result<Plant, String> {
         let mut plant = Plant::default();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -53,7 +58,8 @@ impl Plant {
                 "simbox" => &mut plant.simbox,
                 "spike" => &mut plant.spike,
                 "burst" => &mut plant.burst,
-                other => return Err(format!("{other}: unknown pattern (simbox, spike or burst)")),
+                "revenue" => &mut plant.revenue,
+                other => return Err(format!("{other}: unknown pattern (simbox, spike, burst or revenue)")),
             };
             *slot = share;
         }
@@ -63,7 +69,7 @@ impl Plant {
 
     /// Every share in 0..=1, and simbox + spike (drawn disjointly) at most 1.
     pub fn check(&self) -> Result<(), String> {
-        let shares = [self.simbox, self.spike, self.burst];
+        let shares = [self.simbox, self.spike, self.burst, self.revenue];
         if shares.iter().any(|s| !(0.0..=1.0).contains(s)) || self.simbox + self.spike > 1.0 {
             return Err("--plant: each share is in 0..=1, and simbox + spike at most 1".into());
         }
@@ -74,13 +80,16 @@ impl Plant {
 /// The pattern planted on `line`, if any: one uniform picks a SIM box
 /// (below `simbox`) or a spike (the next `spike`), a second the spike day
 /// among the last [`SPIKE_DAYS`] of the window in service (none: nothing
-/// planted), a third a burst for a new line not already planted.
+/// planted), a third a burst for a new line not already planted, a fourth
+/// a revenue anomaly for a line none of these (its kind by the line's plan
+/// and history, [`revenue::pattern`]). The fourth is drawn after the
+/// others, so `revenue=` leaves the other patterns' lines as they were.
 pub fn pattern(world: &World, plant: &Plant, line: &Line) -> Option<Pattern> {
     if !plant.any() {
         return None;
     }
     let r = &mut Rng::stream(world.seed, &[tag::PLANT, u64::from(line.id)]);
-    let (which, when, burst) = (r.uniform(), r.uniform(), r.uniform());
+    let (which, when, burst, money) = (r.uniform(), r.uniform(), r.uniform(), r.uniform());
     if which < plant.simbox {
         return Some(Pattern::SimBox);
     }
@@ -90,11 +99,14 @@ pub fn pattern(world: &World, plant: &Plant, line: &Line) -> Option<Pattern> {
         let n = last - first + 1;
         return (n > 0).then(|| Pattern::Spike(first + ((when * f64::from(n)) as i32).min(n - 1)));
     }
-    (line.act > world.t - NEW_DAYS && burst < plant.burst).then_some(Pattern::Burst)
+    if line.act > world.t - NEW_DAYS && burst < plant.burst {
+        return Some(Pattern::Burst);
+    }
+    (money < plant.revenue).then(|| revenue::pattern(world, line, money / plant.revenue)).flatten()
 }
 
-/// The factor on the event rate of a line with `pattern` on `day` (a SIM
-/// box's calls are not a factor: 1).
+/// The factor on the event rate of a line with `pattern` on `day` (1 for
+/// a SIM box, whose calls are not a factor, and a revenue anomaly).
 fn factor(pattern: Pattern, day: i32) -> f64 {
     match pattern {
         Pattern::Spike(d) if d == day => SPIKE_FACTOR,
@@ -103,7 +115,8 @@ fn factor(pattern: Pattern, day: i32) -> f64 {
     }
 }
 
-/// Whether the line's ordinary events are written (a SIM box's are not).
+/// Whether the line's ordinary events are written (a SIM box's are not;
+/// a revenue anomaly's usage stays as it was).
 pub fn keeps_own_events(pattern: Option<Pattern>) -> bool {
     pattern != Some(Pattern::SimBox)
 }
@@ -154,10 +167,12 @@ mod tests {
     #[test]
     fn shares_parse_from_the_command_line() {
         let all = Plant::parse("simbox=0.002,spike=0.003,burst=0.05").unwrap();
-        assert_eq!(all, Plant { simbox: 0.002, spike: 0.003, burst: 0.05 });
+        assert_eq!(all, Plant { simbox: 0.002, spike: 0.003, burst: 0.05, revenue: 0.0 });
+        let revenue = Plant::parse("revenue=0.02").unwrap();
+        assert!(revenue.any() && revenue == Plant { revenue: 0.02, ..Plant::default() });
         assert_eq!(Plant::parse(" spike = 0.1 ").unwrap(), Plant { spike: 0.1, ..Plant::default() });
         assert!(!Plant::parse("").unwrap().any());
-        for bad in ["fax=0.1", "simbox", "simbox=x", "burst=1.5", "simbox=0.6,spike=0.6", "spike=-0.1"] {
+        for bad in ["fax=0.1", "simbox", "simbox=x", "burst=1.5", "simbox=0.6,spike=0.6", "spike=-0.1", "revenue=2"] {
             assert!(Plant::parse(bad).is_err(), "{bad}");
         }
     }
@@ -187,7 +202,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn planted_lines_show_their_pattern_and_only_their_rows_change() {
         let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
-        let plant = Plant { simbox: 0.01, spike: 0.02, burst: 0.5 };
+        let plant = Plant { simbox: 0.01, spike: 0.02, burst: 0.5, revenue: 0.0 };
         run(options(dirs[0].path())).await;
         let summary = run(Options { plant, threads: Some(1), ..options(dirs[1].path()) }).await;
         run(Options { plant, threads: Some(3), ..options(dirs[2].path()) }).await;
@@ -206,10 +221,10 @@ mod tests {
         assert!(others(&plain) == others(&planted));
         assert_eq!(planted.len(), plain.len() + 1);
 
-        // the truth: planted lines in service at T, sorted, their pattern and spike date
+        // the truth: planted lines in service at T, sorted, their pattern and anomaly date
         let text = std::fs::read_to_string(dirs[1].path().join("_truth/fraud_truth.csv")).unwrap();
         let mut lines = text.lines();
-        assert_eq!(lines.next(), Some("subscriber_id,pattern,spike_date"));
+        assert_eq!(lines.next(), Some("subscriber_id,pattern,anomaly_date"));
         let truth: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
         assert!(truth.windows(2).all(|w| w[0][0] < w[1][0]), "sorted by subscriber_id");
         let churn = std::fs::read_to_string(dirs[1].path().join("_truth/churn_truth.csv")).unwrap();
@@ -248,8 +263,8 @@ mod tests {
         plain: &BTreeMap<String, Vec<Vec<String>>>,
     ) {
         let (mut calls, mut at_night) = (0usize, 0usize);
-        for (sid, spike_date) in simbox {
-            assert!(spike_date.is_empty());
+        for (sid, anomaly_date) in simbox {
+            assert!(anomaly_date.is_empty());
             let rows = &rows[*sid];
             assert!(rows.iter().all(|r| r[2] == "voice" && r[3] == "out" && r[5].is_empty()), "{sid}");
             let numbers: BTreeSet<&String> = rows.iter().map(|r| &r[6]).collect();

@@ -102,8 +102,16 @@ impl Summary {
         if let Some(fraud) = self.truth.as_ref().and_then(|t| t.fraud.as_ref()) {
             let _ = writeln!(
                 out,
-                "fraud truth {}: planted on lines in service at {}: {} simbox, {} spike, {} burst",
-                fraud.url, self.as_of, fraud.simbox, fraud.spike, fraud.burst
+                "fraud truth {}: planted on lines in service at {}: {} simbox, {} spike, {} burst, \
+                 {} bill_jump, {} credit_heavy, {} recharge_mismatch",
+                fraud.url,
+                self.as_of,
+                fraud.simbox,
+                fraud.spike,
+                fraud.burst,
+                fraud.bill_jump,
+                fraud.credit_heavy,
+                fraud.recharge_mismatch
             );
         }
         if let Some(t) = &self.treatment {

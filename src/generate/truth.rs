@@ -7,7 +7,10 @@
 //!
 //! With `--plant`, `_truth/fraud_truth.csv` beside it: one row per planted
 //! line in service at T, sorted by subscriber_id, with its pattern (simbox,
-//! spike, burst) and the spike's date for a spike.
+//! spike, burst, bill_jump, credit_heavy, recharge_mismatch) and its
+//! anomaly_date: a spike's day, the first day of the planted bill month, or
+//! the first day of the planted recharges' 30 days (empty for simbox and
+//! burst).
 //!
 //! Shards compute their rows in any order; the rows are appended to the
 //! files in shard order (a shard that finishes early waits in memory for
@@ -44,7 +47,7 @@ static TRUTH: Table = Table {
 
 static FRAUD: Table = Table {
     name: "fraud_truth",
-    columns: &[("subscriber_id", Kind::Text), ("pattern", Kind::Text), ("spike_date", Kind::Date)],
+    columns: &[("subscriber_id", Kind::Text), ("pattern", Kind::Text), ("anomaly_date", Kind::Date)],
 };
 
 /// One line's truth.
@@ -99,6 +102,9 @@ pub struct FraudStats {
     pub simbox: u64,
     pub spike: u64,
     pub burst: u64,
+    pub bill_jump: u64,
+    pub credit_heavy: u64,
+    pub recharge_mismatch: u64,
     pub bytes: u64,
 }
 
@@ -182,14 +188,18 @@ impl Writer {
 }
 
 fn write_fraud(out: &mut FileWriter, stats: &mut FraudStats, id: u32, pattern: Pattern) -> Result<(), GenerateError> {
-    let (count, spike_date) = match pattern {
-        Pattern::SimBox => (&mut stats.simbox, Cell::Null),
-        Pattern::Spike(day) => (&mut stats.spike, Cell::Date(day)),
-        Pattern::Burst => (&mut stats.burst, Cell::Null),
+    let count = match pattern {
+        Pattern::SimBox => &mut stats.simbox,
+        Pattern::Spike(_) => &mut stats.spike,
+        Pattern::Burst => &mut stats.burst,
+        Pattern::BillJump(_) => &mut stats.bill_jump,
+        Pattern::CreditHeavy(_) => &mut stats.credit_heavy,
+        Pattern::RechargeMismatch(_) => &mut stats.recharge_mismatch,
     };
     *count += 1;
     let sid = pop::subscriber_id(id);
-    out.row(&[Cell::Text(ascii(&sid)), Cell::Text(pattern.name()), spike_date])
+    let date = pattern.date().map_or(Cell::Null, Cell::Date);
+    out.row(&[Cell::Text(ascii(&sid)), Cell::Text(pattern.name()), date])
 }
 
 fn write(out: &mut FileWriter, row: &Row, text: &mut String) -> Result<(), GenerateError> {
@@ -226,6 +236,8 @@ mod tests {
         let row = |id, hazard_30d, end, churns_30d| Row { id, plan: 1, hazard_30d, end, churns_30d, plant: None };
         let planted = |plant| Row { plant: Some(plant), ..row(5, 0.0, None, false) };
         writer.add(2, vec![planted(Pattern::Burst)]).unwrap();
+        let revenue = [Pattern::BillJump(20_000), Pattern::CreditHeavy(20_000), Pattern::RechargeMismatch(20_010)];
+        writer.add(3, (6..).zip(revenue).map(|(id, p)| Row { id, ..planted(p) }).collect()).unwrap();
         let spike = Row { id: 4, ..planted(Pattern::Spike(20_010)) };
         writer
             .add(1, vec![row(3, 0.1234564, Some((20_000, churn::PORT_OUT)), true), Row { hazard_30d: 1.0, ..spike }])
@@ -239,13 +251,25 @@ mod tests {
              S00000001,postpaid,0.500000,2025-01-12,involuntary,0\n\
              S00000003,postpaid,0.123456,2024-10-04,port_out,1\n\
              S00000004,postpaid,1.000000,,,0\n\
-             S00000005,postpaid,0.000000,,,0\n"
+             S00000005,postpaid,0.000000,,,0\n\
+             S00000006,postpaid,0.000000,,,0\n\
+             S00000007,postpaid,0.000000,,,0\n\
+             S00000008,postpaid,0.000000,,,0\n"
         );
-        assert_eq!((stats.rows, stats.churns, stats.bytes), (4, 1, text.len() as u64));
+        assert_eq!((stats.rows, stats.churns, stats.bytes), (7, 1, text.len() as u64));
         let fraud = std::fs::read_to_string(dir.path().join("_truth/fraud_truth.csv")).unwrap();
-        assert_eq!(fraud, "subscriber_id,pattern,spike_date\nS00000004,spike,2024-10-14\nS00000005,burst,\n");
+        assert_eq!(
+            fraud,
+            "subscriber_id,pattern,anomaly_date\n\
+             S00000004,spike,2024-10-14\n\
+             S00000005,burst,\n\
+             S00000006,bill_jump,2024-10-04\n\
+             S00000007,credit_heavy,2024-10-04\n\
+             S00000008,recharge_mismatch,2024-10-14\n"
+        );
         let f = stats.fraud.as_ref().unwrap();
         assert_eq!((f.simbox, f.spike, f.burst, f.bytes), (0, 1, 1, fraud.len() as u64));
-        assert!((stats.mean_hazard() - 1.6234564 / 4.0).abs() < 1e-12);
+        assert_eq!((f.bill_jump, f.credit_heavy, f.recharge_mismatch), (1, 1, 1));
+        assert!((stats.mean_hazard() - 1.6234564 / 7.0).abs() < 1e-12);
     }
 }

@@ -16,7 +16,7 @@ const DAYS: &str = "32";
 fn planted(landing: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let text = std::fs::read_to_string(landing.join("_truth/fraud_truth.csv")).expect("the fraud truth is written");
     let (header, rows) = parse_csv(&text);
-    assert_eq!(header, ["subscriber_id", "pattern", "spike_date"]);
+    assert_eq!(header, ["subscriber_id", "pattern", "anomaly_date"]);
     let mut by_pattern: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for row in rows {
         by_pattern.entry(row[1].clone()).or_default().insert(row[0].clone());

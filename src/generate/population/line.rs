@@ -33,13 +33,22 @@ pub struct Saved {
     pub reason: u8,
 }
 
-/// The pattern planted on a line.
+/// The pattern planted on a line: one of the cdr (simbox, spike, burst) or
+/// a revenue anomaly in the billing or the recharges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pattern {
     SimBox,
     /// The spike day.
     Spike(i32),
     Burst,
+    /// The first day of the bill month whose bill has an extra charge of
+    /// 8..15 times the line's usual bill.
+    BillJump(i32),
+    /// The first day of the bill month with a credit of 100..150% of its charges.
+    CreditHeavy(i32),
+    /// The first day of the 30 days up to T whose recharges are 8..12
+    /// times the line's usual 30 days'.
+    RechargeMismatch(i32),
 }
 
 impl Pattern {
@@ -48,6 +57,20 @@ impl Pattern {
             Pattern::SimBox => "simbox",
             Pattern::Spike(_) => "spike",
             Pattern::Burst => "burst",
+            Pattern::BillJump(_) => "bill_jump",
+            Pattern::CreditHeavy(_) => "credit_heavy",
+            Pattern::RechargeMismatch(_) => "recharge_mismatch",
+        }
+    }
+
+    /// The truth's anomaly_date: the spike's day, the planted bill month's
+    /// first day, or the first day of the planted recharges' 30 days.
+    pub fn date(self) -> Option<i32> {
+        match self {
+            Pattern::SimBox | Pattern::Burst => None,
+            Pattern::Spike(d) | Pattern::BillJump(d) | Pattern::CreditHeavy(d) | Pattern::RechargeMismatch(d) => {
+                Some(d)
+            }
         }
     }
 }

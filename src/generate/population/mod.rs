@@ -46,6 +46,8 @@ pub mod tag {
     pub const RESPONSE: u64 = 6;
     /// A line's planted fraud pattern, by (line), and its planted events, by (line, day).
     pub const PLANT: u64 = 7;
+    /// A line's planted revenue anomaly's amounts and times, by (line).
+    pub const REVENUE: u64 = 8;
 }
 
 /// What the traits of a set of lines add up to (for the summary).

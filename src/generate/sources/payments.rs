@@ -1,14 +1,18 @@
 //! The money sources: the monthly bills of every line, and the prepaid
-//! lines' top-ups, each from its (shard, source) stream.
+//! lines' top-ups, each from its (shard, source) stream; a planted revenue
+//! anomaly's rows (src/generate/revenue.rs) after the line's own, never
+//! spoiled.
 
 use super::{Dirty, ascii, stamp, time_of_day, unknown_id};
 use crate::generate::GenerateError;
 use crate::generate::population::{self as pop, Line, World};
+use crate::generate::revenue::{self, TopUp};
 use crate::generate::rng::Rng;
 use crate::generate::sink::{Cell, FileWriter};
 
 /// One bill per month in service over the billing window, prorated in
-/// partial months, lowered by dips and declines (prepaid strongly).
+/// partial months, lowered by dips and declines (prepaid strongly); a
+/// planted month's extra line in the same invoice.
 pub fn write_billing(
     world: &World,
     lines: &[Line],
@@ -17,7 +21,9 @@ pub fn write_billing(
     out: &mut FileWriter,
 ) -> Result<(), GenerateError> {
     let mut invoice = *b"INV00000000YYYYMM";
+    let mut billed: Vec<i64> = Vec::with_capacity(world.months.len());
     for line in lines {
+        billed.clear();
         let sid = pop::subscriber_id(line.id);
         let bad_sid = unknown_id(line.id);
         let alive_to = line.alive_to(world.t);
@@ -35,12 +41,13 @@ pub fn write_billing(
                 amount *= if postpaid { 0.55 + 0.45 * g } else { 0.15 + 0.85 * g };
             }
             invoice[11..].copy_from_slice(month.compact.as_bytes());
+            let cents = ((amount.max(0.01)) * 100.0).round() as i64;
             let mut cells = [
                 Cell::Text(ascii(&sid)),
                 Cell::Text(&month.label),
                 Cell::Text(ascii(&invoice)),
                 if postpaid { Cell::Text("recurring") } else { Cell::Null },
-                Cell::Money(((amount.max(0.01)) * 100.0).round() as i64),
+                Cell::Money(cents),
             ];
             match dirty.pick(4) {
                 Some(0) => cells[0] = Cell::Bad(ascii(&bad_sid)),
@@ -50,6 +57,16 @@ pub fn write_billing(
                 None => {}
             }
             out.row(&cells)?;
+            if let Some((charge, net)) = revenue::bill_line(world, line, month.first, &billed, cents) {
+                out.row(&[
+                    Cell::Text(ascii(&sid)),
+                    Cell::Text(&month.label),
+                    Cell::Text(ascii(&invoice)),
+                    Cell::Text(charge),
+                    Cell::Money(net),
+                ])?;
+            }
+            billed.push(cents);
         }
     }
     Ok(())
@@ -57,7 +74,7 @@ pub fn write_billing(
 
 /// Prepaid top-ups from activation to the end of service: a Poisson process
 /// at the line's rate, thinned in dips and declines, and none in the last
-/// days before a warned exit.
+/// days before a warned exit; then a planted recharge mismatch's top-ups.
 pub fn write_recharges(
     world: &World,
     lines: &[Line],
@@ -65,7 +82,10 @@ pub fn write_recharges(
     dirty: &mut Dirty,
     out: &mut FileWriter,
 ) -> Result<(), GenerateError> {
+    let mut own: Vec<(i32, i64)> = Vec::new();
     for line in lines.iter().filter(|l| l.plan == pop::PREPAID) {
+        let planted = line.plant.is_some();
+        own.clear();
         let sid = pop::subscriber_id(line.id);
         let bad_sid = unknown_id(line.id);
         let stop = line.recharges_to(world.t);
@@ -116,6 +136,18 @@ pub fn write_recharges(
                 None => {}
             }
             out.row(&cells)?;
+            if planted {
+                own.push((o, amount));
+            }
+        }
+        for top_up in revenue::top_ups(world, line, &own) {
+            let TopUp { day, sec, cents, channel } = top_up;
+            out.row(&[
+                Cell::Text(ascii(&sid)),
+                Cell::Time(stamp(world, day, sec)),
+                Cell::Money(cents),
+                Cell::Text(channel),
+            ])?;
         }
     }
     Ok(())
