@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::Parser;
 
-use cvm::commands::cli::{BenchArgs, CampaignCommand, Cli, Command, GenerateArgs};
+use cvm::commands::cli::{BenchArgs, CampaignCommand, Cli, Command, GenerateArgs, ScreeningCommand};
 use cvm::commands::exit::{self, CommandError};
 use cvm::job::{Job, Overrides};
 use cvm::observe::logging;
@@ -62,6 +62,7 @@ async fn dispatch(command: Command) -> Result<(), CommandError> {
         }
         Command::Validate { job, input_root } => validate(job, input_root).await?,
         Command::Campaign { command } => campaign(command).await?,
+        Command::Screening { command } => screening(command).await?,
         Command::Schedule { paths } => {
             let jobs = cvm::commands::schedule::load(&paths)?;
             let log_args = std::env::args().skip(1).take_while(|a| a != "schedule").collect();
@@ -187,6 +188,24 @@ async fn campaign(command: CampaignCommand) -> Result<(), CommandError> {
                 .confine(&output)
                 .map_err(|source| CommandError::Location { option: "--output".into(), source: Box::new(source) })?;
             let report = export::export(&job, as_of, &campaign, format, &output, with_msisdn).await?;
+            println!("{} rows  {}", report.rows, report.file);
+            println!("sha256 {}  sidecar {}.sidecar.json", report.sha256, report.file);
+        }
+    }
+    Ok(())
+}
+
+async fn screening(command: ScreeningCommand) -> Result<(), CommandError> {
+    use cvm::stages::campaigns::export;
+    match command {
+        ScreeningCommand::Export { job, as_of, format, output, level, with_msisdn, warehouse } => {
+            let job = Job::load(&job, &Overrides { warehouse, ..Default::default() })?;
+            let output = job
+                .exports
+                .root
+                .confine(&output)
+                .map_err(|source| CommandError::Location { option: "--output".into(), source: Box::new(source) })?;
+            let report = export::export_fraud_review(&job, as_of, level, format, &output, with_msisdn).await?;
             println!("{} rows  {}", report.rows, report.file);
             println!("sha256 {}  sidecar {}.sidecar.json", report.sha256, report.file);
         }

@@ -2,8 +2,9 @@
 --   value tier, segment, plan type and region, with the Pareto picture and the profit curve.
 -- grain: one row per month, dimension and member; profit_decile rows are for month L only.
 -- partitioning: snapshot_date=T
--- inputs: kpi_monthly, kpi_pareto, kpi_profit_deciles (sql/kpi: the parts, over customer_value,
---   stg_subscribers, int_billing_monthly, usage_daily and stg_tickets), usage_daily
+-- inputs: kpi_monthly, kpi_pareto, kpi_profit_deciles, kpi_screening (sql/kpi: the parts, over
+--   customer_value, stg_subscribers, int_billing_monthly, usage_daily, stg_tickets and screening),
+--   usage_daily
 -- params: $window_end_month (first day of L)
 -- A line counts in the group it is in at T (its tier today) in every month. The base counts
 -- lines in service at an instant: opening = at the start of the month's first day, closing = at
@@ -13,6 +14,8 @@
 -- subscriber_id; the top share is round(top_share x lines), at least one line.
 -- Profit is revenue_12m x value.margin_rate - cost to serve (kpi.cost_per_subscriber_month
 -- per month in service + kpi.cost_per_complaint per complaint opened in L-11 .. L).
+-- The screening columns describe T (the screening table of the snapshot) and are on month L rows
+-- only, like the 12-month columns: lines in service at T, in the group they are in at T.
 -- columns:
 --   month                    Date32            first day of the month
 --   dimension                Utf8              total, value_tier, segment, plan_type, region or profit_decile
@@ -46,6 +49,11 @@
 --                                               null when the other lines' profit is not above 0
 --   cumulative_profit_share  Float64           profit_decile rows: profit of deciles 01 .. this one over the whole base's
 --                                               profit_12m (the profit curve); null on other rows
+--   watch_lines              Int64             lines in service at T the fraud screening holds at watch (month L rows
+--                                               only; null on profit_decile rows)
+--   suspect_lines            Int64             lines in service at T the fraud screening holds suspect (as above)
+--   suspect_revenue_12m      Decimal128(18,4)  net revenue billed for L-11 .. L to those suspect lines: the revenue
+--                                               that sits on suspected fraud (as above)
 WITH first_usage AS (
     SELECT MIN(event_date) AS first_day FROM usage_daily
 ),
@@ -84,10 +92,19 @@ base_rows AS (
         CASE
             WHEN q.rest_profit_12m > 0 THEN GREATEST(0.0, -CAST(q.bottom_profit_12m AS DOUBLE)) / q.rest_profit_12m
         END AS bottom_profit_drag,
-        CAST(NULL AS DOUBLE) AS cumulative_profit_share
+        CAST(NULL AS DOUBLE) AS cumulative_profit_share,
+        CASE WHEN m.month_start = CAST($window_end_month AS DATE) THEN COALESCE(s.watch_lines, 0) END AS watch_lines,
+        CASE WHEN m.month_start = CAST($window_end_month AS DATE) THEN COALESCE(s.suspect_lines, 0) END
+            AS suspect_lines,
+        CASE
+            WHEN m.month_start = CAST($window_end_month AS DATE)
+                THEN COALESCE(s.suspect_revenue_12m, CAST(0 AS DECIMAL(18, 4)))
+        END AS suspect_revenue_12m
     FROM kpi_monthly AS m
     LEFT JOIN kpi_pareto AS q
         ON q.dimension = m.dimension AND q.member = m.member AND m.month_start = CAST($window_end_month AS DATE)
+    LEFT JOIN kpi_screening AS s
+        ON s.dimension = m.dimension AND s.member = m.member AND m.month_start = CAST($window_end_month AS DATE)
 ),
 
 decile_rows AS (
@@ -116,7 +133,10 @@ decile_rows AS (
         CAST(NULL AS DOUBLE) AS top_profit_share_12m,
         CAST(NULL AS DECIMAL(18, 4)) AS bottom_profit_12m,
         CAST(NULL AS DOUBLE) AS bottom_profit_drag,
-        d.cumulative_profit_share
+        d.cumulative_profit_share,
+        CAST(NULL AS BIGINT) AS watch_lines,
+        CAST(NULL AS BIGINT) AS suspect_lines,
+        CAST(NULL AS DECIMAL(18, 4)) AS suspect_revenue_12m
     FROM kpi_profit_deciles AS d
 ),
 
@@ -152,6 +172,9 @@ SELECT
     top_profit_share_12m,
     bottom_profit_12m,
     bottom_profit_drag,
-    cumulative_profit_share
+    cumulative_profit_share,
+    watch_lines,
+    suspect_lines,
+    suspect_revenue_12m
 FROM all_rows
 ORDER BY month, dimension, member

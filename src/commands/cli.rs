@@ -86,6 +86,11 @@ pub enum Command {
         #[command(subcommand)]
         command: CampaignCommand,
     },
+    /// The fraud screening of a published snapshot: export the fraud team's review list.
+    Screening {
+        #[command(subcommand)]
+        command: ScreeningCommand,
+    },
     /// Run every job file (of the folders or files named) that has a [schedule], as a long-running
     /// scheduler: catches up missed runs, never overlaps two runs, stops cleanly on SIGTERM/SIGINT.
     Schedule {
@@ -349,6 +354,34 @@ pub enum CampaignCommand {
         #[arg(long)]
         output: String,
         /// Add msisdn in clear, for contact; only when the job allows it ([exports] msisdn = "allow").
+        #[arg(long)]
+        with_msisdn: bool,
+        /// Read the outputs here instead of the job's warehouse.
+        #[arg(long)]
+        warehouse: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScreeningCommand {
+    /// Export the fraud team's review list of snapshot T (fraud_review): the lines the screening holds
+    /// suspect, then watch, by fraud score, with the rules that fired, their reasons and the revenue at
+    /// stake; UTF-8 CSV with a header (or Parquet), plus `<output>.sidecar.json` with its row count and
+    /// SHA-256. Not a campaign: no control group, and opted-out lines are listed too.
+    Export {
+        /// The job file (TOML).
+        job: PathBuf,
+        #[arg(long, value_parser = parse_date)]
+        as_of: NaiveDate,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: crate::stages::campaigns::export::ExportFormat,
+        /// The file to write (a path or URL), below the job's export root.
+        #[arg(long)]
+        output: String,
+        /// The lowest level listed: watch (suspect and watch lines) or suspect (suspect lines only).
+        #[arg(long, value_enum, default_value = "watch")]
+        level: crate::stages::campaigns::export::ReviewLevel,
+        /// Add msisdn in clear; only when the job allows it ([exports] msisdn = "allow").
         #[arg(long)]
         with_msisdn: bool,
         /// Read the outputs here instead of the job's warehouse.

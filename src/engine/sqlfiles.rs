@@ -34,7 +34,7 @@ pub enum Layer {
     Campaigns,
     /// The run report's figures, read from the published tables (sql/reports/).
     Reports,
-    /// What `cvm campaign list/effect/export` read from the published tables (sql/exports/).
+    /// What `cvm campaign list/effect/export` and `cvm screening export` read from the published tables (sql/exports/).
     Exports,
 }
 
@@ -113,6 +113,7 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Kpi, "kpi", "kpi_line_profit"),
     sql_file!(Kpi, "kpi", "kpi_pareto"),
     sql_file!(Kpi, "kpi", "kpi_profit_deciles"),
+    sql_file!(Kpi, "kpi", "kpi_screening"),
     sql_file!(Screening, "screening", "screen_simbox"),
     sql_file!(Screening, "screening", "screen_usage_spike"),
     sql_file!(Screening, "screening", "screen_new_line_burst"),
@@ -146,9 +147,13 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Reports, "reports", "report_retention_lines"),
     sql_file!(Reports, "reports", "report_rejects"),
     sql_file!(Reports, "reports", "report_campaign_effect"),
+    sql_file!(Reports, "reports", "report_screening"),
+    sql_file!(Reports, "reports", "report_screening_rules"),
+    sql_file!(Reports, "reports", "report_screening_trend"),
     sql_file!(Exports, "exports", "export_campaign_sizes"),
     sql_file!(Exports, "exports", "export_effect"),
     sql_file!(Exports, "exports", "export_list"),
+    sql_file!(Exports, "exports", "export_fraud_review"),
 ];
 
 /// A column line of a header: `--   name   Type   meaning`.

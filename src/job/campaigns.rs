@@ -181,6 +181,10 @@ fn validate_campaign(
     if earlier.iter().any(|c| c.name == f.name) {
         return Err(invalid(&key("name"), format!("campaign '{}' is declared twice", f.name)));
     }
+    if f.name == super::FRAUD_REVIEW {
+        let why = "is the fraud team's review list (its export sits beside the campaigns'): choose another name";
+        return Err(invalid(&key("name"), format!("'{}' {why}", f.name)));
+    }
     let channel = f.channel.trim().to_ascii_lowercase();
     if channel.is_empty() || !channel.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return Err(invalid(&key("channel"), format!("'{}' is not a channel name (sms, email, call, ...)", f.channel)));

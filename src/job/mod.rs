@@ -28,7 +28,7 @@ pub use operations::{PublishSettings, ScheduleSettings};
 pub use outputs::{ExportSettings, KpiSettings, MsisdnPolicy};
 pub use quality::{QualitySettings, SourceBand};
 pub use screening::{
-    BillJumpRule, CreditHeavyRule, NewLineBurstRule, RechargeMismatchRule, ScreeningSettings, SimBoxRule,
+    BillJumpRule, CreditHeavyRule, FRAUD_REVIEW, NewLineBurstRule, RechargeMismatchRule, ScreeningSettings, SimBoxRule,
     UsageProfileRule, UsageSpikeRule,
 };
 pub use sources::{Compression, DEFAULT_MAX_FIELDS, DEFAULT_MAX_LINE_BYTES, Format, Source};
@@ -435,6 +435,10 @@ mod tests {
             ("[kpi]\ntop_share = 1.5\n", "kpi.top_share"),
             ("[kpi]\ncost_per_complaint = -1\n", "kpi.cost_per_complaint"),
             ("[[campaigns]]\nname = \"Bad Name\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\n", "campaigns[0].name"),
+            (
+                "[[campaigns]]\nname = \"fraud_review\"\nchannel = \"sms\"\nsql = \"loyalty_care\"\n",
+                "campaigns[0].name",
+            ),
             ("[[campaigns]]\nname = \"a\"\nchannel = \"sms\"\n", "campaigns[0].rule"),
             ("[[campaigns]]\nname = \"a\"\nchannel = \"sms\"\nsql = \"nope\"\n", "campaigns[0].sql"),
             (

@@ -7,6 +7,10 @@ use serde::Deserialize;
 
 use super::{Invalid, JobError};
 
+/// The fraud team's review list: the name of its export file, beside the
+/// campaigns' (`snapshot_date=T/fraud_review.csv`), which no campaign may take.
+pub const FRAUD_REVIEW: &str = "fraud_review";
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ScreeningFile {

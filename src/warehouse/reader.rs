@@ -46,6 +46,13 @@ pub async fn published_run(location: &Location, as_of: chrono::NaiveDate) -> Res
     Ok(commit::latest(location).await?.and_then(|c| c.run_of_snapshot(as_of)))
 }
 
+/// Whether `table` has a partition for snapshot `as_of` in the latest commit
+/// (a table of cvm's from after the snapshot was published has none).
+pub async fn has_snapshot(location: &Location, table: &str, as_of: chrono::NaiveDate) -> Result<bool, ReadError> {
+    let snapshot = format!("snapshot_date={as_of}");
+    Ok(commit::latest(location).await?.is_some_and(|c| c.files.iter().any(|f| f.is_in(table, &snapshot))))
+}
+
 /// The values of the partition key below `<table>/snapshot_date=T/` (e.g.
 /// the campaigns of a snapshot) in the latest commit, sorted; empty when the
 /// snapshot has none.

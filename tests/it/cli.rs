@@ -18,7 +18,7 @@ fn run_prints_a_summary_of_what_it_published() {
         "rejects          29 of 1829 rows (billing 8, cdr 7,".to_string(),
         "churn back-test  AUC 0.737".to_string(),
         "campaigns        retention_priority 0 of cap 50 (call), upsell_potential 2 of cap 2 (sms), winback_dormant 2 (sms), loyalty_care 2 (email)".to_string(),
-        format!("exports          4 files with checksum sidecars in {warehouse}/_exports/snapshot_date=2026-11-22/"),
+        format!("exports          5 files with checksum sidecars in {warehouse}/_exports/snapshot_date=2026-11-22/"),
         format!("report           {warehouse}/_manifests/demo/snapshot_date=2026-11-22/"),
         format!("manifest         {warehouse}/_manifests/demo/snapshot_date=2026-11-22/"),
     ] {

@@ -12,8 +12,38 @@ use crate::support::*;
 const SUBSCRIBERS: &str = "3000";
 const DAYS: &str = "32";
 
+/// `cvm generate --plant` into `dir`/landing: 1% SIM boxes, 1% usage
+/// spikes, new-line bursts in 30% of the new lines; returns the landing.
+pub fn planted_landing(dir: &Path) -> std::path::PathBuf {
+    let landing = dir.join("landing");
+    let out = cvm()
+        .args(["generate", "--subscribers", SUBSCRIBERS, "--days", DAYS, "--as-of", AS_OF, "--seed", "11"])
+        .args(["--cdr-per-day", "30000", "--format", "parquet", "--plant", "simbox=0.01,spike=0.01,burst=0.3"])
+        .arg("--out")
+        .arg(&landing)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "generate failed: {}", String::from_utf8_lossy(&out.stderr));
+    landing
+}
+
+/// A job over the planted landing (every source Parquet unless `extra`
+/// declares it) writing to `dir`/warehouse, with `extra` appended.
+pub fn planted_job(dir: &Path, landing: &Path, extra: &str) -> std::path::PathBuf {
+    let mut job = format!("name = \"screened\"\ninput_root = \"{}\"\nwarehouse = \"warehouse\"\n", landing.display());
+    for source in ["subscribers", "billing", "cdr", "recharges", "tickets", "optouts", "strategic_fit"] {
+        if !extra.contains(&format!("[sources.{source}]")) {
+            job.push_str(&format!("[sources.{source}]\nformat = \"parquet\"\n"));
+        }
+    }
+    job.push_str(extra);
+    let job_path = dir.join("job.toml");
+    std::fs::write(&job_path, job).unwrap();
+    job_path
+}
+
 /// Planted lines by pattern, from `_truth/fraud_truth.csv`.
-fn planted(landing: &Path) -> BTreeMap<String, BTreeSet<String>> {
+pub fn planted(landing: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let text = std::fs::read_to_string(landing.join("_truth/fraud_truth.csv")).expect("the fraud truth is written");
     let (header, rows) = parse_csv(&text);
     assert_eq!(header, ["subscriber_id", "pattern", "anomaly_date"]);
@@ -43,21 +73,8 @@ fn share(part: usize, whole: usize) -> f64 {
 #[test]
 fn planted_fraud_is_found_by_its_rule_with_few_false_alarms() {
     let dir = tempfile::tempdir().unwrap();
-    let landing = dir.path().join("landing");
-    let out = cvm()
-        .args(["generate", "--subscribers", SUBSCRIBERS, "--days", DAYS, "--as-of", AS_OF, "--seed", "11"])
-        .args(["--cdr-per-day", "30000", "--format", "parquet", "--plant", "simbox=0.01,spike=0.01,burst=0.3"])
-        .arg("--out")
-        .arg(&landing)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "generate failed: {}", String::from_utf8_lossy(&out.stderr));
-    let mut job = format!("name = \"screened\"\ninput_root = \"{}\"\nwarehouse = \"warehouse\"\n", landing.display());
-    for source in ["subscribers", "billing", "cdr", "recharges", "tickets", "optouts", "strategic_fit"] {
-        job.push_str(&format!("[sources.{source}]\nformat = \"parquet\"\n"));
-    }
-    let job_path = dir.path().join("job.toml");
-    std::fs::write(&job_path, job).unwrap();
+    let landing = planted_landing(dir.path());
+    let job_path = planted_job(dir.path(), &landing, "");
     let warehouse = dir.path().join("warehouse");
     run_ok(&job_path, AS_OF, &warehouse);
 

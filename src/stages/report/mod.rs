@@ -93,6 +93,12 @@ pub struct ReportData {
     /// contact and control churn rate, uplift and its interval (shares), value_saved,
     /// arpu_uplift, response_rate, acceptance_rate
     pub campaign_effect: Vec<Vec<Cell>>,
+    /// The fraud screening at T: level, lines, revenue_3m, revenue_12m (suspect first)
+    pub screening: Vec<Vec<Cell>>,
+    /// rule, lines it fired on, of which suspect
+    pub screening_rules: Vec<Vec<Cell>>,
+    /// Every published snapshot up to T: snapshot, watch, suspect, lines screened
+    pub screening_trend: Vec<Vec<Cell>>,
     /// What a reader must not miss (fits that did not converge), shown above everything else.
     pub warnings: Vec<String>,
 }
@@ -153,6 +159,9 @@ async fn gather(job: &Job, as_of: NaiveDate) -> Result<ReportData, ReportError> 
             .collect()
     };
     let campaign_effect = q.rows("report_campaign_effect").await?;
+    let screening = q.rows("report_screening").await?;
+    let screening_rules = q.rows("report_screening_rules").await?;
+    let screening_trend = q.rows("report_screening_trend").await?;
     let warnings = retention
         .iter()
         .filter(|c| c.fit_failed)
@@ -182,6 +191,9 @@ async fn gather(job: &Job, as_of: NaiveDate) -> Result<ReportData, ReportError> 
         rejects,
         campaigns,
         campaign_effect,
+        screening,
+        screening_rules,
+        screening_trend,
         warnings,
     })
 }

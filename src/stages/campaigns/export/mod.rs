@@ -1,7 +1,8 @@
 //! `cvm campaign list` and `cvm campaign export`: a snapshot's campaigns and
 //! their sizes, and one campaign as a file for a marketing tool (UTF-8 CSV
 //! with a header, or Parquet) with a JSON sidecar giving its row count and
-//! SHA-256.
+//! SHA-256. The fraud team's review list (`fraud_review.rs`) is written the
+//! same way.
 //!
 //! Subscribers are identified by subscriber_id. msisdn comes from the
 //! restricted contacts table the run writes, and only as the job's
@@ -24,8 +25,10 @@ use crate::engine::{self, EngineOptions};
 use crate::job::Job;
 use crate::storage::{Location, StorageError, StoreUrl, UrlError};
 
+mod fraud_review;
 mod msisdn;
 
+pub use fraud_review::{FRAUD_REVIEW, ReviewLevel, export_fraud_review};
 use msisdn::{LEGACY_CONTACTS, Msisdn, msisdn_mode, personal_column};
 pub use msisdn::{contacts_file, contacts_schema, hmac_hex, hmac_key};
 
@@ -44,6 +47,11 @@ pub enum ExportError {
     UnknownCampaign { as_of: NaiveDate, campaign: String, known: String },
     #[error("no campaigns published for snapshot {as_of} under {url}")]
     NoSnapshot { as_of: NaiveDate, url: String },
+    #[error(
+        "no screening published for snapshot {as_of} under {url}: a snapshot published by a cvm from before the \
+         fraud screening has none (run the snapshot again)"
+    )]
+    NoScreening { as_of: NaiveDate, url: String },
     #[error("no contacts for snapshot {as_of} under {url}: the run writes them when [exports] msisdn is hmac or allow")]
     NoContacts { as_of: NaiveDate, url: String },
     #[error(transparent)]
@@ -105,6 +113,7 @@ pub struct ExportReport {
     pub format: ExportFormat,
     pub job: String,
     pub snapshot_date: NaiveDate,
+    /// The campaign, or `fraud_review` for the fraud team's list.
     pub campaign: String,
     pub rows: u64,
     pub bytes: u64,
@@ -152,7 +161,9 @@ pub async fn export(
 }
 
 /// Exports every campaign of the job for the snapshot under the job's
-/// export root, as `snapshot_date=T/<campaign>.csv` (never msisdn in clear).
+/// export root, as `snapshot_date=T/<campaign>.csv`, then the fraud team's
+/// list (suspect and watch lines) as `snapshot_date=T/fraud_review.csv`
+/// (never msisdn in clear).
 pub async fn export_all(job: &Job, as_of: NaiveDate) -> Result<Vec<ExportReport>, ExportError> {
     let msisdn = msisdn_mode(job, false)?;
     let snapshot = Snapshot::open(job, as_of).await?;
@@ -162,6 +173,8 @@ pub async fn export_all(job: &Job, as_of: NaiveDate) -> Result<Vec<ExportReport>
         let url = job.exports.root.join(&format!("snapshot_date={as_of}/{}.csv", c.name))?;
         out.push(snapshot.export(&c.name, ExportFormat::Csv, &url, &msisdn).await?);
     }
+    let url = job.exports.root.join(&format!("snapshot_date={as_of}/{FRAUD_REVIEW}.csv"))?;
+    out.push(snapshot.fraud_review(ReviewLevel::Watch, ExportFormat::Csv, &url, &msisdn).await?);
     Ok(out)
 }
 
@@ -178,13 +191,20 @@ struct Snapshot<'a> {
 }
 
 impl<'a> Snapshot<'a> {
+    /// The snapshot, which must have published campaigns.
     async fn open(job: &'a Job, as_of: NaiveDate) -> Result<Snapshot<'a>, ExportError> {
-        let warehouse = Location::open(&job.warehouse, &job.storage)?;
-        let published = crate::warehouse::reader::partition_values(&warehouse, "campaigns", as_of).await?;
-        if published.is_empty() {
+        let snapshot = Snapshot::connect(job, as_of).await?;
+        if snapshot.published.is_empty() {
             let url = job.warehouse.join("campaigns/").map(|u| u.to_string()).unwrap_or_default();
             return Err(ExportError::NoSnapshot { as_of, url });
         }
+        Ok(snapshot)
+    }
+
+    /// The warehouse registered, whatever the snapshot published.
+    async fn connect(job: &'a Job, as_of: NaiveDate) -> Result<Snapshot<'a>, ExportError> {
+        let warehouse = Location::open(&job.warehouse, &job.storage)?;
+        let published = crate::warehouse::reader::partition_values(&warehouse, "campaigns", as_of).await?;
         let ctx = engine::session(&EngineOptions::default(), &job.storage)?;
         crate::warehouse::reader::register_warehouse(&ctx, &warehouse).await?;
         Ok(Snapshot { job, as_of, ctx, warehouse, published })
@@ -238,7 +258,21 @@ impl<'a> Snapshot<'a> {
             return Err(ExportError::UnknownCampaign { as_of, campaign: campaign.to_string(), known });
         }
         let params = engine::Params::new().date("as_of", self.as_of).text("campaign", campaign);
-        let batches = collect(&self.ctx, "export_list", &params).await?;
+        self.write(campaign, "export_list", &params, format, output, msisdn).await
+    }
+
+    /// Writes one list, the result of a query of sql/exports whose last
+    /// column is msisdn, to `output` with its sidecar beside it.
+    async fn write(
+        &self,
+        name: &str,
+        query: &str,
+        params: &engine::Params,
+        format: ExportFormat,
+        output: &StoreUrl,
+        msisdn: &Msisdn,
+    ) -> Result<ExportReport, ExportError> {
+        let batches = collect(&self.ctx, query, params).await?;
         let batches = batches.into_iter().map(|b| personal_column(b, msisdn)).collect::<Result<Vec<_>, _>>()?;
         let schema = batches[0].schema();
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
@@ -251,7 +285,7 @@ impl<'a> Snapshot<'a> {
             format,
             job: self.job.name.clone(),
             snapshot_date: self.as_of,
-            campaign: campaign.to_string(),
+            campaign: name.to_string(),
             rows: rows as u64,
             bytes: bytes.len() as u64,
             sha256: crate::job::hex(&Sha256::digest(&bytes)),

@@ -5,12 +5,14 @@ use std::fmt::Write;
 
 mod models;
 mod operations;
+mod screening;
 mod value;
 
 use super::ReportData;
 use super::svg::{escape, thousands};
 use models::{calibration, churn_risk, retention};
 use operations::{campaigns, rejects, the_run};
+use screening::screening;
 use value::{arpu_trend, pareto, profit_curve, value_tiers};
 
 const CSS: &str = "
@@ -86,6 +88,7 @@ pub fn render(data: &ReportData) -> String {
     calibration(&mut out, data);
     retention(&mut out, data);
     campaigns(&mut out, data);
+    screening(&mut out, data);
     rejects(&mut out, data);
     the_run(&mut out, data);
     page_foot(&mut out, data);
