@@ -309,7 +309,7 @@ fn recharge_mismatch(file: RechargeMismatchFile, invalid: Invalid) -> Result<Rec
         weight: share(file.weight, 0.6, &key("weight"), invalid)?,
         min_ratio: positive(file.min_ratio, 5.0, &key("min_ratio"), invalid)?,
         max_usage_ratio: positive(file.max_usage_ratio, 1.5, &key("max_usage_ratio"), invalid)?,
-        peer_quantile: share(file.peer_quantile, 0.99, &key("peer_quantile"), invalid)?,
+        peer_quantile: share(file.peer_quantile, 0.95, &key("peer_quantile"), invalid)?,
     })
 }
 

@@ -1,6 +1,8 @@
 //! The fraud screening finds what `cvm generate --plant` planted: SIM boxes,
-//! usage spikes and new-line bursts, each rule measured by its precision and
-//! recall against the truth the generator writes beside the landing.
+//! usage spikes, new-line bursts and revenue anomalies (bill jumps, heavy
+//! credits, top-ups their usage does not explain), each rule measured by its
+//! precision and recall against the truth the generator writes beside the
+//! landing; the usage-profile model by the SIM boxes it finds.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -13,12 +15,20 @@ const SUBSCRIBERS: &str = "3000";
 const DAYS: &str = "32";
 
 /// `cvm generate --plant` into `dir`/landing: 1% SIM boxes, 1% usage
-/// spikes, new-line bursts in 30% of the new lines; returns the landing.
+/// spikes, new-line bursts in 30% of the new lines, revenue anomalies in 5%
+/// of the lines that have the history for one; returns the landing.
 pub fn planted_landing(dir: &Path) -> std::path::PathBuf {
     let landing = dir.join("landing");
     let out = cvm()
         .args(["generate", "--subscribers", SUBSCRIBERS, "--days", DAYS, "--as-of", AS_OF, "--seed", "11"])
-        .args(["--cdr-per-day", "30000", "--format", "parquet", "--plant", "simbox=0.01,spike=0.01,burst=0.3"])
+        .args([
+            "--cdr-per-day",
+            "30000",
+            "--format",
+            "parquet",
+            "--plant",
+            "simbox=0.01,spike=0.01,burst=0.3,revenue=0.05",
+        ])
         .arg("--out")
         .arg(&landing)
         .output()
@@ -82,7 +92,16 @@ fn planted_fraud_is_found_by_its_rule_with_few_false_alarms() {
     let fired = fired(&warehouse);
     let all_planted: BTreeSet<&String> = planted.values().flatten().collect();
     let mut figures = String::new();
-    for (pattern, rule) in [("simbox", "simbox"), ("spike", "usage_spike"), ("burst", "new_line_burst")] {
+    let rules = [
+        ("simbox", "simbox", 0.8),
+        ("spike", "usage_spike", 0.8),
+        ("burst", "new_line_burst", 0.8),
+        ("bill_jump", "bill_jump", 0.8),
+        ("credit_heavy", "credit_heavy", 0.8),
+        // the peer bound is a quantile over every prepaid line, the 4% planted included (docs/models.md)
+        ("recharge_mismatch", "recharge_mismatch", 0.7),
+    ];
+    for (pattern, rule, min_recall) in rules {
         let (truth, found) = (&planted[pattern], fired.get(rule).cloned().unwrap_or_default());
         let hits = truth.intersection(&found).count();
         let recall = share(hits, truth.len());
@@ -94,8 +113,17 @@ fn planted_fraud_is_found_by_its_rule_with_few_false_alarms() {
             found.len()
         ));
         assert!(truth.len() >= 5, "too few planted to measure: {figures}");
-        assert!(recall >= 0.8 && precision >= 0.8, "{figures}");
+        assert!(recall >= min_recall && precision >= 0.8, "{figures}");
     }
+    // the model library: no rule of its own to plant for, it must find the SIM boxes and little else
+    let profile = fired.get("usage_profile").cloned().unwrap_or_default();
+    let simboxes_found = planted["simbox"].intersection(&profile).count();
+    let precision = share(profile.iter().filter(|s| all_planted.contains(s)).count(), profile.len());
+    figures.push_str(&format!(
+        "usage_profile: flagged {}, SIM boxes {simboxes_found}, precision {precision:.2}\n",
+        profile.len()
+    ));
+    assert!(share(simboxes_found, planted["simbox"].len()) >= 0.8 && precision >= 0.8, "{figures}");
     println!("{figures}");
 
     // a SIM box is suspect on its own, with its reason in words; most lines are clear
@@ -107,12 +135,19 @@ fn planted_fraud_is_found_by_its_rule_with_few_false_alarms() {
     let levels: BTreeMap<String, Vec<String>> =
         parse_csv(&levels).1.into_iter().map(|r| (r[0].clone(), r[1..].to_vec())).collect();
     let lines = |level: &str| levels.get(level).map_or(0, |r| r[0].parse::<usize>().unwrap());
-    assert!(lines("clear") > 20 * (lines("watch") + lines("suspect")), "{levels:?}");
-    let only_simbox = query_csv(
+    assert!(lines("clear") > 5 * (lines("watch") + lines("suspect")), "{levels:?}");
+    // the SIM-box rule (0.9) and the usage profile (0.5): 1 - 0.1 x 0.5
+    let simbox = query_csv(
         &warehouse,
-        "SELECT subscriber_id, screening_level, fraud_score, reasons FROM screening WHERE flags = 'simbox'",
+        "SELECT subscriber_id, screening_level, fraud_score, reasons FROM screening WHERE flags = 'simbox,usage_profile'",
     );
-    let row = parse_csv(&only_simbox).1.into_iter().find(|r| planted["simbox"].contains(&r[0])).expect("a SIM box");
-    assert_eq!((row[1].as_str(), row[2].as_str()), ("suspect", "0.9"), "{row:?}");
+    let row = parse_csv(&simbox).1.into_iter().find(|r| planted["simbox"].contains(&r[0])).expect("a SIM box");
+    assert_eq!((row[1].as_str(), row[2].as_str()), ("suspect", "0.95"), "{row:?}");
     assert!(row[3].starts_with("outgoing voice to about ") && row[3].contains("0% incoming"), "{row:?}");
+    assert!(row[3].contains("; usage profile far from its plan type's"), "{row:?}");
+    // a revenue anomaly alone is watch: a billing error is not fraud, the fraud team decides
+    let credit = query_csv(&warehouse, "SELECT screening_level, reasons FROM screening WHERE flags = 'credit_heavy'");
+    let row = parse_csv(&credit).1.into_iter().next().expect("a credit-heavy line");
+    assert_eq!(row[0], "watch", "{row:?}");
+    assert!(row[1].starts_with("credits of ") && row[1].contains("% of its charges of "), "{row:?}");
 }
