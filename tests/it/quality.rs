@@ -1,6 +1,10 @@
 //! The data-quality check: a CDR day delivered in part fails the run with
 //! exit 3 before anything is published, naming the source and the figure;
 //! a whole day passes, and every figure is in the run's manifest.
+//!
+//! Each landing is run into a warehouse of its own: usage_daily keeps the
+//! CDR files it folded by URL, so a second landing into the same warehouse
+//! would add its days to the first's.
 
 use std::path::Path;
 
@@ -47,9 +51,9 @@ fn a_cdr_day_delivered_in_part_fails_the_run_and_publishes_nothing() {
     let manifest = manifest_at(&warehouse, "quality", AS_OF);
     let cdr_rows = check(&manifest, "cdr", "rows");
     assert_eq!(cdr_rows["verdict"], "within", "{cdr_rows}");
-    assert_eq!(cdr_rows["history_periods"], 13, "the 13 days of the landing before T: {cdr_rows}");
+    // the 13 local days before T reach back into a 14th UTC day
+    assert_eq!(cdr_rows["history_periods"], 14, "{cdr_rows}");
     assert_eq!(check(&manifest, "subscribers", "rows")["verdict"], "not_judged", "no earlier run to judge by");
-    let published = published_rows(&warehouse);
 
     // the same landing with 3 of day T's 4 CDR files not delivered
     let partial = dir.path().join("partial");
@@ -61,13 +65,19 @@ fn a_cdr_day_delivered_in_part_fails_the_run_and_publishes_nothing() {
     for part in &parts[1..] {
         std::fs::remove_file(part).unwrap();
     }
-    let out = run_job(&job_path, Some(&partial), &warehouse);
+    let failed = dir.path().join("failed");
+    let out = run_job(&job_path, Some(&partial), &failed);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("cdr: ") && stderr.contains(&format!("rows on {AS_OF}")), "{stderr}");
     assert!(stderr.contains("times the usual") && stderr.contains("band 0.5 to 2"), "{stderr}");
     assert!(stderr.contains("nothing was published"), "{stderr}");
-    assert_same(&published_rows(&warehouse), &published);
+    assert!(!failed.join("customer_value").exists() && !failed.join("_commits").exists(), "nothing is published");
+    let manifest = manifest_at(&failed, "quality", AS_OF);
+    assert_eq!(
+        (manifest["status"].as_str(), check(&manifest, "cdr", "rows")["verdict"].as_str()),
+        (Some("failed"), Some("low"))
+    );
 
     // measured and recorded, not enforced: the run publishes and says why it did not fail
     let lenient = job(dir.path(), &partial, "[quality]\ncheck = false\n");
