@@ -22,6 +22,7 @@ use tokio::process::Command;
 
 use chrono::NaiveDate;
 
+use crate::observe::thousands;
 use crate::warehouse::manifest::Manifest;
 
 /// What to measure.
@@ -244,18 +245,6 @@ fn rate(rows: u64, seconds: f64) -> String {
     if rows == 0 || seconds <= 0.0 { String::new() } else { thousands((rows as f64 / seconds) as u64) }
 }
 
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// The machine, for the record.
 fn machine() -> String {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -274,15 +263,4 @@ fn machine() -> String {
         })
         .unwrap_or_default();
     format!("# cvm bench: cvm {}, {cores} cores ({cpu}), {memory}", env!("CARGO_PKG_VERSION"))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(super::thousands(0), "0");
-        assert_eq!(super::thousands(999), "999");
-        assert_eq!(super::thousands(1000), "1,000");
-        assert_eq!(super::thousands(40_000_000), "40,000,000");
-    }
 }

@@ -15,6 +15,7 @@ use datafusion::prelude::SessionContext;
 
 use crate::engine::{self, Params, sqlfiles};
 use crate::job::{QualitySettings, SourceBand};
+use crate::observe::thousands;
 use crate::stages::models::Frame;
 use crate::warehouse::manifest::{Manifest, QualityCheck, Status, Verdict};
 
@@ -227,18 +228,6 @@ pub fn describe(check: &QualityCheck) -> String {
             check.high
         ),
     }
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
