@@ -154,7 +154,12 @@ impl Night<'_> {
         for (plan, (lines, core, outliers)) in &fit.groups {
             tracing::info!(plan, lines, core, outliers, "usage profile fitted");
         }
-        engine::register_layer_views(self.session.ctx(), Layer::Screening, &params).await?;
+        // each rule family written as a small table: the mart's plan then reads tables, not every
+        // family's joins at once (with all of them in one plan, a debug build's cluster lost its
+        // executors)
+        for file in engine::layer_in_order(self.session.ctx(), Layer::Screening)? {
+            self.materialise(file, &params).await?;
+        }
         let (url, schema) = self.write_mart("screening", manifest, &params).await?;
         tables::register_parquet(self.session.ctx(), "screening", &url, &schema, &[])
             .map_err(RunError::engine("screening"))
