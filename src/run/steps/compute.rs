@@ -144,7 +144,7 @@ impl Night<'_> {
 
     /// The fraud screening over the features' views: the usage profile's
     /// outliers (the model library), its rule families (sql/screening) as
-    /// views, then the table, which is published and read
+    /// small tables, then the table, which is published and read
     /// again by scoring (a suspect's tier) and the campaigns (suspects held out).
     pub(super) async fn screening(&self, manifest: &mut Manifest) -> Result<(), RunError> {
         let params = self.params.clone().merged(&crate::stages::params::screening(&self.job.screening, self.as_of));
