@@ -1,8 +1,9 @@
 -- screening: each line in service at T screened for fraud: a fraud score, a level and the rules that fired.
 -- grain: one row per line in service at T.
 -- partitioning: snapshot_date=T
--- inputs: int_tenure_computed, screen_simbox, screen_usage_spike, screen_new_line_burst,
---   screen_revenue, screen_usage_profile (sql/screening)
+-- inputs: int_tenure_computed, screen_fired (the lines of every rule family of sql/screening:
+--   screen_simbox, screen_usage_spike, screen_new_line_burst, screen_revenue, screen_usage_profile,
+--   gathered into one small table by the screening step, src/stages/screening.rs)
 -- params: $watch_score, $suspect_score
 -- The fraud score combines the weights w of the rules that fired as independent evidence
 -- ("noisy or"): 1 - (1 - w1)(1 - w2)...; 0 when none fired. A line at or above $suspect_score is
@@ -16,26 +17,14 @@
 --   rules_fired      Int64    how many rules fired
 --   flags            Utf8     the rules that fired, comma-separated in name order; null when none
 --   reasons          Utf8     each fired rule's reason, in the same order, separated by semicolons; null when none
-WITH fired AS (
-    SELECT * FROM screen_simbox
-    UNION ALL
-    SELECT * FROM screen_usage_spike
-    UNION ALL
-    SELECT * FROM screen_new_line_burst
-    UNION ALL
-    SELECT * FROM screen_revenue
-    UNION ALL
-    SELECT * FROM screen_usage_profile
-),
-
-by_line AS (
+WITH by_line AS (
     SELECT
         subscriber_id,
         round(1.0 - exp(SUM(ln(1.0 - weight))), 4) AS fraud_score,
         COUNT(*) AS rules_fired,
         arrow_cast(string_agg(rule, ',' ORDER BY rule), 'Utf8') AS flags,
         arrow_cast(string_agg(reason, '; ' ORDER BY rule), 'Utf8') AS reasons
-    FROM fired
+    FROM screen_fired
     GROUP BY subscriber_id
 )
 

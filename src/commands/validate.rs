@@ -149,7 +149,9 @@ async fn plan_screening(
     let outliers = crate::stages::screening::OUTLIERS_TABLE;
     crate::warehouse::tables::register_in_memory(ctx, outliers, crate::stages::screening::empty_outliers())
         .map_err(internal(outliers.into()))?;
-    engine::register_layer_views(ctx, Layer::Screening, &params).await?;
+    // the rule families run over the empty tables: their plans and their common columns are checked
+    let session = crate::stages::session::RunSession::local(ctx.clone());
+    crate::stages::screening::fired_lines(&session, &params).await.map_err(internal("sql/screening".into()))?;
     let screening = sqlfiles::find("screening").expect("screening.sql exists");
     let df = engine::plan(ctx, screening, &params).await?;
     register_empty(ctx, screening.name, &df, false).map_err(internal(screening.path()))?;

@@ -143,8 +143,8 @@ impl Night<'_> {
     }
 
     /// The fraud screening over the features' views: the usage profile's
-    /// outliers (the model library), its rule families (sql/screening) as
-    /// small tables, then the table, which is published and read
+    /// outliers (the model library), its rule families' lines (sql/screening)
+    /// gathered into one small table, then the table, which is published and read
     /// again by scoring (a suspect's tier) and the campaigns (suspects held out).
     pub(super) async fn screening(&self, manifest: &mut Manifest) -> Result<(), RunError> {
         let params = self.params.clone().merged(&crate::stages::params::screening(&self.job.screening, self.as_of));
@@ -154,12 +154,7 @@ impl Night<'_> {
         for (plan, (lines, core, outliers)) in &fit.groups {
             tracing::info!(plan, lines, core, outliers, "usage profile fitted");
         }
-        // each rule family written as a small table: the mart's plan then reads tables, not every
-        // family's joins at once (with all of them in one plan, a debug build's cluster lost its
-        // executors)
-        for file in engine::layer_in_order(self.session.ctx(), Layer::Screening)? {
-            self.materialise(file, &params).await?;
-        }
+        crate::stages::screening::fired_lines(&self.session, &params).await.map_err(RunError::engine("screening"))?;
         let (url, schema) = self.write_mart("screening", manifest, &params).await?;
         tables::register_parquet(self.session.ctx(), "screening", &url, &schema, &[])
             .map_err(RunError::engine("screening"))
