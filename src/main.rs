@@ -182,17 +182,24 @@ async fn campaign(command: CampaignCommand) -> Result<(), CommandError> {
         }
         CampaignCommand::Export { job, campaign, as_of, format, output, with_msisdn, warehouse } => {
             let job = Job::load(&job, &Overrides { warehouse, ..Default::default() })?;
-            let output = job
-                .exports
-                .root
-                .confine(&output)
-                .map_err(|source| CommandError::Location { option: "--output".into(), source: Box::new(source) })?;
-            let report = export::export(&job, as_of, &campaign, format, &output, with_msisdn).await?;
-            println!("{} rows  {}", report.rows, report.file);
-            println!("sha256 {}  sidecar {}.sidecar.json", report.sha256, report.file);
+            let output = export_output(&job, &output)?;
+            print_export(&export::export(&job, as_of, &campaign, format, &output, with_msisdn).await?);
         }
     }
     Ok(())
+}
+
+/// An export's `--output`, which must lie under the job's exports root.
+fn export_output(job: &Job, output: &str) -> Result<cvm::storage::StoreUrl, CommandError> {
+    job.exports
+        .root
+        .confine(output)
+        .map_err(|source| CommandError::Location { option: "--output".into(), source: Box::new(source) })
+}
+
+fn print_export(report: &cvm::stages::campaigns::export::ExportReport) {
+    println!("{} rows  {}", report.rows, report.file);
+    println!("sha256 {}  sidecar {}.sidecar.json", report.sha256, report.file);
 }
 
 async fn screening(command: ScreeningCommand) -> Result<(), CommandError> {
@@ -200,14 +207,8 @@ async fn screening(command: ScreeningCommand) -> Result<(), CommandError> {
     match command {
         ScreeningCommand::Export { job, as_of, format, output, level, with_msisdn, warehouse } => {
             let job = Job::load(&job, &Overrides { warehouse, ..Default::default() })?;
-            let output = job
-                .exports
-                .root
-                .confine(&output)
-                .map_err(|source| CommandError::Location { option: "--output".into(), source: Box::new(source) })?;
-            let report = export::export_fraud_review(&job, as_of, level, format, &output, with_msisdn).await?;
-            println!("{} rows  {}", report.rows, report.file);
-            println!("sha256 {}  sidecar {}.sidecar.json", report.sha256, report.file);
+            let output = export_output(&job, &output)?;
+            print_export(&export::export_fraud_review(&job, as_of, level, format, &output, with_msisdn).await?);
         }
     }
     Ok(())
