@@ -15,6 +15,7 @@ pub enum SourceKind {
     Optouts,
     StrategicFit,
     Responses,
+    FraudCases,
 }
 
 /// A column of a source as the contract names it.
@@ -133,10 +134,12 @@ const RESPONSES: &[Column] = &[
     req("outcome", Value::Text),
     opt("channel", Value::Text),
 ];
+const FRAUD_CASES: &[Column] =
+    &[req("subscriber_id", Value::Text), req("confirmed_date", Value::Date), opt("fraud_type", Value::Text)];
 
 impl SourceKind {
     /// In ingest order: subscribers first, since every other source is checked against it.
-    pub const ALL: [SourceKind; 8] = [
+    pub const ALL: [SourceKind; 9] = [
         SourceKind::Subscribers,
         SourceKind::Billing,
         SourceKind::Cdr,
@@ -145,6 +148,7 @@ impl SourceKind {
         SourceKind::Optouts,
         SourceKind::StrategicFit,
         SourceKind::Responses,
+        SourceKind::FraudCases,
     ];
 
     pub fn name(self) -> &'static str {
@@ -157,6 +161,7 @@ impl SourceKind {
             SourceKind::Optouts => "optouts",
             SourceKind::StrategicFit => "strategic_fit",
             SourceKind::Responses => "responses",
+            SourceKind::FraudCases => "fraud_cases",
         }
     }
 
@@ -195,6 +200,7 @@ pub fn columns(kind: SourceKind) -> &'static [Column] {
         SourceKind::Optouts => OPTOUTS,
         SourceKind::StrategicFit => STRATEGIC_FIT,
         SourceKind::Responses => RESPONSES,
+        SourceKind::FraudCases => FRAUD_CASES,
     }
 }
 

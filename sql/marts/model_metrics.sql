@@ -7,10 +7,12 @@
 -- its calibration by decile; calibration: the Platt map applied at T; training: the final model's
 -- window), retention_sbg (scope: the cohort group; fit_failed 1 when a fit did not converge),
 -- prepaid_bgnbd, uplift (scope: the campaign ranked by uplift; its back-test's Qini and uplift in the
--- top 30% for its ranking and for a ranking by churn risk, and its training lines and waves). Figures are
+-- top 30% for its ranking and for a ranking by churn risk, and its training lines and waves), fraud (the
+-- screening's supervised model, where confirmed fraud cases exist; scope backtest: trained at T-2H,
+-- judged at T-H against the cases confirmed in (T-H, T]; training: the final fit). Figures are
 -- unitless unless the metric's name says otherwise (docs/models.md).
 -- columns:
---   model    Utf8     churn, retention_sbg, prepaid_bgnbd or uplift
+--   model    Utf8     churn, retention_sbg, prepaid_bgnbd, uplift or fraud
 --   scope    Utf8     backtest, backtest_logistic, backtest_boosted, calibration, training, the cohort group
 --                     a retention fit belongs to, or the campaign an uplift model ranks
 --   metric   Utf8     e.g. auc, top_decile_lift, brier, calibration_predicted, calibration_observed, alpha, beta

@@ -1,5 +1,5 @@
 -- profile_features: each line's usage and money profile over the last 30 days, on the scales the
---   screening's anomaly model reads (src/stages/screening.rs, src/maths/anomaly.rs).
+--   screening's anomaly model reads (src/stages/screening/profile.rs, src/maths/anomaly.rs).
 -- grain: one row per line in service at T.
 -- inputs: int_tenure_computed, int_usage_windows, int_billing_monthly (month L),
 --   int_recharge_behaviour

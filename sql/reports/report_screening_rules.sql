@@ -11,7 +11,7 @@ WITH rules AS (
     -- every rule of sql/screening by name (a new rule is added here too)
     SELECT rule FROM (
         VALUES ('simbox'), ('usage_spike'), ('new_line_burst'), ('bill_jump'), ('credit_heavy'),
-            ('recharge_mismatch'), ('usage_profile')
+            ('recharge_mismatch'), ('usage_profile'), ('fraud_model'), ('confirmed_case')
     ) AS r (rule)
 ),
 

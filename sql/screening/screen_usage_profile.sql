@@ -1,7 +1,7 @@
 -- screen_usage_profile: the model library's anomaly score: lines whose usage and money profile lies
 --   far from their plan type's.
 -- grain: one row per line in service at T on which the rule fires.
--- inputs: profile_outliers (registered by the screening step: src/stages/screening.rs fits a robust
+-- inputs: profile_outliers (registered by the screening step: src/stages/screening/profile.rs fits a robust
 --   Mahalanobis distance per plan type over sql/models/profile_features.sql and keeps the lines at or
 --   beyond $profile_min_distance)
 -- params: $profile_weight

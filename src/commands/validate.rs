@@ -143,12 +143,15 @@ async fn plan_screening(
     as_of: NaiveDate,
 ) -> Result<(), SqlError> {
     let params = params.clone().merged(&crate::stages::params::screening(&job.screening, as_of));
-    let features = sqlfiles::find("profile_features").expect("profile_features.sql exists");
-    let df = engine::plan(ctx, features, &params).await?;
-    df.create_physical_plan().await.map_err(internal(features.path()))?;
-    let outliers = crate::stages::screening::OUTLIERS_TABLE;
-    crate::warehouse::tables::register_in_memory(ctx, outliers, crate::stages::screening::empty_outliers())
-        .map_err(internal(outliers.into()))?;
+    for name in ["profile_features", "fraud_features"] {
+        let features = sqlfiles::find(name).expect("the models' inputs have SQL files");
+        let df = engine::plan(ctx, features, &params).await?;
+        df.create_physical_plan().await.map_err(internal(features.path()))?;
+    }
+    use crate::stages::screening::{MODEL_TABLE, OUTLIERS_TABLE, empty_model_lines, empty_outliers};
+    for (table, empty) in [(OUTLIERS_TABLE, empty_outliers()), (MODEL_TABLE, empty_model_lines())] {
+        crate::warehouse::tables::register_in_memory(ctx, table, empty).map_err(internal(table.into()))?;
+    }
     // the rule families run over the empty tables: their plans and their common columns are checked
     let session = crate::stages::session::RunSession::local(ctx.clone());
     crate::stages::screening::fired_lines(&session, &params).await.map_err(internal("sql/screening".into()))?;

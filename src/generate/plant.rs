@@ -41,6 +41,10 @@ pub struct Plant {
     /// Share of all lines (none of the above) with a revenue anomaly, if
     /// they have the history it needs.
     pub revenue: f64,
+    /// Share of the SIM boxes and bursts the fraud team catches at all: a
+    /// caught line's case, confirmed on or before T, goes to the
+    /// `fraud_cases` source ([`case_date`]).
+    pub cases: f64,
 }
 
 impl Plant {
@@ -48,7 +52,7 @@ impl Plant {
         self.simbox > 0.0 || self.spike > 0.0 || self.burst > 0.0 || self.revenue > 0.0
     }
 
-    /// `simbox=0.002,spike=0.003,burst=0.05,revenue=0.01`, any subset; the others are 0.
+    /// `simbox=0.002,spike=0.003,burst=0.05,revenue=0.01,cases=0.6`, any subset; the others are 0.
     pub fn parse(text: &str) -> Result<Plant, String> {
         let mut plant = Plant::default();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -59,7 +63,8 @@ impl Plant {
                 "spike" => &mut plant.spike,
                 "burst" => &mut plant.burst,
                 "revenue" => &mut plant.revenue,
-                other => return Err(format!("{other}: unknown pattern (simbox, spike, burst or revenue)")),
+                "cases" => &mut plant.cases,
+                other => return Err(format!("{other}: unknown pattern (simbox, spike, burst, revenue or cases)")),
             };
             *slot = share;
         }
@@ -69,7 +74,7 @@ impl Plant {
 
     /// Every share in 0..=1, and simbox + spike (drawn disjointly) at most 1.
     pub fn check(&self) -> Result<(), String> {
-        let shares = [self.simbox, self.spike, self.burst, self.revenue];
+        let shares = [self.simbox, self.spike, self.burst, self.revenue, self.cases];
         if shares.iter().any(|s| !(0.0..=1.0).contains(s)) || self.simbox + self.spike > 1.0 {
             return Err("--plant: each share is in 0..=1, and simbox + spike at most 1".into());
         }
@@ -103,6 +108,36 @@ pub fn pattern(world: &World, plant: &Plant, line: &Line) -> Option<Pattern> {
         return Some(Pattern::Burst);
     }
     (money < plant.revenue).then(|| revenue::pattern(world, line, money / plant.revenue)).flatten()
+}
+
+/// The earliest day after the start of a SIM box's or burst's behaviour on
+/// which the fraud team confirms it.
+pub const CASE_MIN_DAYS: i32 = 5;
+/// A SIM box's confirmation falls in the this many days centred on T (half
+/// of them after T: not caught yet); a burst's within this many days after
+/// [`CASE_MIN_DAYS`] from its activation.
+pub const CASE_SPREAD_DAYS: i32 = 60;
+
+/// The day the fraud team confirms the case of `line` (a SIM box or a
+/// burst), if it is caught on or before T: one uniform, from a stream of
+/// (seed, line) of its own, decides whether it is caught at all (below
+/// `plant.cases`), a second when. A SIM box is confirmed on a day
+/// uniform over the [`CASE_SPREAD_DAYS`] centred on T, at least
+/// [`CASE_MIN_DAYS`] after its activation; a burst within
+/// [`CASE_SPREAD_DAYS`] from [`CASE_MIN_DAYS`] after its activation.
+pub fn case_date(world: &World, plant: &Plant, line: &Line) -> Option<i32> {
+    let pattern = line.plant?;
+    if plant.cases <= 0.0 || !matches!(pattern, Pattern::SimBox | Pattern::Burst) {
+        return None;
+    }
+    let r = &mut Rng::stream(world.seed, &[tag::CASE, u64::from(line.id)]);
+    let (caught, when) = (r.uniform(), r.uniform());
+    let offset = (when * f64::from(CASE_SPREAD_DAYS)) as i32;
+    let day = match pattern {
+        Pattern::SimBox => (world.t - CASE_SPREAD_DAYS / 2 + offset).max(line.act + CASE_MIN_DAYS),
+        _ => line.act + CASE_MIN_DAYS + offset,
+    };
+    (caught < plant.cases && day <= world.t).then_some(day)
 }
 
 /// The factor on the event rate of a line with `pattern` on `day` (1 for
@@ -167,12 +202,22 @@ mod tests {
     #[test]
     fn shares_parse_from_the_command_line() {
         let all = Plant::parse("simbox=0.002,spike=0.003,burst=0.05").unwrap();
-        assert_eq!(all, Plant { simbox: 0.002, spike: 0.003, burst: 0.05, revenue: 0.0 });
+        assert_eq!(all, Plant { simbox: 0.002, spike: 0.003, burst: 0.05, revenue: 0.0, cases: 0.0 });
         let revenue = Plant::parse("revenue=0.02").unwrap();
         assert!(revenue.any() && revenue == Plant { revenue: 0.02, ..Plant::default() });
         assert_eq!(Plant::parse(" spike = 0.1 ").unwrap(), Plant { spike: 0.1, ..Plant::default() });
         assert!(!Plant::parse("").unwrap().any());
-        for bad in ["fax=0.1", "simbox", "simbox=x", "burst=1.5", "simbox=0.6,spike=0.6", "spike=-0.1", "revenue=2"] {
+        assert_eq!(Plant::parse("simbox=0.01,cases=0.6").unwrap().cases, 0.6);
+        for bad in [
+            "fax=0.1",
+            "simbox",
+            "simbox=x",
+            "burst=1.5",
+            "simbox=0.6,spike=0.6",
+            "spike=-0.1",
+            "revenue=2",
+            "cases=1.5",
+        ] {
             assert!(Plant::parse(bad).is_err(), "{bad}");
         }
     }
@@ -202,7 +247,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn planted_lines_show_their_pattern_and_only_their_rows_change() {
         let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
-        let plant = Plant { simbox: 0.01, spike: 0.02, burst: 0.5, revenue: 0.0 };
+        let plant = Plant { simbox: 0.01, spike: 0.02, burst: 0.5, revenue: 0.0, cases: 0.0 };
         run(options(dirs[0].path())).await;
         let summary = run(Options { plant, threads: Some(1), ..options(dirs[1].path()) }).await;
         run(Options { plant, threads: Some(3), ..options(dirs[2].path()) }).await;

@@ -113,6 +113,9 @@ impl Summary {
                 fraud.credit_heavy,
                 fraud.recharge_mismatch
             );
+            if let Some((url, rows)) = &fraud.cases {
+                let _ = writeln!(out, "fraud_cases {url}: {rows} cases confirmed on or before {}", self.as_of);
+            }
         }
         if let Some(t) = &self.treatment {
             let _ = writeln!(

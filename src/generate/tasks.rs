@@ -112,7 +112,7 @@ impl Context<'_> {
                 return Ok(Some((Source::StrategicFit, out.finish()?, 0)));
             }
             Task::Truth { shard } => {
-                let rows = truth::rows(world, &self.lines(shard));
+                let rows = truth::rows(world, &self.options.plant, &self.lines(shard));
                 if let Some(truth) = &self.truth {
                     truth.add(shard, rows)?;
                 }
@@ -137,7 +137,7 @@ impl Context<'_> {
                 let mut r = cdr::stream(world, shard, day);
                 cdr::write_day(world, &lines, day, self.cdr_scale, &mut r, &mut dirty, &mut out)?
             }
-            Source::StrategicFit | Source::Responses => {}
+            Source::StrategicFit | Source::Responses | Source::FraudCases => {}
         }
         drop(lines);
         let stats = out.finish()?;
@@ -308,7 +308,14 @@ pub fn write_all(
 
     // the truth is written with the snapshot-day sources, not by --only-cdr-day
     let truth = match options.only_cdr_day {
-        None => Some(truth::Writer::create(location, handle.clone(), options.plant.any())?),
+        None => {
+            let cases = (options.plant.any() && options.plant.cases > 0.0).then(|| {
+                let folder = location.url.store_path().join(Source::FraudCases.name());
+                let file = format!("part-00000.{}", options.format.extension());
+                (folder.join(format!("dt={}", calendar::to_date(world.t))).join(file), options.format)
+            });
+            Some(truth::Writer::create(location, handle.clone(), options.plant.any(), cases)?)
+        }
         Some(_) => None,
     };
     let (tasks, shards) = tasks(options, &world, n_shards);

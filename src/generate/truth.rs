@@ -12,6 +12,11 @@
 //! the first day of the planted recharges' 30 days (empty for simbox and
 //! burst).
 //!
+//! With `--plant ...,cases=P`, the `fraud_cases` source too (in the
+//! landing's format, `fraud_cases/dt=T/part-00000`): one row per planted SIM
+//! box or burst in service at T that the fraud team confirmed on or before
+//! T ([`plant::case_date`]), sorted by subscriber_id.
+//!
 //! Shards compute their rows in any order; the rows are appended to the
 //! files in shard order (a shard that finishes early waits in memory for
 //! those before it), so the bytes do not depend on the threads.
@@ -21,6 +26,7 @@ use std::sync::Mutex;
 
 use super::GenerateError;
 use super::churn::{self, TRUTH_DAYS};
+use super::plant::{self, Plant};
 use super::population::Pattern;
 use super::population::{self as pop, FUTURE_DAYS, Line, World};
 use super::sink::{Cell, FileStats, FileWriter, Format, Kind, Table};
@@ -60,10 +66,12 @@ pub struct Row {
     end: Option<(i32, u8)>,
     churns_30d: bool,
     plant: Option<Pattern>,
+    /// The day its fraud case was confirmed, if on or before T.
+    case: Option<i32>,
 }
 
 /// The truth of the lines of `lines` in service at the end of T, in their order.
-pub fn rows(world: &World, lines: &[Line]) -> Vec<Row> {
+pub fn rows(world: &World, plant: &Plant, lines: &[Line]) -> Vec<Row> {
     let t = world.t;
     lines
         .iter()
@@ -77,6 +85,7 @@ pub fn rows(world: &World, lines: &[Line]) -> Vec<Row> {
                 end,
                 churns_30d: end.is_some_and(|(e, reason)| e <= t + TRUTH_DAYS && reason != churn::INVOLUNTARY),
                 plant: l.plant,
+                case: plant::case_date(world, plant, l),
             }
         })
         .collect()
@@ -106,6 +115,8 @@ pub struct FraudStats {
     pub credit_heavy: u64,
     pub recharge_mismatch: u64,
     pub bytes: u64,
+    /// The `fraud_cases` source, with `cases=`: its URL and rows.
+    pub cases: Option<(String, u64)>,
 }
 
 impl TruthStats {
@@ -126,6 +137,7 @@ pub struct Writer {
 struct State {
     out: FileWriter,
     fraud: Option<(FileWriter, FraudStats)>,
+    cases: Option<FileWriter>,
     /// The shard whose rows are appended next, and those computed before their turn.
     next: u64,
     waiting: BTreeMap<u64, Vec<Row>>,
@@ -134,21 +146,35 @@ struct State {
 }
 
 impl Writer {
-    /// The churn truth, and the fraud truth if `fraud`.
-    pub fn create(location: &Location, handle: tokio::runtime::Handle, fraud: bool) -> Result<Writer, GenerateError> {
+    /// The churn truth, and the fraud truth if `fraud`; the `fraud_cases`
+    /// source at `cases` (its path and format under the landing) if given.
+    pub fn create(
+        location: &Location,
+        handle: tokio::runtime::Handle,
+        fraud: bool,
+        cases: Option<(object_store::path::Path, Format)>,
+    ) -> Result<Writer, GenerateError> {
         let folder = location.url.store_path().join(FOLDER);
-        let fraud = if fraud {
+        let mut fraud = if fraud {
             let path = folder.clone().join(FRAUD_FILE);
             let stats = FraudStats { url: location.url.url_of(&path), ..FraudStats::default() };
             Some((FileWriter::create(location, path, &FRAUD, Format::Csv, handle.clone())?, stats))
         } else {
             None
         };
+        let cases = match (cases, &mut fraud) {
+            (Some((path, format)), Some((_, stats))) => {
+                stats.cases = Some((location.url.url_of(&path), 0));
+                let table = super::sources::table(crate::contract::SourceKind::FraudCases);
+                Some(FileWriter::create(location, path, table, format, handle.clone())?)
+            }
+            _ => None,
+        };
         let path = folder.join(FILE);
         let stats = TruthStats { url: location.url.url_of(&path), ..TruthStats::default() };
         let out = FileWriter::create(location, path, &TRUTH, Format::Csv, handle)?;
         let (next, waiting, text) = (0, BTreeMap::new(), String::new());
-        Ok(Writer { state: Mutex::new(State { out, fraud, next, waiting, stats, text }) })
+        Ok(Writer { state: Mutex::new(State { out, fraud, cases, next, waiting, stats, text }) })
     }
 
     /// Hands over `shard`'s rows; writes them, and those of the shards after
@@ -165,6 +191,9 @@ impl Writer {
                 state.stats.churns += u64::from(row.churns_30d);
                 if let (Some((out, stats)), Some(pattern)) = (&mut state.fraud, row.plant) {
                     write_fraud(out, stats, row.id, pattern)?;
+                    if let (Some(cases), Some(day)) = (&mut state.cases, row.case) {
+                        write_case(cases, stats, row.id, pattern, day)?;
+                    }
                 }
             }
             state.next += 1;
@@ -179,6 +208,9 @@ impl Writer {
             return Err(GenerateError::Worker(format!("the truth of shard {} never came", state.next)));
         }
         let FileStats { bytes, .. } = state.out.finish()?;
+        if let Some(cases) = state.cases {
+            cases.finish()?;
+        }
         let fraud = match state.fraud {
             Some((out, stats)) => Some(FraudStats { bytes: out.finish()?.bytes, ..stats }),
             None => None,
@@ -200,6 +232,21 @@ fn write_fraud(out: &mut FileWriter, stats: &mut FraudStats, id: u32, pattern: P
     let sid = pop::subscriber_id(id);
     let date = pattern.date().map_or(Cell::Null, Cell::Date);
     out.row(&[Cell::Text(ascii(&sid)), Cell::Text(pattern.name()), date])
+}
+
+/// A confirmed case: its day, and the fraud team's name for the pattern.
+fn write_case(
+    out: &mut FileWriter,
+    stats: &mut FraudStats,
+    id: u32,
+    pattern: Pattern,
+    day: i32,
+) -> Result<(), GenerateError> {
+    if let Some((_, rows)) = &mut stats.cases {
+        *rows += 1;
+    }
+    let kind = if pattern == Pattern::SimBox { "simbox" } else { "subscription" };
+    out.row(&[Cell::Text(ascii(&pop::subscriber_id(id))), Cell::Date(day), Cell::Text(kind)])
 }
 
 fn write(out: &mut FileWriter, row: &Row, text: &mut String) -> Result<(), GenerateError> {
@@ -232,8 +279,9 @@ mod tests {
         let url = StoreUrl::parse(&dir.path().display().to_string(), std::path::Path::new("/")).unwrap();
         let location = Location::open(&url.as_folder(), &Default::default()).unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let writer = Writer::create(&location, runtime.handle().clone(), true).unwrap();
-        let row = |id, hazard_30d, end, churns_30d| Row { id, plan: 1, hazard_30d, end, churns_30d, plant: None };
+        let writer = Writer::create(&location, runtime.handle().clone(), true, None).unwrap();
+        let row =
+            |id, hazard_30d, end, churns_30d| Row { id, plan: 1, hazard_30d, end, churns_30d, plant: None, case: None };
         let planted = |plant| Row { plant: Some(plant), ..row(5, 0.0, None, false) };
         writer.add(2, vec![planted(Pattern::Burst)]).unwrap();
         let revenue = [Pattern::BillJump(20_000), Pattern::CreditHeavy(20_000), Pattern::RechargeMismatch(20_010)];

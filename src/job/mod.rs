@@ -28,8 +28,8 @@ pub use operations::{PublishSettings, ScheduleSettings};
 pub use outputs::{ExportSettings, KpiSettings, MsisdnPolicy};
 pub use quality::{QualitySettings, SourceBand};
 pub use screening::{
-    BillJumpRule, CreditHeavyRule, FRAUD_REVIEW, NewLineBurstRule, RechargeMismatchRule, ScreeningSettings, SimBoxRule,
-    UsageProfileRule, UsageSpikeRule,
+    BillJumpRule, ConfirmedCaseRule, CreditHeavyRule, FRAUD_REVIEW, FraudModelRule, NewLineBurstRule,
+    RechargeMismatchRule, ScreeningSettings, SimBoxRule, UsageProfileRule, UsageSpikeRule,
 };
 pub use sources::{Compression, DEFAULT_MAX_FIELDS, DEFAULT_MAX_LINE_BYTES, Format, Source};
 

@@ -1,7 +1,8 @@
 //! `[screening]`: the expert rules that screen each line for fraud (the SIM
-//! box, the usage spike, the new-line burst), each with its thresholds and
-//! weight, and the fraud scores at which a line is watched or suspect
-//! (docs/models.md, "Screening").
+//! box, the usage spike, the new-line burst, the revenue rules), the model
+//! library's (the usage profile, the supervised fraud model, confirmed
+//! cases), each with its thresholds and weight, and the fraud scores at
+//! which a line is watched or suspect (docs/models.md, "Screening").
 
 use serde::Deserialize;
 
@@ -32,6 +33,28 @@ pub(super) struct ScreeningFile {
     recharge_mismatch: RechargeMismatchFile,
     #[serde(default)]
     usage_profile: UsageProfileFile,
+    #[serde(default)]
+    fraud_model: FraudModelFile,
+    #[serde(default)]
+    confirmed_case: ConfirmedCaseFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FraudModelFile {
+    weight: Option<f64>,
+    threshold: Option<f64>,
+    horizon_days: Option<u32>,
+    window_days: Option<u32>,
+    l2: Option<f64>,
+    min_cases: Option<u32>,
+    min_auc: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmedCaseFile {
+    weight: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,6 +138,33 @@ pub struct ScreeningSettings {
     pub credit_heavy: CreditHeavyRule,
     pub recharge_mismatch: RechargeMismatchRule,
     pub usage_profile: UsageProfileRule,
+    pub fraud_model: FraudModelRule,
+    pub confirmed_case: ConfirmedCaseRule,
+}
+
+/// The model library's supervised model, fitted where the optional
+/// `fraud_cases` source has confirmed cases: a logistic regression on each
+/// line's usage of the `window_days` up to a date, labelled by a case
+/// confirmed in the `horizon_days` after it, back-tested one horizon
+/// earlier, and applied where the back-test's AUC reaches `min_auc`. It
+/// fires on a line whose probability reaches `threshold`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FraudModelRule {
+    pub weight: f64,
+    pub threshold: f64,
+    pub horizon_days: u32,
+    pub window_days: u32,
+    pub l2: f64,
+    /// Fewer confirmed cases than this in the training horizon: not fitted.
+    pub min_cases: u32,
+    /// The back-test's AUC the model must reach to be applied.
+    pub min_auc: f64,
+}
+
+/// A line in service with a fraud case confirmed on or before T.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfirmedCaseRule {
+    pub weight: f64,
 }
 
 /// The model library's anomaly score: a robust Mahalanobis distance of the
@@ -228,7 +278,31 @@ pub(super) fn validate(file: ScreeningFile, invalid: Invalid) -> Result<Screenin
                 invalid,
             )?,
         },
+        fraud_model: fraud_model(file.fraud_model, invalid)?,
+        confirmed_case: ConfirmedCaseRule {
+            weight: share(file.confirmed_case.weight, 0.9, "screening.confirmed_case.weight", invalid)?,
+        },
     })
+}
+
+fn fraud_model(file: FraudModelFile, invalid: Invalid) -> Result<FraudModelRule, JobError> {
+    let key = |name: &str| format!("screening.fraud_model.{name}");
+    let rule = FraudModelRule {
+        weight: share(file.weight, 0.7, &key("weight"), invalid)?,
+        threshold: share(file.threshold, 0.5, &key("threshold"), invalid)?,
+        horizon_days: days(file.horizon_days, 14, &key("horizon_days"), invalid)?,
+        window_days: days(file.window_days, 7, &key("window_days"), invalid)?,
+        l2: positive(file.l2, 1.0, &key("l2"), invalid)?,
+        min_cases: file.min_cases.unwrap_or(5).max(1),
+        min_auc: share(file.min_auc, 0.75, &key("min_auc"), invalid)?,
+    };
+    if rule.threshold <= 0.0 || rule.threshold >= 1.0 {
+        return Err(invalid(
+            &key("threshold"),
+            format!("{} is not a probability strictly between 0 and 1", rule.threshold),
+        ));
+    }
+    Ok(rule)
 }
 
 fn simbox(file: SimBoxFile, invalid: Invalid) -> Result<SimBoxRule, JobError> {
@@ -354,12 +428,16 @@ mod tests {
         assert_eq!((settings.simbox.weight, settings.usage_spike.recent_days), (0.9, 3));
         let tuned = parse("[simbox]\nmin_numbers_per_day = 25\n[usage_spike]\nmin_z = 5").unwrap();
         assert_eq!((tuned.simbox.min_numbers_per_day, tuned.usage_spike.min_z), (25.0, 5.0));
+        assert_eq!((settings.fraud_model.horizon_days, settings.fraud_model.threshold), (14, 0.5));
         for (text, key) in [
             ("watch_score = 0.9", "screening.suspect_score"),
             ("[simbox]\nweight = 1.5", "screening.simbox.weight"),
             ("[usage_spike]\nmin_history_days = 40", "screening.usage_spike.min_history_days"),
             ("[new_line_burst]\nmin_ratio = 0", "screening.new_line_burst.min_ratio"),
             ("days = 0", "screening.days"),
+            ("[fraud_model]\nthreshold = 1", "screening.fraud_model.threshold"),
+            ("[fraud_model]\nhorizon_days = 0", "screening.fraud_model.horizon_days"),
+            ("[confirmed_case]\nweight = 2", "screening.confirmed_case.weight"),
         ] {
             match parse(text) {
                 Err(JobError::Invalid { key: k, .. }) => assert_eq!(k, key, "{text}"),

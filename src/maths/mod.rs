@@ -12,5 +12,5 @@ pub mod optimize;
 pub mod sbg;
 pub mod special;
 #[cfg(test)]
-mod test_rng;
+pub(crate) mod test_rng;
 pub mod uplift;

@@ -98,6 +98,10 @@ pub fn screening(settings: &ScreeningSettings, as_of: NaiveDate) -> Params {
         .int("burst_max_tenure_days", burst.max_tenure_days as i64)
         .float("burst_peer_quantile", burst.peer_quantile)
         .float("burst_min_ratio", burst.min_ratio)
+        .float("fraud_model_weight", settings.fraud_model.weight)
+        .float("fraud_model_threshold", settings.fraud_model.threshold)
+        .float("confirmed_case_weight", settings.confirmed_case.weight)
+        .merged(&crate::stages::screening::fraud_model::window_params(&settings.fraud_model, as_of))
         .merged(&revenue(settings, as_of))
 }
 

@@ -18,6 +18,7 @@ mod exports;
 mod faults;
 mod file_failures;
 mod formats;
+mod fraud_model;
 mod fraud_review;
 mod generate;
 mod golden;

@@ -135,6 +135,8 @@ const RECHARGES: &str = "recharges/part-0.csv";
 const TICKETS: &str = "tickets/part-0.csv";
 const OPTOUTS: &str = "optouts/part-0.csv";
 const FIT: &str = "strategic_fit/part-0.csv";
+const CASES: &str = "fraud_cases/part-0.csv";
+const CASES_HEADER: &str = "subscriber_id,confirmed_date,fraud_type";
 
 fn assert_optional_rejected(rel: &str, header: &str, line: &str, rule: &str) {
     let landing = Landing::new();
@@ -218,6 +220,17 @@ optional_rule_test!(
 );
 optional_rule_test!(strategic_fit_score_missing, FIT, "subscriber_id,segment,score", "A1,,", "score_missing");
 optional_rule_test!(strategic_fit_score_invalid, FIT, "subscriber_id,segment,score", ",consumer,1.01", "score_invalid");
+optional_rule_test!(
+    fraud_cases_subscriber_id_missing,
+    CASES,
+    CASES_HEADER,
+    ",2026-11-01,simbox",
+    "subscriber_id_missing"
+);
+optional_rule_test!(fraud_cases_date_missing, CASES, CASES_HEADER, "A1,,simbox", "confirmed_date_missing");
+optional_rule_test!(fraud_cases_date_invalid, CASES, CASES_HEADER, "A1,2026-13-01,simbox", "confirmed_date_invalid");
+optional_rule_test!(fraud_cases_after_snapshot, CASES, CASES_HEADER, "A1,2026-11-23,", "confirmed_after_snapshot");
+optional_rule_test!(fraud_cases_unknown_subscriber, CASES, CASES_HEADER, "ZZ,2026-11-01,simbox", "unknown_subscriber");
 
 #[test]
 fn invalid_utf8_is_a_row_rule() {

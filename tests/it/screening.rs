@@ -18,30 +18,30 @@ const DAYS: &str = "32";
 /// spikes, new-line bursts in 30% of the new lines, revenue anomalies in 5%
 /// of the lines that have the history for one; returns the landing.
 pub fn planted_landing(dir: &Path) -> std::path::PathBuf {
+    generate_planted(dir, DAYS, "simbox=0.01,spike=0.01,burst=0.3,revenue=0.05").0
+}
+
+/// `cvm generate --plant PLANT` of 3,000 lines and `days` days of CDR
+/// (Parquet, seed 11) into `dir`/landing; returns the landing and what
+/// generate printed.
+pub fn generate_planted(dir: &Path, days: &str, plant: &str) -> (std::path::PathBuf, String) {
     let landing = dir.join("landing");
     let out = cvm()
-        .args(["generate", "--subscribers", SUBSCRIBERS, "--days", DAYS, "--as-of", AS_OF, "--seed", "11"])
-        .args([
-            "--cdr-per-day",
-            "30000",
-            "--format",
-            "parquet",
-            "--plant",
-            "simbox=0.01,spike=0.01,burst=0.3,revenue=0.05",
-        ])
+        .args(["generate", "--subscribers", SUBSCRIBERS, "--days", days, "--as-of", AS_OF, "--seed", "11"])
+        .args(["--cdr-per-day", "30000", "--format", "parquet", "--plant", plant])
         .arg("--out")
         .arg(&landing)
         .output()
         .unwrap();
     assert!(out.status.success(), "generate failed: {}", String::from_utf8_lossy(&out.stderr));
-    landing
+    (landing, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// A job over the planted landing (every source Parquet unless `extra`
 /// declares it) writing to `dir`/warehouse, with `extra` appended.
 pub fn planted_job(dir: &Path, landing: &Path, extra: &str) -> std::path::PathBuf {
     let mut job = format!("name = \"screened\"\ninput_root = \"{}\"\nwarehouse = \"warehouse\"\n", landing.display());
-    for source in ["subscribers", "billing", "cdr", "recharges", "tickets", "optouts", "strategic_fit"] {
+    for source in ["subscribers", "billing", "cdr", "recharges", "tickets", "optouts", "strategic_fit", "fraud_cases"] {
         if !extra.contains(&format!("[sources.{source}]")) {
             job.push_str(&format!("[sources.{source}]\nformat = \"parquet\"\n"));
         }
@@ -65,7 +65,7 @@ pub fn planted(landing: &Path) -> BTreeMap<String, BTreeSet<String>> {
 }
 
 /// Lines each rule fired on, from the published screening table.
-fn fired(warehouse: &Path) -> BTreeMap<String, BTreeSet<String>> {
+pub fn fired(warehouse: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let text = query_csv(warehouse, "SELECT subscriber_id, flags FROM screening WHERE flags IS NOT NULL");
     let mut by_rule: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for row in parse_csv(&text).1 {

@@ -48,6 +48,8 @@ pub mod tag {
     pub const PLANT: u64 = 7;
     /// A line's planted revenue anomaly's amounts and times, by (line).
     pub const REVENUE: u64 = 8;
+    /// Whether and when the fraud team confirms a planted line's case, by (line).
+    pub const CASE: u64 = 9;
 }
 
 /// What the traits of a set of lines add up to (for the summary).

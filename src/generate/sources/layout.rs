@@ -81,6 +81,10 @@ pub static RESPONSES: Table = Table {
         ("channel", Text),
     ],
 };
+/// Written with `--plant ...,cases=P` only, beside the fraud truth
+/// (src/generate/truth.rs), so not in [`SOURCES`].
+pub static FRAUD_CASES: Table =
+    Table { name: "fraud_cases", columns: &[("subscriber_id", Text), ("confirmed_date", Date), ("fraud_type", Text)] };
 static STRATEGIC_FIT: Table =
     Table { name: "strategic_fit", columns: &[("subscriber_id", Text), ("segment", Text), ("score", Float)] };
 
@@ -95,6 +99,7 @@ pub fn table(source: Source) -> &'static Table {
         Source::Optouts => &OPTOUTS,
         Source::StrategicFit => &STRATEGIC_FIT,
         Source::Responses => &RESPONSES,
+        Source::FraudCases => &FRAUD_CASES,
     }
 }
 

@@ -10,7 +10,7 @@ use crate::engine::{self, Params};
 use crate::observe::fault;
 use crate::run::{RunError, STAGED_TABLES};
 use crate::stages::ingest::{self, Ingested};
-use crate::stages::models::{self, ModelStep};
+use crate::stages::models::{self, MetricRow, ModelStep};
 use crate::stages::quality;
 use crate::stages::usage::{self, Folded, UsageBuilt};
 use crate::storage::{Location, StoreUrl};
@@ -142,30 +142,50 @@ impl Night<'_> {
         Ok(lines)
     }
 
-    /// The fraud screening over the features' views: the usage profile's
-    /// outliers (the model library), its rule families' lines (sql/screening)
-    /// gathered into one small table, then the table, which is published and read
-    /// again by scoring (a suspect's tier) and the campaigns (suspects held out).
-    pub(super) async fn screening(&self, manifest: &mut Manifest) -> Result<(), RunError> {
-        let params = self.params.clone().merged(&crate::stages::params::screening(&self.job.screening, self.as_of));
-        let fit = crate::stages::screening::profile_outliers(&self.session, &params, &self.job.screening.usage_profile)
+    /// The fraud screening over the features' views: the model library (the
+    /// usage profile's outliers, and the supervised model where confirmed
+    /// cases exist), its rule families' lines (sql/screening) gathered into
+    /// one small table, then the table, which is published and read again by
+    /// scoring (a suspect's tier) and the campaigns (suspects held out).
+    /// Returns the fraud model's rows of model_metrics.
+    pub(super) async fn screening(&self, manifest: &mut Manifest) -> Result<Vec<MetricRow>, RunError> {
+        use crate::stages::screening;
+        let settings = &self.job.screening;
+        let params = self.params.clone().merged(&crate::stages::params::screening(settings, self.as_of));
+        let fit = screening::profile_outliers(&self.session, &params, &settings.usage_profile)
             .await
             .map_err(RunError::engine("screening"))?;
         for (plan, (lines, core, outliers)) in &fit.groups {
             tracing::info!(plan, lines, core, outliers, "usage profile fitted");
         }
-        crate::stages::screening::fired_lines(&self.session, &params).await.map_err(RunError::engine("screening"))?;
+        let model = screening::fraud_model_lines(&self.session, &params, &settings.fraud_model, self.as_of)
+            .await
+            .map_err(RunError::engine("screening"))?;
+        match model.status.as_str() {
+            "fitted" => tracing::info!(flagged = model.flagged, "fraud model fitted"),
+            status if status.contains("no confirmed fraud cases") => tracing::info!("fraud model {status}"),
+            status => tracing::warn!("fraud model {status}"),
+        }
+        screening::fired_lines(&self.session, &params).await.map_err(RunError::engine("screening"))?;
         let (url, schema) = self.write_mart("screening", manifest, &params).await?;
         tables::register_parquet(self.session.ctx(), "screening", &url, &schema, &[])
-            .map_err(RunError::engine("screening"))
+            .map_err(RunError::engine("screening"))?;
+        Ok(model.metrics)
     }
 
     /// Step 4: the models: fitted on small inputs pulled from the views, applied
     /// by sql/scoring with the parameters they return.
-    pub(super) async fn models(&self, manifest: &mut Manifest, lines: u64) -> Result<ModelStep, RunError> {
+    /// `screening` holds the fraud model's metrics, published with the others.
+    pub(super) async fn models(
+        &self,
+        manifest: &mut Manifest,
+        lines: u64,
+        screening: Vec<MetricRow>,
+    ) -> Result<ModelStep, RunError> {
         let step = Step::start("models");
         fault::pause_point("models");
-        let models = models::fit(self.session.ctx(), self.job, self.as_of).await?;
+        let mut models = models::fit(self.session.ctx(), self.job, self.as_of).await?;
+        models.metrics.extend(screening);
         models::register_model_tables(&self.session, &models).await.map_err(RunError::engine("models"))?;
         step.done(manifest, lines, models.metrics.len() as u64);
         Ok(models)

@@ -88,8 +88,8 @@ pub(super) async fn run_steps(
     let usage = night.usage_daily(manifest, base.as_ref(), &folded, parts_folded).await?;
     night.quality(manifest).await?;
     let features = night.features(manifest).await?;
-    night.screening(manifest).await?;
-    let models = night.models(manifest, features).await?;
+    let fraud_metrics = night.screening(manifest).await?;
+    let models = night.models(manifest, features, fraud_metrics).await?;
     night.scores(manifest, &models.params, features).await?;
     let uplift = night.marts(manifest, &models, base.as_ref()).await?;
     night.kpi(manifest, &models.params).await?;

@@ -8,7 +8,7 @@
 //! the artifact and the log say why, and every other output still publishes.
 
 mod churn;
-mod frames;
+pub(crate) mod frames;
 mod prepaid;
 mod retention;
 

@@ -1,4 +1,4 @@
-//! The screening's model library: an unsupervised anomaly score over each
+//! The model library's unsupervised part: an anomaly score over each
 //! line's usage and money profile. A robust Mahalanobis distance
 //! (src/maths/anomaly.rs) is fitted per plan type on tonight's lines in
 //! service (sql/models/profile_features.sql); the lines at or beyond
@@ -6,13 +6,6 @@
 //! sql/screening/screen_usage_profile.sql turns into the rule's rows, and
 //! the fraud score combines them with the expert rules' (docs/models.md,
 //! "The usage profile").
-//!
-//! Then every rule family's lines (sql/screening) are gathered into one
-//! small table, [`FIRED_TABLE`], which the screening mart reads: the
-//! families fire on a few lines per thousand, and the mart's plan then reads
-//! one table instead of every family's joins (on a Ballista cluster, the
-//! union of the families in one plan lost its executors, and the union of
-//! their written tables returned one family's rows once per family).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,15 +14,12 @@ use datafusion::arrow::array::{Float64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::error::DataFusionError;
 
-use crate::engine::sqlfiles::{self, Layer};
+use crate::engine::sqlfiles;
 use crate::engine::{self, Params};
 use crate::job::UsageProfileRule;
 use crate::maths::anomaly::RobustProfile;
 use crate::stages::models::Frame;
 use crate::stages::session::RunSession;
-
-/// Every rule family's lines: subscriber_id, rule, weight, figure, reason.
-pub const FIRED_TABLE: &str = "screen_fired";
 
 /// The table of the lines whose profile lies beyond `min_distance`.
 pub const OUTLIERS_TABLE: &str = "profile_outliers";
@@ -178,39 +168,4 @@ pub fn outliers_schema() -> SchemaRef {
 /// An empty [`OUTLIERS_TABLE`], for `cvm validate`'s plans.
 pub fn empty_outliers() -> RecordBatch {
     RecordBatch::new_empty(outliers_schema())
-}
-
-/// Runs every rule family of sql/screening and registers their lines,
-/// together, as [`FIRED_TABLE`]. The families' headers declare the same
-/// columns; a family whose output differs is an error naming it.
-pub async fn fired_lines(session: &RunSession<'_>, params: &Params) -> Result<usize, DataFusionError> {
-    let mut schema: Option<SchemaRef> = None;
-    let mut batches = Vec::new();
-    let families =
-        engine::layer_in_order(session.ctx(), Layer::Screening).map_err(|e| DataFusionError::External(Box::new(e)))?;
-    for file in families {
-        let df = engine::plan(session.ctx(), file, params).await.map_err(|e| DataFusionError::External(Box::new(e)))?;
-        // names and types must agree; any column may be null in the table
-        let this: SchemaRef = Arc::new(Schema::new(
-            df.schema().as_arrow().fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>(),
-        ));
-        match &schema {
-            None => schema = Some(this.clone()),
-            Some(first) if first != &this => {
-                return Err(DataFusionError::Plan(format!(
-                    "{}: its columns differ from the other rule families' ({this:?} against {first:?})",
-                    file.path()
-                )));
-            }
-            Some(_) => {}
-        }
-        for batch in df.collect().await? {
-            batches.push(RecordBatch::try_new(this.clone(), batch.columns().to_vec())?);
-        }
-    }
-    let schema = schema.expect("sql/screening has rule families");
-    let fired = datafusion::arrow::compute::concat_batches(&schema, &batches)?;
-    let lines = fired.num_rows();
-    session.register_small(FIRED_TABLE, fired).await?;
-    Ok(lines)
 }
