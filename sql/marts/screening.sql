@@ -3,7 +3,8 @@
 -- partitioning: snapshot_date=T
 -- inputs: int_tenure_computed, screen_fired (the lines of every rule family of sql/screening:
 --   screen_simbox, screen_usage_spike, screen_new_line_burst, screen_revenue, screen_usage_profile,
---   screen_fraud_model, gathered into one small table by the screening step, src/stages/screening/mod.rs)
+--   screen_fraud_model, screen_confirmed_case, gathered into one small table by the screening step,
+--   src/stages/screening/mod.rs)
 -- params: $watch_score, $suspect_score
 -- The fraud score combines the weights w of the rules that fired as independent evidence
 -- ("noisy or"): 1 - (1 - w1)(1 - w2)...; 0 when none fired. A line at or above $suspect_score is

@@ -121,6 +121,7 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Screening, "screening", "screen_revenue"),
     sql_file!(Screening, "screening", "screen_usage_profile"),
     sql_file!(Screening, "screening", "screen_fraud_model"),
+    sql_file!(Screening, "screening", "screen_confirmed_case"),
     sql_file!(Marts, "marts", "customer_value"),
     sql_file!(Marts, "marts", "model_metrics"),
     sql_file!(Marts, "marts", "kpi"),

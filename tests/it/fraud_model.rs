@@ -41,6 +41,7 @@ fn learns_from_confirmed_cases_and_flags_the_lines_not_yet_confirmed() {
             .parse()
             .unwrap()
     };
+    eprintln!("{metrics}");
     assert!(metric("backtest", "auc") >= 0.75, "{metrics}");
     assert!(metric("backtest", "recall") >= 0.6, "{metrics}");
     assert!(metric("backtest", "positives") >= 5.0, "{metrics}");

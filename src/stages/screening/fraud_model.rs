@@ -15,10 +15,11 @@
 //!
 //! A line with a case confirmed on or before a window's date is known: it is
 //! left out of that window (there is nothing left to find), and at T the
-//! `confirmed_case` rule flags it instead. Without confirmed cases, with
-//! fewer than `min_cases` in a training horizon, or with a back-test AUC
-//! below `min_auc`, the model is not applied, the table is empty and the
-//! run says why (docs/models.md, "The fraud model").
+//! `confirmed_case` rule (sql/screening/screen_confirmed_case.sql) flags it
+//! instead. Without confirmed cases, with fewer than `min_cases` in a
+//! training horizon, or with a back-test AUC below `min_auc`, the model is
+//! not applied, the table is empty and the run says why (docs/models.md,
+//! "The fraud model").
 
 use std::sync::Arc;
 
@@ -169,7 +170,10 @@ fn train(windows: &[Window], rule: &FraudModelRule, dates: [NaiveDate; 3]) -> (F
             return not_fitted(fit, format!("its back-test's AUC {auc:.3} is below min_auc ({})", rule.min_auc));
         }
         None => {
-            return not_fitted(fit, format!("no case confirmed in ({}, {}] to judge its back-test", dates[1], dates[2]));
+            return not_fitted(
+                fit,
+                format!("no case confirmed in ({}, {}] to judge its back-test", dates[1], dates[2]),
+            );
         }
     }
 
