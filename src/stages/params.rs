@@ -101,8 +101,17 @@ pub fn screening(settings: &ScreeningSettings, as_of: NaiveDate) -> Params {
         .float("fraud_model_weight", settings.fraud_model.weight)
         .float("fraud_model_threshold", settings.fraud_model.threshold)
         .float("confirmed_case_weight", settings.confirmed_case.weight)
-        .merged(&crate::stages::screening::fraud_model::window_params(&settings.fraud_model, as_of))
+        .merged(&fraud_window(&settings.fraud_model, as_of))
         .merged(&revenue(settings, as_of))
+}
+
+/// The parameters of sql/models/fraud_features.sql at `date`: the fraud
+/// model's features over the window up to it, its label over the horizon after.
+pub fn fraud_window(rule: &crate::job::FraudModelRule, date: NaiveDate) -> Params {
+    Params::new()
+        .date("fraud_at", date)
+        .date("fraud_window_from", date - chrono::Days::new(u64::from(rule.window_days) - 1))
+        .date("fraud_label_end", date + chrono::Days::new(rule.horizon_days.into()))
 }
 
 /// The revenue rules' settings (sql/screening/screen_revenue.sql).

@@ -117,7 +117,7 @@ async fn load(
     date: NaiveDate,
 ) -> Result<Window, DataFusionError> {
     let file = sqlfiles::find("fraud_features").expect("fraud_features.sql exists");
-    let at = params.clone().merged(&window_params(rule, date));
+    let at = params.clone().merged(&crate::stages::params::fraud_window(rule, date));
     let df = engine::plan(session.ctx(), file, &at).await.map_err(|e| DataFusionError::External(Box::new(e)))?;
     let frame = Frame::collect(df).await?;
     let columns: Vec<Vec<f64>> = FEATURES.iter().map(|(name, _)| frame.f64s(name)).collect::<Result<_, _>>()?;
@@ -128,14 +128,6 @@ async fn load(
         y: frame.bools("confirmed_within_horizon")?,
         known: frame.bools("known_case")?,
     })
-}
-
-/// The parameters of fraud_features.sql at `date`.
-pub fn window_params(rule: &FraudModelRule, date: NaiveDate) -> Params {
-    Params::new()
-        .date("fraud_at", date)
-        .date("fraud_window_from", date - chrono::Days::new(u64::from(rule.window_days) - 1))
-        .date("fraud_label_end", date + chrono::Days::new(rule.horizon_days.into()))
 }
 
 /// The back-test and the final fit over the windows at T-2H, T-H and T;
