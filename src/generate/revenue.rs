@@ -48,8 +48,11 @@ pub fn pattern(world: &World, line: &Line, u: f64) -> Option<Pattern> {
     if line.plan == POSTPAID {
         let last = world.months.last()?;
         let earliest = world.months.len().checked_sub(1 + BILLED_BEFORE).map(|i| &world.months[i])?;
-        return (line.act < earliest.next)
-            .then_some(if u < 0.5 { Pattern::BillJump(last.first) } else { Pattern::CreditHeavy(last.first) });
+        return (line.act < earliest.next).then_some(if u < 0.5 {
+            Pattern::BillJump(last.first)
+        } else {
+            Pattern::CreditHeavy(last.first)
+        });
     }
     let first = world.t - WINDOW_DAYS + 1;
     let history = first - HISTORY_DAYS;

@@ -184,7 +184,7 @@ fn median(values: impl Iterator<Item = u64>) -> f64 {
     if v.len() % 2 == 1 { v[mid] as f64 } else { (v[mid - 1] + v[mid]) as f64 / 2.0 }
 }
 
-fn describe_all(failed: &[QualityCheck]) -> String {
+pub fn describe_all(failed: &[QualityCheck]) -> String {
     failed.iter().map(describe).collect::<Vec<_>>().join("; ")
 }
 

@@ -145,6 +145,7 @@ fn json_logs_for_schedulers() {
             "usage_daily",
             "quality",
             "features",
+            "screening_rules",
             "screening",
             "models",
             "scoring",

@@ -117,7 +117,7 @@ impl Night<'_> {
         } else if settings.check {
             Err(quality::QualityError { failed }.into())
         } else {
-            tracing::warn!("{} (not failing: [quality] check = false)", quality::QualityError { failed });
+            tracing::warn!("data quality: {} (not failing: [quality] check = false)", quality::describe_all(&failed));
             Ok(())
         }
     }
@@ -150,6 +150,8 @@ impl Night<'_> {
     /// Returns the fraud model's rows of model_metrics.
     pub(super) async fn screening(&self, manifest: &mut Manifest) -> Result<Vec<MetricRow>, RunError> {
         use crate::stages::screening;
+        // the model library and the rule families, timed apart from the table they make
+        let step = Step::start("screening_rules");
         let settings = &self.job.screening;
         let params = self.params.clone().merged(&crate::stages::params::screening(settings, self.as_of));
         let fit = screening::profile_outliers(&self.session, &params, &settings.usage_profile)
@@ -161,12 +163,15 @@ impl Night<'_> {
         let model = screening::fraud_model_lines(&self.session, &params, &settings.fraud_model, self.as_of)
             .await
             .map_err(RunError::engine("screening"))?;
-        match model.status.as_str() {
-            "fitted" => tracing::info!(flagged = model.flagged, "fraud model fitted"),
-            status if status.contains("no confirmed fraud cases") => tracing::info!("fraud model {status}"),
-            status => tracing::warn!("fraud model {status}"),
+        // without confirmed cases there is nothing to learn: only a model that could not be applied
+        // to the cases the job has is worth a warning
+        match (model.status.as_str(), model.cases) {
+            ("fitted", _) => tracing::info!(flagged = model.flagged, cases = model.cases, "fraud model fitted"),
+            (status, 0) => tracing::info!("fraud model {status}"),
+            (status, cases) => tracing::warn!(cases, "fraud model {status}"),
         }
-        screening::fired_lines(&self.session, &params).await.map_err(RunError::engine("screening"))?;
+        let fired = screening::fired_lines(&self.session, &params).await.map_err(RunError::engine("screening"))?;
+        step.done(manifest, 0, fired as u64);
         let (url, schema) = self.write_mart("screening", manifest, &params).await?;
         tables::register_parquet(self.session.ctx(), "screening", &url, &schema, &[])
             .map_err(RunError::engine("screening"))?;

@@ -55,6 +55,8 @@ const FEATURES: [(&str, &str); 10] = [
 /// What the step fitted and found, for the run's log and model_metrics.
 #[derive(Debug, Default)]
 pub struct FraudModelFit {
+    /// Rows of stg_fraud_cases: 0 when the job has none (nothing to learn from).
+    pub cases: u64,
     /// "fitted", or why not.
     pub status: String,
     pub metrics: Vec<MetricRow>,
@@ -93,7 +95,7 @@ pub async fn fraud_model_lines(
     if cases == 0 {
         session.register_small(MODEL_TABLE, empty_model_lines()).await?;
         let status = "not applied: no confirmed fraud cases (the optional fraud_cases source)".to_string();
-        return Ok(FraudModelFit { status, ..FraudModelFit::default() });
+        return Ok(FraudModelFit { cases, status, ..FraudModelFit::default() });
     }
     let horizon = chrono::Days::new(rule.horizon_days.into());
     let dates = [as_of - horizon - horizon, as_of - horizon, as_of];
@@ -106,7 +108,7 @@ pub async fn fraud_model_lines(
         .await
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
     session.register_small(MODEL_TABLE, lines).await?;
-    Ok(fit)
+    Ok(FraudModelFit { cases, ..fit })
 }
 
 /// fraud_features.sql at `date`.
