@@ -301,7 +301,8 @@ pub struct GenerateArgs {
     /// The factor on the contacts' effect (0: no effect; the chance is capped at 1).
     #[arg(long, default_value_t = 1.0)]
     pub treatment_scale: f64,
-    /// Fraud patterns planted, as shares: `simbox=0.002,spike=0.003,burst=0.05,revenue=0.01` (any subset).
+    /// Fraud patterns planted, as shares: `simbox=0.002,spike=0.003,burst=0.05,revenue=0.01` (any subset);
+    /// `cases=0.8` also writes the fraud team's confirmed cases (the fraud_cases source).
     /// simbox (of all lines): 250 outgoing calls a day to fresh numbers instead of its own usage; spike (of
     /// all lines): one day among the last 3 up to T with 30 times its usage; burst (of the lines activated in
     /// the 30 days up to T): 20 times its usage every day; revenue (of all lines, none of those): postpaid,

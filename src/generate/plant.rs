@@ -110,10 +110,10 @@ pub fn pattern(world: &World, plant: &Plant, line: &Line) -> Option<Pattern> {
     (money < plant.revenue).then(|| revenue::pattern(world, line, money / plant.revenue)).flatten()
 }
 
-/// The earliest day after the start of a SIM box's or burst's behaviour on
-/// which the fraud team confirms it.
+/// Days from the start of a SIM box's or burst's behaviour before
+/// the fraud team can confirm it.
 pub const CASE_MIN_DAYS: i32 = 5;
-/// A SIM box's confirmation falls in the this many days centred on T (half
+/// A SIM box's confirmation falls within this many days centred on T (half
 /// of them after T: not caught yet); a burst's within this many days after
 /// [`CASE_MIN_DAYS`] from its activation.
 pub const CASE_SPREAD_DAYS: i32 = 60;
