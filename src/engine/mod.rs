@@ -18,6 +18,7 @@ use chrono::{Datelike, NaiveDate};
 
 #[cfg(feature = "ballista")]
 pub mod cluster;
+mod explain;
 pub mod settings;
 pub mod sqlfiles;
 pub mod udf;
@@ -201,6 +202,7 @@ pub async fn plan(ctx: &SessionContext, file: &SqlFile, params: &Params) -> Resu
     // the header is the table's documentation: it must say what the query returns
     file.check_schema(df.schema().as_arrow())
         .map_err(|m| SqlError { file: file.path(), source: DataFusionError::Plan(m) })?;
+    explain::if_asked(file.name, &df).await;
     Ok(df)
 }
 

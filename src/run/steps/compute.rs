@@ -216,6 +216,7 @@ impl Night<'_> {
     /// Writes a SQL file's result under the run's staging prefix and registers
     /// it as a table in place of its view: for results read more than once.
     pub(super) async fn materialise(&self, file: &sqlfiles::SqlFile, params: &Params) -> Result<u64, RunError> {
+        let started = std::time::Instant::now();
         let df = engine::plan(self.session.ctx(), file, params).await?;
         let schema = df.schema().as_arrow().clone();
         let url = self.staging.table_url(file.name);
@@ -223,6 +224,7 @@ impl Night<'_> {
         // with its schema declared: an empty result writes no file to infer it from
         tables::register_parquet(self.session.ctx(), file.name, &url, &schema, &[])
             .map_err(RunError::engine(file.name))?;
+        tracing::debug!(table = file.name, rows, seconds = started.elapsed().as_secs_f64(), "materialised");
         Ok(rows)
     }
 }

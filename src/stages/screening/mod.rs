@@ -39,6 +39,7 @@ pub async fn fired_lines(session: &RunSession<'_>, params: &Params) -> Result<us
     let families =
         engine::layer_in_order(session.ctx(), Layer::Screening).map_err(|e| DataFusionError::External(Box::new(e)))?;
     for file in families {
+        let started = std::time::Instant::now();
         let df = engine::plan(session.ctx(), file, params).await.map_err(|e| DataFusionError::External(Box::new(e)))?;
         // names and types must agree; any column may be null in the table
         let this: SchemaRef = Arc::new(Schema::new(
@@ -54,9 +55,12 @@ pub async fn fired_lines(session: &RunSession<'_>, params: &Params) -> Result<us
             }
             Some(_) => {}
         }
+        let mut rows = 0;
         for batch in df.collect().await? {
+            rows += batch.num_rows();
             batches.push(RecordBatch::try_new(this.clone(), batch.columns().to_vec())?);
         }
+        tracing::debug!(family = file.name, rows, seconds = started.elapsed().as_secs_f64(), "rule family");
     }
     let schema = schema.expect("sql/screening has rule families");
     let fired = datafusion::arrow::compute::concat_batches(&schema, &batches)?;
