@@ -77,8 +77,11 @@ windows AS (
         w.subscriber_id,
         w.contacted,
         w.value_at_stake
-    FROM waves AS w
-    CROSS JOIN effect_horizons AS e
+    -- the three horizons first: the engine builds a cross join's left side and sends each batch of the
+    -- right through it, so the waves' rows go through in whole batches (the other way round, each
+    -- wave's row made a batch of three rows of its own)
+    FROM effect_horizons AS e
+    CROSS JOIN waves AS w
 ),
 
 -- the bill months after the wave: from the first that begins after it to the last that has ended by the
