@@ -23,7 +23,7 @@ pub(super) struct Window {
 /// The features at the view's date: a sample of at most `budget` rows by
 /// sample_key, without the lines that end involuntarily within the horizon.
 pub(super) async fn load(ctx: &SessionContext, budget: u64) -> Result<Window, DataFusionError> {
-    let population = frames::count(ctx, "int_churn_features").await?;
+    let population = active_lines(ctx).await?;
     let share = crate::stages::models::share_of(population, budget);
     let mut columns = feature_names();
     columns.extend(["churns_within_horizon", "sample_key"]);
@@ -39,6 +39,20 @@ pub(super) async fn load(ctx: &SessionContext, budget: u64) -> Result<Window, Da
         categorical: catalogue::CATEGORICAL.iter().map(|f| frame.strings(f.name)).collect::<Result<_, _>>()?,
     };
     Ok(Window { x, y: frame.bools("churns_within_horizon")?, keys: frame.f64s("sample_key")?, share, population })
+}
+
+/// The rows of int_churn_features at the view's date, without computing any feature: a row per
+/// line active then (int_tenure_computed's is_active), since each of its joins adds at most one
+/// row per line (every table it joins has a row per subscriber at most). Counting the view itself
+/// evaluates every window and join below it. Debug builds (the tests) count both ways and require
+/// the same figure.
+async fn active_lines(ctx: &SessionContext) -> Result<u64, DataFusionError> {
+    let active = ctx.table("int_tenure_computed").await?.filter(col("is_active"))?.count().await? as u64;
+    if cfg!(debug_assertions) {
+        let rows = frames::count(ctx, "int_churn_features").await?;
+        assert_eq!(active, rows, "int_churn_features has a row per active line");
+    }
+    Ok(active)
 }
 
 pub(super) fn positives(y: &[bool]) -> u64 {
