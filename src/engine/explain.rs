@@ -8,33 +8,65 @@ use datafusion::arrow::array::AsArray;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::dataframe::DataFrame;
+use datafusion::error::DataFusionError;
 
 const VARIABLE: &str = "CVM_EXPLAIN_ANALYZE";
 
 /// Logs `df`'s executed plan when `name` is among the files the variable names.
 pub(super) async fn if_asked(name: &str, df: &DataFrame) {
-    let asked = std::env::var(VARIABLE).unwrap_or_default();
-    if !asked.split(',').any(|n| n.trim() == name) {
+    if !asked(&std::env::var(VARIABLE).unwrap_or_default(), name) {
         return;
     }
     let started = std::time::Instant::now();
-    match df.clone().explain(false, true) {
-        Ok(explain) => match explain.collect().await {
-            Ok(batches) => {
-                let mut text = String::new();
-                for batch in &batches {
-                    // columns: plan_type, plan
-                    let Ok(plans) = cast(batch.column(1), &DataType::Utf8) else { continue };
-                    for plan in plans.as_string::<i32>().iter().flatten() {
-                        text.push_str(plan);
-                        text.push('\n');
-                    }
-                }
-                let seconds = started.elapsed().as_secs_f64();
-                tracing::info!(file = name, seconds, "executed plan of {name}:\n{text}");
-            }
-            Err(e) => tracing::warn!(file = name, "{VARIABLE}: {e}"),
-        },
+    match executed_plan(df).await {
+        Ok(text) => {
+            let seconds = started.elapsed().as_secs_f64();
+            tracing::info!(file = name, seconds, "executed plan of {name}:\n{text}");
+        }
         Err(e) => tracing::warn!(file = name, "{VARIABLE}: {e}"),
+    }
+}
+
+/// Whether the comma-separated `list` names `name`.
+fn asked(list: &str, name: &str) -> bool {
+    list.split(',').any(|n| n.trim() == name)
+}
+
+/// The physical plan after running it, each operator with its metrics.
+async fn executed_plan(df: &DataFrame) -> Result<String, DataFusionError> {
+    let mut text = String::new();
+    for batch in df.clone().explain(false, true)?.collect().await? {
+        // columns: plan_type, plan
+        let plans = cast(batch.column(1), &DataType::Utf8)?;
+        for plan in plans.as_string::<i32>().iter().flatten() {
+            text.push_str(plan);
+            text.push('\n');
+        }
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::SessionContext;
+
+    #[test]
+    fn the_variable_names_files_by_exact_name() {
+        assert!(asked("int_billing_monthly, score_churn", "score_churn"));
+        assert!(!asked("int_billing_monthly", "int_billing"));
+        assert!(!asked("", "kpi"));
+    }
+
+    #[tokio::test]
+    async fn the_plan_shows_each_operators_rows() {
+        let ctx = SessionContext::new();
+        let df = ctx
+            .sql("SELECT v % 3 AS k, COUNT(*) AS n FROM (VALUES (1), (2), (3), (4)) AS t (v) GROUP BY 1")
+            .await
+            .unwrap();
+        let text = executed_plan(&df).await.unwrap();
+        assert!(text.contains("AggregateExec"), "{text}");
+        assert!(text.contains("output_rows=3"), "{text}");
     }
 }
