@@ -36,31 +36,33 @@ WITH days AS (
       AND u.event_date >= CAST($spike_history_from AS DATE) AND u.event_date <= CAST($as_of AS DATE)
 ),
 
-peer_median AS (
-    SELECT
-        plan_type,
-        median(voice) AS voice,
-        median(messages) AS messages,
-        median(data) AS data
-    FROM days
-    WHERE NOT recent
-    GROUP BY plan_type
-),
-
+-- each measure's median over the peers' days, then the median of the distances from it: the
+-- medians ride on the rows as window values, so the days are read once here (a CTE is planned
+-- again wherever it is named: a second one over the same days would read them twice more, and
+-- once more for each reference to the CTEs built on it)
 peer AS (
     SELECT
-        p.plan_type,
-        p.voice AS voice_median,
-        p.messages AS messages_median,
-        p.data AS data_median,
-        greatest(1.4826 * median(abs(d.voice - p.voice)), 0.25 * p.voice, 1.0) AS voice_scale,
-        greatest(1.4826 * median(abs(d.messages - p.messages)), 0.25 * p.messages, 1.0)
+        plan_type,
+        voice_median,
+        messages_median,
+        data_median,
+        greatest(1.4826 * median(abs(voice - voice_median)), 0.25 * voice_median, 1.0) AS voice_scale,
+        greatest(1.4826 * median(abs(messages - messages_median)), 0.25 * messages_median, 1.0)
             AS messages_scale,
-        greatest(1.4826 * median(abs(d.data - p.data)), 0.25 * p.data, 1.0) AS data_scale
-    FROM peer_median AS p
-    INNER JOIN days AS d ON d.plan_type = p.plan_type
-    WHERE NOT d.recent
-    GROUP BY p.plan_type, p.voice, p.messages, p.data
+        greatest(1.4826 * median(abs(data - data_median)), 0.25 * data_median, 1.0) AS data_scale
+    FROM (
+        SELECT
+            plan_type,
+            voice,
+            messages,
+            data,
+            median(voice) OVER (PARTITION BY plan_type) AS voice_median,
+            median(messages) OVER (PARTITION BY plan_type) AS messages_median,
+            median(data) OVER (PARTITION BY plan_type) AS data_median
+        FROM days
+        WHERE NOT recent
+    ) AS d
+    GROUP BY plan_type, voice_median, messages_median, data_median
 ),
 
 recent_days AS (
@@ -97,37 +99,34 @@ candidates AS (
     WHERE peer_z >= $spike_min_z
 ),
 
+-- the candidates' own earlier days, each with its line's medians (window values, as for the peers)
 history AS (
-    SELECT d.subscriber_id, d.voice, d.messages, d.data
+    SELECT
+        d.subscriber_id,
+        d.voice,
+        d.messages,
+        d.data,
+        median(d.voice) OVER (PARTITION BY d.subscriber_id) AS voice_median,
+        median(d.messages) OVER (PARTITION BY d.subscriber_id) AS messages_median,
+        median(d.data) OVER (PARTITION BY d.subscriber_id) AS data_median,
+        COUNT(*) OVER (PARTITION BY d.subscriber_id) AS history_days
     FROM (SELECT DISTINCT subscriber_id FROM candidates) AS c
     INNER JOIN days AS d ON d.subscriber_id = c.subscriber_id
     WHERE NOT d.recent
 ),
 
-own_median AS (
-    SELECT
-        subscriber_id,
-        median(voice) AS voice,
-        median(messages) AS messages,
-        median(data) AS data,
-        COUNT(*) AS history_days
-    FROM history
-    GROUP BY subscriber_id
-),
-
 own AS (
     SELECT
-        o.subscriber_id,
-        o.history_days,
-        o.voice AS voice_median,
-        o.messages AS messages_median,
-        o.data AS data_median,
-        greatest(1.4826 * median(abs(h.voice - o.voice)), 0.25 * o.voice, 1.0) AS voice_scale,
-        greatest(1.4826 * median(abs(h.messages - o.messages)), 0.25 * o.messages, 1.0) AS messages_scale,
-        greatest(1.4826 * median(abs(h.data - o.data)), 0.25 * o.data, 1.0) AS data_scale
-    FROM own_median AS o
-    INNER JOIN history AS h ON h.subscriber_id = o.subscriber_id
-    GROUP BY o.subscriber_id, o.history_days, o.voice, o.messages, o.data
+        subscriber_id,
+        history_days,
+        voice_median,
+        messages_median,
+        data_median,
+        greatest(1.4826 * median(abs(voice - voice_median)), 0.25 * voice_median, 1.0) AS voice_scale,
+        greatest(1.4826 * median(abs(messages - messages_median)), 0.25 * messages_median, 1.0) AS messages_scale,
+        greatest(1.4826 * median(abs(data - data_median)), 0.25 * data_median, 1.0) AS data_scale
+    FROM history
+    GROUP BY subscriber_id, history_days, voice_median, messages_median, data_median
 ),
 
 judged AS (
