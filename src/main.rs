@@ -52,8 +52,8 @@ fn main() -> ExitCode {
 
 async fn dispatch(command: Command) -> Result<(), CommandError> {
     match command {
-        Command::Run { job, as_of, input_root, warehouse, memory_limit, spill_dir, engine } => {
-            let job = Job::load(&job, &Overrides { input_root, warehouse, memory_limit, spill_dir, engine })?;
+        Command::Run { job, as_of, input_root, warehouse, memory_limit, spill_dir, engine, refit } => {
+            let job = Job::load(&job, &Overrides { input_root, warehouse, memory_limit, spill_dir, engine, refit })?;
             cvm::observe::allocator::tune_for_run(job.engine.memory_limit);
             tracing::info!(job = %job.name, snapshot = %as_of, "run started");
             let summary = cvm::run::run(&job, as_of).await?;

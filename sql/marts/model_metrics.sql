@@ -5,12 +5,14 @@
 -- Models: churn (scopes backtest_logistic and backtest_boosted: each learner trained at T-2H,
 -- scored at T-H against voluntary deactivations in (T-H, T]; backtest: the chosen learner's, with
 -- its calibration by decile; calibration: the Platt map applied at T; training: the final model's
--- window), retention_sbg (scope: the cohort group; fit_failed 1 when a fit did not converge),
--- prepaid_bgnbd, uplift (scope: the campaign ranked by uplift; its back-test's Qini and uplift in the
+-- window and days_since_fit, the age of the fit applied at T), retention_sbg (scope: the cohort
+-- group; fit_failed 1 when a fit did not converge), prepaid_bgnbd, uplift (scope: the campaign ranked by uplift; its back-test's Qini and uplift in the
 -- top 30% for its ranking and for a ranking by churn risk, and its training lines and waves), fraud (the
 -- screening's supervised model, where confirmed fraud cases exist; scope backtest: trained at T-2H,
--- judged at T-H against the cases confirmed in (T-H, T]; training: the final fit). Figures are
--- unitless unless the metric's name says otherwise (docs/models.md).
+-- judged at T-H against the cases confirmed in (T-H, T]; training: the final fit). The churn and
+-- prepaid models are fitted every [churn] refit_every_days nights: on the nights between, their rows
+-- are those of the stored fit they apply, but for days_since_fit. Figures are unitless unless the
+-- metric's name says otherwise (docs/models.md).
 -- columns:
 --   model    Utf8     churn, retention_sbg, prepaid_bgnbd, uplift or fraud
 --   scope    Utf8     backtest, backtest_logistic, backtest_boosted, calibration, training, the cohort group

@@ -4,7 +4,9 @@
 //! days of CDR; night 1 runs the job on it from scratch (every CDR day);
 //! then the generator writes the next day's CDR only, and night 2 runs the
 //! job for T+1, which reads that one day of CDR and rebuilds the days it
-//! touches. Each night's steps are printed from its run manifest: rows in and
+//! touches, and applies the churn and prepaid models night 1 fitted; night 2
+//! then runs again with `--refit`, to show what the one night in
+//! `[churn] refit_every_days` that fits them costs. Each night's steps are printed from its run manifest: rows in and
 //! out, seconds, rows/s and the peak resident size during the step.
 //! With `--duckdb`, benches/duckdb_features.py runs the feature step's SQL
 //! in DuckDB on night 1's files and prints the ratio cvm / DuckDB.
@@ -79,15 +81,18 @@ async fn bench_size(exe: &Path, options: &BenchOptions, n: u64) -> Result<String
 
     let generated = generate(exe, options, n, options.as_of, None, &landing).await?;
     let _ = writeln!(out, "generate: {generated}");
-    let first = run_night(exe, &job, &warehouse, options.as_of, Some(&scratch)).await?;
+    let first = run_night(exe, &job, &warehouse, options.as_of, Some(&scratch), false).await?;
     out.push_str(&first.render("night 1 (from scratch)"));
     if options.duckdb {
         out.push_str(&duckdb_ratio(&scratch, &warehouse, options.as_of).await);
     }
     let generated = generate(exe, options, n, night2, Some(night2), &landing).await?;
     let _ = writeln!(out, "\ngenerate the next day's CDR: {generated}");
-    let second = run_night(exe, &job, &warehouse, night2, None).await?;
-    out.push_str(&second.render("night 2 (incremental: one new day of CDR)"));
+    let second = run_night(exe, &job, &warehouse, night2, None, false).await?;
+    out.push_str(&second.render("night 2 (incremental: one new day of CDR; the churn and prepaid models of night 1)"));
+    // one night in [churn] refit_every_days fits those models again: night 2 re-run to say what it costs
+    let refit = run_night(exe, &job, &warehouse, night2, None, true).await?;
+    out.push_str(&refit.render("night 2 again, fitting the churn and prepaid models (`--refit`)"));
     Ok(out)
 }
 
@@ -155,9 +160,13 @@ async fn run_night(
     warehouse: &Path,
     as_of: NaiveDate,
     keep_scratch: Option<&Path>,
+    refit: bool,
 ) -> Result<Night, BenchError> {
     let mut cmd = Command::new(exe);
     cmd.args(["--quiet", "run"]).arg(job).args(["--as-of", &as_of.to_string()]);
+    if refit {
+        cmd.arg("--refit");
+    }
     if let Some(dir) = keep_scratch {
         cmd.env("CVM_KEEP_SCRATCH", dir);
     }

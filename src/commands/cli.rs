@@ -57,6 +57,10 @@ pub enum Command {
         /// Replaces the job's [engine] engine.
         #[arg(long)]
         engine: Option<String>,
+        /// Fit the churn and prepaid models again, even when a fit younger than [churn] refit_every_days
+        /// is stored (e.g. after the history was corrected).
+        #[arg(long)]
+        refit: bool,
     },
     /// Check the job file and that every source is reachable and maps onto the contract. Writes nothing.
     Validate {

@@ -174,6 +174,8 @@ pub struct Overrides {
     pub spill_dir: Option<String>,
     /// `--engine`: "local" or "df://HOST:PORT".
     pub engine: Option<String>,
+    /// `--refit`: fit the churn and prepaid models whatever fit is stored.
+    pub refit: bool,
 }
 
 impl Job {
@@ -210,7 +212,7 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
     }
     let engine = validate_engine(&file.engine, overrides, &job_dir, &invalid)?;
     sources::check_names(&file.sources, &invalid)?;
-    let models = models::ModelFiles {
+    let mut models = models::ModelFiles {
         churn: file.churn,
         retention: file.retention,
         value: file.value,
@@ -220,6 +222,7 @@ fn validate(file: JobFile, path: &Path, config_hash: String, overrides: &Overrid
         lifecycle: file.lifecycle,
     }
     .validate(&invalid)?;
+    models.churn_refit_now = overrides.refit;
     let kpi = outputs::validate_kpi(file.kpi, &invalid)?;
     let control = campaigns::validate_control(file.control, &invalid)?;
     let campaigns = campaigns::validate_campaigns(file.campaigns, &control, &job_dir, &invalid)?;

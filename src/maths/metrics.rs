@@ -39,7 +39,7 @@ pub fn brier(scores: &[f64], labels: &[bool]) -> Option<f64> {
 }
 
 /// One tenth of the scored rows, by predicted risk.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Decile {
     /// 1 = the highest predicted risk, 10 = the lowest.
     pub decile: u32,

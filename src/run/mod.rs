@@ -3,8 +3,8 @@
 //!
 //! ingest -> usage_daily -> intermediate views -> subscriber features ->
 //! models -> scoring -> customer_value, model_metrics -> kpi -> campaigns ->
-//! rejects -> publish -> manifest and model artifact -> campaign exports and
-//! the HTML report. Every table is written under the run's staging prefix
+//! rejects -> publish -> model artifact (and the fit, for the nights after) ->
+//! manifest -> campaign exports and the HTML report. Every table is written under the run's staging prefix
 //! first and published only when every step has succeeded.
 
 pub mod empty_groups;
@@ -106,6 +106,8 @@ pub struct RunSummary {
 /// What the steps of a run built, besides the published tables.
 struct Built {
     artifact: Option<ModelArtifact>,
+    /// The churn and prepaid models' fit, when the run made one: stored for the nights after.
+    fit_to_store: Option<crate::stages::models::StoredFit>,
     campaigns: Vec<CampaignSize>,
     warnings: Vec<String>,
 }
@@ -158,6 +160,13 @@ async fn run_locked(
         Some(a) => Some(manifest.write_beside(warehouse, "models", a).await?),
         None => None,
     };
+    // stored only now: a fit is applied by later runs only if its own night was published
+    if let Some(fit) = &built.fit_to_store {
+        match crate::stages::models::stored::store(job, fit).await {
+            Ok(url) => tracing::info!("churn and prepaid models' fit stored at {url}"),
+            Err(e) => tracing::warn!("could not store the models' fit (the next run fits again): {e}"),
+        }
+    }
     let manifest_url = manifest.write(warehouse).await?;
     let exports = if job.exports.on_run {
         export::export_all(job, as_of).await.map_err(RunError::ExportAfterPublish)?

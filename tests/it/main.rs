@@ -24,6 +24,7 @@ mod generate;
 mod golden;
 mod hostile;
 mod marketing;
+mod model_refit;
 mod models;
 mod operations;
 mod personal_data;

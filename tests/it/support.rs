@@ -317,6 +317,11 @@ pub fn models_artifact_of(warehouse: &Path) -> serde_json::Value {
     run_document(&warehouse.join("_manifests"), ".models.json", "\u{0}")
 }
 
+/// The (single) model artifact of `job` for snapshot `t`, parsed.
+pub fn models_artifact_at(warehouse: &Path, job: &str, t: &str) -> serde_json::Value {
+    run_document(&warehouse.join(format!("_manifests/{job}/snapshot_date={t}")), ".models.json", "\u{0}")
+}
+
 fn run_document(folder: &Path, suffix: &str, not_suffix: &str) -> serde_json::Value {
     let files: Vec<_> = snapshot_files(folder)
         .into_iter()

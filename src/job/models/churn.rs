@@ -20,6 +20,7 @@ pub(in crate::job) struct ChurnFile {
     max_training_rows: Option<u64>,
     commitment_months: Option<u32>,
     seed: Option<u64>,
+    refit_every_days: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +46,7 @@ pub(super) struct ChurnSettings {
     pub max_training_rows: u64,
     pub commitment_months: u32,
     pub seed: u64,
+    pub refit_every_days: u32,
 }
 
 pub(super) fn validate(c: ChurnFile, invalid: Invalid) -> Result<ChurnSettings, JobError> {
@@ -87,6 +89,10 @@ pub(super) fn validate(c: ChurnFile, invalid: Invalid) -> Result<ChurnSettings, 
     if max_training_rows < 100 {
         return Err(invalid("churn.max_training_rows", "must be at least 100".into()));
     }
+    let refit_every_days = c.refit_every_days.unwrap_or(7);
+    if refit_every_days > 90 {
+        return Err(invalid("churn.refit_every_days", format!("{refit_every_days} is not between 0 and 90")));
+    }
     Ok(ChurnSettings {
         horizon_days,
         band_mode,
@@ -101,6 +107,7 @@ pub(super) fn validate(c: ChurnFile, invalid: Invalid) -> Result<ChurnSettings, 
         max_training_rows,
         commitment_months,
         seed: c.seed.unwrap_or(42),
+        refit_every_days,
     })
 }
 

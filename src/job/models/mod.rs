@@ -92,6 +92,11 @@ pub struct ModelSettings {
     pub churn_training_windows: u32,
     pub churn_l2: f64,
     pub churn_max_training_rows: u64,
+    /// The churn and prepaid models are fitted again when the last fit is this many days old
+    /// (0: every run fits, re-runs of a night too); in between, a run applies the stored fit.
+    pub churn_refit_every_days: u32,
+    /// `cvm run --refit`: this run fits them, whatever fit is stored.
+    pub churn_refit_now: bool,
     /// The term of postpaid lines whose extract gives none.
     pub commitment_months: u32,
     pub seed: u64,
@@ -157,6 +162,8 @@ impl ModelFiles {
             churn_training_windows: churn.training_windows,
             churn_l2: churn.l2,
             churn_max_training_rows: churn.max_training_rows,
+            churn_refit_every_days: churn.refit_every_days,
+            churn_refit_now: false,
             commitment_months: churn.commitment_months,
             seed: churn.seed,
             cohort_groups: lifetime.cohort_groups,

@@ -105,7 +105,7 @@ pub(super) async fn run_steps(
     }
     night.rejects(manifest, &staged_folder, &ingested).await?;
     night.publish(manifest, &usage, read_versions, lock).await?;
-    Ok(Built { artifact: models.artifact, campaigns, warnings })
+    Ok(Built { artifact: models.artifact, fit_to_store: models.to_store, campaigns, warnings })
 }
 
 impl<'a> Night<'a> {

@@ -11,6 +11,7 @@ mod churn;
 pub(crate) mod frames;
 mod prepaid;
 mod retention;
+pub mod stored;
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use datafusion::arrow::array::{Float64Array, Int32Array, Int64Array, RecordBatch
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::sqlfiles::Layer;
 use crate::engine::{self, Params, StepError};
@@ -28,9 +29,10 @@ use crate::stages::session::RunSession;
 
 pub use churn::feature_names as churn_feature_names;
 pub use frames::Frame;
+pub use stored::StoredFit;
 
 /// One row of the model_metrics table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricRow {
     pub model: String,
     pub scope: String,
@@ -50,10 +52,27 @@ impl MetricRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelArtifact {
     pub snapshot_date: String,
+    /// Where the churn and prepaid models come from.
+    pub fit: FitOrigin,
     pub churn: churn::ChurnArtifact,
     pub retention: RetentionArtifact,
     pub prepaid: prepaid::PrepaidArtifact,
     pub value_score: ValueScoreArtifact,
+}
+
+/// The churn and prepaid models' fit: fitted by this run, or stored by an
+/// earlier one (stored.rs). Retention and the value weights are fitted every run.
+#[derive(Debug, Clone, Serialize)]
+pub struct FitOrigin {
+    /// The snapshot they were fitted at.
+    pub fitted_at: String,
+    /// Days from then to this snapshot.
+    pub days_old: i64,
+    pub fitted_by_this_run: bool,
+    /// Whether the run was asked to fit them (`cvm run --refit`).
+    pub refit_asked: bool,
+    /// `[churn] refit_every_days` (0: every run fits).
+    pub refit_every_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -79,6 +98,8 @@ pub struct ModelStep {
     pub retention_curve: RecordBatch,
     pub metrics: Vec<MetricRow>,
     pub artifact: Option<ModelArtifact>,
+    /// The churn and prepaid models' fit, when this run made it: stored once the snapshot is published.
+    pub to_store: Option<StoredFit>,
 }
 
 /// The share of `population` rows that fits the training budget
@@ -129,9 +150,94 @@ fn model_error(what: &str) -> impl Fn(DataFusionError) -> StepError + '_ {
     move |source| StepError::Engine { step: format!("models: {what}"), source }
 }
 
-/// Fits every model for snapshot `as_of`. `ctx` has the run's intermediate
-/// views at T (int_subscriber_features materialised).
+/// Fits the models for snapshot `as_of`, or applies the stored fit of the
+/// churn and prepaid models when one is in reach (stored.rs). `ctx` has the
+/// run's intermediate views at T (int_subscriber_features materialised).
 pub async fn fit(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Result<ModelStep, StepError> {
+    let settings = &job.models;
+    let export = std::env::var_os("CVM_MODEL_INPUTS").filter(|d| !d.is_empty());
+    // exporting the model's inputs means fitting on them
+    let applied = if export.is_some() { None } else { stored::applicable(job, as_of).await };
+    let fitted_by_this_run = applied.is_none();
+    let history = match applied {
+        Some(fit) => {
+            tracing::info!(
+                fitted_at = %fit.fitted_at,
+                refit_every_days = settings.churn_refit_every_days,
+                "churn and prepaid models: applying the stored fit of {}",
+                fit.fitted_at
+            );
+            fit
+        }
+        None => fit_history_models(ctx, job, as_of, export.as_deref()).await?,
+    };
+    let days_old = (as_of - history.fitted_at).num_days();
+
+    let started = std::time::Instant::now();
+    let retention = retention::run(ctx, settings).await.map_err(model_error("retention"))?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        groups = retention.groups.len(),
+        "retention model fitted"
+    );
+
+    let weights = &settings.value_weights;
+    let mut metrics = history.metrics.clone();
+    let churn = history.churn_artifact();
+    let fit_age = |model: &str, rows: u64| {
+        MetricRow::new(model, "training", "days_since_fit", None, days_old as f64, rows as i64)
+    };
+    metrics.push(fit_age("churn", churn.training_rows));
+    metrics.push(fit_age("prepaid_bgnbd", history.prepaid.lines));
+    metrics.extend(retention.metrics);
+    for (name, w) in settings.value_criteria.iter().zip(&weights.weights) {
+        metrics.push(MetricRow::new("value_score", "ahp", &format!("weight_{name}"), None, *w, 0));
+    }
+    metrics.push(MetricRow::new("value_score", "ahp", "consistency_ratio", None, weights.consistency_ratio, 0));
+
+    let artifact = ModelArtifact {
+        snapshot_date: as_of.to_string(),
+        fit: FitOrigin {
+            fitted_at: history.fitted_at.to_string(),
+            days_old,
+            fitted_by_this_run,
+            refit_asked: settings.churn_refit_now,
+            refit_every_days: settings.churn_refit_every_days,
+        },
+        churn,
+        retention: RetentionArtifact {
+            time_unit: "month",
+            horizon_months: settings.horizon_months,
+            annual_discount_rate: settings.annual_discount_rate,
+            groups: retention.groups,
+        },
+        prepaid: history.prepaid.clone(),
+        value_score: ValueScoreArtifact {
+            criteria: settings.value_criteria.clone(),
+            weights: weights.weights.clone(),
+            lambda_max: weights.lambda_max,
+            consistency_ratio: weights.consistency_ratio,
+        },
+    };
+    Ok(ModelStep {
+        params: params_at(job, as_of)
+            .merged(&churn::params(history.churn_model.as_deref()))
+            .merged(&prepaid::params(&history.prepaid)),
+        retention_curve: retention.curve_table,
+        metrics,
+        artifact: Some(artifact),
+        to_store: fitted_by_this_run.then_some(history),
+    })
+}
+
+/// Fits the churn and prepaid models at `as_of` from the history the
+/// warehouse holds (with `export`, first writes the churn model's inputs there).
+async fn fit_history_models(
+    ctx: &SessionContext,
+    job: &Job,
+    as_of: NaiveDate,
+    export: Option<&std::ffi::OsStr>,
+) -> Result<StoredFit, StepError> {
     let settings = &job.models;
     let horizon = chrono::Duration::days(settings.churn_horizon_days as i64);
     // T-H, T-2H, ...: the final churn model trains on the first `training_windows`, its
@@ -142,10 +248,10 @@ pub async fn fit(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Result<Mo
         windows.push((date, session_at(ctx, job, date).await?));
     }
     let th = windows[0].0;
-    if let Some(dir) = std::env::var_os("CVM_MODEL_INPUTS").filter(|d| !d.is_empty()) {
+    if let Some(dir) = export {
         let mut dated: Vec<(NaiveDate, &SessionContext)> = windows.iter().map(|(d, s)| (*d, s)).collect();
         dated.push((as_of, ctx));
-        export_churn_features(&dated, std::path::Path::new(&dir)).await.map_err(model_error("model inputs"))?;
+        export_churn_features(&dated, std::path::Path::new(dir)).await.map_err(model_error("model inputs"))?;
     }
 
     // the churn model (its fits on their own threads) and the prepaid model (mostly the
@@ -166,47 +272,9 @@ pub async fn fit(ctx: &SessionContext, job: &Job, as_of: NaiveDate) -> Result<Mo
     );
     let (churn, prepaid) = (churn?, prepaid?);
     tracing::info!("churn model: {}; prepaid model: {}", churn.artifact.status, prepaid.artifact.status);
-
-    let started = std::time::Instant::now();
-    let retention = retention::run(ctx, settings).await.map_err(model_error("retention"))?;
-    tracing::info!(
-        seconds = started.elapsed().as_secs_f64(),
-        groups = retention.groups.len(),
-        "retention model fitted"
-    );
-
-    let weights = &settings.value_weights;
     let mut metrics = churn.metrics;
-    metrics.extend(retention.metrics);
     metrics.extend(prepaid.metrics);
-    for (name, w) in settings.value_criteria.iter().zip(&weights.weights) {
-        metrics.push(MetricRow::new("value_score", "ahp", &format!("weight_{name}"), None, *w, 0));
-    }
-    metrics.push(MetricRow::new("value_score", "ahp", "consistency_ratio", None, weights.consistency_ratio, 0));
-
-    let artifact = ModelArtifact {
-        snapshot_date: as_of.to_string(),
-        churn: churn.artifact,
-        retention: RetentionArtifact {
-            time_unit: "month",
-            horizon_months: settings.horizon_months,
-            annual_discount_rate: settings.annual_discount_rate,
-            groups: retention.groups,
-        },
-        prepaid: prepaid.artifact,
-        value_score: ValueScoreArtifact {
-            criteria: settings.value_criteria.clone(),
-            weights: weights.weights.clone(),
-            lambda_max: weights.lambda_max,
-            consistency_ratio: weights.consistency_ratio,
-        },
-    };
-    Ok(ModelStep {
-        params: params_at(job, as_of).merged(&churn.params).merged(&prepaid.params),
-        retention_curve: retention.curve_table,
-        metrics,
-        artifact: Some(artifact),
-    })
+    Ok(StoredFit::new(job, as_of, churn.artifact, churn.model, prepaid.artifact, metrics))
 }
 
 /// Writes int_churn_features at each date as `<dir>/int_churn_features_<date>.parquet`:
@@ -239,6 +307,7 @@ pub fn unfitted(job: &Job) -> ModelStep {
         retention_curve: RecordBatch::new_empty(retention::curve_schema()),
         metrics: Vec::new(),
         artifact: None,
+        to_store: None,
     }
 }
 
@@ -322,9 +391,24 @@ impl ModelArtifact {
     pub fn report(&self) -> String {
         let mut out = String::new();
         let fmt = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_else(|| "n/a".into());
+        let f = &self.fit;
+        let plural = |n: i64| if n == 1 { "" } else { "s" };
+        out.push_str("churn and prepaid models: ");
+        out.push_str(&match (f.fitted_by_this_run, f.refit_every_days) {
+            (true, _) if f.refit_asked => "fitted by this run (--refit)\n".to_string(),
+            (true, 0) => "fitted by this run, as by every run ([churn] refit_every_days = 0)\n".to_string(),
+            (true, 1) => "fitted by this run, as every night ([churn] refit_every_days = 1)\n".to_string(),
+            (true, every) => format!("fitted by this run, applied by the runs of the next {} days\n", every - 1),
+            (false, every) => format!(
+                "the stored fit of {} ({} day{} old; fitted again when {every} days old, or by cvm run --refit)\n",
+                f.fitted_at,
+                f.days_old,
+                plural(f.days_old)
+            ),
+        });
         let c = &self.churn;
         out.push_str(&format!("churn model ({}-day horizon): {}", c.horizon_days, c.status));
-        match (c.chosen, c.trees) {
+        match (&c.chosen, c.trees) {
             (Some(kind), Some(trees)) => out.push_str(&format!(", {kind} ({trees} trees): {}\n", c.choice)),
             (Some(kind), None) => out.push_str(&format!(", {kind}: {}\n", c.choice)),
             (None, _) => out.push('\n'),

@@ -11,7 +11,7 @@
 
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::MetricRow;
 use super::frames::Frame;
@@ -20,11 +20,11 @@ use crate::job::ModelSettings;
 use crate::maths::{bgnbd, optimize};
 
 /// The prepaid model's artifact.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PrepaidArtifact {
     /// fitted (maximum likelihood), fitted with a weak prior, or why not.
     pub status: String,
-    pub time_unit: &'static str,
+    pub time_unit: String,
     pub r: Option<f64>,
     /// Scale of the purchase rate, in weeks.
     pub alpha_weeks: Option<f64>,
@@ -36,7 +36,7 @@ pub struct PrepaidArtifact {
     pub backtest: Option<PrepaidBacktest>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PrepaidBacktest {
     pub fitted_at: String,
     pub horizon_weeks: f64,
@@ -52,7 +52,6 @@ struct Fitted {
 
 /// The prepaid step's results.
 pub struct PrepaidStep {
-    pub params: Params,
     pub artifact: PrepaidArtifact,
     pub metrics: Vec<MetricRow>,
 }
@@ -180,7 +179,7 @@ pub async fn run(
     let lines: u64 = now.sample.iter().map(|h| h.count).sum();
     let mut artifact = PrepaidArtifact {
         status: String::new(),
-        time_unit: "week",
+        time_unit: "week".into(),
         r: None,
         alpha_weeks: None,
         a: None,
@@ -190,8 +189,8 @@ pub async fn run(
         sample_share: now.share,
         backtest,
     };
-    let params = publish(fitted_now, lines, &mut artifact, &mut metrics);
-    Ok(PrepaidStep { params, artifact, metrics })
+    publish(fitted_now, lines, &mut artifact, &mut metrics);
+    Ok(PrepaidStep { artifact, metrics })
 }
 
 /// The fits at T-H (`old`) and at T (`now`), with the histories they were fitted on.
@@ -250,14 +249,14 @@ fn backtest(
     bt
 }
 
-/// The fit at T recorded in `artifact` and `metrics` (over `lines` lines),
-/// and the SQL parameters that carry it (or switch the scores off).
+/// The fit at T recorded in `artifact` (whose [`params`] carry it to the
+/// scoring SQL) and `metrics` (over `lines` lines).
 fn publish(
     fitted_now: Result<Fitted, String>,
     lines: u64,
     artifact: &mut PrepaidArtifact,
     metrics: &mut Vec<MetricRow>,
-) -> Params {
+) {
     match fitted_now {
         Ok(Fitted { fit, with_prior }) => {
             artifact.status = if with_prior { "fitted with a weak prior" } else { "fitted" }.to_string();
@@ -275,18 +274,25 @@ fn publish(
                 fit.log_likelihood,
                 lines as i64,
             ));
-            Params::new()
-                .flag("bgnbd_fitted", true)
-                .float("bgnbd_r", fit.r)
-                .float("bgnbd_alpha", fit.alpha)
-                .float("bgnbd_a", fit.a)
-                .float("bgnbd_b", fit.b)
         }
         Err(why) => {
             tracing::warn!("prepaid model not fitted: {why}; prepaid lifetime values are null this run");
             artifact.status = format!("not fitted: {why}");
-            unfitted_params()
         }
+    }
+}
+
+/// The parameters that bind the fit an artifact records to sql/scoring, or
+/// switch the prepaid scores off when it records none.
+pub fn params(artifact: &PrepaidArtifact) -> Params {
+    match (artifact.r, artifact.alpha_weeks, artifact.a, artifact.b) {
+        (Some(r), Some(alpha), Some(a), Some(b)) => Params::new()
+            .flag("bgnbd_fitted", true)
+            .float("bgnbd_r", r)
+            .float("bgnbd_alpha", alpha)
+            .float("bgnbd_a", a)
+            .float("bgnbd_b", b),
+        _ => unfitted_params(),
     }
 }
 

@@ -1,15 +1,15 @@
 //! What a churn fit records: the artifact (its learners' back-tests, the
 //! calibration, the coefficients), as the run records it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::maths::churn::{ChurnModel, catalogue};
 use crate::maths::metrics;
 
 /// One learner's back-test.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Backtest {
-    pub model: &'static str,
+    pub model: String,
     pub trained_on_features_at: String,
     pub scored_at: String,
     pub rows: u64,
@@ -23,9 +23,9 @@ pub struct Backtest {
 }
 
 /// The chosen model's calibration on the back-test window.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Calibration {
-    pub method: &'static str,
+    pub method: String,
     pub slope: f64,
     pub intercept: f64,
     /// Whether the figures below are out of sample: each half of the window
@@ -39,7 +39,7 @@ pub struct Calibration {
 }
 
 /// A coefficient of the logistic model, as the artifact records it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Coefficient {
     pub column: String,
     /// On the standardised scale: the change in log-odds per standard deviation.
@@ -49,14 +49,14 @@ pub struct Coefficient {
 }
 
 /// The churn model's artifact.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChurnArtifact {
     /// fitted, or why not.
     pub status: String,
     pub horizon_days: u32,
-    pub label: &'static str,
+    pub label: String,
     /// The learner published: logistic or boosted.
-    pub chosen: Option<&'static str>,
+    pub chosen: Option<String>,
     /// Why it was chosen.
     pub choice: String,
     pub trained_on_features_at: String,
@@ -68,7 +68,7 @@ pub struct ChurnArtifact {
     pub training_rows: u64,
     pub training_positives: u64,
     pub sample_share: f64,
-    pub features: Vec<&'static str>,
+    pub features: Vec<String>,
     /// The logistic model's intercept and coefficients per encoded column, when it is chosen.
     pub intercept: Option<f64>,
     pub coefficients: Vec<Coefficient>,

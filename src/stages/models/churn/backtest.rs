@@ -76,7 +76,7 @@ fn try_learner(
     scored_at: NaiveDate,
 ) -> Tried {
     let mut backtest = Backtest {
-        model: kind.name(),
+        model: kind.name().into(),
         trained_on_features_at: date_list(trained_at),
         scored_at: scored_at.to_string(),
         rows: new.y.len() as u64,
@@ -174,7 +174,14 @@ pub(super) fn calibrate(log_odds: &[f64], window: &Window) -> Option<Calibration
         _ => (log_odds.iter().map(|z| map.probability(*z)).collect(), false),
     };
     let (brier, deciles) = (metrics::brier(&p, &window.y), metrics::deciles(&p, &window.y));
-    Some(Calibration { method: "platt", slope: map.slope, intercept: map.intercept, out_of_sample, brier, deciles })
+    Some(Calibration {
+        method: "platt".into(),
+        slope: map.slope,
+        intercept: map.intercept,
+        out_of_sample,
+        brier,
+        deciles,
+    })
 }
 
 pub(super) fn backtest_metrics(scope: &str, b: &Backtest, out: &mut Vec<MetricRow>) {

@@ -49,7 +49,8 @@ pub fn feature_names() -> Vec<&'static str> {
 
 /// The fitted churn model, its SQL parameters and its metrics.
 pub struct ChurnStep {
-    pub params: Params,
+    /// The fitted model's JSON as sql/scoring binds it (`$churn_model`); none when it did not fit.
+    pub model: Option<String>,
     pub artifact: ChurnArtifact,
     pub metrics: Vec<MetricRow>,
 }
@@ -112,8 +113,8 @@ fn train(
     let mut artifact = ChurnArtifact {
         status: "fitted".into(),
         horizon_days: settings.churn_horizon_days,
-        label: "voluntary deactivation (any reason but involuntary, port-outs included)",
-        chosen: chosen.map(Kind::name),
+        label: "voluntary deactivation (any reason but involuntary, port-outs included)".into(),
+        chosen: chosen.map(|k| k.name().to_string()),
         choice,
         trained_on_features_at: date_list(&dates[..w]),
         labels: format!(
@@ -127,7 +128,7 @@ fn train(
         training_rows,
         training_positives,
         sample_share: recent.share,
-        features: feature_names(),
+        features: feature_names().into_iter().map(String::from).collect(),
         intercept: None,
         coefficients: Vec::new(),
         trees: None,
@@ -141,8 +142,8 @@ fn train(
         (Kind::Boosted, Some(fitted)) => fitted,
         _ => fit_timed(kind, &training.0, &training.1, settings),
     };
-    let params = publish(fitted, calibration, &mut artifact)?;
-    Ok(ChurnStep { params, artifact, metrics })
+    let model = publish(fitted, calibration, &mut artifact)?;
+    Ok(ChurnStep { model, artifact, metrics })
 }
 
 /// The chosen learner's back-test and calibration, as metrics; a warning
@@ -208,13 +209,13 @@ fn training_metrics(training_rows: u64, training_positives: u64, recent: &Window
     metrics.push(MetricRow::new("churn", "training", "sample_share", None, recent.share, recent.population as i64));
 }
 
-/// The final model with its calibration, recorded in `artifact`, and the
-/// SQL parameters that carry it (or switch the scores off when it did not fit).
+/// The final model with its calibration, recorded in `artifact`, and its
+/// JSON for the scoring SQL (none when it did not fit).
 fn publish(
     fitted: Result<ChurnModel, FitError>,
     calibration: Option<Calibration>,
     artifact: &mut ChurnArtifact,
-) -> Result<Params, DataFusionError> {
+) -> Result<Option<String>, DataFusionError> {
     Ok(match fitted {
         Ok(mut model) => {
             model.calibration = calibration.map(|c| Platt { slope: c.slope, intercept: c.intercept });
@@ -234,14 +235,23 @@ fn publish(
             artifact.trees = model.trees();
             let json = serde_json::to_string(&model).map_err(|e| DataFusionError::External(Box::new(e)))?;
             artifact.model = serde_json::from_str(&json).ok();
-            Params::new().flag("churn_fitted", true).text("churn_model", &json)
+            Some(json)
         }
         Err(why) => {
             tracing::warn!("churn model not fitted: {why}; churn_risk is null this run");
             artifact.status = format!("not fitted: {why}");
-            unfitted_params()
+            None
         }
     })
+}
+
+/// The parameters that bind a fitted model (its JSON, as `cvm_churn_score`
+/// reads it) to sql/scoring, or switch the scores off without one.
+pub fn params(model: Option<&str>) -> Params {
+    match model {
+        Some(json) => Params::new().flag("churn_fitted", true).text("churn_model", json),
+        None => unfitted_params(),
+    }
 }
 
 /// Parameters that switch the churn scores off (every value null).
