@@ -180,6 +180,18 @@ pub async fn write_parquet(df: DataFrame, url: &str, partition_by: &[&str]) -> R
     Ok(count_rows(&result))
 }
 
+/// Writes `df` as Parquet under `url` for this run only (a materialised
+/// table of the run's staging): LZ4, which writes and reads back several
+/// times faster than the zstd of published tables and is deleted with the
+/// run anyway. The session's other Parquet settings hold. The rows written.
+pub async fn write_scratch_parquet(ctx: &SessionContext, df: DataFrame, url: &str) -> Result<u64, StepError> {
+    let mut parquet = ctx.state().table_options().parquet.clone();
+    parquet.global.compression = Some("lz4_raw".to_string());
+    let options = DataFrameWriteOptions::new().with_single_file_output(false);
+    let result = df.write_parquet(url, options, Some(parquet)).await.map_err(StepError::engine(url))?;
+    Ok(count_rows(&result))
+}
+
 /// The row count a write reports (its one UInt64 column, summed).
 fn count_rows(result: &[RecordBatch]) -> u64 {
     result

@@ -16,7 +16,7 @@ use crate::stages::usage::{self, Folded, UsageBuilt};
 use crate::storage::{Location, StoreUrl};
 use crate::warehouse::commit::Commit;
 use crate::warehouse::manifest::Manifest;
-use crate::warehouse::tables::{self, write_parquet};
+use crate::warehouse::tables;
 
 use super::{Night, READ_AGAIN_AT_T, Step};
 
@@ -220,7 +220,7 @@ impl Night<'_> {
         let df = engine::plan(self.session.ctx(), file, params).await?;
         let schema = df.schema().as_arrow().clone();
         let url = self.staging.table_url(file.name);
-        let rows = write_parquet(df, &url, &[]).await?;
+        let rows = tables::write_scratch_parquet(self.session.ctx(), df, &url).await?;
         // with its schema declared: an empty result writes no file to infer it from
         tables::register_parquet(self.session.ctx(), file.name, &url, &schema, &[])
             .map_err(RunError::engine(file.name))?;
