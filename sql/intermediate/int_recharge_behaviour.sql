@@ -6,7 +6,8 @@
 -- line: days since its last recharge against its usual interval between recharge days (the mean
 -- gap between successive recharge days in the 180 days up to $as_of). Counts and amounts are of
 -- top-ups (several on a day count each) by UTC day of recharge_time. Only the 180 days up to
--- $as_of are read: the churn features cap the gap at 180 days.
+-- $as_of are read: the churn features cap the gap at 180 days. cvm_distinct_count is
+-- COUNT(DISTINCT), faster on days (src/engine/udf/distinct_count.rs).
 -- columns:
 --   subscriber_id                 Utf8              the subscriber
 --   days_since_last_recharge      Int32             $as_of minus the UTC day of the last top-up; null with none in
@@ -37,7 +38,7 @@ totals AS (
         subscriber_id,
         MAX(recharge_day) AS last_day,
         MIN(recharge_day) AS first_day,
-        COUNT(DISTINCT recharge_day) AS days,
+        cvm_distinct_count(recharge_day) AS days,
         COUNT(*) FILTER (WHERE recharge_day >= CAST($as_of - INTERVAL '29' DAY AS DATE)) AS recharges_30d,
         COUNT(*) FILTER (WHERE recharge_day >= CAST($as_of - INTERVAL '89' DAY AS DATE)) AS recharges_90d,
         SUM(amount) FILTER (WHERE recharge_day >= CAST($as_of - INTERVAL '29' DAY AS DATE)) AS amount_30d,

@@ -22,7 +22,8 @@ WITH prepaid AS (
 
 -- every prepaid line with its recharges' UTC days (a null day for a line without any); the
 -- distinct days are counted per line below, which is cheaper than a DISTINCT over every
--- (line, day) pair of the extract first
+-- (line, day) pair of the extract first, by cvm_distinct_count: COUNT(DISTINCT), faster where
+-- nearly every recharge is on a day of its own (src/engine/udf/distinct_count.rs)
 recharges AS (
     SELECT
         p.subscriber_id,
@@ -35,13 +36,13 @@ recharges AS (
 history AS (
     SELECT
         subscriber_id,
-        COUNT(DISTINCT recharge_day) FILTER (
+        cvm_distinct_count(recharge_day) FILTER (
             WHERE recharge_day > activation_date AND recharge_day <= CAST($as_of AS DATE)
         ) AS frequency,
         MAX(recharge_day) FILTER (
             WHERE recharge_day > activation_date AND recharge_day <= CAST($as_of AS DATE)
         ) AS last_day,
-        COUNT(DISTINCT recharge_day) FILTER (
+        cvm_distinct_count(recharge_day) FILTER (
             WHERE recharge_day > CAST($as_of AS DATE) AND recharge_day <= CAST($churn_horizon_end AS DATE)
         ) AS recharges_in_horizon
     FROM recharges
