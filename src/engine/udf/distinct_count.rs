@@ -196,20 +196,10 @@ impl GroupsAccumulator for Groups {
     /// Each row its own group: a list of its value, or an empty one.
     fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
         let column = ints(&values[0])?;
-        let mut offsets = vec![0i32];
-        let mut all = Vec::with_capacity(column.len());
-        for row in 0..column.len() {
-            if kept(opt_filter, row) && column.is_valid(row) {
-                all.push(column.value(row));
-            }
-            offsets.push(all.len() as i32);
-        }
-        Ok(vec![Arc::new(ListArray::new(
-            Arc::new(Field::new_list_field(DataType::Int32, true)),
-            OffsetBuffer::new(ScalarBuffer::from(offsets)),
-            Arc::new(PrimitiveArray::<Int32Type>::new(ScalarBuffer::from(all), None)),
-            None,
-        ))])
+        let all = column.values();
+        let rows = (0..column.len())
+            .map(|row| if kept(opt_filter, row) && column.is_valid(row) { &all[row..row + 1] } else { &all[..0] });
+        Ok(vec![Arc::new(as_lists(rows))])
     }
 
     fn size(&self) -> usize {

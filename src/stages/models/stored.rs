@@ -125,7 +125,8 @@ pub async fn applicable(job: &Job, as_of: NaiveDate) -> Option<StoredFit> {
             .filter_map(|meta| Some((date_of(meta.location.filename()?)?, meta.location)))
             .filter(|(date, _)| in_reach(*date, as_of, every))
             .collect();
-        dates.sort_by(|a, b| b.0.cmp(&a.0));
+        // newest first
+        dates.sort_by_key(|(date, _)| std::cmp::Reverse(*date));
         for (date, path) in dates {
             let bytes = location.get_bytes(&path).await?;
             match serde_json::from_slice::<StoredFit>(&bytes) {
