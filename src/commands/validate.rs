@@ -118,10 +118,18 @@ async fn plan_quality(
     Ok(())
 }
 
-/// The marts over the scoring views: customer_value, model_metrics and kpi.
+/// The marts over the scoring views: customer_value, tier_migration (against
+/// no earlier snapshot), model_metrics and kpi.
 async fn plan_marts(ctx: &SessionContext, job: &Job, scoring_params: &engine::Params) -> Result<(), SqlError> {
-    for mart in ["customer_value", "model_metrics"] {
+    for mart in ["customer_value", "tier_migration", "model_metrics"] {
         let file = sqlfiles::find(mart).expect("every mart has a SQL file");
+        if mart == "tier_migration" {
+            let session = RunSession::local(ctx.clone());
+            let as_of = chrono::Utc::now().date_naive();
+            crate::stages::tier_migration::register(&session, &job.warehouse, as_of, None)
+                .await
+                .map_err(internal(file.path()))?;
+        }
         let df = engine::plan(ctx, file, scoring_params).await?;
         if mart == "customer_value" {
             register_empty(ctx, mart, &df, false).map_err(internal(file.path()))?;

@@ -123,6 +123,7 @@ pub const ALL: &[SqlFile] = &[
     sql_file!(Screening, "screening", "screen_fraud_model"),
     sql_file!(Screening, "screening", "screen_confirmed_case"),
     sql_file!(Marts, "marts", "customer_value"),
+    sql_file!(Marts, "marts", "tier_migration"),
     sql_file!(Marts, "marts", "model_metrics"),
     sql_file!(Marts, "marts", "kpi"),
     sql_file!(Marts, "marts", "screening"),

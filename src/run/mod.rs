@@ -260,10 +260,11 @@ async fn remove_folder(folder: &StoreUrl, storage: &StorageSettings) -> Result<(
 
 /// The tables a run publishes (all in one commit); `_usage_by_file` is
 /// cvm's own (the parts usage_daily is built from), not for analysts.
-pub const PUBLISHED_TABLES: [&str; 10] = [
+pub const PUBLISHED_TABLES: [&str; 11] = [
     "usage_daily",
     usage::PARTS,
     "customer_value",
+    "tier_migration",
     "model_metrics",
     "kpi",
     "screening",

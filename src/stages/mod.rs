@@ -15,4 +15,5 @@ pub mod quality;
 pub mod report;
 pub mod screening;
 pub mod session;
+pub mod tier_migration;
 pub mod usage;

@@ -47,6 +47,12 @@ impl RunStaging {
         self.warehouse.put_bytes(&path, bytes).await
     }
 
+    /// Whether the run has staged any file of a table's partition.
+    pub async fn has_files(&self, table: &str, partition: &str) -> Result<bool, StorageError> {
+        let folder = join_rel(&self.prefix.clone().join(table), partition);
+        Ok(!self.warehouse.list_under(&folder).await?.is_empty())
+    }
+
     /// Moves a table's staged files into its partition folders, each under a
     /// name of this run's own (`part-<run_id>-<n>.parquet`): nothing published
     /// is touched, and readers do not see the files until [`crate::run::publish::publish`]

@@ -33,4 +33,5 @@ mod row_rules;
 mod s3;
 mod scale;
 mod screening;
+mod tier_migration;
 mod upgrade;

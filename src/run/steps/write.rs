@@ -2,6 +2,7 @@
 //! customer_value and model_metrics, kpi, the campaigns, the rejects.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::Schema;
@@ -25,7 +26,8 @@ use crate::warehouse::tables::{self, write_parquet};
 use super::{Night, Step};
 
 impl Night<'_> {
-    /// Step 5: customer_value and model_metrics; customer_value is read again by
+    /// Step 5: customer_value, tier_migration (customer_value against earlier
+    /// published snapshots) and model_metrics; customer_value is read again by
     /// kpi and the campaigns. Between them, the campaigns' uplift models,
     /// fitted on earlier waves as customer_value described them and
     /// back-tested into model_metrics.
@@ -40,6 +42,10 @@ impl Night<'_> {
         let customer_value = self.write_mart("customer_value", manifest, &models.params).await?;
         tables::register_parquet(self.session.ctx(), "customer_value", &customer_value.0, &customer_value.1, &[])
             .map_err(RunError::engine("customer_value"))?;
+        crate::stages::tier_migration::register(&self.session, warehouse, self.as_of, base)
+            .await
+            .map_err(RunError::engine("tier_migration"))?;
+        self.write_mart("tier_migration", manifest, &models.params).await?;
         let mut uplift = UpliftModels::new();
         if self.job.campaigns.iter().any(|c| c.ranking == crate::job::Ranking::Uplift) {
             let step = Step::start("uplift");
@@ -70,6 +76,13 @@ impl Night<'_> {
         let schema = df.schema().as_arrow().clone();
         let url = self.staging.partition_url(table, &self.snapshot);
         let rows = write_parquet(df, &url, &[]).await?;
+        // an empty result may write no file; readers still find the table, and its schema
+        if rows == 0 && !self.staging.has_files(table, &self.snapshot).await? {
+            let empty = Arc::new(schema.clone());
+            let bytes = tables::parquet_bytes(empty.clone(), &[RecordBatch::new_empty(empty)])
+                .map_err(RunError::engine(table))?;
+            self.staging.put(table, &self.snapshot, "part-0.parquet", bytes).await?;
+        }
         step.wrote(manifest, rows);
         Ok((url, schema))
     }
