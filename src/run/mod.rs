@@ -2,10 +2,11 @@
 //! tables and a run manifest.
 //!
 //! ingest -> usage_daily -> intermediate views -> subscriber features ->
-//! models -> scoring -> customer_value, model_metrics -> kpi -> campaigns ->
-//! rejects -> publish -> model artifact (and the fit, for the nights after) ->
-//! manifest -> campaign exports and the HTML report. Every table is written under the run's staging prefix
-//! first and published only when every step has succeeded.
+//! models -> scoring -> customer_value, tier_migration, model_metrics -> kpi
+//! -> campaigns -> rejects -> publish -> model artifact (and the fit, for the
+//! nights after) -> manifest -> campaign exports and the HTML report. Every
+//! table is written under the run's staging prefix first and published only
+//! when every step has succeeded.
 
 pub mod empty_groups;
 pub mod lock;

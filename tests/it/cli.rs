@@ -150,6 +150,7 @@ fn json_logs_for_schedulers() {
             "models",
             "scoring",
             "customer_value",
+            "tier_migration",
             "model_metrics",
             "kpi",
             "campaigns",

@@ -34,12 +34,14 @@ fn a_run_under_a_memory_cap_smaller_than_its_working_set_spills_and_matches() {
     // not fit beside the other sources' ingest, and at 12 MiB a hash aggregate of the churn
     // scoring's inputs, which cannot spill either, does not. Since usage_daily has the
     // screening's four columns, its Parquet writer no longer fits in 18 MiB in a debug build
-    // (it did in release): 22 MiB, which still refuses reservations (3 of 3 debug runs)
-    let cap: u64 = 22 << 20;
+    // (it did in release): 22 MiB refused reservations in 3 of 3 debug runs, but on 2026-12-07
+    // 22 and 23 MiB failed 2 of 5 runs there (the usage_daily writer found the pool full) while
+    // 24 MiB refused one reservation and finished in 18 of 18, 6 of them two at a time
+    let cap: u64 = 24 << 20;
     assert!(working_set > cap, "the working set ({working_set} bytes) no longer exceeds the test's cap");
     let capped = dir.path().join("capped");
     let spill = dir.path().join("spill");
-    run(&capped, &["--memory-limit", "22MiB", "--spill-dir", spill.to_str().unwrap()]);
+    run(&capped, &["--memory-limit", "24MiB", "--spill-dir", spill.to_str().unwrap()]);
     let memory = &manifest_of(&capped)["engine_memory"];
     assert_eq!(memory["limit_bytes"].as_u64(), Some(cap));
     assert!(memory["peak_reserved_bytes"].as_u64().unwrap() <= cap, "{memory}");
